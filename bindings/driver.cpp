@@ -1,0 +1,74 @@
+#include "driver.h"
+
+#include <cstdlib>
+
+namespace pb {
+
+effect_sink*& current_effect_sink() {
+  static effect_sink* sink = nullptr;
+  return sink;
+}
+
+void driver::enqueue(std::string effect_json, effect_outcome* out, std::coroutine_handle<> waiter) {
+  pending_.push_back(pending{std::move(effect_json), out, waiter});
+}
+
+void driver::step(std::coroutine_handle<> h) {
+  // Requests interleave in one isolate: the current sink is saved and restored around each resume.
+  effect_sink* saved = current_effect_sink();
+  current_effect_sink() = this;
+  h.resume();
+  current_effect_sink() = saved;
+}
+
+driver_state driver::start() {
+  step(root_.handle());
+  return settle();
+}
+
+driver_state driver::settle() {
+  if (root_.done()) {
+    if (!pending_.empty()) std::abort();  // finished while effects were still owed: a bug
+    out_ = root_.take();
+    return driver_state::done;
+  }
+  if (pending_.empty()) std::abort();  // suspended on nothing: would hang the request
+  out_.clear();
+  out_ += "{\"effects\":[";
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    if (i) out_ += ',';
+    out_ += pending_[i].effect_json;
+  }
+  out_ += "]}";
+  return driver_state::waiting;
+}
+
+effect_outcome parse_outcome(const json& o) {
+  if (!o.is_object()) return make_error(error_code::protocol, "effect outcome is not an object: " + o.dump());
+  if (o["ok"].as_bool(false)) return json(o["value"]);
+  const json& e = o["error"];
+  std::string name(e["name"].as_string("Error"));
+  std::string message(e["message"].as_string("unknown error"));
+  return make_error(error_code::effect_failed, name + ": " + message);
+}
+
+driver_state driver::resume(std::string_view results_json) {
+  std::vector<pending> batch;
+  batch.swap(pending_);
+  auto parsed = parse_json(results_json);
+  const json* results = parsed ? parsed->find("results") : nullptr;
+  bool well_formed = results && results->is_array() && results->size() == batch.size();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (well_formed) {
+      *batch[i].out = parse_outcome(results->as_array()[i]);
+    } else {
+      *batch[i].out = make_error(error_code::protocol, "malformed effect results for a batch of " +
+                                                           std::to_string(batch.size()) + " effects");
+    }
+  }
+  // Resume in batch order; each may raise new effects into pending_ for the next batch.
+  for (auto& p : batch) step(p.waiter);
+  return settle();
+}
+
+}  // namespace pb

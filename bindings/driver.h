@@ -1,0 +1,53 @@
+// driver: steps one request (or scheduled run) through its coroutines. start() runs the root task until
+// every coroutine waits on an effect or it finishes; resume() hands in the host's results for the batch
+// it last gave out. The wire format of batches and results is in PROTOCOL.md; exports.cpp wraps this
+// in the wasm ABI, and the native test hosts call the same ABI.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "effect.h"
+#include "task.h"
+
+namespace pb {
+
+enum class driver_state : int { done = 0, waiting = 1 };
+
+class driver final : public effect_sink {
+ public:
+  // root yields the final output document (see PROTOCOL.md "Finish").
+  explicit driver(task<std::string> root) : root_(std::move(root)) {}
+  driver(const driver&) = delete;
+  driver& operator=(const driver&) = delete;
+  ~driver() = default;
+
+  driver_state start();
+  // results_json: {"results":[outcome, ...]} in the order of the last batch.
+  driver_state resume(std::string_view results_json);
+
+  // After start/resume: the effect batch ({"effects":[...]}) when waiting, the final output when done.
+  const std::string& output() const { return out_; }
+
+  void enqueue(std::string effect_json, effect_outcome* out, std::coroutine_handle<> waiter) override;
+
+ private:
+  struct pending {
+    std::string effect_json;
+    effect_outcome* out;
+    std::coroutine_handle<> waiter;
+  };
+  driver_state settle();
+  void step(std::coroutine_handle<> h);
+
+  task<std::string> root_;
+  std::vector<pending> pending_;
+  std::string out_;
+};
+
+// Parses one outcome object of a results document.
+effect_outcome parse_outcome(const json& outcome);
+
+}  // namespace pb

@@ -1,0 +1,145 @@
+// The wasm ABI: the only extern "C" functions the JS shim calls (PROTOCOL.md "ABI"). Natively the same
+// functions are called by the test hosts, so both hosts drive the exact same code.
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "core/json.h"
+#include "driver.h"
+#include "routes/app.h"
+#include "wire.h"
+
+#if defined(__EMSCRIPTEN__)
+#define PB_EXPORT extern "C" __attribute__((used, visibility("default")))
+#else
+#define PB_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
+
+namespace pb {
+namespace {
+
+// ondemand/simdjson-style slack after every buffer JS writes into.
+constexpr std::uint32_t buffer_padding = 64;
+
+struct job {
+  request_context ctx;
+  std::unique_ptr<driver> drv;
+  driver_state state = driver_state::waiting;
+};
+
+std::unordered_map<std::uint32_t, std::unique_ptr<job>>& jobs() {
+  static std::unordered_map<std::uint32_t, std::unique_ptr<job>> j;
+  return j;
+}
+
+std::string finish_document(const http::response& r) {
+  if (r.status == 0) return "{}";  // already sent with http.respond
+  json_writer w;
+  w.begin_object().key("response");
+  wire::write_response(w, r);
+  w.end_object();
+  return std::move(w).str();
+}
+
+task<std::string> run_fetch(request_context* ctx) {
+  http::response r = co_await routes::handle_fetch(*ctx);
+  co_return finish_document(r);
+}
+
+task<std::string> run_scheduled(request_context* ctx) {
+  (void)co_await routes::handle_scheduled(*ctx);
+  co_return std::string("{}");
+}
+
+task<std::string> reject(std::string message) {
+  co_return finish_document(http::error_response(error_code::protocol, std::move(message)));
+}
+
+result<request_context> read_start(std::string_view doc) {
+  auto parsed = parse_json(doc);
+  if (!parsed) return std::move(parsed).err();
+  const json& j = *parsed;
+  if (j["v"].as_int() != wire::protocol_version)
+    return make_error(error_code::protocol, "protocol version " + j["v"].dump() + " is not " +
+                                                std::to_string(wire::protocol_version));
+  request_context ctx;
+  ctx.now_ms = j["now_ms"].as_int();
+  ctx.env.test_hooks = j["env"]["test_hooks"].as_bool();
+  ctx.env.vars = j["env"]["vars"];
+  std::string_view kind = j["kind"].as_string();
+  if (kind == "scheduled") {
+    ctx.kind = invocation_kind::scheduled;
+    ctx.cron = std::string(j["cron"].as_string());
+    return ctx;
+  }
+  if (kind != "fetch") return make_error(error_code::protocol, "unknown invocation kind " + j["kind"].dump());
+  const json& r = j["request"];
+  ctx.req.method = std::string(r["method"].as_string("GET"));
+  ctx.req.target = http::parse_url(r["url"].as_string());
+  ctx.req.header_list = wire::read_headers(r["headers"]);
+  ctx.req.body = static_cast<http::body_handle>(r["body_handle"].as_int(http::no_body));
+  return ctx;
+}
+
+std::uint32_t next_job_id = 1;
+
+}  // namespace
+}  // namespace pb
+
+using namespace pb;
+
+PB_EXPORT int pb_protocol_version() { return wire::protocol_version; }
+
+// A buffer of len bytes plus padding; JS writes request and result documents into it.
+PB_EXPORT char* pb_alloc(std::uint32_t len) { return static_cast<char*>(std::malloc(len + buffer_padding)); }
+PB_EXPORT void pb_free(char* p) { std::free(p); }
+
+// Starts an invocation from its start document; returns the job id (never 0).
+PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
+  std::uint32_t id = next_job_id++;
+  if (next_job_id == 0) next_job_id = 1;
+  auto j = std::make_unique<job>();
+  auto ctx = read_start(std::string_view(doc, len));
+  if (ctx) {
+    j->ctx = std::move(*ctx);
+    j->drv = std::make_unique<driver>(j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
+                                                                                 : run_fetch(&j->ctx));
+  } else {
+    j->drv = std::make_unique<driver>(reject(ctx.err().message));
+  }
+  job* raw = j.get();
+  jobs()[id] = std::move(j);
+  raw->state = raw->drv->start();
+  return id;
+}
+
+// 0 = done (output is the finish document), 1 = waiting (output is an effect batch), -1 = unknown job.
+PB_EXPORT int pb_state(std::uint32_t id) {
+  auto it = jobs().find(id);
+  if (it == jobs().end()) return -1;
+  return static_cast<int>(it->second->state);
+}
+
+PB_EXPORT int pb_resume(std::uint32_t id, const char* doc, std::uint32_t len) {
+  auto it = jobs().find(id);
+  if (it == jobs().end()) return -1;
+  job& j = *it->second;
+  if (j.state != driver_state::waiting) return -1;
+  j.state = j.drv->resume(std::string_view(doc, len));
+  return static_cast<int>(j.state);
+}
+
+PB_EXPORT const char* pb_out_ptr(std::uint32_t id) {
+  auto it = jobs().find(id);
+  return it == jobs().end() ? nullptr : it->second->drv->output().data();
+}
+
+PB_EXPORT std::uint32_t pb_out_len(std::uint32_t id) {
+  auto it = jobs().find(id);
+  return it == jobs().end() ? 0 : static_cast<std::uint32_t>(it->second->drv->output().size());
+}
+
+// Frees the job; a job abandoned while waiting destroys its coroutine frames.
+PB_EXPORT void pb_finish(std::uint32_t id) { jobs().erase(id); }

@@ -1,0 +1,32 @@
+#include "wire.h"
+
+namespace pb::wire {
+
+void write_headers(json_writer& w, const http::headers& h) {
+  w.begin_array();
+  for (const auto& [k, v] : h.entries()) w.begin_array().value(k).value(v).end_array();
+  w.end_array();
+}
+
+http::headers read_headers(const json& j) {
+  http::headers h;
+  for (const auto& pair : j.as_array()) {
+    const auto& kv = pair.as_array();
+    if (kv.size() == 2) h.add(kv[0].as_string(), kv[1].as_string());
+  }
+  return h;
+}
+
+void write_response(json_writer& w, const http::response& r) {
+  w.begin_object().field("status", r.status);
+  w.key("headers");
+  write_headers(w, r.header_list);
+  if (r.body_from != http::no_body) {
+    w.field("body_handle", std::int64_t{r.body_from});
+  } else {
+    w.field("body", r.body);
+  }
+  w.end_object();
+}
+
+}  // namespace pb::wire

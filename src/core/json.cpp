@@ -1,0 +1,306 @@
+#include "core/json.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "simdjson.h"
+
+namespace pb {
+
+namespace {
+const json& null_json() {
+  static const json n;
+  return n;
+}
+const json_array& empty_array() {
+  static const json_array a;
+  return a;
+}
+const json_object& empty_object() {
+  static const json_object o;
+  return o;
+}
+
+json from_dom(simdjson::dom::element e) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::NULL_VALUE: return json();
+    case simdjson::dom::element_type::BOOL: return json(bool(e.get_bool().value_unsafe()));
+    case simdjson::dom::element_type::INT64: return json(e.get_int64().value_unsafe());
+    case simdjson::dom::element_type::UINT64: {
+      std::uint64_t u = e.get_uint64().value_unsafe();
+      return json(static_cast<double>(u));
+    }
+    case simdjson::dom::element_type::DOUBLE: return json(e.get_double().value_unsafe());
+    case simdjson::dom::element_type::STRING: return json(std::string(e.get_string().value_unsafe()));
+    case simdjson::dom::element_type::ARRAY: {
+      json_array a;
+      for (simdjson::dom::element child : e.get_array().value_unsafe()) a.push_back(from_dom(child));
+      return json(std::move(a));
+    }
+    case simdjson::dom::element_type::OBJECT: {
+      json_object o;
+      for (auto field : e.get_object().value_unsafe())
+        o.emplace_back(std::string(field.key), from_dom(field.value));
+      return json(std::move(o));
+    }
+  }
+  return json();
+}
+
+void dump_to(const json& j, std::string& out);
+}  // namespace
+
+bool json::as_bool(bool fallback) const { return is_bool() ? std::get<bool>(v_) : fallback; }
+std::int64_t json::as_int(std::int64_t fallback) const {
+  if (is_integer()) return std::get<std::int64_t>(v_);
+  if (type() == kind::number) {
+    double d = std::get<double>(v_);
+    if (std::isfinite(d) && d >= -9.2e18 && d <= 9.2e18) return static_cast<std::int64_t>(d);
+  }
+  return fallback;
+}
+double json::as_double(double fallback) const {
+  if (is_integer()) return static_cast<double>(std::get<std::int64_t>(v_));
+  if (type() == kind::number) return std::get<double>(v_);
+  return fallback;
+}
+std::string_view json::as_string(std::string_view fallback) const {
+  return is_string() ? std::string_view(std::get<std::string>(v_)) : fallback;
+}
+const json_array& json::as_array() const { return is_array() ? std::get<json_array>(v_) : empty_array(); }
+const json_object& json::as_object() const { return is_object() ? std::get<json_object>(v_) : empty_object(); }
+json_array& json::as_array() {
+  if (!is_array()) v_ = json_array{};
+  return std::get<json_array>(v_);
+}
+json_object& json::as_object() {
+  if (!is_object()) v_ = json_object{};
+  return std::get<json_object>(v_);
+}
+
+const json* json::find(std::string_view key) const {
+  if (!is_object()) return nullptr;
+  for (const auto& [k, v] : std::get<json_object>(v_))
+    if (k == key) return &v;
+  return nullptr;
+}
+json* json::find(std::string_view key) {
+  if (!is_object()) return nullptr;
+  for (auto& [k, v] : std::get<json_object>(v_))
+    if (k == key) return &v;
+  return nullptr;
+}
+const json& json::operator[](std::string_view key) const {
+  const json* j = find(key);
+  return j ? *j : null_json();
+}
+json& json::set(std::string_view key, json value) {
+  if (json* existing = find(key)) {
+    *existing = std::move(value);
+    return *existing;
+  }
+  auto& o = as_object();
+  o.emplace_back(std::string(key), std::move(value));
+  return o.back().second;
+}
+bool json::erase(std::string_view key) {
+  if (!is_object()) return false;
+  auto& o = std::get<json_object>(v_);
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    if (it->first == key) {
+      o.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+void json::push_back(json value) { as_array().push_back(std::move(value)); }
+std::size_t json::size() const {
+  if (is_array()) return std::get<json_array>(v_).size();
+  if (is_object()) return std::get<json_object>(v_).size();
+  return 0;
+}
+
+bool operator==(const json& a, const json& b) {
+  if (a.is_number() && b.is_number() && a.type() != b.type()) return a.as_double() == b.as_double();
+  return a.v_ == b.v_;
+}
+
+std::string json::dump() const {
+  std::string out;
+  dump_to(*this, out);
+  return out;
+}
+
+namespace {
+void append_double(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  // Shortest representation that round-trips.
+  for (int precision = 15; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  out += buf;
+  // Keep a double recognisable as one (JSON readers that care about 1 vs 1.0).
+  std::string_view s(buf);
+  if (s.find_first_of(".eEn") == std::string_view::npos) out += ".0";
+}
+
+void dump_to(const json& j, std::string& out) {
+  switch (j.type()) {
+    case json::kind::null: out += "null"; return;
+    case json::kind::boolean: out += j.as_bool() ? "true" : "false"; return;
+    case json::kind::integer: out += std::to_string(j.as_int()); return;
+    case json::kind::number: append_double(out, j.as_double()); return;
+    case json::kind::string: append_json_string(out, j.as_string()); return;
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& v : j.as_array()) {
+        if (!first) out += ',';
+        first = false;
+        dump_to(v, out);
+      }
+      out += ']';
+      return;
+    }
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, v] : j.as_object()) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, k);
+        out += ':';
+        dump_to(v, out);
+      }
+      out += '}';
+      return;
+    }
+  }
+}
+}  // namespace
+
+result<json> parse_json(std::string_view text) {
+  // One parser per isolate: it keeps its buffers between documents. The wasm module is single-threaded.
+  static simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::dom::element root;
+  auto err = parser.parse(padded).get(root);
+  if (err) {
+    std::string quoted(text.substr(0, 60));
+    return make_error(error_code::bad_request,
+                      std::string("invalid JSON (") + simdjson::error_message(err) + ") in \"" + quoted +
+                          (text.size() > 60 ? "...\"" : "\""));
+  }
+  return from_dom(root);
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+void json_writer::separate() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!first_.empty()) {
+    if (!first_.back()) out_ += ',';
+    first_.back() = false;
+  }
+}
+
+json_writer& json_writer::begin_object() {
+  separate();
+  out_ += '{';
+  first_.push_back(true);
+  return *this;
+}
+json_writer& json_writer::end_object() {
+  out_ += '}';
+  first_.pop_back();
+  return *this;
+}
+json_writer& json_writer::begin_array() {
+  separate();
+  out_ += '[';
+  first_.push_back(true);
+  return *this;
+}
+json_writer& json_writer::end_array() {
+  out_ += ']';
+  first_.pop_back();
+  return *this;
+}
+json_writer& json_writer::key(std::string_view k) {
+  separate();
+  append_json_string(out_, k);
+  out_ += ':';
+  after_key_ = true;
+  return *this;
+}
+json_writer& json_writer::value(std::string_view s) {
+  separate();
+  append_json_string(out_, s);
+  return *this;
+}
+json_writer& json_writer::value(std::int64_t i) {
+  separate();
+  out_ += std::to_string(i);
+  return *this;
+}
+json_writer& json_writer::value(double d) {
+  separate();
+  append_double(out_, d);
+  return *this;
+}
+json_writer& json_writer::value(bool b) {
+  separate();
+  out_ += b ? "true" : "false";
+  return *this;
+}
+json_writer& json_writer::null() {
+  separate();
+  out_ += "null";
+  return *this;
+}
+json_writer& json_writer::value(const json& j) {
+  separate();
+  dump_to(j, out_);
+  return *this;
+}
+json_writer& json_writer::raw(std::string_view serialized) {
+  separate();
+  out_ += serialized;
+  return *this;
+}
+
+}  // namespace pb

@@ -1,0 +1,43 @@
+// Request and response value types, and the JSON error response every route uses
+// ({"error":{"code":..,"message":..}}). No I/O here: bodies that live in the host (request bodies, R2
+// objects, upstream responses) are referred to by a host body handle, never copied into wasm.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "http/headers.h"
+#include "http/url.h"
+
+namespace pb::http {
+
+// A host-side body (ReadableStream in the Worker). -1 = none.
+using body_handle = std::int32_t;
+inline constexpr body_handle no_body = -1;
+
+struct request {
+  std::string method;  // upper-case
+  url target;
+  headers header_list;
+  body_handle body = no_body;  // the request body, when there is one
+};
+
+struct response {
+  int status = 200;
+  headers header_list;
+  std::string body;             // used when body_from is no_body
+  body_handle body_from = no_body;  // stream this host body instead
+
+  static response json_body(int status, std::string body);
+  static response text(int status, std::string body, std::string_view content_type = "text/plain; charset=utf-8");
+};
+
+// {"error":{"code":"not_found","message":"..."}} with the error's status.
+response error_response(const error& e);
+response error_response(error_code code, std::string message);
+
+std::string_view reason_phrase(int status);
+
+}  // namespace pb::http

@@ -1,0 +1,31 @@
+// URL parsing for incoming requests: scheme, host (with port), percent-decoded path segments and the
+// query string. Enough for routing; not a general WHATWG URL parser (the host already validated it).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pb::http {
+
+struct url {
+  std::string scheme;  // "http" / "https"
+  std::string host;    // host[:port] as received
+  std::string path;    // raw path, starts with '/'
+  std::string query;   // without '?'
+
+  std::string origin() const { return scheme + "://" + host; }
+  // First value of a query parameter, percent-decoded ('+' is a space).
+  std::optional<std::string> query_param(std::string_view name) const;
+  std::vector<std::pair<std::string, std::string>> query_params() const;
+};
+
+url parse_url(std::string_view s);
+// Percent-decodes; returns nullopt on a malformed escape. plus_is_space for form/query encoding.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space = false);
+// Splits a path into segments ("/a/b/" -> {"a","b",""}), without decoding.
+std::vector<std::string_view> split_path(std::string_view path);
+
+}  // namespace pb::http

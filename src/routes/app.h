@@ -1,0 +1,15 @@
+// The two entry points the driver runs: handle_fetch (an HTTP request, dispatched through the route
+// table in routes.cpp) and handle_scheduled (a cron trigger). Route families live in their own files.
+#pragma once
+
+#include "bindings/task.h"
+#include "http/message.h"
+#include "routes/context.h"
+
+namespace pb::routes {
+
+// A response with status 0 means the handler already sent its response with fx::respond.
+task<http::response> handle_fetch(request_context& ctx);
+task<std::monostate> handle_scheduled(request_context& ctx);
+
+}  // namespace pb::routes

@@ -1,0 +1,107 @@
+#include "host/abi.h"
+
+#include <cstring>
+
+namespace pb::testing {
+
+json fetch_start(std::string_view method, std::string_view url, std::vector<std::pair<std::string, std::string>> headers,
+                 bool test_hooks, json vars) {
+  json hs = json::array();
+  for (auto& [k, v] : headers) hs.push_back(json(json_array{json(k), json(v)}));
+  json req = json::object();
+  req.set("method", json(method));
+  req.set("url", json(url));
+  req.set("headers", hs);
+  json env = json::object();
+  env.set("test_hooks", json(test_hooks));
+  env.set("vars", std::move(vars));
+  json doc = json::object();
+  doc.set("v", json(1));
+  doc.set("kind", json("fetch"));
+  doc.set("now_ms", json(std::int64_t{1767225600000}));
+  doc.set("env", env);
+  doc.set("request", req);
+  return doc;
+}
+
+json scheduled_start(std::string_view cron) {
+  json doc = json::object();
+  doc.set("v", json(1));
+  doc.set("kind", json("scheduled"));
+  doc.set("cron", json(cron));
+  doc.set("now_ms", json(std::int64_t{1767225600000}));
+  doc.set("env", json::object());
+  return doc;
+}
+
+json finished::body_json() const {
+  auto j = parse_json(body());
+  return j ? *j : json();
+}
+
+std::string finished::header(std::string_view name) const {
+  for (const auto& kv : doc["response"]["headers"].as_array())
+    if (kv.as_array().size() == 2 && kv.as_array()[0].as_string() == name) return std::string(kv.as_array()[1].as_string());
+  return {};
+}
+
+namespace {
+std::pair<char*, std::uint32_t> copy_in(std::string_view s) {
+  char* p = pb_alloc(static_cast<std::uint32_t>(s.size()));
+  std::memcpy(p, s.data(), s.size());
+  return {p, static_cast<std::uint32_t>(s.size())};
+}
+}  // namespace
+
+std::uint32_t start(const json& start_doc) {
+  auto [p, n] = copy_in(start_doc.dump());
+  std::uint32_t id = pb_start(p, n);
+  pb_free(p);
+  return id;
+}
+
+std::string output(std::uint32_t id) { return std::string(pb_out_ptr(id), pb_out_len(id)); }
+
+int resume(std::uint32_t id, std::string_view results_doc) {
+  auto [p, n] = copy_in(results_doc);
+  int state = pb_resume(id, p, n);
+  pb_free(p);
+  return state;
+}
+
+finished invoke(host& h, const json& start_doc) {
+  finished f;
+  std::uint32_t id = start(start_doc);
+  int state = pb_state(id);
+  while (state == 1) {
+    ++f.batches;
+    auto batch = parse_json(output(id));
+    json results = json::array();
+    for (const auto& effect : (*batch)["effects"].as_array()) {
+      f.ops.emplace_back(effect["op"].as_string());
+      std::optional<effect_error> err;
+      json value = h.perform(effect, err);
+      json outcome = json::object();
+      if (err) {
+        outcome.set("ok", json(false));
+        json e = json::object();
+        e.set("name", json(err->name));
+        e.set("message", json(err->message));
+        outcome.set("error", e);
+      } else {
+        outcome.set("ok", json(true));
+        outcome.set("value", std::move(value));
+      }
+      results.push_back(std::move(outcome));
+    }
+    json doc = json::object();
+    doc.set("results", std::move(results));
+    state = resume(id, doc.dump());
+  }
+  auto out = parse_json(output(id));
+  f.doc = out ? *out : json();
+  pb_finish(id);
+  return f;
+}
+
+}  // namespace pb::testing

@@ -1,0 +1,65 @@
+// Native side of the wasm ABI for tests: declarations of bindings/exports.cpp's functions, and
+// `invoke`, which drives one invocation through them exactly as worker/engine.mjs does (start, then
+// perform each effect batch and resume until done). Hosts implement `host::perform`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/json.h"
+
+extern "C" {
+int pb_protocol_version();
+char* pb_alloc(std::uint32_t len);
+void pb_free(char* p);
+std::uint32_t pb_start(const char* doc, std::uint32_t len);
+int pb_state(std::uint32_t id);
+int pb_resume(std::uint32_t id, const char* doc, std::uint32_t len);
+const char* pb_out_ptr(std::uint32_t id);
+std::uint32_t pb_out_len(std::uint32_t id);
+void pb_finish(std::uint32_t id);
+}
+
+namespace pb::testing {
+
+// Thrown by a host's runner to make an effect fail the way a JS exception does.
+struct effect_error {
+  std::string name;
+  std::string message;
+};
+
+class host {
+ public:
+  virtual ~host() = default;
+  // Returns the effect's result value, or sets err and returns null.
+  virtual json perform(const json& effect, std::optional<effect_error>& err) = 0;
+};
+
+// A start document for an HTTP request.
+json fetch_start(std::string_view method, std::string_view url, std::vector<std::pair<std::string, std::string>> headers = {},
+                 bool test_hooks = false, json vars = json::object());
+json scheduled_start(std::string_view cron);
+
+// Output of one finished invocation.
+struct finished {
+  json doc;                      // the finish document
+  std::vector<std::string> ops;  // every effect op performed, in order
+  int batches = 0;               // how many effect batches there were
+  int status() const { return static_cast<int>(doc["response"]["status"].as_int()); }
+  std::string body() const { return std::string(doc["response"]["body"].as_string()); }
+  json body_json() const;
+  std::string header(std::string_view name) const;
+};
+
+finished invoke(host& h, const json& start_doc);
+
+// Low-level stepping, for tests that interleave jobs by hand.
+std::uint32_t start(const json& start_doc);
+std::string output(std::uint32_t id);
+int resume(std::uint32_t id, std::string_view results_doc);
+
+}  // namespace pb::testing

@@ -1,0 +1,72 @@
+// native_host: the C++ stand-in for the Worker's runner table, for native end-to-end tests. D1 is a
+// real SQLite database built from d1/migrations (the same files D1 runs), KV is in memory, R2 is a
+// temp directory, the Cache API is a map, fetch goes to a scripted upstream, crypto is OpenSSL.
+// fail_op() makes an op throw like a failing binding does in JS.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "host/abi.h"
+
+struct sqlite3;
+
+namespace pb::testing {
+
+struct upstream_response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+class native_host final : public host {
+ public:
+  // apply_migrations = false gives an empty database (for "not migrated" cases).
+  explicit native_host(bool apply_migrations = true);
+  ~native_host() override;
+  native_host(const native_host&) = delete;
+  native_host& operator=(const native_host&) = delete;
+
+  json perform(const json& effect, std::optional<effect_error>& err) override;
+
+  // Faults: every effect with this op fails with (name, message) until cleared.
+  void fail_op(std::string op, std::string name = "Error", std::string message = "injected failure");
+  void clear_faults() { faults_.clear(); }
+
+  // Scripted upstream: the handler answers every fetch (url, method, headers, body).
+  using upstream_fn = std::function<upstream_response(const json& request)>;
+  void set_upstream(upstream_fn fn) { upstream_ = std::move(fn); }
+
+  // Direct access for assertions and fixtures.
+  sqlite3* db() const { return db_; }
+  json query(const std::string& sql);  // rows as a JSON array
+  std::map<std::string, std::string>& kv() { return kv_; }
+  std::filesystem::path blob_dir() const { return blob_dir_; }
+  bool blob_exists(const std::string& key) const;
+  void set_request_body(std::string body) { handles_[0] = std::move(body); }
+  std::optional<json> sent_response;  // set by http.respond
+  std::int64_t clock_ms = 1767225600000;
+
+ private:
+  json run_effect(const json& e);
+  json d1(const std::string& op, const json& e);
+  std::filesystem::path blob_path(const std::string& key) const;
+
+  sqlite3* db_ = nullptr;
+  std::map<std::string, std::string> kv_;
+  std::map<std::string, json> kv_meta_;
+  std::map<std::string, json> cache_;
+  std::map<std::int64_t, std::string> handles_;
+  std::int64_t next_handle_ = 1;
+  std::map<std::string, effect_error> faults_;
+  upstream_fn upstream_;
+  std::filesystem::path blob_dir_;
+};
+
+// Lower-case hex digests (OpenSSL), for fixtures and assertions.
+std::string hex_digest(std::string_view algorithm, std::string_view data);
+
+}  // namespace pb::testing

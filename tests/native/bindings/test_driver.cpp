@@ -1,0 +1,195 @@
+// The driver and coroutine runtime, stepped by hand: batching under when_all, error values, malformed
+// host replies, deep await chains, and jobs interleaving through the ABI.
+#include <catch2/catch_test_macros.hpp>
+
+#include "bindings/driver.h"
+#include "bindings/effects.h"
+#include "bindings/when_all.h"
+#include "host/abi.h"
+
+using namespace pb;
+
+namespace {
+
+json effects_of(const driver& d) {
+  auto j = parse_json(d.output());
+  REQUIRE(j.ok());
+  return (*j)["effects"];
+}
+
+std::string ok_results(std::vector<std::string> values) {
+  std::string s = "{\"results\":[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) s += ',';
+    s += "{\"ok\":true,\"value\":" + values[i] + "}";
+  }
+  return s + "]}";
+}
+
+task<std::string> nothing_to_await() { co_return std::string("{\"done\":1}"); }
+
+task<std::string> kv_value_or_error(std::string key) {
+  auto v = co_await fx::kv_get(key);
+  if (!v) co_return "error:" + v.err().message;
+  if (!v->has_value()) co_return std::string("missing");
+  co_return (*v)->value;
+}
+
+task<std::string> three_gets() {
+  auto [a, b, c] = co_await when_all(kv_value_or_error("a"), kv_value_or_error("b"), kv_value_or_error("c"));
+  co_return a + "|" + b + "|" + c;
+}
+
+task<std::string> two_in_a_row() {
+  std::string first = co_await kv_value_or_error("x1");
+  std::string second = co_await kv_value_or_error("x2");
+  co_return first + "+" + second;
+}
+
+task<std::string> uneven_children() {
+  auto [long_chain, short_one] = co_await when_all(two_in_a_row(), kv_value_or_error("y"));
+  co_return long_chain + "/" + short_one;
+}
+
+task<std::string> none_in_parallel() {
+  std::vector<std::string> r = co_await when_all(std::vector<task<std::string>>{});
+  co_return std::to_string(r.size());
+}
+
+task<int> chain(int depth) {
+  if (depth == 0) co_return 0;
+  int below = co_await chain(depth - 1);
+  co_return below + 1;
+}
+
+task<std::string> deep_chain() {
+  int n = co_await chain(20000);
+  co_return std::to_string(n);
+}
+
+}  // namespace
+
+TEST_CASE("a task that awaits no effect finishes in start()", "[driver]") {
+  driver d(nothing_to_await());
+  REQUIRE(d.start() == driver_state::done);
+  CHECK(d.output() == "{\"done\":1}");
+}
+
+TEST_CASE("when_all hands every effect raised before suspending to the host as one batch", "[driver]") {
+  driver d(three_gets());
+  REQUIRE(d.start() == driver_state::waiting);
+  json effects = effects_of(d);
+  REQUIRE(effects.size() == 3);
+  CHECK(effects.as_array()[0]["op"].as_string() == "kv.get");
+  CHECK(effects.as_array()[0]["key"].as_string() == "a");
+  CHECK(effects.as_array()[1]["key"].as_string() == "b");
+  CHECK(effects.as_array()[2]["key"].as_string() == "c");
+  REQUIRE(d.resume(ok_results({R"({"value":"A"})", R"({"value":null})", R"({"value":"C"})"})) == driver_state::done);
+  CHECK(d.output() == "A|missing|C");
+}
+
+TEST_CASE("children of when_all that need more effects get later batches", "[driver]") {
+  driver d(uneven_children());
+  REQUIRE(d.start() == driver_state::waiting);
+  json first = effects_of(d);
+  REQUIRE(first.size() == 2);
+  CHECK(first.as_array()[0]["key"].as_string() == "x1");
+  CHECK(first.as_array()[1]["key"].as_string() == "y");
+  REQUIRE(d.resume(ok_results({R"({"value":"1"})", R"({"value":"Y"})"})) == driver_state::waiting);
+  json second = effects_of(d);
+  REQUIRE(second.size() == 1);
+  CHECK(second.as_array()[0]["key"].as_string() == "x2");
+  REQUIRE(d.resume(ok_results({R"({"value":"2"})"})) == driver_state::done);
+  CHECK(d.output() == "1+2/Y");
+}
+
+TEST_CASE("an effect that failed in the host comes back as an error value", "[driver]") {
+  driver d(kv_value_or_error("k"));
+  REQUIRE(d.start() == driver_state::waiting);
+  REQUIRE(d.resume(R"({"results":[{"ok":false,"error":{"name":"TypeError","message":"KV exploded"}}]})") ==
+          driver_state::done);
+  CHECK(d.output() == "error:TypeError: KV exploded");
+}
+
+TEST_CASE("malformed host replies fail every effect of the batch with a protocol error", "[driver]") {
+  SECTION("not JSON") {
+    driver d(three_gets());
+    REQUIRE(d.start() == driver_state::waiting);
+    REQUIRE(d.resume("{{{") == driver_state::done);
+    CHECK(d.output().find("error:malformed effect results for a batch of 3 effects") == 0);
+  }
+  SECTION("wrong count") {
+    driver d(three_gets());
+    REQUIRE(d.start() == driver_state::waiting);
+    REQUIRE(d.resume(ok_results({"{}"})) == driver_state::done);
+    CHECK(d.output().find("error:malformed") == 0);
+  }
+}
+
+TEST_CASE("when_all of no tasks completes at once", "[driver]") {
+  driver d(none_in_parallel());
+  REQUIRE(d.start() == driver_state::done);
+  CHECK(d.output() == "0");
+}
+
+TEST_CASE("a deep chain of awaits completes by symmetric transfer", "[driver]") {
+  driver d(deep_chain());
+  REQUIRE(d.start() == driver_state::done);
+  CHECK(d.output() == "20000");
+}
+
+TEST_CASE("two requests interleave in one instance", "[driver][abi]") {
+  using namespace pb::testing;
+  std::uint32_t a = start(fetch_start("GET", "http://pb.test/health"));
+  std::uint32_t b = start(fetch_start("GET", "http://pb.test/health"));
+  REQUIRE(a != b);
+  REQUIRE(pb_state(a) == 1);
+  REQUIRE(pb_state(b) == 1);
+  // b first, with a failing database; then a, healthy.
+  const std::string failing_db =
+      R"({"results":[{"ok":false,"error":{"name":"Error","message":"D1_ERROR: boom"}},)"
+      R"({"ok":true,"value":{"value":null,"metadata":null}},{"ok":true,"value":{"found":false}}]})";
+  const std::string healthy =
+      R"({"results":[{"ok":true,"value":{"row":{"value":"1"}}},)"
+      R"({"ok":true,"value":{"value":null,"metadata":null}},{"ok":true,"value":{"found":false}}]})";
+  REQUIRE(resume(b, failing_db) == 0);
+  REQUIRE(resume(a, healthy) == 0);
+  auto out_a = parse_json(output(a));
+  auto out_b = parse_json(output(b));
+  CHECK((*out_a)["response"]["status"].as_int() == 200);
+  CHECK((*out_b)["response"]["status"].as_int() == 503);
+  pb_finish(a);
+  pb_finish(b);
+  CHECK(pb_state(a) == -1);
+}
+
+TEST_CASE("the ABI rejects unknown jobs and resuming finished ones", "[abi]") {
+  using namespace pb::testing;
+  CHECK(pb_state(999999) == -1);
+  CHECK(resume(999999, "{}") == -1);
+  std::uint32_t id = start(fetch_start("GET", "http://pb.test/nope"));
+  REQUIRE(pb_state(id) == 0);
+  CHECK(resume(id, R"({"results":[]})") == -1);
+  pb_finish(id);
+}
+
+TEST_CASE("a bad start document is answered with a protocol error response", "[abi]") {
+  using namespace pb::testing;
+  SECTION("not JSON") {
+    std::uint32_t id = pb_start("nope", 4);
+    REQUIRE(pb_state(id) == 0);
+    auto out = parse_json(output(id));
+    CHECK((*out)["response"]["status"].as_int() == 500);
+    CHECK(output(id).find("\"code\\\":\\\"protocol\\\"") != std::string::npos);
+    pb_finish(id);
+  }
+  SECTION("wrong protocol version") {
+    json doc = fetch_start("GET", "http://pb.test/health");
+    doc.set("v", json(99));
+    std::uint32_t id = start(doc);
+    auto out = parse_json(output(id));
+    CHECK((*out)["response"]["status"].as_int() == 500);
+    CHECK(output(id).find("protocol version 99") != std::string::npos);
+    pb_finish(id);
+  }
+}

@@ -1,0 +1,127 @@
+// The wasm instance and the effect loop. One instance per isolate, made on first use and made again
+// after a trap. Each invocation is a job inside the instance (pb_start ... pb_resume ... pb_finish);
+// jobs interleave freely because every await happens here, between wasm calls.
+import { performEffect, errorOutcome } from "./runners.mjs";
+import { Handles } from "./handles.mjs";
+
+const PROTOCOL_VERSION = 1;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+let current = null; // { exports, generation }
+let generation = 0;
+
+function instantiate(module) {
+  const known = {
+    env: { emscripten_notify_memory_growth() {} },
+    wasi_snapshot_preview1: {
+      proc_exit(code) {
+        throw new WebAssembly.RuntimeError(`wasm called proc_exit(${code})`);
+      },
+    },
+  };
+  const imports = {};
+  for (const { module: m, name } of WebAssembly.Module.imports(module)) {
+    (imports[m] ??= {})[name] =
+      known[m]?.[name] ??
+      (() => {
+        throw new WebAssembly.RuntimeError(`unimplemented wasm import ${m}.${name}`);
+      });
+  }
+  const instance = new WebAssembly.Instance(module, imports);
+  instance.exports._initialize?.(); // reactor: runs static constructors
+  const version = instance.exports.pb_protocol_version();
+  if (version !== PROTOCOL_VERSION) {
+    throw new Error(`wasm speaks protocol ${version}, shim speaks ${PROTOCOL_VERSION}`);
+  }
+  return { exports: instance.exports, generation: ++generation };
+}
+
+export function instanceFor(module) {
+  if (!current) current = instantiate(module);
+  return current;
+}
+
+// After a trap the instance's memory can be inconsistent: the next invocation gets a fresh one.
+function discard(inst) {
+  if (current === inst) current = null;
+}
+
+export function instanceGeneration() {
+  return current?.generation ?? 0;
+}
+
+function write(ex, text) {
+  const bytes = encoder.encode(text);
+  const ptr = ex.pb_alloc(bytes.length);
+  if (!ptr) throw new WebAssembly.RuntimeError("pb_alloc failed: wasm memory exhausted");
+  new Uint8Array(ex.memory.buffer, ptr, bytes.length).set(bytes); // fresh view: memory may have grown
+  return [ptr, bytes.length];
+}
+
+function readOut(ex, id) {
+  const ptr = ex.pb_out_ptr(id);
+  const len = ex.pb_out_len(id);
+  return decoder.decode(new Uint8Array(ex.memory.buffer, ptr, len));
+}
+
+class Trap extends Error {}
+
+function call(inst, fn) {
+  try {
+    return fn(inst.exports);
+  } catch (err) {
+    discard(inst);
+    const trap = new Trap(`wasm trapped: ${err?.message ?? err}`);
+    trap.cause = err;
+    throw trap;
+  }
+}
+
+// Runs one invocation to its finish document. io = { env, ctx, handles, respond(r) , log }.
+export async function drive(module, startDoc, io) {
+  const inst = instanceFor(module);
+  const id = call(inst, (ex) => {
+    const [ptr, len] = write(ex, JSON.stringify(startDoc));
+    try {
+      return ex.pb_start(ptr, len);
+    } finally {
+      ex.pb_free(ptr);
+    }
+  });
+  try {
+    let state = call(inst, (ex) => ex.pb_state(id));
+    while (state === 1) {
+      const batch = JSON.parse(call(inst, (ex) => readOut(ex, id)));
+      const results = await Promise.all(
+        batch.effects.map((effect) => {
+          io.effects?.push(effect.op);
+          return performEffect(effect, io).then(
+            (value) => ({ ok: true, value: value ?? {} }),
+            (err) => errorOutcome(err),
+          );
+        }),
+      );
+      state = call(inst, (ex) => {
+        const [ptr, len] = write(ex, JSON.stringify({ results }));
+        try {
+          return ex.pb_resume(id, ptr, len);
+        } finally {
+          ex.pb_free(ptr);
+        }
+      });
+    }
+    if (state !== 0) throw new Trap(`wasm job ${id} is in state ${state}`);
+    return JSON.parse(call(inst, (ex) => readOut(ex, id)));
+  } finally {
+    if (current === inst) {
+      try {
+        inst.exports.pb_finish(id);
+      } catch {
+        discard(inst);
+      }
+    }
+  }
+}
+
+export { Trap, Handles };

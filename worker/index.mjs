@@ -1,0 +1,103 @@
+// Worker entry points. Everything the product decides happens in C++ (build/wasm/package_broker.wasm);
+// this file turns an invocation into a start document, runs the effect loop (engine.mjs) and turns
+// the finish document back into a Response. A trap answers 500 and the next request gets a new instance.
+import wasmModule from "../build/wasm/package_broker.wasm";
+import { drive, Handles, Trap } from "./engine.mjs";
+
+const PROTOCOL_VERSION = 1;
+
+function stringBindings(env) {
+  const vars = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === "string") vars[k] = v;
+  return vars;
+}
+
+function envDoc(env) {
+  return { test_hooks: env.PB_TEST_HOOKS === "1", vars: stringBindings(env) };
+}
+
+function jsonError(status, code, message) {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+  });
+}
+
+const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
+
+function toResponse(r, handles, method) {
+  let body = null;
+  if (r.body_handle != null) body = handles.take(r.body_handle).stream;
+  else if (r.body != null && r.body !== "") body = r.body;
+  if (NO_BODY_STATUS.has(r.status) || method === "HEAD") {
+    body?.cancel?.();
+    body = null;
+  }
+  return new Response(body, { status: r.status, headers: r.headers });
+}
+
+function log(fields) {
+  console.log(JSON.stringify(fields));
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const started = Date.now();
+    const url = new URL(request.url);
+    const handles = new Handles();
+    if (request.body) {
+      const len = request.headers.get("content-length");
+      handles.setRequestBody(request.body, len != null ? { length: Number(len) } : {});
+    }
+    const startDoc = {
+      v: PROTOCOL_VERSION,
+      kind: "fetch",
+      now_ms: started,
+      env: envDoc(env),
+      request: {
+        method: request.method,
+        url: request.url,
+        headers: [...request.headers],
+        ...(request.body ? { body_handle: 0 } : {}),
+      },
+    };
+    const effects = [];
+    return new Promise((resolve) => {
+      let sent = false;
+      let status = 0;
+      const send = (resp) => {
+        if (sent) return;
+        sent = true;
+        status = resp.status;
+        resolve(resp);
+      };
+      const io = { env, ctx, handles, effects, respond: (r) => send(toResponse(r, handles, request.method)) };
+      const done = drive(wasmModule, startDoc, io)
+        .then((finish) => {
+          if (finish.response) send(toResponse(finish.response, handles, request.method));
+          else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"));
+        })
+        .catch((err) => {
+          const trapped = err instanceof Trap;
+          log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error: String(err?.message ?? err), path: url.pathname });
+          send(jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"));
+        })
+        .finally(() => {
+          log({ method: request.method, path: url.pathname, status, ms: Date.now() - started, effects });
+          return handles.release();
+        });
+      ctx.waitUntil(done);
+    });
+  },
+
+  async scheduled(controller, env, ctx) {
+    const handles = new Handles();
+    const startDoc = { v: PROTOCOL_VERSION, kind: "scheduled", cron: controller.cron, now_ms: Date.now(), env: envDoc(env) };
+    const io = { env, ctx, handles, effects: [], respond() {} };
+    ctx.waitUntil(
+      drive(wasmModule, startDoc, io)
+        .then(() => log({ kind: "scheduled", cron: controller.cron, effects: io.effects }))
+        .finally(() => handles.release()),
+    );
+  },
+};
