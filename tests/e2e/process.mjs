@@ -1,0 +1,75 @@
+// Background processes for end-to-end tests: started with setsid (own process group), stopped by
+// group (TERM, then KILL), waited for with bounded polling. Nothing outlives the test.
+import { spawn } from "node:child_process";
+import net from "node:net";
+import { root } from "../worker/helpers.mjs";
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// Starts `command args` in a new session; output is kept for failure messages.
+export function startGroup(command, args, { env = {}, cwd = root } = {}) {
+  const child = spawn("setsid", [command, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: false,
+  });
+  const proc = { child, output: "" };
+  child.stdout.on("data", (d) => (proc.output += d));
+  child.stderr.on("data", (d) => (proc.output += d));
+  return proc;
+}
+
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// setsid execs into the command, so the child's pid is the group id.
+export async function stopGroup(proc) {
+  const pgid = proc?.child?.pid;
+  if (!pgid) return;
+  try {
+    process.kill(-pgid, "SIGTERM");
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 40 && groupAlive(pgid); i++) await new Promise((r) => setTimeout(r, 50));
+  if (groupAlive(pgid)) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {}
+  }
+}
+
+// Polls url until check(response) is true; at most `seconds`.
+export async function waitFor(url, { seconds = 90, check = (r) => r.ok, proc } = {}) {
+  const deadline = Date.now() + seconds * 1000;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (proc && proc.child.exitCode !== null) throw new Error(`process exited (${proc.child.exitCode}):\n${proc.output}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (await check(r)) return r;
+      last = `status ${r.status}`;
+    } catch (e) {
+      last = String(e.message);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} not ready after ${seconds}s (${last})\n${proc?.output ?? ""}`);
+}
