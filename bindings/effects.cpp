@@ -1,5 +1,6 @@
 #include "effects.h"
 
+#include "core/base64.h"
 #include "wire.h"
 
 namespace pb::fx {
@@ -57,7 +58,20 @@ r2_object_info to_info(const json& v) {
   return i;
 }
 
-const char* read_name(body_read r) { return r == body_read::text ? "text" : "handle"; }
+const char* read_name(body_read r) {
+  switch (r) {
+    case body_read::text: return "text";
+    case body_read::bytes: return "base64";
+    case body_read::handle: break;
+  }
+  return "handle";
+}
+
+// A body in the reply: "body" (text) or "body_b64" (bytes).
+result<std::string> reply_body(const json& v) {
+  if (const json* b64 = v.find("body_b64")) return base64_decode(b64->as_string());
+  return std::string(v["body"].as_string());
+}
 
 }  // namespace
 
@@ -163,7 +177,9 @@ typed_effect<std::optional<r2_object>> r2_get(std::string key, body_read read, s
     if (!(*o)["found"].as_bool()) return std::optional<r2_object>{};
     r2_object obj;
     obj.info = to_info(*o);
-    obj.text = std::string((*o)["body"].as_string());
+    auto body = reply_body(*o);
+    if (!body) return make_error(error_code::protocol, "r2.get: bad body_b64: " + body.err().message);
+    obj.text = std::move(*body);
     obj.body = static_cast<http::body_handle>((*o)["handle"].as_int(http::no_body));
     return std::optional<r2_object>{std::move(obj)};
   });
@@ -292,6 +308,21 @@ typed_effect<std::string> body_text(http::body_handle h, std::int64_t max_bytes)
       return e;
     }
     return std::string((*o)["body"].as_string());
+  });
+}
+
+typed_effect<std::string> decompress(std::string format, std::string data, std::int64_t max_bytes) {
+  auto w = begin("compression.decompress");
+  w.field("format", format).field("data_b64", base64_encode(data)).field("max_bytes", max_bytes);
+  return make<std::string>(std::move(w), [](effect_outcome&& o) -> result<std::string> {
+    if (!o) {
+      error e = std::move(o).err();
+      if (e.message.find("PayloadTooLarge") != std::string::npos) e.code = error_code::payload_too_large;
+      return e;
+    }
+    auto body = reply_body(*o);
+    if (!body) return make_error(error_code::protocol, "compression.decompress: bad body_b64");
+    return body;
   });
 }
 

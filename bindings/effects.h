@@ -88,11 +88,12 @@ struct r2_object_info {
 
 struct r2_object {
   r2_object_info info;
-  std::string text;                      // read == text
+  std::string text;                      // read == text or bytes
   http::body_handle body = http::no_body;  // read == handle
 };
 
-enum class body_read { handle, text };
+// handle: the body stays in the host; text: UTF-8 text; bytes: arbitrary bytes (base64 on the wire).
+enum class body_read { handle, text, bytes };
 
 struct r2_range {
   std::int64_t offset = 0;
@@ -164,6 +165,10 @@ typed_effect<fetch_response> http_fetch(fetch_request req);
 typed_effect<std::pair<http::body_handle, http::body_handle>> body_tee(http::body_handle h);
 // Reads a host body as UTF-8 text; fails with payload_too_large past max_bytes.
 typed_effect<std::string> body_text(http::body_handle h, std::int64_t max_bytes);
+
+// ---- compression (DecompressionStream) -------------------------------------------------------------
+// format: "deflate-raw" (zip entries), "deflate", "gzip". Fails past max_bytes of output.
+typed_effect<std::string> decompress(std::string format, std::string data, std::int64_t max_bytes);
 
 // ---- WebCrypto ------------------------------------------------------------------------------------
 // algorithm: "SHA-1", "SHA-256", "SHA-384", "SHA-512". Results are lower-case hex.

@@ -55,7 +55,11 @@ function headerPairs(headers) {
 }
 
 async function readText(stream, maxBytes) {
-  if (!stream) return "";
+  return new TextDecoder().decode(await readBytes(stream, maxBytes));
+}
+
+async function readBytes(stream, maxBytes) {
+  if (!stream) return new Uint8Array(0);
   const reader = stream.getReader();
   const chunks = [];
   let total = 0;
@@ -75,7 +79,7 @@ async function readText(stream, maxBytes) {
     all.set(c, at);
     at += c.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }
 
 async function digestStream(stream, algorithm) {
@@ -162,6 +166,7 @@ export const runners = {
     if (!obj) return { found: false };
     const info = objectInfo(obj);
     if (e.read === "text") return { ...info, body: await obj.text() };
+    if (e.read === "base64") return { ...info, body_b64: toB64(await obj.arrayBuffer()) };
     const length = info.range ? info.range.length : obj.size;
     return { ...info, handle: io.handles.add(obj.body, { length }) };
   },
@@ -232,6 +237,11 @@ export const runners = {
   },
   async "body.text"(e, io) {
     return { body: await readText(io.handles.take(e.handle).stream, e.max_bytes) };
+  },
+
+  async "compression.decompress"(e) {
+    const stream = new Blob([fromB64(e.data_b64)]).stream().pipeThrough(new DecompressionStream(e.format));
+    return { body_b64: toB64(await readBytes(stream, e.max_bytes)) };
   },
 
   async "crypto.digest"(e) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/json.h"
 #include "http/message.h"
@@ -21,6 +22,7 @@ enum class invocation_kind { fetch, scheduled };
 struct request_context {
   invocation_kind kind = invocation_kind::fetch;
   http::request req;
+  std::vector<std::string> params;  // the route's {placeholders}, percent-decoded, in order
   environment env;
   std::int64_t now_ms = 0;     // host clock at start (advances only across I/O in production)
   std::string cron;            // scheduled: the cron expression that fired

@@ -1,8 +1,12 @@
-// The route table: every path the Worker answers, in one place. Each family's handlers live in their
-// own file (health.cpp, ...). Unknown paths get the JSON 404 every error in the product uses.
+// The route table: every path the Worker answers, in one place. Patterns are matched segment by
+// segment; "{x}" captures one percent-decoded segment into ctx.params. Each family's handlers live in
+// their own file (health.cpp, composer.cpp, admin.cpp). Unknown paths get the JSON 404.
 #include "bindings/effects.h"
 #include "bindings/task.h"
+#include "http/url.h"
+#include "routes/admin.h"
 #include "routes/app.h"
+#include "routes/composer.h"
 #include "routes/health.h"
 
 namespace pb::routes {
@@ -13,7 +17,7 @@ using handler = task<http::response> (*)(request_context&);
 
 struct route {
   std::string_view method;  // "GET" also answers HEAD
-  std::string_view path;
+  std::string_view pattern;
   handler fn;
   bool test_hook = false;  // only when the host enabled test hooks
 };
@@ -25,17 +29,51 @@ task<http::response> test_trap(request_context&) {
 
 constexpr route table[] = {
     {"GET", "/health", health},
+    // Composer repository (token auth).
+    {"GET", "/packages.json", packages_json},
+    {"GET", "/p2/{vendor}/{file}", p2_document},
+    {"GET", "/dist/{vendor}/{name}/{version}/{file}", dist_archive},
+    {"POST", "/downloads", notify_downloads},
+    // Admin API (ADMIN_TOKEN).
+    {"PUT", "/admin/api/artifacts/{vendor}/{name}", admin_upload_artifact},
+    {"GET", "/admin/api/tokens", admin_list_tokens},
+    {"POST", "/admin/api/tokens", admin_create_token},
+    {"DELETE", "/admin/api/tokens/{id}", admin_revoke_token},
+    {"GET", "/admin/api/packages", admin_list_packages},
+    {"GET", "/admin/api/packages/{vendor}/{name}", admin_show_package},
     {"GET", "/__test/trap", test_trap, true},
 };
 
-task<http::response> not_found(std::string path) {
-  co_return http::error_response(error_code::not_found, "no route for " + path);
+// Matches path against pattern; on success fills params. A malformed escape never matches.
+bool match(std::string_view pattern, std::string_view path, std::vector<std::string>& params) {
+  auto want = http::split_path(pattern);
+  auto have = http::split_path(path);
+  if (want.size() != have.size()) return false;
+  std::vector<std::string> captured;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (!want[i].empty() && want[i].front() == '{') {
+      if (have[i].empty()) return false;
+      auto decoded = http::percent_decode(have[i]);
+      if (!decoded) return false;
+      captured.push_back(std::move(*decoded));
+    } else if (want[i] != have[i]) {
+      return false;
+    }
+  }
+  params = std::move(captured);
+  return true;
 }
 
-task<http::response> method_not_allowed(std::string method, std::string path) {
-  http::response r = http::error_response(error_code::method_not_allowed, method + " is not allowed on " + path);
-  r.header_list.set("allow", "GET, HEAD");
-  co_return r;
+std::string allowed_methods(std::string_view path, bool test_hooks) {
+  std::string allow;
+  std::vector<std::string> ignored;
+  for (const route& r : table) {
+    if ((r.test_hook && !test_hooks) || !match(r.pattern, path, ignored)) continue;
+    if (!allow.empty()) allow += ", ";
+    allow += r.method;
+    if (r.method == "GET") allow += ", HEAD";
+  }
+  return allow;
 }
 
 }  // namespace
@@ -45,7 +83,8 @@ task<http::response> handle_fetch(request_context& ctx) {
   const std::string& method = ctx.req.method;
   bool path_known = false;
   for (const route& r : table) {
-    if (r.path != path || (r.test_hook && !ctx.env.test_hooks)) continue;
+    if (r.test_hook && !ctx.env.test_hooks) continue;
+    if (!match(r.pattern, path, ctx.params)) continue;
     path_known = true;
     if (r.method == method || (r.method == "GET" && method == "HEAD")) {
       http::response resp = co_await r.fn(ctx);
@@ -53,8 +92,12 @@ task<http::response> handle_fetch(request_context& ctx) {
       co_return resp;
     }
   }
-  if (path_known) co_return co_await method_not_allowed(method, path);
-  co_return co_await not_found(path);
+  if (path_known) {
+    http::response resp = http::error_response(error_code::method_not_allowed, method + " is not allowed on " + path);
+    resp.header_list.set("allow", allowed_methods(path, ctx.env.test_hooks));
+    co_return resp;
+  }
+  co_return http::error_response(error_code::not_found, "no route for " + path);
 }
 
 task<std::monostate> handle_scheduled(request_context& ctx) {

@@ -34,6 +34,11 @@ json scheduled_start(std::string_view cron) {
   return doc;
 }
 
+json with_body(json start_doc) {
+  if (json* r = start_doc.find("request")) r->set("body_handle", json(0));
+  return start_doc;
+}
+
 json finished::body_json() const {
   auto j = parse_json(body());
   return j ? *j : json();

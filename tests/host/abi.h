@@ -43,6 +43,8 @@ class host {
 json fetch_start(std::string_view method, std::string_view url, std::vector<std::pair<std::string, std::string>> headers = {},
                  bool test_hooks = false, json vars = json::object());
 json scheduled_start(std::string_view cron);
+// Marks a start document's request as having a body (handle 0).
+json with_body(json start_doc);
 
 // Output of one finished invocation.
 struct finished {

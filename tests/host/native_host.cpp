@@ -4,6 +4,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <fstream>
@@ -196,6 +197,20 @@ fs::path native_host::blob_path(const std::string& key) const {
 
 bool native_host::blob_exists(const std::string& key) const { return fs::exists(blob_path(key)); }
 
+std::size_t native_host::blob_count() const {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(blob_dir_)) ++n;
+  return n;
+}
+
+std::optional<std::string> native_host::take_handle(std::int64_t id) {
+  auto it = handles_.find(id);
+  if (it == handles_.end()) return std::nullopt;
+  std::string data = std::move(it->second);
+  handles_.erase(it);
+  return data;
+}
+
 json native_host::perform(const json& effect, std::optional<effect_error>& err) {
   std::string op(effect["op"].as_string());
   if (auto f = faults_.find(op); f != faults_.end()) {
@@ -306,6 +321,8 @@ json native_host::run_effect(const json& e) {
     }
     if (e["read"].as_string() == "text") {
       out.set("body", json(std::move(data)));
+    } else if (e["read"].as_string() == "base64") {
+      out.set("body_b64", json(b64_encode(data)));
     } else {
       handles_[next_handle_] = std::move(data);
       out.set("handle", json(next_handle_++));
@@ -411,6 +428,39 @@ json native_host::run_effect(const json& e) {
     return out;
   }
 
+  if (op == "compression.decompress") {
+    std::string in = b64_decode(std::string(e["data_b64"].as_string()));
+    std::string_view format = e["format"].as_string();
+    int bits = format == "deflate-raw" ? -15 : format == "gzip" ? 16 + 15 : 15;
+    z_stream zs{};
+    if (inflateInit2(&zs, bits) != Z_OK) fail("TypeError", "inflateInit2 failed");
+    zs.next_in = reinterpret_cast<Bytef*>(in.data());
+    zs.avail_in = static_cast<uInt>(in.size());
+    std::string outbuf;
+    char chunk[16384];
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+      zs.next_out = reinterpret_cast<Bytef*>(chunk);
+      zs.avail_out = sizeof chunk;
+      rc = inflate(&zs, Z_NO_FLUSH);
+      if (rc != Z_OK && rc != Z_STREAM_END) {
+        inflateEnd(&zs);
+        fail("TypeError", "The compressed data was not valid: inflate error " + std::to_string(rc));
+      }
+      outbuf.append(chunk, sizeof chunk - zs.avail_out);
+      if (static_cast<std::int64_t>(outbuf.size()) > e["max_bytes"].as_int(INT64_MAX)) {
+        inflateEnd(&zs);
+        fail("PayloadTooLarge", "body is larger than " + e["max_bytes"].dump() + " bytes");
+      }
+      if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
+        inflateEnd(&zs);
+        fail("TypeError", "The compressed data ended early");
+      }
+    }
+    inflateEnd(&zs);
+    out.set("body_b64", json(b64_encode(outbuf)));
+    return out;
+  }
   if (op == "crypto.digest") {
     out.set("hex", json(hex_digest(e["algorithm"].as_string(), e["data"].as_string())));
     return out;

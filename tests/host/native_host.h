@@ -47,6 +47,9 @@ class native_host final : public host {
   std::filesystem::path blob_dir() const { return blob_dir_; }
   bool blob_exists(const std::string& key) const;
   void set_request_body(std::string body) { handles_[0] = std::move(body); }
+  // The bytes behind a body handle a response streamed (consumes it); nullopt if unknown.
+  std::optional<std::string> take_handle(std::int64_t id);
+  std::size_t blob_count() const;
   std::optional<json> sent_response;  // set by http.respond
   std::int64_t clock_ms = 1767225600000;
 

@@ -1,0 +1,169 @@
+#include "composer/minifier.h"
+
+#include <string>
+#include <utility>
+
+namespace pb::composer {
+
+namespace {
+
+// A version as PHP sees it: an ordered key => value map. Objects are taken as they are, JSON arrays
+// become lists with keys "0".."n-1", anything else iterates as empty (PHP would warn in foreach).
+json_object as_php_array(const json& v) {
+  if (v.is_object()) return v.as_object();
+  json_object o;
+  if (v.is_array()) {
+    const auto& a = v.as_array();
+    o.reserve(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) o.emplace_back(std::to_string(i), a[i]);
+  }
+  return o;
+}
+
+// PHP truthiness of a decoded JSON value (!$x is false).
+bool php_truthy(const json& v) {
+  switch (v.type()) {
+    case json::kind::null: return false;
+    case json::kind::boolean: return v.as_bool();
+    case json::kind::integer: return v.as_int() != 0;
+    case json::kind::number: return v.as_double() != 0.0;
+    case json::kind::string: return !v.as_string().empty() && v.as_string() != "0";
+    case json::kind::array:
+    case json::kind::object: return v.size() != 0;
+  }
+  return false;
+}
+
+json* find_member(json_object& o, std::string_view key) {
+  for (auto& [k, v] : o)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+// $array[$key] = $value: replaces in place or appends.
+void php_assign(json_object& o, std::string_view key, json value) {
+  if (json* existing = find_member(o, key)) {
+    *existing = std::move(value);
+    return;
+  }
+  o.emplace_back(std::string(key), std::move(value));
+}
+
+void php_unset(json_object& o, std::string_view key) {
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    if (it->first == key) {
+      o.erase(it);
+      return;
+    }
+  }
+}
+
+// The key of element i of a JSON array or object seen as a PHP array.
+std::string key_at(const json& v, std::size_t i) {
+  return v.is_object() ? v.as_object()[i].first : std::to_string(i);
+}
+
+const json& value_at(const json& v, std::size_t i) {
+  return v.is_object() ? v.as_object()[i].second : v.as_array()[i];
+}
+
+}  // namespace
+
+bool php_identical(const json& a, const json& b) {
+  const bool a_container = a.is_array() || a.is_object();
+  const bool b_container = b.is_array() || b.is_object();
+  if (a_container || b_container) {
+    if (!a_container || !b_container) return false;
+    if (a.size() != b.size()) return false;
+    const bool both_lists = a.is_array() && b.is_array();
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (!both_lists && key_at(a, i) != key_at(b, i)) return false;
+      if (!php_identical(value_at(a, i), value_at(b, i))) return false;
+    }
+    return true;
+  }
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case json::kind::null: return true;
+    case json::kind::boolean: return a.as_bool() == b.as_bool();
+    case json::kind::integer: return a.as_int() == b.as_int();
+    case json::kind::number: return a.as_double() == b.as_double();
+    case json::kind::string: return a.as_string() == b.as_string();
+    default: return false;
+  }
+}
+
+json minify(const json_array& versions) {
+  json_array out;
+  out.reserve(versions.size());
+  json_object last_known;  // $lastKnownVersionData; empty means "null or []" (both falsy)
+  bool last_known_truthy = false;
+  for (const json& version : versions) {
+    if (!last_known_truthy) {
+      last_known = as_php_array(version);
+      // A scalar version would be the state as is in PHP; the next foreach over it would iterate
+      // nothing, so an empty map is the same state.
+      last_known_truthy = php_truthy(version);
+      out.push_back(version);
+      continue;
+    }
+    const json_object current = as_php_array(version);
+    json_object minified;
+    // add any changes from the previous version
+    for (const auto& [key, val] : current) {
+      const json* known = find_member(last_known, key);
+      if (!known || known->is_null() || !php_identical(*known, val)) {
+        php_assign(minified, key, val);
+        php_assign(last_known, key, val);
+      }
+    }
+    // store any deletions from the previous version for keys missing in current one
+    json_object remaining;
+    remaining.reserve(last_known.size());
+    for (auto& [key, val] : last_known) {
+      const json* now = nullptr;
+      for (const auto& [k, v] : current) {
+        if (k == key) {
+          now = &v;
+          break;
+        }
+      }
+      if (!now || now->is_null()) {
+        php_assign(minified, key, json("__unset"));
+      } else {
+        remaining.emplace_back(key, std::move(val));
+      }
+    }
+    last_known = std::move(remaining);
+    last_known_truthy = !last_known.empty();
+    out.emplace_back(std::move(minified));
+  }
+  return json(std::move(out));
+}
+
+json expand(const json_array& minified) {
+  json_array out;
+  out.reserve(minified.size());
+  json expanded;  // $expandedVersion, starts null
+  for (const json& data : minified) {
+    if (!php_truthy(expanded)) {
+      expanded = data;
+      out.push_back(expanded);
+      continue;
+    }
+    // add any changes from the previous version to the expanded one
+    json_object state = as_php_array(expanded);
+    for (const auto& [key, val] : as_php_array(data)) {
+      if (val.is_string() && val.as_string() == "__unset") {
+        php_unset(state, key);
+      } else {
+        php_assign(state, key, val);
+      }
+    }
+    expanded = json(std::move(state));
+    out.push_back(expanded);
+  }
+  return json(std::move(out));
+}
+
+}  // namespace pb::composer

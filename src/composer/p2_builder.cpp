@@ -1,0 +1,683 @@
+#include "composer/p2_builder.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
+#include <optional>
+#include <utility>
+
+#include "composer/minifier.h"
+
+namespace pb::composer {
+
+namespace {
+
+using sv = std::string_view;
+
+// ---------------------------------------------------------------------------------------------------
+// PHP helpers
+
+std::string ascii_lower(sv s) {  // strtolower() (locale-insensitive since PHP 8.2)
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// PHP trim() with its default character list " \n\r\t\v\0".
+sv php_trim(sv s) {
+  constexpr sv ws(" \n\r\t\v\0", 6);
+  const std::size_t b = s.find_first_not_of(ws);
+  if (b == sv::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// Whether json_decode(..., true) turns this object key into an integer key ("0", "12", "-3").
+bool is_php_int_key(sv k) {
+  sv digits = k;
+  if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
+  if (digits.empty() || digits.size() > 19) return false;
+  if (digits.front() == '0' && (digits.size() > 1 || k.front() == '-')) return false;
+  for (char c : digits)
+    if (c < '0' || c > '9') return false;
+  if (digits.size() == 19) {  // must fit in int64
+    const sv limit = k.front() == '-' ? "9223372036854775808" : "9223372036854775807";
+    if (digits > limit) return false;
+  }
+  return true;
+}
+
+bool php_truthy(const json& v) {
+  switch (v.type()) {
+    case json::kind::null: return false;
+    case json::kind::boolean: return v.as_bool();
+    case json::kind::integer: return v.as_int() != 0;
+    case json::kind::number: return v.as_double() != 0.0;
+    case json::kind::string: return !v.as_string().empty() && v.as_string() != "0";
+    case json::kind::array:
+    case json::kind::object: return v.size() != 0;
+  }
+  return false;
+}
+
+// $array[$key] = $value: replaces in place (a duplicate key keeps its first place) or appends.
+void assign(json_object& o, std::string key, json value) {
+  for (auto& kv : o) {
+    if (kv.first == key) {
+      kv.second = std::move(value);
+      return;
+    }
+  }
+  o.emplace_back(std::move(key), std::move(value));
+}
+
+bool is_container(const json& v) { return v.is_array() || v.is_object(); }
+
+// Values of a JSON array or object, in order (PHP foreach over an array).
+std::vector<const json*> values_of(const json& v) {
+  std::vector<const json*> out;
+  if (v.is_array())
+    for (const json& e : v.as_array()) out.push_back(&e);
+  if (v.is_object())
+    for (const auto& kv : v.as_object()) out.push_back(&kv.second);
+  return out;
+}
+
+// (key, value) pairs of a JSON array or object as PHP sees them.
+std::vector<std::pair<std::string, const json*>> pairs_of(const json& v) {
+  std::vector<std::pair<std::string, const json*>> out;
+  if (v.is_array()) {
+    const auto& a = v.as_array();
+    for (std::size_t i = 0; i < a.size(); ++i) out.emplace_back(std::to_string(i), &a[i]);
+  }
+  if (v.is_object())
+    for (const auto& [k, e] : v.as_object()) out.emplace_back(k, &e);
+  return out;
+}
+
+std::size_t utf8_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead & 0xE0) == 0xC0) return 2;
+  if ((lead & 0xF0) == 0xE0) return 3;
+  if ((lead & 0xF8) == 0xF0) return 4;
+  return 1;
+}
+
+// Composer\IO\ConsoleIO::sanitize($s, false), which Packagist's Updater applies to stored strings:
+// removes ANSI escape sequences (CSI "ESC [ params intermediates final", OSC "ESC ] ... (ESC \ | BEL)",
+// any other "ESC <char>") and the control characters 0x01-0x1A (so newlines and tabs too).
+std::string sanitize(sv s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  const auto in = [&](std::size_t j, unsigned lo, unsigned hi) {
+    return j < s.size() && static_cast<unsigned char>(s[j]) >= lo && static_cast<unsigned char>(s[j]) <= hi;
+  };
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0x1B && i + 1 < s.size()) {
+      if (s[i + 1] == '[') {  // CSI
+        std::size_t j = i + 2;
+        while (in(j, 0x30, 0x3F)) ++j;
+        while (in(j, 0x20, 0x2F)) ++j;
+        if (in(j, 0x40, 0x7E)) {
+          i = j + 1;
+          continue;
+        }
+      } else if (s[i + 1] == ']') {  // OSC, shortest match, '.' does not cross a newline
+        std::size_t end = 0;
+        for (std::size_t j = i + 2; j < s.size() && s[j] != '\n';) {
+          if (s[j] == '\x1B' && j + 1 < s.size() && s[j + 1] == '\\') {
+            end = j + 2;
+            break;
+          }
+          if (s[j] == '\x07') {
+            end = j + 1;
+            break;
+          }
+          j += utf8_length(static_cast<unsigned char>(s[j]));
+        }
+        if (end) {
+          i = end;
+          continue;
+        }
+      }
+      if (s[i + 1] != '\n') {  // ESC followed by any one character
+        i += 1 + utf8_length(static_cast<unsigned char>(s[i + 1]));
+        continue;
+      }
+    }
+    if (c >= 0x01 && c <= 0x1A) {
+      ++i;
+      continue;
+    }
+    out += s[i++];
+  }
+  return out;
+}
+
+// array_walk_recursive($x, sanitizeStringLeaf): sanitizes string leaves, leaves keys alone.
+void sanitize_leaves(json& v) {
+  if (v.is_string()) {
+    v = json(sanitize(v.as_string()));
+  } else if (v.is_array()) {
+    for (json& e : v.as_array()) sanitize_leaves(e);
+  } else if (v.is_object()) {
+    for (auto& kv : v.as_object()) sanitize_leaves(kv.second);
+  }
+}
+
+// The scheme parse_url() would report, lower-cased; "" when it sees none ("host:8080" is a port).
+std::string url_scheme(sv url) {
+  const std::size_t colon = url.find(':');
+  if (colon == sv::npos || colon == 0) return {};
+  for (char c : url.substr(0, colon)) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+                    c == '-' || c == '.';
+    if (!ok) return {};
+  }
+  sv rest = url.substr(colon + 1);
+  if (rest.substr(0, 2) != "//") {
+    std::size_t digits = 0;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    if (digits > 0 && (digits == rest.size() || rest[digits] == '/')) return {};
+  }
+  return ascii_lower(url.substr(0, colon));
+}
+
+// Updater::filterUrl: null (nullopt) unless the scheme is allowed; "" stays "".
+std::optional<std::string> filter_url(sv url, std::initializer_list<sv> allowed = {"http", "https"}) {
+  if (url.empty()) return std::string();
+  std::string clean = sanitize(url);
+  if (clean.empty()) return clean;
+  const std::string scheme = url_scheme(clean);
+  for (sv a : allowed)
+    if (scheme == a) return clean;
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Fields
+
+// keywords: ArrayLoader keeps a non-empty array (strval of each); the Updater sanitizes, drops "",
+// and dedupes by mb_strtolower (the last spelling wins, at the first one's place). Case folding here
+// is ASCII only.
+json keywords_of(const json& cj) {
+  const json& kw = cj["keywords"];
+  json_object seen;  // lower => spelling
+  if (is_container(kw) && kw.size() > 0) {
+    for (const json* k : values_of(kw)) {
+      std::string s;
+      if (k->is_string()) {
+        s = std::string(k->as_string());
+      } else if (k->is_integer()) {
+        s = std::to_string(k->as_int());
+      } else if (k->is_bool()) {
+        s = k->as_bool() ? "1" : "";
+      } else {
+        continue;  // strval() of an array/null would be "Array"/"": not a keyword
+      }
+      s = sanitize(s);
+      if (s.empty()) continue;
+      const std::string key = ascii_lower(s);
+      bool replaced = false;
+      for (auto& [lk, spelling] : seen) {
+        if (lk == key) {
+          spelling = json(s);
+          replaced = true;
+        }
+      }
+      if (!replaced) seen.emplace_back(key, json(s));
+    }
+  }
+  json_array out;
+  for (auto& kv : seen) out.push_back(std::move(kv.second));
+  return json(std::move(out));
+}
+
+// license: ArrayLoader wraps a non-empty string in a list; the Updater sanitizes each entry.
+json license_of(const json& cj) {
+  const json& l = cj["license"];
+  json_array out;
+  if (!php_truthy(l)) return json(std::move(out));
+  if (l.is_string()) {
+    out.push_back(json(sanitize(l.as_string())));
+  } else {
+    for (const json* e : values_of(l))
+      if (e->is_string()) out.push_back(json(sanitize(e->as_string())));
+  }
+  return json(std::move(out));
+}
+
+// authors: the Updater keeps email/name/homepage/role (trimmed, sanitized, homepage through filterUrl,
+// empty ones dropped), skips authors with neither email nor name; toArray orders the keys name, email,
+// homepage, role (Version::sortAuthorKeys).
+json authors_of(const json& cj) {
+  const json& a = cj["authors"];
+  json_array out;
+  if (!is_container(a)) return json(std::move(out));
+  for (const json* author : values_of(a)) {
+    if (!author->is_object()) continue;
+    const bool has_email = !(*author)["email"].is_null(), has_name = !(*author)["name"].is_null();
+    if (!has_email && !has_name) continue;
+    json_object clean;
+    for (sv field : {"name", "email", "homepage", "role"}) {
+      const json& v = (*author)[field];
+      if (!v.is_string()) continue;
+      std::string s(php_trim(sanitize(v.as_string())));
+      if (field == "homepage") s = filter_url(s).value_or("");
+      if (!s.empty()) clean.emplace_back(std::string(field), json(std::move(s)));
+    }
+    out.push_back(json(std::move(clean)));
+  }
+  return json(std::move(out));
+}
+
+// type: ArrayLoader lower-cases it and defaults to "library"; the Updater stores it only when truthy
+// (else the column stays null).
+json type_of(const json& cj) {
+  const json& t = cj["type"];
+  if (!t.is_string()) return json("library");
+  const std::string lower = ascii_lower(t.as_string());
+  if (lower.empty() || lower == "0") return json();
+  return json(sanitize(lower));
+}
+
+// support: Updater::filterSupportUrls keeps string keys with string values (sanitized) and drops URL
+// keys whose scheme is not allowed; toV2Array ksort()s it (bytewise here; PHP compares numeric-looking
+// keys numerically). Emitted only when non-empty.
+std::optional<json> support_of(const json& cj) {
+  const json& s = cj["support"];
+  if (!s.is_object()) return std::nullopt;
+  json_object out;
+  for (const auto& [k, v] : s.as_object()) {
+    if (is_php_int_key(k) || !v.is_string()) continue;
+    std::string value = sanitize(v.as_string());
+    bool keep = true;
+    if (k == "issues" || k == "forum" || k == "wiki" || k == "source" || k == "docs" || k == "rss" ||
+        k == "security")
+      keep = filter_url(value).has_value();
+    else if (k == "chat" || k == "irc")
+      keep = filter_url(value, {"http", "https", "irc", "ircs"}).has_value();
+    if (!keep) continue;
+    assign(out, k, json(std::move(value)));
+  }
+  if (out.empty()) return std::nullopt;
+  std::stable_sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  return json(std::move(out));
+}
+
+// funding: CompletePackage defaults it to [], so Packagist always emits it. Updater::filterFundingUrls
+// keeps array entries, with a string type (sanitized) and a string url that passes filterUrl;
+// Version::getFundingSorted orders them by type.url (stable).
+json funding_of(const json& cj) {
+  const json& f = cj["funding"];
+  std::vector<std::pair<std::string, json>> entries;
+  if (is_container(f) && f.size() > 0) {
+    for (const json* e : values_of(f)) {
+      if (!is_container(*e)) continue;
+      json_object clean;
+      const json& type = (*e)["type"];
+      const json& url = (*e)["url"];
+      if (type.is_string()) clean.emplace_back("type", json(sanitize(type.as_string())));
+      if (url.is_string())
+        if (auto u = filter_url(url.as_string())) clean.emplace_back("url", json(std::move(*u)));
+      std::string key;
+      for (const auto& kv : clean) key += kv.second.as_string();
+      entries.emplace_back(std::move(key), json(std::move(clean)));
+    }
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  json_array out;
+  for (auto& e : entries) out.push_back(std::move(e.second));
+  return json(std::move(out));
+}
+
+// php-ext: stored when present (string leaves sanitized); toV2Array sorts configure-options by name.
+std::optional<json> php_ext_of(const json& cj) {
+  const json* p = cj.find("php-ext");
+  if (!p || !is_container(*p)) return std::nullopt;
+  json out = *p;
+  sanitize_leaves(out);
+  if (json* opts = out.find("configure-options"); opts && is_container(*opts)) {
+    std::vector<json> list;
+    for (const json* o : values_of(*opts)) list.push_back(*o);
+    std::stable_sort(list.begin(), list.end(), [](const json& x, const json& y) {
+      return x["name"].as_string("") < y["name"].as_string("");
+    });
+    *opts = json(json_array(std::move(list)));
+  }
+  return out;
+}
+
+// bin: a string becomes a one-entry list; each entry ltrim'ed of '/' (ArrayLoader) and sanitized.
+std::optional<json> bin_of(const json& cj) {
+  const json* b = cj.find("bin");
+  if (!b || b->is_null()) return std::nullopt;
+  json out;
+  if (b->is_string()) {
+    out = json(json_array{*b});
+  } else if (is_container(*b)) {
+    out = *b;
+  } else {
+    return std::nullopt;
+  }
+  auto fix = [](json& e) {
+    if (!e.is_string()) return;
+    sv s = e.as_string();
+    while (!s.empty() && s.front() == '/') s.remove_prefix(1);
+    e = json(sanitize(s));
+  };
+  if (out.is_array())
+    for (json& e : out.as_array()) fix(e);
+  else
+    for (auto& kv : out.as_object()) fix(kv.second);
+  if (!php_truthy(out)) return std::nullopt;
+  return out;
+}
+
+// The Updater rewrites stability flags inside multi-constraints ("<2.0@dev,>=1.0" etc.):
+// preg_replace '{([><]=?\s*[^@]+?)@([a-z]+)}i' with "$1" for "stable", else "$1-$2".
+std::string rewrite_stability_flags(sv constraint) {
+  if (constraint.find(',') == sv::npos || constraint.find('@') == sv::npos) return std::string(constraint);
+  std::string out;
+  std::size_t i = 0;
+  const auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  while (i < constraint.size()) {
+    if (constraint[i] == '<' || constraint[i] == '>') {
+      const std::size_t at = constraint.find('@', i + 1);
+      if (at != sv::npos && at - i >= 2 && at + 1 < constraint.size() && is_alpha(constraint[at + 1])) {
+        std::size_t end = at + 1;
+        while (end < constraint.size() && is_alpha(constraint[end])) ++end;
+        const sv group1 = constraint.substr(i, at - i), flag = constraint.substr(at + 1, end - at - 1);
+        out += group1;
+        if (flag != "stable") {
+          out += '-';
+          out += flag;
+        }
+        i = end;
+        continue;
+      }
+    }
+    out += constraint[i++];
+  }
+  return out;
+}
+
+
+// require & co: ArrayLoader lower-cases targets, drops links to the package itself and keeps the
+// pretty constraint ("self.version" stays as written); the Updater rewrites stability flags and
+// sanitizes both sides. Non-string constraints (which Composer rejects) are skipped.
+std::optional<json> links_of(const json& cj, sv type, const std::string& self_lower) {
+  const json& l = cj[type];
+  if (!is_container(l)) return std::nullopt;
+  json_object out;
+  for (const auto& [target, constraint] : pairs_of(l)) {
+    if (!constraint->is_string()) continue;
+    const std::string lower = ascii_lower(target);
+    if (lower == self_lower) continue;
+    assign(out, sanitize(lower), json(sanitize(rewrite_stability_flags(constraint->as_string()))));
+  }
+  if (out.empty()) return std::nullopt;
+  return json(std::move(out));
+}
+
+// suggest: names keep their case; a reason of "self.version" becomes the pretty version (ArrayLoader).
+std::optional<json> suggest_of(const json& cj, sv pretty_version) {
+  const json& s = cj["suggest"];
+  if (!is_container(s)) return std::nullopt;
+  json_object out;
+  for (const auto& [name, reason] : pairs_of(s)) {
+    if (!reason->is_string()) continue;
+    const sv r = php_trim(reason->as_string()) == "self.version" ? pretty_version : reason->as_string();
+    assign(out, sanitize(name), json(sanitize(r)));
+  }
+  if (out.empty()) return std::nullopt;
+  return json(std::move(out));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// json_encode
+
+void encode_string(std::string& out, sv s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+                   (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
+          // JSON_UNESCAPED_LINE_TERMINATORS is not set: U+2028/U+2029 stay escaped.
+          out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
+          i += 2;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+// php_gcvt($d, 17, '.', 'e') with serialize_precision = -1: the shortest round-trip digits, printed
+// plainly for exponents -4..16 and as "d.ddde+X" otherwise.
+void encode_double(std::string& out, double d) {
+  if (!std::isfinite(d)) {  // json_encode fails on these (JSON_ERROR_INF_OR_NAN); 0 is its partial output
+    out += '0';
+    return;
+  }
+  char buf[40];
+  int precision = 1;
+  for (; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*e", precision - 1, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  if (precision > 17) precision = 17;
+  // buf = [-]d[.ddd]e[+-]XX
+  sv s(buf);
+  bool negative = false;
+  if (!s.empty() && s.front() == '-') {
+    negative = true;
+    s.remove_prefix(1);
+  }
+  const std::size_t e = s.find('e');
+  std::string digits;
+  for (char c : s.substr(0, e))
+    if (c != '.') digits += c;
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  const int exp10 = std::atoi(std::string(s.substr(e + 1)).c_str());
+  int decpt = exp10 + 1;  // value = 0.DIGITS x 10^decpt
+  if (digits == "0") decpt = 1;
+  if (negative) out += '-';
+  if (decpt < 0 ? decpt < -3 : decpt > 17) {
+    out += digits[0];
+    out += '.';
+    out += digits.size() > 1 ? digits.substr(1) : "0";
+    out += 'e';
+    const int x = decpt - 1;
+    out += x < 0 ? '-' : '+';
+    out += std::to_string(x < 0 ? -x : x);
+  } else if (decpt <= 0) {
+    out += "0.";
+    out.append(static_cast<std::size_t>(-decpt), '0');
+    out += digits;
+  } else {
+    for (int i = 0; i < decpt; ++i) out += static_cast<std::size_t>(i) < digits.size() ? digits[i] : '0';
+    if (digits.size() > static_cast<std::size_t>(decpt)) {
+      out += '.';
+      out += digits.substr(static_cast<std::size_t>(decpt));
+    }
+  }
+}
+
+bool object_is_list(const json_object& o) {
+  for (std::size_t i = 0; i < o.size(); ++i)
+    if (o[i].first != std::to_string(i)) return false;
+  return true;
+}
+
+void encode(std::string& out, const json& v) {
+  switch (v.type()) {
+    case json::kind::null: out += "null"; return;
+    case json::kind::boolean: out += v.as_bool() ? "true" : "false"; return;
+    case json::kind::integer: out += std::to_string(v.as_int()); return;
+    case json::kind::number: encode_double(out, v.as_double()); return;
+    case json::kind::string: encode_string(out, v.as_string()); return;
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const json& e : v.as_array()) {
+        if (!first) out += ',';
+        first = false;
+        encode(out, e);
+      }
+      out += ']';
+      return;
+    }
+    case json::kind::object: {
+      const auto& o = v.as_object();
+      const bool list = object_is_list(o);
+      out += list ? '[' : '{';
+      bool first = true;
+      for (const auto& [k, e] : o) {
+        if (!first) out += ',';
+        first = false;
+        if (!list) {
+          encode_string(out, k);
+          out += ':';
+        }
+        encode(out, e);
+      }
+      out += list ? ']' : '}';
+      return;
+    }
+  }
+}
+
+std::string document(sv name_key, const std::vector<json>& versions) {
+  json_array list(versions.begin(), versions.end());
+  json_object packages;
+  packages.emplace_back(std::string(name_key), minify(list));
+  json_object top;
+  top.emplace_back("minified", json("composer/2.0"));
+  top.emplace_back("packages", json(std::move(packages)));
+  return packagist_json_encode(json(std::move(top)));
+}
+
+}  // namespace
+
+json version_entry(const json& cj, const version_fields& f) {
+  // Keys in Version::toArray order. composer.json keys not listed are not part of Packagist's p2 output
+  // and are dropped: version/name/time/dist/source (replaced by what the repository knows),
+  // autoload-dev, minimum-stability, prefer-stable, repositories, config, scripts*, archive, readme,
+  // non-feature-branches, notification-url, extra keys like "_comment".
+  json_object o;
+  o.emplace_back("name", json(f.name));
+  const json& descr = cj["description"];  // (string) of a sanitized non-empty string, else ""
+  o.emplace_back("description", json(descr.is_string() ? sanitize(descr.as_string()) : std::string()));
+  o.emplace_back("keywords", keywords_of(cj));
+  const json& home = cj["homepage"];  // (string) filterUrl(): "" unless http(s)
+  o.emplace_back("homepage", json(home.is_string() ? filter_url(home.as_string()).value_or("") : std::string()));
+  o.emplace_back("version", json(sanitize(f.version)));
+  o.emplace_back("version_normalized", json(sanitize(f.version_normalized)));
+  o.emplace_back("license", license_of(cj));
+  o.emplace_back("authors", authors_of(cj));
+  // "source": Packagist writes the VCS source (or null); artifact uploads have none, so it is omitted.
+  if (f.dist_type.empty()) {
+    o.emplace_back("dist", json());
+  } else {
+    json_object dist;
+    dist.emplace_back("type", json(sanitize(f.dist_type)));
+    dist.emplace_back("url", json(sanitize(f.dist_url)));
+    dist.emplace_back("reference", json(f.reference));
+    dist.emplace_back("shasum", json(f.dist_shasum));
+    o.emplace_back("dist", json(std::move(dist)));
+  }
+  o.emplace_back("type", type_of(cj));
+  if (auto s = support_of(cj)) o.emplace_back("support", std::move(*s));
+  if (auto p = php_ext_of(cj)) o.emplace_back("php-ext", std::move(*p));
+  o.emplace_back("funding", funding_of(cj));
+  if (!f.time.empty()) o.emplace_back("time", json(f.time));
+  if (const json* a = cj.find("autoload"); a && is_container(*a) && a->size() > 0) {
+    json autoload = *a;
+    sanitize_leaves(autoload);
+    o.emplace_back("autoload", std::move(autoload));
+  }
+  if (const json* e = cj.find("extra"); e && is_container(*e) && e->size() > 0) {
+    json extra = *e;
+    sanitize_leaves(extra);
+    o.emplace_back("extra", std::move(extra));
+  }
+  if (const json& t = cj["target-dir"]; t.is_string() && php_truthy(t)) {
+    std::string dir = sanitize(t.as_string());
+    if (php_truthy(json(dir))) o.emplace_back("target-dir", json(std::move(dir)));
+  }
+  if (const json* ip = cj.find("include-path"); ip && is_container(*ip) && ip->size() > 0) {
+    json paths = *ip;
+    if (paths.is_array())
+      for (json& e : paths.as_array()) sanitize_leaves(e);
+    else
+      for (auto& kv : paths.as_object()) sanitize_leaves(kv.second);
+    o.emplace_back("include-path", std::move(paths));
+  }
+  if (auto b = bin_of(cj)) o.emplace_back("bin", std::move(*b));
+  // default-branch: set by the VCS driver on Packagist; ArrayLoader reads "default-branch": true.
+  if (const json& db = cj["default-branch"]; db.is_bool() && db.as_bool()) o.emplace_back("default-branch", json(true));
+
+  const std::string self_lower = ascii_lower(f.name);
+  if (auto l = links_of(cj, "require", self_lower)) o.emplace_back("require", std::move(*l));
+  if (auto l = links_of(cj, "require-dev", self_lower)) o.emplace_back("require-dev", std::move(*l));
+  if (auto s = suggest_of(cj, f.version)) o.emplace_back("suggest", std::move(*s));
+  if (auto l = links_of(cj, "conflict", self_lower)) o.emplace_back("conflict", std::move(*l));
+  if (auto l = links_of(cj, "provide", self_lower)) o.emplace_back("provide", std::move(*l));
+  if (auto l = links_of(cj, "replace", self_lower)) o.emplace_back("replace", std::move(*l));
+
+  // abandoned: a package-level flag on Packagist (getReplacementPackage() ?: true); here it comes from
+  // this version's composer.json as ArrayLoader reads it (true, or a replacement name; "" means true).
+  if (const json& ab = cj["abandoned"]; ab.is_bool() && ab.as_bool()) {
+    o.emplace_back("abandoned", json(true));
+  } else if (ab.is_string()) {
+    std::string replacement = sanitize(ab.as_string());
+    o.emplace_back("abandoned", replacement.empty() ? json(true) : json(std::move(replacement)));
+  }
+  return json(std::move(o));
+}
+
+bool is_dev_version(std::string_view v) {
+  if (const std::size_t hash = v.find('#'); hash != std::string_view::npos && hash + 1 < v.size())
+    v = v.substr(0, hash);  // preg_replace('{#.+$}', '')
+  return v.substr(0, 4) == "dev-" || (v.size() >= 4 && v.substr(v.size() - 4) == "-dev");
+}
+
+p2_documents build_p2(std::string_view package_name, const std::vector<json>& entries) {
+  std::vector<json> tagged, dev;
+  for (const json& e : entries) {
+    const json& vn = e["version_normalized"];
+    const std::string_view normalized = vn.is_string() ? vn.as_string() : e["version"].as_string();
+    (is_dev_version(normalized) ? dev : tagged).push_back(e);
+  }
+  const std::string key = ascii_lower(package_name);
+  return {document(key, tagged), document(key, dev)};
+}
+
+std::string packagist_json_encode(const json& value) {
+  std::string out;
+  encode(out, value);
+  return out;
+}
+
+}  // namespace pb::composer

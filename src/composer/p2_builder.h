@@ -1,0 +1,55 @@
+// Packagist-shaped p2 documents for one package: `version_entry` (one version object, as Packagist's
+// App\Entity\Version::toV2Array emits it, from a composer.json and the fields the repository knows),
+// `build_p2` (the <name>.json and <name>~dev.json pair, as App\Package\V2Dumper::dumpVersionsToV2File
+// writes them) and `packagist_json_encode` (PHP's json_encode with JSON_UNESCAPED_SLASHES |
+// JSON_UNESCAPED_UNICODE). Pure. Sorting the versions is the caller's job (versions/sort.h).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.h"
+
+namespace pb::composer {
+
+// What the repository knows about a version beyond its composer.json.
+struct version_fields {
+  std::string name;                // package name as displayed (Version::getName()); the key uses it lower-cased
+  std::string version;             // pretty version, e.g. "v1.2.0" or "dev-main"
+  std::string version_normalized;  // e.g. "1.2.0.0" or "dev-main"
+  std::string reference;           // dist reference (commit or content id)
+  std::string dist_type;           // "zip"; empty = no dist ("dist": null, as Packagist)
+  std::string dist_url;
+  std::string dist_shasum;         // hex SHA-1 of the archive, or "" (Composer: don't check)
+  std::string time;                // ISO 8601 ("2026-11-29T01:02:03+00:00") or empty (no "time" key)
+};
+
+// One p2 version object: the keys of Version::toArray($versionData, true) + toV2Array's sorting, in
+// that order, with values normalised the way Composer's ArrayLoader and Packagist's Updater do before
+// storing them. `source` is omitted (artifact uploads have no VCS). See p2_builder.cpp for each key.
+[[nodiscard]] json version_entry(const json& composer_json, const version_fields& f);
+
+// Whether a normalized version is a dev branch (VersionParser::parseStability(...) === 'dev' for the
+// normalized forms: "dev-*" or "*-dev", ignoring a "#ref" suffix). Such versions go to <name>~dev.json.
+[[nodiscard]] bool is_dev_version(std::string_view version_normalized);
+
+struct p2_documents {
+  std::string tagged;  // body of p2/<name>.json
+  std::string dev;     // body of p2/<name>~dev.json
+};
+
+// Splits `entries` (version_entry objects, already in Packagist's dump order) by is_dev_version of
+// their "version_normalized", minifies each list and serializes
+// {"minified":"composer/2.0","packages":{"<lower-cased name>":[...]}} like V2Dumper. An empty list
+// gives "packages":{"<name>":[]}. Packagist's "security-advisories" key (tagged file) is not written:
+// this repository has no advisory data, and an empty list would claim there are none.
+[[nodiscard]] p2_documents build_p2(std::string_view package_name, const std::vector<json>& entries);
+
+// json_encode($value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE) of the PHP array that
+// json_decode($json, true) would give: objects whose keys are exactly "0".."n-1" (including empty ones)
+// become lists, floats print like PHP (serialize_precision -1: 1.0 -> 1, 1e25 -> 1.0e+25), U+2028 and
+// U+2029 are escaped, '/' and other UTF-8 are not.
+[[nodiscard]] std::string packagist_json_encode(const json& value);
+
+}  // namespace pb::composer

@@ -1,0 +1,194 @@
+#include "core/http_date.h"
+
+#include <array>
+#include <cstdio>
+
+namespace pb {
+
+namespace {
+
+constexpr std::array<std::string_view, 7> short_days = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr std::array<std::string_view, 7> long_days = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                                       "Thursday", "Friday", "Saturday"};
+constexpr std::array<std::string_view, 12> months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+struct civil {
+  std::int64_t year;
+  int month;  // 1..12
+  int day;    // 1..31
+};
+
+// Howard Hinnant's days_from_civil / civil_from_days (public domain algorithms).
+std::int64_t days_from_civil(std::int64_t y, int m, int d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const std::int64_t yoe = y - era * 400;
+  const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+civil civil_from_days(std::int64_t z) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  const int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  return {yoe + era * 400 + (m <= 2), m, d};
+}
+
+bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int days_in_month(std::int64_t y, int m) {
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+struct broken_down {
+  civil date;
+  int weekday;  // 0 = Sunday
+  int hour, minute, second;
+};
+
+broken_down split(std::int64_t unix_ms) {
+  const std::int64_t secs = floor_div(unix_ms, 1000);
+  const std::int64_t days = floor_div(secs, 86400);
+  const std::int64_t rem = secs - days * 86400;
+  broken_down b{};
+  b.date = civil_from_days(days);
+  b.weekday = static_cast<int>(((days % 7) + 7 + 4) % 7);  // 1970-01-01 was a Thursday
+  b.hour = static_cast<int>(rem / 3600);
+  b.minute = static_cast<int>(rem / 60 % 60);
+  b.second = static_cast<int>(rem % 60);
+  return b;
+}
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+// A tiny cursor over the input; every step returns false on a mismatch.
+struct cursor {
+  std::string_view s;
+  std::size_t i = 0;
+
+  bool literal(std::string_view lit) {
+    if (s.substr(i, lit.size()) != lit) return false;
+    i += lit.size();
+    return true;
+  }
+  bool digits(std::size_t n, int& out) {
+    if (i + n > s.size()) return false;
+    int v = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      const char c = s[i + k];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    out = v;
+    i += n;
+    return true;
+  }
+  bool month(int& out) {
+    for (std::size_t m = 0; m < months.size(); ++m) {
+      if (iequals(s.substr(i, 3), months[m])) {
+        out = static_cast<int>(m) + 1;
+        i += 3;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool word(std::string_view w) {
+    if (!iequals(s.substr(i, w.size()), w)) return false;
+    i += w.size();
+    return true;
+  }
+  // hour ":" minute ":" second
+  bool time_of_day(int& h, int& m, int& sec) {
+    return digits(2, h) && literal(":") && digits(2, m) && literal(":") && digits(2, sec);
+  }
+  bool at_end() const { return i == s.size(); }
+};
+
+std::optional<std::int64_t> to_unix(std::int64_t year, int month, int day, int h, int m, int sec) {
+  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return std::nullopt;
+  if (h > 23 || m > 59 || sec > 60) return std::nullopt;
+  return days_from_civil(year, month, day) * 86400 + h * 3600 + m * 60 + sec;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string format_http_date(std::int64_t unix_ms) {
+  const broken_down b = split(unix_ms);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04lld %02d:%02d:%02d GMT", short_days[b.weekday].data(), b.date.day,
+                months[b.date.month - 1].data(), static_cast<long long>(b.date.year), b.hour, b.minute, b.second);
+  return buf;
+}
+
+std::string format_iso8601(std::int64_t unix_ms) {
+  const broken_down b = split(unix_ms);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d+00:00", static_cast<long long>(b.date.year),
+                b.date.month, b.date.day, b.hour, b.minute, b.second);
+  return buf;
+}
+
+std::optional<std::int64_t> parse_http_date(std::string_view text) {
+  const std::string_view s = trim(text);
+  int day = 0, month = 0, year = 0, h = 0, m = 0, sec = 0;
+
+  // IMF-fixdate: day-name "," SP date1 SP time-of-day SP GMT, date1 = day SP month SP year
+  for (std::string_view name : short_days) {
+    cursor c{s};
+    if (c.word(name) && c.literal(", ") && c.digits(2, day) && c.literal(" ") && c.month(month) && c.literal(" ") &&
+        c.digits(4, year) && c.literal(" ") && c.time_of_day(h, m, sec) && c.literal(" ") && c.word("GMT") &&
+        c.at_end())
+      return to_unix(year, month, day, h, m, sec);
+  }
+  // RFC 850: day-name-l "," SP date2 SP time-of-day SP GMT, date2 = day "-" month "-" 2DIGIT
+  for (std::string_view name : long_days) {
+    cursor c{s};
+    if (c.word(name) && c.literal(", ") && c.digits(2, day) && c.literal("-") && c.month(month) && c.literal("-") &&
+        c.digits(2, year) && c.literal(" ") && c.time_of_day(h, m, sec) && c.literal(" ") && c.word("GMT") &&
+        c.at_end())
+      return to_unix(year < 70 ? 2000 + year : 1900 + year, month, day, h, m, sec);
+  }
+  // asctime: day-name SP date3 SP time-of-day SP year, date3 = month SP ( 2DIGIT / ( SP DIGIT ) )
+  for (std::string_view name : short_days) {
+    cursor c{s};
+    if (!(c.word(name) && c.literal(" ") && c.month(month) && c.literal(" "))) continue;
+    if (c.literal(" ")) {
+      if (!c.digits(1, day)) continue;
+    } else if (!c.digits(2, day)) {
+      continue;
+    }
+    if (c.literal(" ") && c.time_of_day(h, m, sec) && c.literal(" ") && c.digits(4, year) && c.at_end())
+      return to_unix(year, month, day, h, m, sec);
+  }
+  return std::nullopt;
+}
+
+}  // namespace pb

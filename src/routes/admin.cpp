@@ -1,0 +1,251 @@
+#include "routes/admin.h"
+
+#include "auth/authenticate.h"
+#include "auth/credentials.h"
+#include "bindings/effects.h"
+#include "core/iso8601.h"
+#include "core/json.h"
+#include "sources/artifact.h"
+#include "storage/packages.h"
+#include "storage/tokens.h"
+#include "versions/version_parser.h"
+
+namespace pb::routes {
+
+namespace {
+
+constexpr std::int64_t max_json_body = 64 * 1024;
+// Cloudflare's request body limit on the Free and Pro plans.
+constexpr std::int64_t max_artifact = 100 * 1024 * 1024;
+
+http::response json_response(int status, const json& body) {
+  http::response r = http::response::json_body(status, body.dump());
+  r.header_list.set("cache-control", "no-store");
+  return r;
+}
+
+http::response bad_request(std::string message) { return http::error_response(error_code::bad_request, std::move(message)); }
+
+http::response store_error(const error& e) {
+  if (e.code == error_code::conflict || e.code == error_code::not_found || e.code == error_code::bad_request)
+    return http::error_response(e);
+  return http::error_response(make_error(error_code::unavailable, "storage unavailable: " + e.message));
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return s;
+}
+
+task<result<json>> read_json_body(request_context& ctx) {
+  if (ctx.req.body == http::no_body) co_return make_error(error_code::bad_request, "expected a JSON body");
+  auto text = co_await fx::body_text(ctx.req.body, max_json_body);
+  if (!text) co_return std::move(text).err();
+  auto doc = parse_json(*text);
+  if (!doc) co_return std::move(doc).err();
+  if (!doc->is_object()) co_return make_error(error_code::bad_request, "expected a JSON object, got " + text->substr(0, 60));
+  co_return std::move(*doc);
+}
+
+struct upload_outcome {
+  json body;
+  std::string package;
+};
+
+// Everything after the archive reached R2: on any error the caller deletes the stored object.
+task<result<upload_outcome>> register_upload(request_context& ctx, std::string package, std::string key,
+                                             fx::r2_put_result stored) {
+  auto text = co_await sources::read_composer_json_from_zip(key, stored.size);
+  if (!text) co_return std::move(text).err();
+  auto composer_json = parse_json(*text);
+  if (!composer_json) co_return make_error(error_code::bad_request, "composer.json is not valid JSON: " + composer_json.err().message);
+  if (!composer_json->is_object()) co_return make_error(error_code::bad_request, "composer.json must be a JSON object");
+  const json& declared_name = (*composer_json)["name"];
+  if (!declared_name.is_string())
+    co_return make_error(error_code::bad_request, "composer.json has no \"name\"; it must be \"" + package + "\"");
+  if (lower(std::string(declared_name.as_string())) != package)
+    co_return make_error(error_code::bad_request, "composer.json names \"" + std::string(declared_name.as_string()) +
+                                                      "\" but the upload is for \"" + package + "\"");
+
+  std::string version;
+  if (auto q = ctx.req.target.query_param("version"); q && !q->empty()) {
+    version = *q;
+  } else if ((*composer_json)["version"].is_string()) {
+    version = std::string((*composer_json)["version"].as_string());
+  } else {
+    co_return make_error(error_code::bad_request,
+                         "no version: pass ?version=1.2.3 or set \"version\" in composer.json");
+  }
+  auto normalized = versions::normalize(version);
+  if (!normalized) co_return make_error(error_code::bad_request, normalized.err().message);
+
+  auto exists = co_await storage::version_exists(package, *normalized);
+  if (!exists) co_return std::move(exists).err();
+  if (*exists)
+    co_return make_error(error_code::conflict, "version " + version + " (" + *normalized + ") of " + package +
+                                                   " already exists; versions are immutable");
+
+  json stored_json = std::move(*composer_json);
+  stored_json.erase("version");  // the version lives in its own columns
+  storage::new_version nv;
+  nv.package = package;
+  nv.source = "artifact";
+  nv.stability = std::string(versions::parse_stability(*normalized));
+  nv.is_dev = nv.stability == "dev";
+  nv.v.version = version;
+  nv.v.version_normalized = *normalized;
+  nv.v.reference = stored.sha1;  // an archive's identity: composer's dist reference and our dist URL
+  nv.v.composer_json = stored_json.dump();
+  nv.v.dist_type = "zip";
+  nv.v.dist_key = key;
+  nv.v.dist_shasum = stored.sha1;
+  nv.v.dist_sha256 = stored.sha256;
+  nv.v.dist_size = stored.size;
+  nv.v.release_time = ctx.now_ms;
+  auto added = co_await storage::add_version(nv, ctx.now_ms);
+  if (!added) co_return std::move(added).err();
+
+  auto rebuilt = co_await storage::rebuild_documents(package, ctx.now_ms);
+  if (!rebuilt) rebuilt = co_await storage::rebuild_documents(package, ctx.now_ms);  // one retry
+  if (!rebuilt)
+    co_return make_error(error_code::unavailable, "the version was stored but its metadata could not be rebuilt: " +
+                                                      rebuilt.err().message);
+
+  json out = json::object();
+  out.set("name", json(package));
+  out.set("version", json(version));
+  out.set("version_normalized", json(*normalized));
+  out.set("reference", json(stored.sha1));
+  out.set("shasum", json(stored.sha1));
+  out.set("sha256", json(stored.sha256));
+  out.set("size", json(stored.size));
+  out.set("dist_url", json(ctx.req.target.origin() + storage::dist_path(package, *normalized, stored.sha1, "zip")));
+  co_return upload_outcome{std::move(out), package};
+}
+
+}  // namespace
+
+task<http::response> admin_upload_artifact(request_context& ctx) {
+  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  std::string package = lower(ctx.params[0] + "/" + ctx.params[1]);
+  if (!auth::valid_package_name(package)) co_return bad_request("\"" + package + "\" is not a valid package name (vendor/name)");
+  if (ctx.req.body == http::no_body) co_return bad_request("empty body: send the zip archive as the request body");
+  auto length_header = ctx.req.header_list.get("content-length");
+  std::int64_t length = -1;
+  if (length_header && !length_header->empty() && length_header->size() < 19) {
+    length = 0;
+    for (char c : *length_header) {
+      if (c < '0' || c > '9') {
+        length = -1;
+        break;
+      }
+      length = length * 10 + (c - '0');
+    }
+  }
+  if (length < 0) co_return http::error_response(make_error(error_code::bad_request, "a Content-Length header is required", 411));
+  if (length == 0) co_return bad_request("empty body: send the zip archive as the request body");
+  if (length > max_artifact) co_return http::error_response(error_code::payload_too_large, "archives are limited to 100 MiB");
+
+  auto random = co_await fx::crypto_random_hex(16);
+  if (!random) co_return store_error(random.err());
+  std::string key = "artifacts/" + package + "/" + *random + ".zip";
+  fx::r2_put_args put;
+  put.key = key;
+  put.from = ctx.req.body;
+  put.want_sha1 = true;
+  put.want_sha256 = true;
+  put.expected_size = length;
+  put.http_metadata = json::object();
+  put.http_metadata.set("contentType", json("application/zip"));
+  auto stored = co_await fx::r2_put(std::move(put));
+  if (!stored) co_return bad_request("the upload did not arrive whole: " + stored.err().message);
+
+  auto outcome = co_await register_upload(ctx, package, key, std::move(*stored));
+  if (!outcome) {
+    (void)co_await fx::r2_delete({key});  // nothing stays behind a failed upload
+    co_return store_error(outcome.err());
+  }
+  co_return json_response(201, outcome->body);
+}
+
+task<http::response> admin_create_token(request_context& ctx) {
+  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  auto body = co_await read_json_body(ctx);
+  if (!body) co_return http::error_response(body.err());
+  storage::new_token t;
+  const json& name = (*body)["name"];
+  if (!name.is_string() || name.as_string().empty() || name.as_string().size() > 100)
+    co_return bad_request("\"name\" must be a string of 1 to 100 characters");
+  t.name = std::string(name.as_string());
+  if (const json* pk = body->find("packages"); pk && !pk->is_null()) {
+    if (!pk->is_array() || pk->size() == 0) co_return bad_request("\"packages\" must be a non-empty list of name patterns");
+    for (const auto& p : pk->as_array()) {
+      std::string pattern = lower(std::string(p.as_string()));
+      if (!p.is_string() || !auth::valid_pattern(pattern))
+        co_return bad_request("invalid package pattern " + p.dump() + " (use vendor/name, vendor/*, *)");
+      t.packages.push_back(pattern);
+    }
+  } else {
+    t.packages = {"*"};
+  }
+  if (const json* a = body->find("access"); a && !a->is_null()) {
+    if (a->as_string() != "read" && a->as_string() != "update") co_return bad_request("\"access\" must be \"read\" or \"update\"");
+    t.access = std::string(a->as_string());
+  }
+  if (const json* e = body->find("expires_at"); e && !e->is_null()) {
+    auto ms = e->is_string() ? parse_iso8601(e->as_string()) : std::nullopt;
+    if (!ms) co_return bad_request("\"expires_at\" must be an ISO 8601 time such as 2027-01-01T00:00:00Z, got " + e->dump());
+    t.expires_at = *ms;
+  }
+  auto created = co_await storage::create_token(std::move(t), ctx.now_ms);
+  if (!created) co_return store_error(created.err());
+  json out = storage::token_to_json(created->first);
+  out.set("token", json(created->second));
+  co_return json_response(201, out);
+}
+
+task<http::response> admin_list_tokens(request_context& ctx) {
+  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  auto tokens = co_await storage::list_tokens();
+  if (!tokens) co_return store_error(tokens.err());
+  json list = json::array();
+  for (const auto& t : *tokens) list.push_back(storage::token_to_json(t));
+  json out = json::object();
+  out.set("tokens", std::move(list));
+  co_return json_response(200, out);
+}
+
+task<http::response> admin_revoke_token(request_context& ctx) {
+  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  const std::string& id_text = ctx.params[0];
+  std::int64_t id = 0;
+  bool numeric = !id_text.empty() && id_text.size() < 18;
+  for (char c : id_text) {
+    if (c < '0' || c > '9') numeric = false;
+    else id = id * 10 + (c - '0');
+  }
+  if (!numeric) co_return bad_request("token id must be a number, got \"" + id_text + "\"");
+  auto revoked = co_await storage::revoke_token(id, ctx.now_ms);
+  if (!revoked) co_return store_error(revoked.err());
+  if (!revoked->has_value()) co_return http::error_response(error_code::not_found, "no token with id " + id_text);
+  json out = storage::token_to_json(**revoked);
+  co_return json_response(200, out);
+}
+
+task<http::response> admin_list_packages(request_context& ctx) {
+  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  auto list = co_await storage::package_summaries();
+  if (!list) co_return store_error(list.err());
+  co_return json_response(200, *list);
+}
+
+task<http::response> admin_show_package(request_context& ctx) {
+  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  std::string package = lower(ctx.params[0] + "/" + ctx.params[1]);
+  auto detail = co_await storage::package_detail(package);
+  if (!detail) co_return store_error(detail.err());
+  if (!detail->has_value()) co_return http::error_response(error_code::not_found, "package " + package + " not found");
+  co_return json_response(200, **detail);
+}
+
+}  // namespace pb::routes

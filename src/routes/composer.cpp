@@ -1,0 +1,284 @@
+#include "routes/composer.h"
+
+#include <map>
+
+#include "auth/authenticate.h"
+#include "bindings/effects.h"
+#include "bindings/when_all.h"
+#include "core/http_date.h"
+#include "core/iso8601.h"
+#include "storage/packages.h"
+
+namespace pb::routes {
+
+namespace {
+
+constexpr const char* metadata_cache_control = "private, no-cache";
+constexpr const char* archive_cache_control = "private, max-age=31536000, immutable";
+
+http::response not_found_package(std::string_view name) {
+  return http::error_response(error_code::not_found, "package " + std::string(name) + " not found");
+}
+
+http::response store_error(const error& e) {
+  return http::error_response(make_error(error_code::unavailable, "storage unavailable: " + e.message));
+}
+
+// Sends the response; then, at most hourly per token, records the token's last use. The write happens
+// after the client has its answer.
+task<http::response> finish(http::response r, storage::token_record t, std::int64_t now_ms) {
+  if (!storage::needs_touch(t, now_ms)) co_return r;
+  auto sent = co_await fx::respond(std::move(r));
+  if (sent) (void)co_await storage::touch_token(t.id, now_ms);
+  http::response already_sent;
+  already_sent.status = 0;
+  co_return already_sent;
+}
+
+struct byte_range {
+  std::int64_t first = 0, last = 0;  // inclusive
+};
+
+enum class range_kind { none, ok, unsatisfiable };
+
+// RFC 9110 single byte range; anything else (several ranges, other units, junk) is ignored and the
+// whole archive is served, as the RFC allows.
+range_kind parse_range(std::string_view header, std::int64_t size, byte_range& out) {
+  if (header.substr(0, 6) != "bytes=") return range_kind::none;
+  std::string_view spec = header.substr(6);
+  if (spec.find(',') != std::string_view::npos) return range_kind::none;
+  std::size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return range_kind::none;
+  auto number = [](std::string_view s, std::int64_t& v) {
+    if (s.empty() || s.size() > 18) return false;
+    v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    return true;
+  };
+  std::int64_t a = 0, b = 0;
+  std::string_view left = spec.substr(0, dash), right = spec.substr(dash + 1);
+  if (left.empty()) {  // suffix: last b bytes
+    if (!number(right, b)) return range_kind::none;
+    if (b == 0 || size == 0) return range_kind::unsatisfiable;
+    out = {size - std::min(b, size), size - 1};
+    return range_kind::ok;
+  }
+  if (!number(left, a)) return range_kind::none;
+  if (right.empty()) {
+    b = size - 1;
+  } else if (!number(right, b) || b < a) {
+    return range_kind::none;
+  }
+  if (a >= size) return range_kind::unsatisfiable;
+  out = {a, std::min(b, size - 1)};
+  return range_kind::ok;
+}
+
+std::string content_type_for(std::string_view type) {
+  if (type == "zip") return "application/zip";
+  if (type == "tar") return "application/x-tar";
+  return "application/octet-stream";
+}
+
+}  // namespace
+
+task<http::response> packages_json(request_context& ctx) {
+  auto [auth, names] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
+                                         storage::list_package_names());
+  if (!auth.ok()) co_return auth.denial;
+  if (!names) co_return store_error(names.err());
+  const std::string origin = ctx.req.target.origin();
+  json_writer w;
+  w.begin_object();
+  w.key("packages").begin_array().end_array();
+  w.field("metadata-url", "/p2/%package%.json");
+  w.key("available-packages").begin_array();
+  for (const auto& n : *names)
+    if (auth::may_see(*auth.token, n)) w.value(n);
+  w.end_array();
+  w.key("mirrors").begin_array().begin_object();
+  w.field("dist-url", origin + "/dist/%package%/%version%/%reference%.%type%").field("preferred", true);
+  w.end_object().end_array();
+  w.field("notify-batch", origin + "/downloads");
+  w.end_object();
+  http::response r = http::response::json_body(200, std::move(w).str());
+  r.header_list.set("cache-control", metadata_cache_control);
+  co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
+}
+
+task<http::response> p2_document(request_context& ctx) {
+  const std::string& vendor = ctx.params[0];
+  std::string_view file = ctx.params[1];
+  bool dev = false;
+  std::string_view base;
+  if (file.size() > 9 && file.substr(file.size() - 9) == "~dev.json") {
+    dev = true;
+    base = file.substr(0, file.size() - 9);
+  } else if (file.size() > 5 && file.substr(file.size() - 5) == ".json") {
+    base = file.substr(0, file.size() - 5);
+  } else {
+    co_return http::error_response(error_code::not_found, "no route for " + ctx.req.target.path);
+  }
+  std::string name = vendor + "/" + std::string(base);
+  // The token check and the document read are independent: one round trip for both.
+  auto [auth, doc] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
+                                       storage::load_document(storage::document_key(name, dev)));
+  if (!auth.ok()) co_return auth.denial;
+  if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
+  if (!doc) co_return store_error(doc.err());
+  if (!doc->has_value()) co_return not_found_package(name);
+  const storage::stored_document& d = **doc;
+
+  http::response r;
+  r.header_list.set("last-modified", d.last_modified);
+  r.header_list.set("cache-control", metadata_cache_control);
+  auto since = ctx.req.header_list.get("if-modified-since");
+  auto modified = parse_http_date(d.last_modified);
+  if (since && modified) {
+    auto since_s = parse_http_date(*since);
+    if (since_s && *modified <= *since_s) {
+      r.status = 304;  // composer treats only a 304 with an empty body as "not modified"
+      co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
+    }
+  }
+  r.status = 200;
+  r.header_list.set("content-type", "application/json");
+  r.body = storage::with_origin(d.body, ctx.req.target.origin());
+  co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
+}
+
+task<http::response> dist_archive(request_context& ctx) {
+  std::string name = ctx.params[0] + "/" + ctx.params[1];
+  const std::string& version = ctx.params[2];
+  std::string_view file = ctx.params[3];
+  std::size_t dot = file.find('.');
+  if (dot == std::string_view::npos || dot == 0) co_return not_found_package(name);
+  std::string reference(file.substr(0, dot));
+  std::string type(file.substr(dot + 1));
+
+  auto [auth, row] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
+                                       storage::find_dist(name, reference, version));
+  if (!auth.ok()) co_return auth.denial;
+  if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
+  if (!row) co_return store_error(row.err());
+  if (!row->has_value() || (*row)->v.dist_key.empty() || (*row)->v.dist_type != type)
+    co_return http::error_response(error_code::not_found, "no archive " + reference + "." + type + " for " + name);
+  const storage::version_row& v = (*row)->v;
+
+  http::response r;
+  r.header_list.set("content-type", content_type_for(v.dist_type));
+  r.header_list.set("cache-control", archive_cache_control);
+  r.header_list.set("accept-ranges", "bytes");
+  if (!v.dist_shasum.empty()) r.header_list.set("etag", "\"" + v.dist_shasum + "\"");
+
+  if (auto range_header = ctx.req.header_list.get("range"); range_header && ctx.req.method == "GET") {
+    byte_range br;
+    switch (parse_range(*range_header, v.dist_size, br)) {
+      case range_kind::unsatisfiable: {
+        http::response e = http::error_response(make_error(error_code::bad_request, "range not satisfiable", 416));
+        e.header_list.set("content-range", "bytes */" + std::to_string(v.dist_size));
+        co_return e;
+      }
+      case range_kind::ok: {
+        fx::r2_range rr;
+        rr.offset = br.first;
+        rr.length = br.last - br.first + 1;
+        auto obj = co_await fx::r2_get(v.dist_key, fx::body_read::handle, rr);
+        if (!obj) co_return store_error(obj.err());
+        if (!obj->has_value()) co_return http::error_response(error_code::internal, "archive missing from storage: " + v.dist_key);
+        r.status = 206;
+        r.header_list.set("content-range", "bytes " + std::to_string(br.first) + "-" + std::to_string(br.last) + "/" +
+                                               std::to_string(v.dist_size));
+        r.body_from = (*obj)->body;
+        co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
+      }
+      case range_kind::none: break;
+    }
+  }
+
+  // Edge cache first (keyed by the immutable storage key, never by credentials), then R2.
+  std::string cache_key = ctx.req.target.origin() + "/__pb_cache/" + v.dist_key;
+  auto hit = co_await fx::cache_match(cache_key);
+  if (hit && hit->has_value() && (*hit)->status == 200) {
+    r.status = 200;
+    r.body_from = (*hit)->body;
+    co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
+  }
+  auto obj = co_await fx::r2_get(v.dist_key);
+  if (!obj) co_return store_error(obj.err());
+  if (!obj->has_value()) co_return http::error_response(error_code::internal, "archive missing from storage: " + v.dist_key);
+  r.status = 200;
+  r.body_from = (*obj)->body;
+  auto sent = co_await fx::respond(std::move(r));
+  if (sent) {
+    // Fill the edge cache after the client has its bytes: a second R2 read, never on the client's path.
+    auto again = co_await fx::r2_get(v.dist_key);
+    if (again && again->has_value()) {
+      http::headers h;
+      h.set("content-type", content_type_for(v.dist_type));
+      h.set("cache-control", "public, max-age=31536000, immutable");
+      h.set("content-length", std::to_string(v.dist_size));
+      (void)co_await fx::cache_put(cache_key, 200, std::move(h), {}, (*again)->body);
+    }
+    if (storage::needs_touch(*auth.token, ctx.now_ms)) (void)co_await storage::touch_token(auth.token->id, ctx.now_ms);
+  }
+  http::response already_sent;
+  already_sent.status = 0;
+  co_return already_sent;
+}
+
+task<http::response> notify_downloads(request_context& ctx) {
+  auto auth = co_await auth::authenticate_client(ctx.req.header_list, ctx.now_ms);
+  if (!auth.ok()) co_return auth.denial;
+  if (ctx.req.body == http::no_body) co_return http::error_response(error_code::bad_request, "empty body: expected {\"downloads\":[...]}");
+  auto text = co_await fx::body_text(ctx.req.body, 1024 * 1024);
+  if (!text) co_return http::error_response(text.err());
+  auto doc = parse_json(*text);
+  if (!doc || !(*doc)["downloads"].is_array())
+    co_return http::error_response(error_code::bad_request, "expected {\"downloads\":[{\"name\":..,\"version\":..}]}");
+
+  // Count duplicates first; composer sends one entry per installed package.
+  std::map<std::pair<std::string, std::string>, std::int64_t> counts;
+  std::size_t seen = 0;
+  for (const auto& d : (*doc)["downloads"].as_array()) {
+    if (++seen > 1000) break;
+    std::string name(d["name"].as_string());
+    std::string version(d["version"].as_string());
+    for (auto& c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (name.empty() || version.empty() || !auth::may_see(*auth.token, name)) continue;
+    ++counts[{name, version}];
+  }
+  std::string day = format_day(ctx.now_ms);
+  std::vector<fx::d1_statement> batch;
+  // 3 parameters per row + 2 shared: 32 rows stay under D1's 100 bound parameters.
+  auto it = counts.begin();
+  while (it != counts.end()) {
+    fx::d1_statement s;
+    s.params = {json(auth.token->id), json(day)};
+    std::string values;
+    for (int n = 0; n < 32 && it != counts.end(); ++n, ++it) {
+      if (!values.empty()) values += ", ";
+      values += "(?, ?, ?)";
+      s.params.push_back(json(it->first.first));
+      s.params.push_back(json(it->first.second));
+      s.params.push_back(json(it->second));
+    }
+    s.sql = "INSERT INTO downloads (package_id, version_normalized, token_id, day, count) "
+            "SELECT p.id, x.column2, ?1, ?2, x.column3 FROM (VALUES " + values + ") AS x "
+            "JOIN packages p ON p.name = x.column1 WHERE true "
+            "ON CONFLICT (package_id, version_normalized, token_id, day) DO UPDATE SET count = count + excluded.count";
+    batch.push_back(std::move(s));
+  }
+  if (!batch.empty()) {
+    auto r = co_await fx::d1_batch(std::move(batch));
+    if (!r) co_return store_error(r.err());
+  }
+  http::response resp = http::response::json_body(201, "{\"status\":\"success\"}");
+  resp.header_list.set("cache-control", "private, no-store");
+  co_return resp;
+}
+
+}  // namespace pb::routes

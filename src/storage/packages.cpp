@@ -1,0 +1,319 @@
+#include "storage/packages.h"
+
+#include <algorithm>
+
+#include "bindings/effects.h"
+#include "composer/p2_builder.h"
+#include "core/http_date.h"
+#include "core/iso8601.h"
+#include "versions/sort.h"
+
+namespace pb::storage {
+
+namespace {
+
+// Documents above this stay out of D1 (row limit 2 MB) and go to R2.
+constexpr std::size_t max_inline_document = 900 * 1024;
+
+constexpr const char* version_columns =
+    "v.id, v.version, v.version_normalized, v.reference, v.dist_type, v.dist_key, v.dist_shasum, v.dist_sha256, "
+    "v.dist_size, v.release_time, v.composer_json";
+
+version_row from_row(const json& r) {
+  version_row v;
+  v.id = r["id"].as_int();
+  v.version = std::string(r["version"].as_string());
+  v.version_normalized = std::string(r["version_normalized"].as_string());
+  v.reference = std::string(r["reference"].as_string());
+  v.dist_type = std::string(r["dist_type"].as_string("zip"));
+  v.dist_key = std::string(r["dist_key"].as_string());
+  v.dist_shasum = std::string(r["dist_shasum"].as_string());
+  v.dist_sha256 = std::string(r["dist_sha256"].as_string());
+  v.dist_size = r["dist_size"].as_int();
+  v.release_time = r["release_time"].as_int();
+  v.composer_json = std::string(r["composer_json"].as_string("{}"));
+  return v;
+}
+
+json nullable_time(std::int64_t ms) { return ms ? json(format_iso8601_utc(ms)) : json(); }
+
+// Versions in Packagist's dump order (newest first).
+std::vector<std::size_t> dump_order(const std::vector<version_row>& rows, const std::vector<json>& composer_jsons) {
+  std::vector<versions::dump_version> dv;
+  dv.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    versions::dump_version d;
+    d.version = rows[i].version;
+    d.version_normalized = rows[i].version_normalized;
+    const json& aliases = composer_jsons[i]["extra"]["branch-alias"];
+    if (const json* a = aliases.find(rows[i].version); a && a->is_string()) d.branch_alias = a->as_string();
+    else if (const json* b = aliases.find(rows[i].version_normalized); b && b->is_string()) d.branch_alias = b->as_string();
+    d.default_branch = composer_jsons[i]["default-branch"].as_bool(false);
+    if (rows[i].release_time) d.released_at = rows[i].release_time;
+    dv.push_back(d);
+  }
+  return versions::sort_versions_for_dump(dv);
+}
+
+}  // namespace
+
+std::string dist_path(std::string_view package, std::string_view version_normalized, std::string_view reference,
+                      std::string_view type) {
+  std::string v;
+  for (char c : version_normalized) v += (c == '/') ? std::string("%2F") : std::string(1, c);
+  return "/dist/" + std::string(package) + "/" + v + "/" + std::string(reference) + "." + std::string(type);
+}
+
+std::string document_key(std::string_view package, bool dev) {
+  return "p2/" + std::string(package) + (dev ? "~dev.json" : ".json");
+}
+
+std::string with_origin(std::string body, std::string_view origin) {
+  std::string out;
+  out.reserve(body.size() + 64);
+  std::size_t at = 0;
+  while (true) {
+    std::size_t hit = body.find(origin_placeholder, at);
+    if (hit == std::string::npos) break;
+    out.append(body, at, hit - at);
+    out += origin;
+    at = hit + origin_placeholder.size();
+  }
+  if (at == 0) return body;
+  out.append(body, at, std::string::npos);
+  return out;
+}
+
+task<result<std::vector<std::string>>> list_package_names() {
+  auto rows = co_await fx::d1_all("SELECT name FROM packages ORDER BY name");
+  if (!rows) co_return std::move(rows).err();
+  std::vector<std::string> names;
+  names.reserve(rows->rows.size());
+  for (const auto& r : rows->rows) names.emplace_back(r["name"].as_string());
+  co_return names;
+}
+
+task<result<std::optional<stored_document>>> load_document(std::string key) {
+  auto row = co_await fx::d1_first("SELECT body, blob_key, last_modified FROM metadata_documents WHERE key = ?",
+                                   {json(std::move(key))});
+  if (!row) co_return std::move(row).err();
+  if (!row->has_value()) co_return std::optional<stored_document>{};
+  const json& r = **row;
+  stored_document d{std::string(r["body"].as_string()), std::string(r["blob_key"].as_string()),
+                    std::string(r["last_modified"].as_string())};
+  if (!d.blob_key.empty()) {
+    auto obj = co_await fx::r2_get(d.blob_key, fx::body_read::text);
+    if (!obj) co_return std::move(obj).err();
+    if (!obj->has_value()) co_return make_error(error_code::internal, "metadata blob " + d.blob_key + " is missing");
+    d.body = std::move((*obj)->text);
+  }
+  co_return std::optional<stored_document>{std::move(d)};
+}
+
+task<result<std::optional<dist_row>>> find_dist(std::string package, std::string reference, std::string version) {
+  auto row = co_await fx::d1_first(std::string("SELECT ") + version_columns +
+                                       " FROM versions v JOIN packages p ON p.id = v.package_id "
+                                       "WHERE p.name = ? AND v.reference = ? ORDER BY (v.version_normalized = ?) DESC LIMIT 1",
+                                   {json(package), json(std::move(reference)), json(std::move(version))});
+  if (!row) co_return std::move(row).err();
+  if (!row->has_value()) co_return std::optional<dist_row>{};
+  co_return std::optional<dist_row>{dist_row{std::move(package), from_row(**row)}};
+}
+
+task<result<bool>> version_exists(std::string package, std::string version_normalized) {
+  auto row = co_await fx::d1_first(
+      "SELECT 1 AS x FROM versions v JOIN packages p ON p.id = v.package_id WHERE p.name = ? AND v.version_normalized = ?",
+      {json(std::move(package)), json(std::move(version_normalized))});
+  if (!row) co_return std::move(row).err();
+  co_return row->has_value();
+}
+
+task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms) {
+  const version_row& v = nv.v;
+  std::vector<fx::d1_statement> batch;
+  batch.push_back({"INSERT INTO packages (name, source, revision, created_at, updated_at) VALUES (?, ?, 0, ?, ?) "
+                   "ON CONFLICT (name) DO NOTHING",
+                   {json(nv.package), json(nv.source), json(now_ms), json(now_ms)}});
+  batch.push_back({"INSERT INTO versions (package_id, version, version_normalized, stability, is_dev, reference, "
+                   "composer_json, dist_type, dist_key, dist_shasum, dist_sha256, dist_size, release_time, source, created_at) "
+                   "SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM packages WHERE name = ?",
+                   {json(v.version), json(v.version_normalized), json(nv.stability), json(nv.is_dev ? 1 : 0),
+                    json(v.reference), json(v.composer_json), json(v.dist_type),
+                    v.dist_key.empty() ? json() : json(v.dist_key), v.dist_shasum.empty() ? json() : json(v.dist_shasum),
+                    v.dist_sha256.empty() ? json() : json(v.dist_sha256), json(v.dist_size), json(v.release_time),
+                    json(nv.source), json(now_ms), json(nv.package)}});
+  batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ?",
+                   {json(now_ms), json(nv.package)}});
+  auto r = co_await fx::d1_batch(std::move(batch));
+  if (!r) {
+    if (r.err().message.find("UNIQUE constraint failed") != std::string::npos)
+      co_return make_error(error_code::conflict, "version " + v.version + " of " + nv.package +
+                                                     " already exists; versions are immutable");
+    co_return std::move(r).err();
+  }
+  co_return (*r)[1].last_row_id;
+}
+
+task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms) {
+  // One batch = one consistent snapshot of the package, its versions and its current documents.
+  auto snap = co_await fx::d1_batch({
+      {"SELECT id, revision FROM packages WHERE name = ?", {json(package)}},
+      {std::string("SELECT ") + version_columns +
+           " FROM versions v JOIN packages p ON p.id = v.package_id WHERE p.name = ? ORDER BY v.id",
+       {json(package)}},
+      {"SELECT d.key, d.body, d.last_modified FROM metadata_documents d JOIN packages p ON p.id = d.package_id "
+       "WHERE p.name = ?",
+       {json(package)}},
+  });
+  if (!snap) co_return std::move(snap).err();
+  if ((*snap)[0].rows.empty()) co_return make_error(error_code::not_found, "no package " + package);
+  std::int64_t package_id = (*snap)[0].rows[0]["id"].as_int();
+  std::int64_t revision = (*snap)[0].rows[0]["revision"].as_int();
+
+  std::vector<version_row> rows;
+  std::vector<json> composer_jsons;
+  for (const auto& r : (*snap)[1].rows) {
+    rows.push_back(from_row(r));
+    auto cj = parse_json(rows.back().composer_json);
+    composer_jsons.push_back(cj ? std::move(*cj) : json::object());
+  }
+  std::vector<json> entries;
+  for (std::size_t i : dump_order(rows, composer_jsons)) {
+    const version_row& v = rows[i];
+    composer::version_fields f;
+    f.name = package;
+    f.version = v.version;
+    f.version_normalized = v.version_normalized;
+    f.reference = v.reference;
+    f.dist_type = v.dist_type;
+    f.dist_url = std::string(origin_placeholder) + dist_path(package, v.version_normalized, v.reference, v.dist_type);
+    f.dist_shasum = v.dist_shasum;
+    f.time = v.release_time ? format_iso8601(v.release_time) : std::string();
+    entries.push_back(composer::version_entry(composer_jsons[i], f));
+  }
+  composer::p2_documents docs = composer::build_p2(package, entries);
+
+  // Last-Modified only moves when a document changes, and then strictly forward (second resolution), so
+  // a client holding the previous date never gets a 304 for a newer document.
+  std::int64_t now_s = now_ms / 1000;
+  std::vector<fx::d1_statement> writes;
+  for (bool dev : {false, true}) {
+    std::string key = document_key(package, dev);
+    const std::string& body = dev ? docs.dev : docs.tagged;
+    std::string last_modified = format_http_date(now_s * 1000);
+    for (const auto& existing : (*snap)[2].rows) {
+      if (existing["key"].as_string() != key) continue;
+      auto prev = parse_http_date(existing["last_modified"].as_string());
+      if (existing["body"].as_string() == body && !existing["last_modified"].as_string().empty()) {
+        last_modified = std::string(existing["last_modified"].as_string());
+      } else if (prev && *prev >= now_s) {
+        last_modified = format_http_date((*prev + 1) * 1000);
+      }
+    }
+    json body_param = json(body);
+    json blob_param;
+    if (body.size() > max_inline_document) {
+      std::string blob_key = "metadata/" + key + "/" + std::to_string(revision);
+      fx::r2_put_args put;
+      put.key = blob_key;
+      put.text = body;
+      put.http_metadata = json::object();
+      put.http_metadata.set("contentType", json("application/json"));
+      auto stored = co_await fx::r2_put(std::move(put));
+      if (!stored) co_return std::move(stored).err();
+      body_param = json();
+      blob_param = json(blob_key);
+    }
+    writes.push_back({"INSERT INTO metadata_documents (key, package_id, body, blob_key, last_modified, revision, updated_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body, "
+                      "blob_key = excluded.blob_key, last_modified = excluded.last_modified, revision = excluded.revision, "
+                      "updated_at = excluded.updated_at WHERE excluded.revision > metadata_documents.revision",
+                      {json(key), json(package_id), std::move(body_param), std::move(blob_param), json(last_modified),
+                       json(revision), json(now_ms)}});
+  }
+  auto w = co_await fx::d1_batch(std::move(writes));
+  if (!w) co_return std::move(w).err();
+  co_return std::monostate{};
+}
+
+task<result<json>> package_summaries() {
+  auto r = co_await fx::d1_batch({
+      {"SELECT p.name, p.source, p.updated_at FROM packages p ORDER BY p.name", {}},
+      {"SELECT p.name, v.version, v.version_normalized, v.release_time FROM versions v JOIN packages p ON p.id = v.package_id",
+       {}},
+  });
+  if (!r) co_return std::move(r).err();
+  json list = json::array();
+  for (const auto& p : (*r)[0].rows) {
+    std::vector<version_row> rows;
+    std::vector<json> cjs;
+    for (const auto& v : (*r)[1].rows) {
+      if (v["name"].as_string() != p["name"].as_string()) continue;
+      version_row vr;
+      vr.version = std::string(v["version"].as_string());
+      vr.version_normalized = std::string(v["version_normalized"].as_string());
+      vr.release_time = v["release_time"].as_int();
+      rows.push_back(std::move(vr));
+      cjs.push_back(json::object());
+    }
+    json latest;
+    for (std::size_t i : dump_order(rows, cjs)) {
+      if (!composer::is_dev_version(rows[i].version_normalized)) {
+        latest = json(rows[i].version);
+        break;
+      }
+    }
+    json o = json::object();
+    o.set("name", p["name"]);
+    o.set("source", p["source"]);
+    o.set("versions", json(static_cast<std::int64_t>(rows.size())));
+    o.set("latest", std::move(latest));
+    o.set("updated_at", nullable_time(p["updated_at"].as_int()));
+    list.push_back(std::move(o));
+  }
+  json out = json::object();
+  out.set("packages", std::move(list));
+  co_return out;
+}
+
+task<result<std::optional<json>>> package_detail(std::string package) {
+  auto r = co_await fx::d1_batch({
+      {"SELECT name, source, created_at, updated_at FROM packages WHERE name = ?", {json(package)}},
+      {std::string("SELECT ") + version_columns +
+           " FROM versions v JOIN packages p ON p.id = v.package_id WHERE p.name = ? ORDER BY v.id",
+       {json(package)}},
+  });
+  if (!r) co_return std::move(r).err();
+  if ((*r)[0].rows.empty()) co_return std::optional<json>{};
+  const json& p = (*r)[0].rows[0];
+  std::vector<version_row> rows;
+  std::vector<json> cjs;
+  for (const auto& row : (*r)[1].rows) {
+    rows.push_back(from_row(row));
+    auto cj = parse_json(rows.back().composer_json);
+    cjs.push_back(cj ? std::move(*cj) : json::object());
+  }
+  json versions = json::array();
+  for (std::size_t i : dump_order(rows, cjs)) {
+    const version_row& v = rows[i];
+    json o = json::object();
+    o.set("version", json(v.version));
+    o.set("version_normalized", json(v.version_normalized));
+    o.set("reference", json(v.reference));
+    o.set("shasum", json(v.dist_shasum));
+    o.set("sha256", json(v.dist_sha256));
+    o.set("size", json(v.dist_size));
+    o.set("released_at", nullable_time(v.release_time));
+    o.set("dist_url", json(dist_path(package, v.version_normalized, v.reference, v.dist_type)));
+    versions.push_back(std::move(o));
+  }
+  json out = json::object();
+  out.set("name", p["name"]);
+  out.set("source", p["source"]);
+  out.set("created_at", nullable_time(p["created_at"].as_int()));
+  out.set("updated_at", nullable_time(p["updated_at"].as_int()));
+  out.set("versions", std::move(versions));
+  co_return std::optional<json>{std::move(out)};
+}
+
+}  // namespace pb::storage

@@ -1,0 +1,79 @@
+// Packages, versions and their prebuilt p2 documents over D1 effects. Adding a version is one D1 batch
+// (package row, version row, revision bump), and the p2 documents are rebuilt from a consistent read of
+// the package and stored only if no newer revision was stored meanwhile, so a served document always
+// describes a complete set of versions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bindings/task.h"
+#include "core/json.h"
+#include "core/result.h"
+
+namespace pb::storage {
+
+// Dist URLs inside stored documents start with this; it is replaced by the request's origin when served,
+// so one stored document works behind any hostname.
+inline constexpr std::string_view origin_placeholder = "__PB_ORIGIN__";
+
+struct stored_document {
+  std::string body;
+  std::string blob_key;  // documents too big for a D1 row live in R2
+  std::string last_modified;
+};
+
+struct version_row {
+  std::int64_t id = 0;
+  std::string version;
+  std::string version_normalized;
+  std::string reference;
+  std::string dist_type;
+  std::string dist_key;
+  std::string dist_shasum;
+  std::string dist_sha256;
+  std::int64_t dist_size = 0;
+  std::int64_t release_time = 0;
+  std::string composer_json;  // serialized
+};
+
+struct new_version {
+  std::string package;  // vendor/name, lower-case
+  std::string source = "artifact";
+  version_row v;
+  std::string stability;
+  bool is_dev = false;
+};
+
+task<result<std::vector<std::string>>> list_package_names();
+task<result<std::optional<stored_document>>> load_document(std::string key);
+
+struct dist_row {
+  std::string package;
+  version_row v;
+};
+// The archive for (package, reference); prefers the row whose normalized version matches `version`.
+task<result<std::optional<dist_row>>> find_dist(std::string package, std::string reference, std::string version);
+
+task<result<bool>> version_exists(std::string package, std::string version_normalized);
+// Inserts the version (and the package if new); error_code::conflict if the version exists.
+task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms);
+// Rebuilds and stores the package's p2 documents (tagged and ~dev).
+task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms);
+
+// Admin views.
+task<result<json>> package_summaries();
+task<result<std::optional<json>>> package_detail(std::string package);
+
+// "/dist/{package}/{version}/{reference}.{type}" (path only; callers prefix the origin).
+std::string dist_path(std::string_view package, std::string_view version_normalized, std::string_view reference,
+                      std::string_view type);
+// The document key for a p2 path ("p2/acme/widget.json").
+std::string document_key(std::string_view package, bool dev);
+
+// Resolves a deferred request body: replaces origin_placeholder with the origin.
+std::string with_origin(std::string body, std::string_view origin);
+
+}  // namespace pb::storage

@@ -1,0 +1,325 @@
+// Port of App\Entity\Package::sortVersions (composer/packagist) and of the usort() V2Dumper runs it
+// with (PHP 8: zend_sort plus the original position as the last tie-break).
+#include "versions/sort.h"
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "versions/comparator.h"
+
+namespace pb::versions {
+namespace {
+
+using sv = std::string_view;
+constexpr std::size_t npos = sv::npos;
+constexpr sv k_branch_sort_version = "0.0.0-alpha";
+
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_php_whitespace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// The version Package::sortVersions compares for one side:
+//   branch alias:  Preg::replace('{(.x)?-dev$}', '.9999999-dev', $alias)
+//   then:          Preg::replace('{^dev-.*}', '0.0.0-alpha', $version)
+std::string sort_version(const dump_version& v) {
+  std::string s(v.branch_alias ? *v.branch_alias : v.version_normalized);
+  if (v.branch_alias) {
+    // `$` matches at the end or before a final "\n"; the leftmost match wins, so "<any>x-dev" beats
+    // "-dev" (`.` is any byte but "\n").
+    std::size_t e = s.size();
+    if (!s.empty() && s.back() == '\n') --e;
+    if (e >= 4 && sv(s).substr(e - 4, 4) == "-dev") {
+      std::size_t start = e - 4;
+      if (e >= 6 && s[e - 6] != '\n' && s[e - 5] == 'x') start = e - 6;
+      s.replace(start, e - start, ".9999999-dev");
+    }
+  }
+  if (sv(s).substr(0, 4) == "dev-") {
+    const std::size_t nl = s.find('\n');
+    s.replace(0, nl == npos ? s.size() : nl, k_branch_sort_version);
+  }
+  return s;
+}
+
+// A PHP 8 numeric string: optional surrounding whitespace, a sign, digits with an optional fraction
+// (or a fraction alone), an optional exponent.
+struct php_number {
+  bool is_integer = false;  // no '.', no exponent and fits in a 64-bit long
+  bool overflow = false;    // integer syntax that does not fit
+  std::int64_t integer = 0;
+  double real = 0;
+};
+
+std::optional<php_number> parse_php_numeric(sv s) {
+  std::size_t b = 0;
+  std::size_t e = s.size();
+  while (b < e && is_php_whitespace(s[b])) ++b;
+  while (e > b && is_php_whitespace(s[e - 1])) --e;
+  std::size_t p = b;
+  if (p < e && (s[p] == '+' || s[p] == '-')) ++p;
+  const std::size_t int_start = p;
+  while (p < e && is_digit(s[p])) ++p;
+  const std::size_t int_digits = p - int_start;
+  bool real = false;
+  if (p < e && s[p] == '.') {
+    const std::size_t frac_start = ++p;
+    while (p < e && is_digit(s[p])) ++p;
+    if (int_digits == 0 && p == frac_start) return std::nullopt;
+    real = true;
+  } else if (int_digits == 0) {
+    return std::nullopt;
+  }
+  if (p < e && (s[p] == 'e' || s[p] == 'E')) {
+    std::size_t q = p + 1;
+    if (q < e && (s[q] == '+' || s[q] == '-')) ++q;
+    if (q < e && is_digit(s[q])) {
+      while (q < e && is_digit(s[q])) ++q;
+      p = q;
+      real = true;
+    }
+  }
+  if (p != e) return std::nullopt;
+
+  php_number n;
+  const std::string text(s.substr(b, e - b));
+  n.real = std::strtod(text.c_str(), nullptr);
+  if (!real) {
+    const bool negative = s[b] == '-';
+    std::uint64_t magnitude = 0;
+    bool fits = true;
+    for (std::size_t i = int_start; i < int_start + int_digits; ++i) {
+      const auto d = static_cast<std::uint64_t>(s[i] - '0');
+      if (magnitude > (UINT64_MAX - d) / 10) {
+        fits = false;
+        break;
+      }
+      magnitude = magnitude * 10 + d;
+    }
+    const std::uint64_t limit = negative ? static_cast<std::uint64_t>(INT64_MAX) + 1 : INT64_MAX;
+    if (fits && magnitude <= limit) {
+      n.is_integer = true;
+      n.integer = negative ? static_cast<std::int64_t>(0 - magnitude) : static_cast<std::int64_t>(magnitude);
+    } else {
+      n.overflow = true;
+    }
+  }
+  return n;
+}
+
+int three_way(sv a, sv b) {
+  const int c = a.compare(b);
+  return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+// PHP 8's `$a <=> $b` on two strings: numerically when both are numeric strings, else byte-wise.
+int php_spaceship(sv a, sv b) {
+  const auto na = parse_php_numeric(a);
+  const auto nb = na ? parse_php_numeric(b) : std::nullopt;
+  if (!na || !nb) return three_way(a, b);
+  if (na->is_integer && nb->is_integer) return na->integer < nb->integer ? -1 : (na->integer > nb->integer ? 1 : 0);
+  // integers that overflowed to the same value: PHP falls back to comparing the strings
+  if (na->overflow && nb->overflow && na->real == nb->real) return three_way(a, b);
+  return na->real < nb->real ? -1 : (na->real > nb->real ? 1 : 0);
+}
+
+
+// zend_sort and zend_insert_sort (php-src Zend/zend_sort.c, PHP 7.0 to 8.x), which usort() runs, restated
+// over a vector of positions. `cmp(a, b)` > 0 means a goes after b. PHP's comparator is only consistent
+// for sane data (version_compare calls "01.0" and "1.0" equal while the tie-breaks look at the strings,
+// which can make a cycle), so the exact sequence of comparisons and swaps is kept: with a cycle in the
+// input, the order still comes out as PHP's.
+template <class Cmp>
+class zend_sorter {
+ public:
+  zend_sorter(std::vector<std::size_t>& v, const Cmp& cmp) : v_(v), cmp_(cmp) {}
+
+  void sort(std::size_t base, std::size_t n) {
+    for (;;) {
+      if (n <= 16) {
+        insert_sort(base, n);
+        return;
+      }
+      const std::size_t start = base;
+      const std::size_t end = base + n;
+      const std::size_t offset = n >> 1;
+      std::size_t pivot = start + offset;
+      if (n >> 10) {
+        const std::size_t delta = offset >> 1;
+        sort5(start, start + delta, pivot, pivot + delta, end - 1);
+      } else {
+        sort3(start, pivot, end - 1);
+      }
+      swap(start + 1, pivot);
+      pivot = start + 1;
+      std::size_t i = pivot + 1;
+      std::size_t j = end - 1;
+      partition(pivot, i, j);
+      swap(pivot, i - 1);
+      if ((i - 1) - start < end - i) {
+        sort(start, (i - start) - 1);
+        base = i;
+        n = end - i;
+      } else {
+        sort(i, end - i);
+        base = start;
+        n = (i - start) - 1;
+      }
+    }
+  }
+
+ private:
+  int cmp(std::size_t a, std::size_t b) const { return cmp_(v_[a], v_[b]); }
+  void swap(std::size_t a, std::size_t b) { std::swap(v_[a], v_[b]); }
+
+  // The partition loop of zend_sort; leaves i one past the last element not greater than the pivot.
+  void partition(std::size_t pivot, std::size_t& i, std::size_t& j) {
+    for (;;) {
+      while (cmp(pivot, i) > 0) {
+        if (++i == j) return;
+      }
+      if (--j == i) return;
+      while (cmp(j, pivot) > 0) {
+        if (--j == i) return;
+      }
+      swap(i, j);
+      if (++i == j) return;
+    }
+  }
+
+  void sort2(std::size_t a, std::size_t b) {
+    if (cmp(a, b) > 0) swap(a, b);
+  }
+  void sort3(std::size_t a, std::size_t b, std::size_t c) {
+    if (cmp(a, b) <= 0) {
+      if (cmp(b, c) <= 0) return;
+      swap(b, c);
+      if (cmp(a, b) > 0) swap(a, b);
+      return;
+    }
+    if (cmp(c, b) <= 0) {
+      swap(a, c);
+      return;
+    }
+    swap(a, b);
+    if (cmp(b, c) > 0) swap(b, c);
+  }
+  void sort4(std::size_t a, std::size_t b, std::size_t c, std::size_t d) {
+    sort3(a, b, c);
+    if (cmp(c, d) > 0) {
+      swap(c, d);
+      if (cmp(b, c) > 0) {
+        swap(b, c);
+        if (cmp(a, b) > 0) swap(a, b);
+      }
+    }
+  }
+  void sort5(std::size_t a, std::size_t b, std::size_t c, std::size_t d, std::size_t e) {
+    sort4(a, b, c, d);
+    if (cmp(d, e) > 0) {
+      swap(d, e);
+      if (cmp(c, d) > 0) {
+        swap(c, d);
+        if (cmp(b, c) > 0) {
+          swap(b, c);
+          if (cmp(a, b) > 0) swap(a, b);
+        }
+      }
+    }
+  }
+
+  // Moves the element at i down to position j.
+  void rotate_down(std::size_t i, std::size_t j) {
+    for (std::size_t k = i; k > j; --k) swap(k, k - 1);
+  }
+
+  void insert_sort(std::size_t start, std::size_t n) {
+    switch (n) {
+      case 0:
+      case 1: return;
+      case 2: sort2(start, start + 1); return;
+      case 3: sort3(start, start + 1, start + 2); return;
+      case 4: sort4(start, start + 1, start + 2, start + 3); return;
+      case 5: sort5(start, start + 1, start + 2, start + 3, start + 4); return;
+      default: break;
+    }
+    const std::size_t end = start + n;
+    const std::size_t sentry = start + 6;
+    // the first six: plain linear insertion
+    for (std::size_t i = start + 1; i < sentry; ++i) {
+      std::size_t j = i - 1;
+      if (cmp(j, i) <= 0) continue;
+      while (j != start) {
+        --j;
+        if (cmp(j, i) <= 0) {
+          ++j;
+          break;
+        }
+      }
+      rotate_down(i, j);
+    }
+    // the rest: the insertion point is searched two steps at a time
+    for (std::size_t i = sentry; i < end; ++i) {
+      std::size_t j = i - 1;
+      if (cmp(j, i) <= 0) continue;
+      for (;;) {
+        j -= 2;
+        if (cmp(j, i) <= 0) {
+          ++j;
+          if (cmp(j, i) <= 0) ++j;
+          break;
+        }
+        if (j == start) break;
+        if (j == start + 1) {
+          --j;
+          if (cmp(i, j) > 0) ++j;
+          break;
+        }
+      }
+      rotate_down(i, j);
+    }
+  }
+
+  std::vector<std::size_t>& v_;
+  const Cmp& cmp_;
+};
+
+int compare_with_keys(const dump_version& a, sv a_version, const dump_version& b, sv b_version) {
+  // sort default branch first if it is non numeric
+  if (a_version == k_branch_sort_version && a.default_branch) return -1;
+  if (b_version == k_branch_sort_version && b.default_branch) return 1;
+  // equal versions are sorted by date (PHP: null == null, and any date > null)
+  if (a_version == b_version) {
+    if (a.released_at == b.released_at) return php_spaceship(a.version_normalized, b.version_normalized);
+    return b.released_at > a.released_at ? 1 : -1;
+  }
+  // the rest is sorted by version, newest first
+  return version_compare(b_version, a_version);
+}
+
+}  // namespace
+
+int compare_for_dump(const dump_version& a, const dump_version& b) {
+  return compare_with_keys(a, sort_version(a), b, sort_version(b));
+}
+
+std::vector<std::size_t> sort_versions_for_dump(std::span<const dump_version> versions) {
+  std::vector<std::string> keys;
+  keys.reserve(versions.size());
+  for (const dump_version& v : versions) keys.push_back(sort_version(v));
+  std::vector<std::size_t> order(versions.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  // PHP 8's usort: the user comparator, and on a tie the original position (stable_sort_fallback).
+  auto cmp = [&](std::size_t a, std::size_t b) {
+    const int c = compare_with_keys(versions[a], keys[a], versions[b], keys[b]);
+    if (c != 0) return c;
+    return a < b ? -1 : (a > b ? 1 : 0);
+  };
+  zend_sorter<decltype(cmp)>(order, cmp).sort(0, order.size());
+  return order;
+}
+
+}  // namespace pb::versions
