@@ -31,6 +31,8 @@ std::optional<std::string> presented_token(const http::headers& h) {
     if (!decoded) return std::string();
     std::size_t colon = decoded->find(':');
     if (colon == std::string::npos) return std::string();
+    // The token is the password; tools that put it in the username with an empty password work too.
+    if (colon + 1 == decoded->size()) return decoded->substr(0, colon);
     return decoded->substr(colon + 1);
   }
   return std::string();

@@ -11,8 +11,8 @@
 
 namespace pb::auth {
 
-// The token from `Authorization: Bearer <t>` or `Basic base64(user:<t>)`; nullopt when there is no
-// usable Authorization header. An empty string when the header is malformed.
+// The token from `Authorization: Bearer <t>` or `Basic base64(user:<t>)` (or `Basic base64(<t>:)`);
+// nullopt when there is no Authorization header; an empty string when the header is malformed.
 std::optional<std::string> presented_token(const http::headers& h);
 
 // Composer's package-name glob: '*' matches any run of characters (including '/'); case-insensitive.

@@ -2,6 +2,7 @@
 // with (PHP 8: zend_sort plus the original position as the last tie-break).
 #include "versions/sort.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -45,69 +46,80 @@ std::string sort_version(const dump_version& v) {
   return s;
 }
 
-// A PHP 8 numeric string: optional surrounding whitespace, a sign, digits with an optional fraction
-// (or a fraction alone), an optional exponent.
+// A numeric string as PHP 8's is_numeric_string_ex() reads it for a comparison (Zend/zend_operators.c):
+// leading whitespace, a sign, then digits (leading zeros skipped) that stay a long unless they have a
+// fraction, an exponent or too many digits, in which case strtod() reads the whole number; trailing
+// whitespace is allowed. `overflow` is the sign of an integer too large for a 64-bit long.
 struct php_number {
-  bool is_integer = false;  // no '.', no exponent and fits in a 64-bit long
-  bool overflow = false;    // integer syntax that does not fit
-  std::int64_t integer = 0;
-  double real = 0;
+  bool is_double = false;
+  int overflow = 0;
+  std::int64_t lval = 0;
+  double dval = 0;
 };
 
-std::optional<php_number> parse_php_numeric(sv s) {
-  std::size_t b = 0;
-  std::size_t e = s.size();
-  while (b < e && is_php_whitespace(s[b])) ++b;
-  while (e > b && is_php_whitespace(s[e - 1])) --e;
-  std::size_t p = b;
-  if (p < e && (s[p] == '+' || s[p] == '-')) ++p;
-  const std::size_t int_start = p;
-  while (p < e && is_digit(s[p])) ++p;
-  const std::size_t int_digits = p - int_start;
-  bool real = false;
-  if (p < e && s[p] == '.') {
-    const std::size_t frac_start = ++p;
-    while (p < e && is_digit(s[p])) ++p;
-    if (int_digits == 0 && p == frac_start) return std::nullopt;
-    real = true;
-  } else if (int_digits == 0) {
-    return std::nullopt;
-  }
-  if (p < e && (s[p] == 'e' || s[p] == 'E')) {
-    std::size_t q = p + 1;
-    if (q < e && (s[q] == '+' || s[q] == '-')) ++q;
-    if (q < e && is_digit(s[q])) {
-      while (q < e && is_digit(s[q])) ++q;
-      p = q;
+constexpr sv k_long_min_digits = "9223372036854775808";
+
+std::optional<php_number> php_numeric_string(sv s) {
+  const std::size_t n = s.size();
+  std::size_t p = 0;
+  while (p < n && is_php_whitespace(s[p])) ++p;
+  const std::size_t str = p;  // where strtod starts, sign included
+  const bool negative = p < n && s[p] == '-';
+  if (p < n && (s[p] == '-' || s[p] == '+')) ++p;
+  php_number num;
+  auto read_double = [&] {
+    const std::string text(s.substr(str));
+    char* end = nullptr;
+    num.dval = std::strtod(text.c_str(), &end);
+    p = str + static_cast<std::size_t>(end - text.c_str());
+    num.is_double = true;
+  };
+  std::size_t digits = 0;
+  std::uint64_t value = 0;
+  if (p < n && is_digit(s[p])) {
+    while (p < n && s[p] == '0') ++p;
+    bool real = false;
+    for (; digits < 20; ++digits, ++p) {
+      if (p < n && is_digit(s[p])) {
+        value = value * 10 + static_cast<std::uint64_t>(s[p] - '0');
+        continue;
+      }
+      if (p < n && s[p] == '.') {
+        real = true;
+      } else if (p < n && (s[p] == 'e' || s[p] == 'E')) {
+        std::size_t e = p + 1;
+        if (e < n && (s[e] == '-' || s[e] == '+')) p = e++;
+        real = e < n && is_digit(s[e]);
+      }
+      break;
+    }
+    if (digits >= 20) {
+      num.overflow = negative ? -1 : 1;
       real = true;
     }
+    if (real) read_double();
+  } else if (p + 1 < n && s[p] == '.' && is_digit(s[p + 1])) {
+    read_double();
+  } else {
+    return std::nullopt;
   }
-  if (p != e) return std::nullopt;
-
-  php_number n;
-  const std::string text(s.substr(b, e - b));
-  n.real = std::strtod(text.c_str(), nullptr);
-  if (!real) {
-    const bool negative = s[b] == '-';
-    std::uint64_t magnitude = 0;
-    bool fits = true;
-    for (std::size_t i = int_start; i < int_start + int_digits; ++i) {
-      const auto d = static_cast<std::uint64_t>(s[i] - '0');
-      if (magnitude > (UINT64_MAX - d) / 10) {
-        fits = false;
-        break;
+  std::size_t q = p;
+  while (q < n && is_php_whitespace(s[q])) ++q;
+  if (q != n) return std::nullopt;
+  if (!num.is_double) {
+    if (digits == 19) {
+      // strcmp() of the digits, and whatever follows them, with LONG_MIN's digits
+      const int cmp = s.substr(p - digits).compare(k_long_min_digits);
+      if (!(cmp < 0 || (cmp == 0 && negative))) {
+        num.dval = std::strtod(std::string(s.substr(str)).c_str(), nullptr);
+        num.overflow = negative ? -1 : 1;
+        num.is_double = true;
+        return num;
       }
-      magnitude = magnitude * 10 + d;
     }
-    const std::uint64_t limit = negative ? static_cast<std::uint64_t>(INT64_MAX) + 1 : INT64_MAX;
-    if (fits && magnitude <= limit) {
-      n.is_integer = true;
-      n.integer = negative ? static_cast<std::int64_t>(0 - magnitude) : static_cast<std::int64_t>(magnitude);
-    } else {
-      n.overflow = true;
-    }
+    num.lval = negative ? static_cast<std::int64_t>(0 - value) : static_cast<std::int64_t>(value);
   }
-  return n;
+  return num;
 }
 
 int three_way(sv a, sv b) {
@@ -115,17 +127,34 @@ int three_way(sv a, sv b) {
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
-// PHP 8's `$a <=> $b` on two strings: numerically when both are numeric strings, else byte-wise.
-int php_spaceship(sv a, sv b) {
-  const auto na = parse_php_numeric(a);
-  const auto nb = na ? parse_php_numeric(b) : std::nullopt;
-  if (!na || !nb) return three_way(a, b);
-  if (na->is_integer && nb->is_integer) return na->integer < nb->integer ? -1 : (na->integer > nb->integer ? 1 : 0);
-  // integers that overflowed to the same value: PHP falls back to comparing the strings
-  if (na->overflow && nb->overflow && na->real == nb->real) return three_way(a, b);
-  return na->real < nb->real ? -1 : (na->real > nb->real ? 1 : 0);
+template <class T>
+int sign_of(T v) {
+  return v > 0 ? 1 : (v < 0 ? -1 : 0);
 }
 
+// PHP 8's `$a <=> $b` on two strings (zendi_smart_strcmp): numerically when both are numeric strings,
+// byte-wise otherwise or when a numeric comparison of overflowed values would be inexact.
+int php_spaceship(sv a, sv b) {
+  const auto x = php_numeric_string(a);
+  const auto y = x ? php_numeric_string(b) : std::nullopt;
+  if (!x || !y) return three_way(a, b);
+  if (x->overflow != 0 && x->overflow == y->overflow && x->dval - y->dval == 0.) return three_way(a, b);
+  if (x->is_double || y->is_double) {
+    double d1 = x->dval;
+    double d2 = y->dval;
+    if (!x->is_double) {
+      if (y->overflow) return -y->overflow;
+      d1 = static_cast<double>(x->lval);
+    } else if (!y->is_double) {
+      if (x->overflow) return x->overflow;
+      d2 = static_cast<double>(y->lval);
+    } else if (d1 == d2 && !std::isfinite(d1)) {
+      return three_way(a, b);
+    }
+    return sign_of(d1 - d2);
+  }
+  return x->lval > y->lval ? 1 : (x->lval < y->lval ? -1 : 0);
+}
 
 // zend_sort and zend_insert_sort (php-src Zend/zend_sort.c, PHP 7.0 to 8.x), which usort() runs, restated
 // over a vector of positions. `cmp(a, b)` > 0 means a goes after b. PHP's comparator is only consistent

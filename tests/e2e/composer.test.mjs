@@ -83,7 +83,8 @@ async function http(method, p, { admin = false, token, bearer, body, headers = {
   if (admin) h.authorization = `Bearer ${ADMIN_TOKEN}`;
   if (token) h.authorization = basic(token);
   if (bearer) h.authorization = `Bearer ${bearer}`;
-  const r = await fetch(origin + p, { method, headers: h, body, redirect: "manual", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  const stream = body instanceof ReadableStream ? { duplex: "half" } : {};
+  const r = await fetch(origin + p, { method, headers: h, body, ...stream, redirect: "manual", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   const buf = Buffer.from(await r.arrayBuffer());
   const text = buf.toString("utf8");
   let json;
@@ -117,7 +118,7 @@ const upload = (name, bytes, version) =>
 let uploaded;
 function ensureUploaded() {
   uploaded ??= (async () => {
-    for (const p of fixtures) {
+    for (const p of fixtures.filter((f) => !f.late)) {
       p.upload = await upload(p.name, p.bytes, p.query);
       assert.equal(p.upload.status, 201, httpWhy(p.upload, `uploading fixture ${p.id} (${p.name}, ?version=${p.query})`));
     }
@@ -143,7 +144,7 @@ const acmeToken = () => (acmeTokenP ??= createToken({ name: "e2e-acme", packages
 // composer projects
 
 let projects = 0;
-function makeProject(label, { token, require = {}, extra = {} } = {}) {
+function makeProject(label, { token, bearer = false, require = {}, extra = {} } = {}) {
   const dir = path.join(work, `p${++projects}-${label}`);
   const project = { dir, home: `${dir}.home`, cache: `${dir}.cache` };
   for (const d of [project.dir, project.home, project.cache]) mkdirSync(d, { recursive: true });
@@ -157,10 +158,9 @@ function makeProject(label, { token, require = {}, extra = {} } = {}) {
   };
   writeFileSync(path.join(dir, "composer.json"), JSON.stringify(cj, null, 2) + "\n");
   if (token) {
-    writeFileSync(
-      path.join(dir, "auth.json"),
-      JSON.stringify({ "http-basic": { [`127.0.0.1:${port}`]: { username: "token", password: token } } }, null, 2) + "\n",
-    );
+    const host = `127.0.0.1:${port}`; // composer's auth origin is host:port
+    const auth = bearer ? { bearer: { [host]: token } } : { "http-basic": { [host]: { username: "token", password: token } } };
+    writeFileSync(path.join(dir, "auth.json"), JSON.stringify(auth, null, 2) + "\n");
   }
   return project;
 }
@@ -371,6 +371,9 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
       ["composer.json two folders deep", "acme/broken", "1.0.0",
         zipFiles(dir, "deep", { "a/b/composer.json": JSON.stringify(composerJson(broken)), ...okPhp }), 400, "bad_request"],
       ["not a zip", "acme/broken", "1.0.0", Buffer.from("this is not a zip archive\n".repeat(10)), 400, "bad_request"],
+      ["empty body", "acme/broken", "1.0.0", Buffer.alloc(0), 400, "bad_request"],
+      ["composer.json in two top-level folders", "acme/broken", "1.0.0",
+        zipFiles(dir, "twotop", { "a/composer.json": JSON.stringify(composerJson(broken)), "b/composer.json": JSON.stringify(composerJson(broken)) }), 400, "bad_request"],
       ["truncated zip", "acme/broken", "1.0.0", fx("tool-1.0.0").bytes.subarray(0, 100), 400, "bad_request"],
       ["invalid composer.json", "acme/broken", "1.0.0", zipFiles(dir, "badjson", { "composer.json": '{"name": "acme/broken",', ...okPhp }), 400, "bad_request"],
       ["composer.json name differs from the URL", "acme/broken", "1.0.0",
@@ -395,6 +398,12 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
       }
     }
     assert.deepEqual(failures, [], `bad uploads were not rejected as documented:\n${failures.join("\n\n")}`);
+
+    // "needs Content-Length": a chunked upload is refused (docs/API.md names no status for it).
+    const okBroken = readFileSync(path.join(dir, "okbroken.zip"));
+    const chunked = await upload("acme/broken", new ReadableStream({ start(c) { c.enqueue(okBroken); c.close(); } }), "1.0.0");
+    assert.ok(chunked.status >= 400 && chunked.status < 500, httpWhy(chunked, "upload without Content-Length"));
+    assert.ok(chunked.json?.error?.code, httpWhy(chunked, "upload without Content-Length: error body"));
 
     // Nothing of the rejected uploads is stored.
     const gone = await http("GET", "/admin/api/packages/acme/broken", { admin: true });
@@ -478,6 +487,30 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
         [`/dist/acme/widget/dev-main/${fx("widget-dev-main").upload.json.reference}.zip 200`],
         why(res, "dev-main dist download", entries),
       );
+    });
+
+    await t.test("a branch with a slash: dev-feature/x (md5 of the version in the mirror URL)", async () => {
+      const project = makeProject("slash", { token });
+      const { res, entries } = await runComposer(project, ["require", "other/tool:dev-feature/x"]);
+      assert.equal(res.code, 0, why(res, "composer require other/tool:dev-feature/x failed", entries));
+      assert.equal(lockedVersions(project)["other/tool"]?.version, "dev-feature/x", why(res, "locked other/tool", entries));
+      await assertPrints(project, "(new Other\\Tool\\Tool)->version()", "other/tool dev-feature/x", "other/tool dev-feature/x");
+      const md5 = createHash("md5").update("dev-feature/x").digest("hex");
+      const dists = entries.filter((e) => e.path.startsWith("/dist/"));
+      assert.deepEqual(
+        dists.map((e) => `${e.path} ${e.status}`),
+        [`/dist/other/tool/${md5}/${fx("tool-dev-feature").upload.json.reference}.zip 200`],
+        why(res, "dist URL with md5(version)", entries),
+      );
+      assertNoAuthOrServerErrors(entries, res, "require dev-feature/x");
+    });
+
+    await t.test("auth.json with bearer credentials", async () => {
+      const project = makeProject("bearer", { token, bearer: true, require: { "acme/widget": "^1.0" } });
+      const { res, entries } = await runComposer(project, ["install"]);
+      assert.equal(res.code, 0, why(res, "composer install with auth.json bearer failed", entries));
+      await assertPrints(project, "(new Acme\\Widget\\Widget)->version()", widgetSays("1.2.0", "1.1.0"), "bearer");
+      assertNoAuthOrServerErrors(entries, res, "bearer install");
     });
 
     await t.test("branch alias: 1.3.x-dev resolves to dev-main", async () => {
@@ -798,5 +831,35 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
 
     const wrongRef = await http("GET", `/dist/acme/widget/1.2.0.0/${"0".repeat(40)}.zip`, { token });
     assert.equal(wrongRef.status, 404, httpWhy(wrongRef, "a reference that does not match any build"));
+  });
+
+  // -------------------------------------------------------------------------------------------------
+  it("9. a version uploaded after composer cached the metadata is seen by composer update", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await ensureUploaded();
+    const { token } = await allToken();
+    const project = makeProject("new-version", { token, require: { "other/tool": "^1.0" } });
+    const first = await runComposer(project, ["install"]);
+    assert.equal(first.res.code, 0, why(first.res, "first install failed", first.entries));
+    assert.equal(lockedVersions(project)["other/tool"]?.version, "1.0.0", why(first.res, "other/tool 1.0.0 first", first.entries));
+
+    // Same second: the document changes right after a client fetched it; its If-Modified-Since
+    // (second resolution) must not make the change invisible.
+    while (Date.now() % 1000 > 100) await sleep(5);
+    const before = await p2("other/tool", token);
+    assert.equal(before.status, 200, httpWhy(before));
+    const lm = before.headers.get("last-modified");
+    const late = fx("tool-1.1.0");
+    late.upload = await upload(late.name, late.bytes, late.query);
+    assert.equal(late.upload.status, 201, httpWhy(late.upload, "uploading other/tool 1.1.0"));
+    const after = await p2("other/tool", token, { "if-modified-since": lm });
+    assert.equal(after.status, 200, httpWhy(after, `If-Modified-Since: ${lm} right after an upload in the same second`));
+    assert.ok(p2Versions(after, "other/tool").some((v) => v.version === "1.1.0"), httpWhy(after, "1.1.0 listed"));
+
+    const { res, entries } = await runComposer(project, ["update"]);
+    assert.equal(res.code, 0, why(res, "composer update failed", entries));
+    const tool = entries.filter((e) => e.path === "/p2/other/tool.json");
+    assert.ok(tool.length >= 1 && tool.every((e) => e.status === 200), why(res, "/p2/other/tool.json → 200 (changed)", entries));
+    assert.equal(lockedVersions(project)["other/tool"]?.version, "1.1.0", why(res, "updated to 1.1.0", entries));
+    await assertPrints(project, "(new Other\\Tool\\Tool)->version()", "other/tool 1.1.0", "other/tool after update");
   });
 });

@@ -293,6 +293,25 @@ describe("runner table in workerd", () => {
     assert.equal(back.results[1].ok, false);
   });
 
+  test("r2.get reads bytes as base64; compression.decompress inflates deflate-raw", async () => {
+    const { deflateRawSync } = await import("node:zlib");
+    const binary = Buffer.from([0, 255, 1, 254, 2, 253, 80, 75, 5, 6]);
+    const payload = Buffer.from('{"name":"acme/widget"}'.repeat(50));
+    const out = await run([
+      { op: "r2.put", key: "bin", body: "" },
+      { op: "compression.decompress", format: "deflate-raw", data_b64: deflateRawSync(payload).toString("base64"), max_bytes: 10000 },
+      { op: "compression.decompress", format: "deflate-raw", data_b64: deflateRawSync(payload).toString("base64"), max_bytes: 10 },
+      { op: "compression.decompress", format: "deflate-raw", data_b64: Buffer.from("not deflate").toString("base64"), max_bytes: 10000 },
+    ]);
+    assert.equal(Buffer.from(out.results[1].value.body_b64, "base64").toString(), payload.toString());
+    assert.equal(out.results[2].error.name, "PayloadTooLarge");
+    assert.equal(out.results[3].ok, false);
+    const bucket = await mf.getR2Bucket("BUCKET");
+    await bucket.put("bin", new Uint8Array(binary).buffer);
+    const got = await run([{ op: "r2.get", key: "bin", read: "base64", range: { offset: 1, length: 4 } }]);
+    assert.deepEqual([...Buffer.from(got.results[0].value.body_b64, "base64")], [255, 1, 254, 2]);
+  });
+
   test("clock.now, and unknown ops fail as error values", async () => {
     const before = Date.now();
     const out = await run([{ op: "clock.now" }, { op: "teleport" }]);

@@ -1,0 +1,356 @@
+// The serving benchmark (npm run bench): package-broker and a floor Worker (a constant 2 KB JSON body)
+// in ONE workerd process (Miniflare, in-memory D1/KV/R2), each on its own socket on 127.0.0.1, driven
+// by a closed loop of keep-alive HTTP clients. Every phase is measured right after a floor run, and
+// reported as a ratio to that floor: throughput and workerd CPU time per request.
+// Usage: node scripts/bench.mjs [--quick] [--concurrency N] [--requests N] [--seconds T] [--warmup N]
+//                               [--packages N] [--versions N] [--no-docs]
+import { Miniflare } from "miniflare";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import os from "node:os";
+import path from "node:path";
+import { applyMigrations, root } from "../tests/worker/helpers.mjs";
+import { seed } from "../tests/bench/seed.mjs";
+import { measure, workerdPids, cpuTicks, CLK_TCK } from "../tests/bench/load.mjs";
+
+const started = Date.now();
+const argv = process.argv.slice(2);
+
+function parseArgs(args) {
+  const o = { quick: false, concurrency: 8, requests: null, seconds: 10, warmup: 200, packages: 200, versions: 40, docs: true };
+  const num = (i, flag) => {
+    const v = Number(args[i]);
+    if (!Number.isFinite(v) || v <= 0) usage(`${flag} needs a positive number, got ${args[i]}`);
+    return v;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--quick") o.quick = true;
+    else if (a === "--concurrency" || a === "-c") o.concurrency = num(++i, a);
+    else if (a === "--requests" || a === "-n") o.requests = num(++i, a);
+    else if (a === "--seconds" || a === "-t") o.seconds = num(++i, a);
+    else if (a === "--warmup") o.warmup = num(++i, a);
+    else if (a === "--packages") o.packages = num(++i, a);
+    else if (a === "--versions") o.versions = num(++i, a);
+    else if (a === "--no-docs") o.docs = false;
+    else if (a === "--help" || a === "-h") usage();
+    else usage(`unknown option ${a}`);
+  }
+  o.requests ??= o.quick ? 300 : 3000;
+  return o;
+}
+
+function usage(msg) {
+  if (msg) console.error(`bench: ${msg}`);
+  console.error(
+    "usage: scripts/bench [--quick] [--concurrency N=8] [--requests N=3000 (--quick: 300)] [--seconds T=10] [--warmup N=200]\n" +
+      "                     [--packages N=200] [--versions N=40] [--no-docs]",
+  );
+  process.exit(msg ? 2 : 0);
+}
+
+const opt = parseArgs(argv);
+const log = (...a) => console.error(...a); // progress on stderr; stdout carries the table only
+const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
+const WASM = path.join(root, "build/wasm/package_broker.wasm");
+
+// ---- lifetime: Miniflare (and its workerd) goes away on every exit path ----
+let mf = null;
+let disposing = null;
+async function dispose() {
+  if (!mf) return;
+  disposing ??= mf.dispose().catch((e) => log(`bench: dispose failed: ${e.message}`));
+  await disposing;
+  mf = null;
+}
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, async () => {
+    log(`\nbench: ${sig}, shutting workerd down`);
+    await dispose();
+    process.exit(128 + os.constants.signals[sig]);
+  });
+}
+process.on("uncaughtException", async (e) => {
+  log(`bench: ${e.stack ?? e}`);
+  await dispose();
+  process.exit(1);
+});
+
+// ---- output helpers ----
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : "–");
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : "–");
+const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : "–");
+const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toString() : "–");
+
+function machine() {
+  let nproc = os.availableParallelism?.() ?? os.cpus().length;
+  try {
+    nproc = Number(execFileSync("nproc", { encoding: "utf8" }).trim()) || nproc;
+  } catch {}
+  const workerd = JSON.parse(readFileSync(path.join(root, "node_modules/workerd/package.json"), "utf8")).version;
+  const miniflare = JSON.parse(readFileSync(path.join(root, "node_modules/miniflare/package.json"), "utf8")).version;
+  const cpu = os.cpus()[0]?.model?.trim() ?? "unknown cpu";
+  return { nproc, node: process.version, workerd, miniflare, cpu, clk_tck: CLK_TCK };
+}
+
+function table(rows) {
+  const head = "| phase | requests | req/s | p50 ms | p99 ms | workerd CPU ms/req | req/s ÷ floor | CPU ÷ floor | status |";
+  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---|";
+  const lines = rows.map((r) => {
+    const floor = r.floor;
+    const status = r.failed ? `FAILED (${r.errors + r.warmup_errors} errors)` : "ok";
+    return `| ${r.label} | ${r.requests} | ${f0(r.rps)} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f3(r.workerd_cpu_ms_per_req)} | ${
+      floor ? f2(r.rps / floor.rps) : "1"
+    } | ${floor ? f2(r.workerd_cpu_ms_per_req / floor.workerd_cpu_ms_per_req) : "1"} | ${status} |`;
+  });
+  return [head, sep, ...lines].join("\n");
+}
+
+function rewriteDocs(section) {
+  const file = path.join(root, "docs/PERFORMANCE.md");
+  const text = readFileSync(file, "utf8");
+  const start = text.search(/^## Serving benchmark[ \t]*$/m);
+  let out;
+  if (start < 0) {
+    out = text.replace(/\s*$/, "\n\n") + section;
+  } else {
+    const rest = text.slice(start + 1);
+    const next = rest.search(/^## /m);
+    const end = next < 0 ? text.length : start + 1 + next;
+    out = text.slice(0, start) + section + (next < 0 ? "" : "\n" + text.slice(end));
+  }
+  writeFileSync(file, out.replace(/\n*$/, "\n"));
+}
+
+// ---- main ----
+async function main() {
+  if (!existsSync(WASM)) throw new Error(`${WASM} is missing: run scripts/build wasm`);
+  const m = machine();
+  log(`bench: ${m.nproc} cores, node ${m.node}, workerd ${m.workerd}; concurrency ${opt.concurrency}, ` +
+      `${opt.warmup} warm-up + min(${opt.requests} requests, ${opt.seconds} s) per phase`);
+
+  const runtime = { stdoutBytes: 0, stdoutLines: 0, stderrTail: [] };
+  const direct = [{ host: "127.0.0.1", port: 0 }];
+  mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+    // The broker logs one JSON line per request; count it instead of printing it.
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (c) => {
+        runtime.stdoutBytes += c.length;
+        for (const b of c) if (b === 10) runtime.stdoutLines++;
+      });
+      stderr.on("data", (c) => {
+        runtime.stderrTail.push(c.toString());
+        if (runtime.stderrTail.length > 20) runtime.stderrTail.shift();
+      });
+    },
+    workers: [
+      {
+        name: "broker",
+        modules: true,
+        modulesRoot: root,
+        scriptPath: path.join(root, "worker/index.mjs"),
+        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+        compatibilityDate: "2025-09-01",
+        d1Databases: { DB: "bench-db" },
+        kvNamespaces: { KV: "bench-kv" },
+        r2Buckets: { BUCKET: "bench-bucket" },
+        bindings: { PB_TEST_HOOKS: "0", ADMIN_TOKEN },
+        unsafeDirectSockets: direct,
+      },
+      {
+        name: "floor",
+        modules: true,
+        modulesRoot: root,
+        scriptPath: path.join(root, "tests/bench/floor-worker.mjs"),
+        compatibilityDate: "2025-09-01",
+        unsafeDirectSockets: direct,
+      },
+    ],
+  });
+  await mf.ready;
+  const brokerUrl = await mf.unsafeGetDirectURL("broker");
+  const floorUrl = await mf.unsafeGetDirectURL("floor");
+  const base = brokerUrl.origin;
+  const pids = workerdPids();
+  if (!pids.length) throw new Error("found no workerd process among this node process's children");
+  log(`bench: workerd pid(s) ${pids.join(", ")}; broker on ${base}, floor on ${floorUrl.origin}`);
+  await applyMigrations(mf);
+
+  // Are the routes there yet? An unauthenticated /packages.json must be 401, not 404.
+  const probe = await fetch(`${base}/packages.json`);
+  await probe.arrayBuffer();
+  if (probe.status === 404) {
+    log("bench: GET /packages.json answers 404: the composer routes are not implemented in this build yet");
+    return { exitCode: 3 };
+  }
+
+  log(`bench: seeding ${opt.packages} packages × ${opt.versions} versions (+1 uploaded last)`);
+  const seedStarted = Date.now();
+  const s = await seed({ mf, base, adminToken: ADMIN_TOKEN, packages: opt.packages, versions: opt.versions, log });
+  const seedMs = Date.now() - seedStarted;
+  const auth = `Basic ${Buffer.from(`token:${s.token}`).toString("base64")}`;
+
+  // Every p2 document must list versions+1 versions; remember its size and Last-Modified.
+  const docs = new Map();
+  for (const name of s.names) {
+    const r = await fetch(`${base}/p2/${name}.json`, { headers: { authorization: auth } });
+    const body = await r.text();
+    if (r.status !== 200) throw new Error(`GET /p2/${name}.json: HTTP ${r.status} ${body.slice(0, 300)}`);
+    const listed = JSON.parse(body).packages?.[name]?.length;
+    if (listed !== opt.versions + 1) throw new Error(`/p2/${name}.json lists ${listed} versions, expected ${opt.versions + 1}`);
+    docs.set(name, { bytes: Buffer.byteLength(body), lastModified: r.headers.get("last-modified") });
+  }
+  const sizes = [...docs.values()].map((d) => d.bytes);
+  log(`bench: all ${s.names.length} p2 documents list ${opt.versions + 1} versions (${Math.min(...sizes)}–${Math.max(...sizes)} bytes)`);
+  const pj = await fetch(`${base}/packages.json`, { headers: { authorization: auth } });
+  const pjBody = await pj.text();
+  if (pj.status !== 200 || JSON.parse(pjBody)["available-packages"]?.length !== s.names.length)
+    throw new Error(`GET /packages.json: HTTP ${pj.status} ${pjBody.slice(0, 300)}`);
+  const pjBytes = Buffer.byteLength(pjBody);
+  const dist = await fetch(base + s.big.path, { headers: { authorization: auth } });
+  const distBytes = Buffer.from(await dist.arrayBuffer());
+  const { createHash } = await import("node:crypto");
+  if (dist.status !== 200 || createHash("sha1").update(distBytes).digest("hex") !== s.big.sha1)
+    throw new Error(`GET ${s.big.path}: HTTP ${dist.status}, ${distBytes.length} bytes (not the uploaded archive)`);
+
+  const names = s.names;
+  const common = { concurrency: opt.concurrency, warmup: opt.warmup, requests: opt.requests, seconds: opt.seconds, pids };
+  const expectStatus = (status, bytes) => (r, i) =>
+    r.status !== status ? `HTTP ${r.status} (expected ${status})` : bytes(i) != null && r.bytes !== bytes(i) ? `${r.bytes} bytes (expected ${bytes(i)})` : null;
+  const floorPhase = {
+    key: "floor",
+    label: "floor (constant 2 KB JSON)",
+    port: Number(floorUrl.port),
+    target: () => ({ path: "/", headers: {} }),
+    check: expectStatus(200, () => 2048),
+  };
+  const phases = [
+    {
+      key: "p2",
+      label: `/p2/{vendor}/{name}.json 200 (${opt.versions + 1} versions)`,
+      target: (i) => ({ path: `/p2/${names[i % names.length]}.json`, headers: { authorization: auth } }),
+      check: expectStatus(200, (i) => docs.get(names[i % names.length]).bytes),
+    },
+    {
+      key: "p2_304",
+      label: "/p2/... If-Modified-Since → 304",
+      target: (i) => {
+        const name = names[i % names.length];
+        return { path: `/p2/${name}.json`, headers: { authorization: auth, "if-modified-since": docs.get(name).lastModified } };
+      },
+      check: expectStatus(304, () => 0),
+    },
+    {
+      key: "packages_json",
+      label: `/packages.json (${names.length} packages)`,
+      target: () => ({ path: "/packages.json", headers: { authorization: auth } }),
+      check: expectStatus(200, () => pjBytes),
+    },
+    {
+      key: "dist",
+      label: `/dist/... ${(s.big.size / 1048576).toFixed(2)} MiB archive`,
+      target: () => ({ path: s.big.path, headers: { authorization: auth } }),
+      check: expectStatus(200, () => s.big.size),
+    },
+  ];
+
+  const rows = [];
+  for (const p of phases) {
+    const lines0 = runtime.stdoutLines;
+    const fl = await measure({ ...common, name: "floor", port: floorPhase.port, target: floorPhase.target, check: floorPhase.check });
+    rows.push({ ...fl, key: "floor", label: `${floorPhase.label}, before ${p.key}`, before: p.key });
+    log(`  floor       ${f0(fl.rps)} req/s, p50 ${f2(fl.p50_ms)} ms, p99 ${f2(fl.p99_ms)} ms, ${f3(fl.workerd_cpu_ms_per_req)} ms CPU/req${fl.failed ? "  FAILED" : ""}`);
+    const lines1 = runtime.stdoutLines;
+    const r = await measure({ ...common, name: p.key, port: Number(brokerUrl.port), target: p.target, check: p.check });
+    const row = { ...r, key: p.key, label: p.label, floor: fl, log_lines_per_req: (runtime.stdoutLines - lines1) / (r.requests + r.warmup_requests) };
+    rows.push(row);
+    log(`  ${p.key.padEnd(11)} ${f0(r.rps)} req/s, p50 ${f2(r.p50_ms)} ms, p99 ${f2(r.p99_ms)} ms, ${f3(r.workerd_cpu_ms_per_req)} ms CPU/req, ` +
+        `${f2(r.rps / fl.rps)}× floor throughput, ${f2(r.workerd_cpu_ms_per_req / fl.workerd_cpu_ms_per_req)}× floor CPU` +
+        `${r.failed ? `  FAILED: ${r.error_samples.join("; ")}` : ""}`);
+    void lines0;
+  }
+
+  const p2 = rows.find((r) => r.key === "p2");
+  const target = 0.7;
+  const p2Ratio = p2.rps / p2.floor.rps;
+  const targetMet = !p2.failed && p2Ratio >= target;
+  const totalS = (Date.now() - started) / 1000;
+  const date = new Date().toISOString().slice(0, 10);
+  const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
+  const tbl = table(rows);
+  const ratioLine = (r) => {
+    const what = {
+      p2: "p2 hit",
+      p2_304: "p2 304",
+      packages_json: "packages.json",
+      dist: "dist 1 MiB",
+    }[r.key];
+    return `- ${what}: ${f2(r.rps / r.floor.rps)}× the floor's throughput, ${f2(r.workerd_cpu_ms_per_req / r.floor.workerd_cpu_ms_per_req)}× its workerd CPU per request` +
+      (r.key === "p2" ? ` — target ≥ ${target}×: **${targetMet ? "met" : "not met"}**` : "") +
+      (r.failed ? ` — **FAILED** (${r.error_samples.join("; ")})` : "");
+  };
+
+  console.log(tbl);
+  console.log(`\np2 hit throughput: ${f2(p2Ratio)}× the floor (target ≥ ${target}×: ${targetMet ? "met" : "NOT met"})`);
+
+  const section = [
+    "## Serving benchmark",
+    "",
+    `Command: \`${command}\` (\`scripts/bench\`; \`--quick\` = 300 requests per phase). Date: ${date}. Machine: ` +
+      `${m.nproc} cores (${m.cpu}), Node ${m.node}, workerd ${m.workerd} (Miniflare ${m.miniflare}). Full run: ${f0(totalS)} s ` +
+      `(seeding ${f0(seedMs / 1000)} s).`,
+    "",
+    `One workerd process (Miniflare, in-memory D1/KV/R2) runs package-broker and a floor Worker that answers a ` +
+      `constant 2 KB JSON body, each on its own direct socket on 127.0.0.1. Repository: ${opt.packages} packages × ` +
+      `${opt.versions + 1} versions (${opt.versions} seeded, 1 uploaded last, which rebuilt the p2 documents: ` +
+      `${Math.min(...sizes)}–${Math.max(...sizes)} bytes each). Load: node:http keep-alive closed loop, concurrency ` +
+      `${opt.concurrency}, ${opt.warmup} warm-up requests then min(${opt.requests} requests, ${opt.seconds} s) per phase; p2 ` +
+      `requests rotate over all packages with HTTP Basic auth. The floor is measured right before each phase and the ` +
+      `phase is compared with that floor run. workerd CPU = utime + stime of the workerd process from /proc ` +
+      `(CLK_TCK ${CLK_TCK}); the load generator shares the ${m.nproc} cores.`,
+    "",
+    tbl,
+    "",
+    ...rows.filter((r) => r.floor).map(ratioLine),
+    "",
+    "Raw numbers: `build/bench/results.json`.",
+    "",
+  ].join("\n");
+
+  const results = {
+    date: new Date().toISOString(),
+    command,
+    options: opt,
+    machine: m,
+    workerd_pids: pids,
+    seed: { ...s.timings, total_ms: seedMs, version_rows: s.versionRows, p2_bytes: { min: Math.min(...sizes), max: Math.max(...sizes) }, packages_json_bytes: pjBytes, dist: s.big },
+    phases: rows.map(({ floor, ...r }) => ({ ...r, ...(floor ? { floor_rps: floor.rps, floor_cpu_ms_per_req: floor.workerd_cpu_ms_per_req, rps_ratio: r.rps / floor.rps, cpu_ratio: r.workerd_cpu_ms_per_req / floor.workerd_cpu_ms_per_req } : {}) })),
+    target: { p2_rps_ratio_min: target, p2_rps_ratio: p2Ratio, met: targetMet },
+    runtime_stdout: { bytes: runtime.stdoutBytes, lines: runtime.stdoutLines },
+    total_seconds: totalS,
+  };
+  mkdirSync(path.join(root, "build/bench"), { recursive: true });
+  writeFileSync(path.join(root, "build/bench/results.json"), JSON.stringify(results, null, 2) + "\n");
+  if (opt.docs) {
+    rewriteDocs(section);
+    log("bench: wrote build/bench/results.json and the \"Serving benchmark\" section of docs/PERFORMANCE.md");
+  } else {
+    log("bench: wrote build/bench/results.json (--no-docs: docs/PERFORMANCE.md untouched)");
+  }
+  log(`bench: done in ${f0(totalS)} s`);
+  return { exitCode: rows.some((r) => r.failed) ? 1 : 0 };
+}
+
+let exitCode = 1;
+try {
+  ({ exitCode } = await main());
+} catch (e) {
+  log(`bench: ${e.stack ?? e}`);
+  exitCode = 1;
+} finally {
+  await dispose();
+}
+process.exit(exitCode);

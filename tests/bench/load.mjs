@@ -1,0 +1,135 @@
+// The benchmark's load generator and meters: a bounded closed loop over node:http keep-alive
+// connections to 127.0.0.1, latency percentiles, and the CPU time of the workerd process(es) read from
+// /proc/<pid>/stat (utime + stime, in clock ticks).
+import http from "node:http";
+import { readFileSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+
+export const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function stat(pid) {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" "); // f[0] = field 3 (state)
+  return { ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]) };
+}
+
+function cmdline(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+// workerd processes among the descendants of `root` (this node process).
+export function workerdPids(root = process.pid) {
+  const parent = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      parent.set(Number(d), stat(d).ppid);
+    } catch {} // exited meanwhile
+  }
+  const isDescendant = (pid) => {
+    for (let p = parent.get(pid), hops = 0; p && hops < 64; p = parent.get(p), hops++) if (p === root) return true;
+    return false;
+  };
+  return [...parent.keys()].filter((pid) => isDescendant(pid) && cmdline(pid).includes("workerd")).sort((a, b) => a - b);
+}
+
+// Total utime + stime of pids, in clock ticks (threads included: /proc/<pid>/stat sums them).
+export function cpuTicks(pids) {
+  let t = 0;
+  for (const pid of pids) {
+    const s = stat(pid);
+    t += s.utime + s.stime;
+  }
+  return t;
+}
+
+function request(agent, port, { path, headers }) {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const done = (r) => resolve({ ...r, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+    const req = http.request({ agent, host: "127.0.0.1", port, path, method: "GET", headers }, (res) => {
+      let bytes = 0;
+      res.on("data", (c) => (bytes += c.length));
+      res.on("end", () => done({ status: res.statusCode, bytes, headers: res.headers }));
+      res.on("error", (error) => done({ error }));
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error("timed out after 30 s")));
+    req.on("error", (error) => done({ error }));
+    req.end();
+  });
+}
+
+// One closed loop: `concurrency` clients, each sending its next request when the previous one has
+// fully arrived, until `limit` requests were sent or `seconds` passed (checked before each send).
+async function loop({ agent, port, target, check, concurrency, limit, seconds }) {
+  const latencies = [];
+  const errors = [];
+  let sent = 0;
+  let bytes = 0;
+  const deadline = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (sent < limit && performance.now() < deadline) {
+        const i = sent++;
+        const r = await request(agent, port, target(i));
+        latencies.push(r.ms);
+        const why = r.error ? `network: ${r.error.message}` : check(r, i);
+        if (why) errors.push(why);
+        else bytes += r.bytes;
+      }
+    }),
+  );
+  return { latencies, errors, bytes };
+}
+
+const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+
+// Runs a warm-up and a measured loop; returns the phase's numbers.
+export async function measure({ name, port, target, check, concurrency = 8, warmup = 200, requests = 3000, seconds = 10, pids }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+  try {
+    const w = await loop({ agent, port, target, check, concurrency, limit: warmup, seconds: 120 });
+    const cpu0 = cpuTicks(pids);
+    const client0 = process.cpuUsage();
+    const t0 = performance.now();
+    const m = await loop({ agent, port, target, check, concurrency, limit: requests, seconds });
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu1 = cpuTicks(pids);
+    const client = process.cpuUsage(client0);
+    const n = m.latencies.length;
+    const sorted = Float64Array.from(m.latencies).sort();
+    const errorSamples = [...new Set([...w.errors, ...m.errors])].slice(0, 5);
+    return {
+      name,
+      requests: n,
+      seconds: elapsed,
+      rps: n / elapsed,
+      p50_ms: percentile(sorted, 50),
+      p99_ms: percentile(sorted, 99),
+      mean_ms: m.latencies.reduce((a, b) => a + b, 0) / (n || 1),
+      max_ms: sorted[sorted.length - 1] ?? NaN,
+      workerd_cpu_ticks: cpu1 - cpu0,
+      workerd_cpu_ms_per_req: ((cpu1 - cpu0) * 1000) / CLK_TCK / (n || 1),
+      workerd_cpu_util: (cpu1 - cpu0) / CLK_TCK / elapsed, // cores busy on average
+      client_cpu_ms_per_req: (client.user + client.system) / 1000 / (n || 1),
+      bytes_per_req: m.bytes / (n - m.errors.length || 1),
+      warmup_requests: w.latencies.length,
+      warmup_errors: w.errors.length,
+      errors: m.errors.length,
+      error_samples: errorSamples,
+      failed: w.errors.length + m.errors.length > 0,
+    };
+  } finally {
+    agent.destroy();
+  }
+}
