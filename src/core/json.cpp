@@ -35,12 +35,14 @@ json from_dom(simdjson::dom::element e) {
     case simdjson::dom::element_type::STRING: return json(std::string(e.get_string().value_unsafe()));
     case simdjson::dom::element_type::ARRAY: {
       json_array a;
-      for (simdjson::dom::element child : e.get_array().value_unsafe()) a.push_back(from_dom(child));
+      simdjson::dom::array arr = e.get_array().value_unsafe();  // a named local: the loop must not outlive it
+      for (simdjson::dom::element child : arr) a.push_back(from_dom(child));
       return json(std::move(a));
     }
     case simdjson::dom::element_type::OBJECT: {
       json_object o;
-      for (auto field : e.get_object().value_unsafe())
+      simdjson::dom::object obj = e.get_object().value_unsafe();
+      for (auto field : obj)
         o.emplace_back(std::string(field.key), from_dom(field.value));
       return json(std::move(o));
     }

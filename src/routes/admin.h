@@ -1,4 +1,4 @@
-// The admin API (Bearer ADMIN_TOKEN): artifact uploads, tokens, packages. Every change either happens
+// The admin API (Bearer ADMIN_TOKEN): artifact uploads, tokens, packages, sources. Every change either happens
 // whole or not at all; failures answer with the JSON error shape and a message quoting the bad input.
 #pragma once
 
@@ -14,5 +14,12 @@ task<http::response> admin_create_token(request_context& ctx);
 task<http::response> admin_revoke_token(request_context& ctx);
 task<http::response> admin_list_packages(request_context& ctx);
 task<http::response> admin_show_package(request_context& ctx);
+
+// Sources (admin_sources.cpp).
+task<http::response> admin_create_source(request_context& ctx);
+task<http::response> admin_list_sources(request_context& ctx);
+task<http::response> admin_show_source(request_context& ctx);
+task<http::response> admin_update_source(request_context& ctx);
+task<http::response> admin_delete_source(request_context& ctx);
 
 }  // namespace pb::routes

@@ -41,6 +41,11 @@ constexpr route table[] = {
     {"DELETE", "/admin/api/tokens/{id}", admin_revoke_token},
     {"GET", "/admin/api/packages", admin_list_packages},
     {"GET", "/admin/api/packages/{vendor}/{name}", admin_show_package},
+    {"GET", "/admin/api/sources", admin_list_sources},
+    {"POST", "/admin/api/sources", admin_create_source},
+    {"GET", "/admin/api/sources/{id}", admin_show_source},
+    {"PATCH", "/admin/api/sources/{id}", admin_update_source},
+    {"DELETE", "/admin/api/sources/{id}", admin_delete_source},
     {"GET", "/__test/trap", test_trap, true},
 };
 

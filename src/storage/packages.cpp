@@ -45,9 +45,9 @@ std::vector<std::size_t> dump_order(const std::vector<version_row>& rows, const 
     versions::dump_version d;
     d.version = rows[i].version;
     d.version_normalized = rows[i].version_normalized;
-    const json& aliases = composer_jsons[i]["extra"]["branch-alias"];
-    if (const json* a = aliases.find(rows[i].version); a && a->is_string()) d.branch_alias = a->as_string();
-    else if (const json* b = aliases.find(rows[i].version_normalized); b && b->is_string()) d.branch_alias = b->as_string();
+    // Packagist keys the alias by the normalized version (extra.branch-alias["dev-main"]).
+    const json* alias = composer_jsons[i]["extra"]["branch-alias"].find(rows[i].version_normalized);
+    if (alias && alias->is_string()) d.branch_alias = alias->as_string();
     d.default_branch = composer_jsons[i]["default-branch"].as_bool(false);
     if (rows[i].release_time) d.released_at = rows[i].release_time;
     dv.push_back(d);

@@ -29,7 +29,8 @@ enum class constraint_op : std::uint8_t { eq, lt, le, gt, ge, ne };
 
 // Constraint::versionCompare($a, $b, $operator, $compareBranches): version_compare except that two
 // dev- branches are only ever ==, != on a branch is string inequality, and without compare_branches a
-// dev- branch matches nothing.
+// dev- branch matches nothing. `op` stands for the canonical spelling Constraint passes ("==", "!=", ...);
+// PHP would treat a raw "=" or "<>" here differently for branches, which composer/semver never does.
 [[nodiscard]] bool constraint_version_compare(std::string_view a, std::string_view b, constraint_op op,
                                               bool compare_branches);
 

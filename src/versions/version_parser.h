@@ -1,8 +1,8 @@
 // Version strings as Composer reads them: normalize, normalize_branch, parse_stability and friends.
-// Port of Composer\Semver\VersionParser from composer/semver 3.3.2 (the copy Debian installs in
-// /usr/share/php/Composer/Semver), minus constraint parsing. Comparison lives in comparator.h, the p2
-// dump order in sort.h. Pure functions, no <regex>: every PCRE pattern of the PHP class is matched by
-// hand, trying alternatives in the order PCRE's backtracking would, so odd inputs behave like PHP too.
+// Port of Composer\Semver\VersionParser, composer/semver 3.3.2 (Debian's /usr/share/php/Composer/Semver),
+// minus constraint parsing; comparison is in comparator.h, the p2 dump order in sort.h. No <regex>: each
+// PCRE pattern is matched by hand, trying alternatives in PCRE's backtracking order, so odd inputs
+// behave as in PHP. (3.4 differs: a second trailing date group, normalizeStability() validates.)
 #pragma once
 
 #include <optional>

@@ -53,6 +53,23 @@ export function cpuTicks(pids) {
   return t;
 }
 
+// Total on-CPU time of pids' threads in nanoseconds (/proc/<pid>/task/<tid>/schedstat, first field):
+// a finer-grained cross-check of the tick counts; null when the kernel does not provide it.
+export function cpuNanos(pids) {
+  try {
+    let ns = 0;
+    for (const pid of pids)
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+        } catch {} // thread exited meanwhile
+      }
+    return ns;
+  } catch {
+    return null;
+  }
+}
+
 function request(agent, port, { path, headers }) {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
@@ -100,11 +117,13 @@ export async function measure({ name, port, target, check, concurrency = 8, warm
   try {
     const w = await loop({ agent, port, target, check, concurrency, limit: warmup, seconds: 120 });
     const cpu0 = cpuTicks(pids);
+    const ns0 = cpuNanos(pids);
     const client0 = process.cpuUsage();
     const t0 = performance.now();
     const m = await loop({ agent, port, target, check, concurrency, limit: requests, seconds });
     const elapsed = (performance.now() - t0) / 1000;
     const cpu1 = cpuTicks(pids);
+    const ns1 = cpuNanos(pids);
     const client = process.cpuUsage(client0);
     const n = m.latencies.length;
     const sorted = Float64Array.from(m.latencies).sort();
@@ -120,6 +139,7 @@ export async function measure({ name, port, target, check, concurrency = 8, warm
       max_ms: sorted[sorted.length - 1] ?? NaN,
       workerd_cpu_ticks: cpu1 - cpu0,
       workerd_cpu_ms_per_req: ((cpu1 - cpu0) * 1000) / CLK_TCK / (n || 1),
+      workerd_cpu_ms_per_req_schedstat: ns0 != null && ns1 != null ? (ns1 - ns0) / 1e6 / (n || 1) : null,
       workerd_cpu_util: (cpu1 - cpu0) / CLK_TCK / elapsed, // cores busy on average
       client_cpu_ms_per_req: (client.user + client.system) / 1000 / (n || 1),
       bytes_per_req: m.bytes / (n - m.errors.length || 1),

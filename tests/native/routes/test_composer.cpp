@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "core/sha256.h"
 #include "host/abi.h"
+#include "host/native_client.h"
 #include "host/native_host.h"
 #include "host/scripted_host.h"
 #include "host/zip_writer.h"
@@ -25,46 +26,12 @@ json vars() {
   return v;
 }
 
-using header_list = std::vector<std::pair<std::string, std::string>>;
-
-// The response of an invocation, whether it finished with it or sent it early (http.respond).
-struct reply {
-  int status = 0;
-  json headers;
-  std::string body;
-  std::string header(std::string_view name) const {
-    for (const auto& kv : headers.as_array())
-      if (kv.as_array()[0].as_string() == name) return std::string(kv.as_array()[1].as_string());
-    return {};
-  }
-  json body_json() const {
-    auto j = parse_json(body);
-    return j ? *j : json();
-  }
-};
-
 reply call(native_host& h, std::string method, std::string path, header_list headers = {}, std::optional<std::string> body = {}) {
-  json start = fetch_start(method, origin + path, headers, false, vars());
-  if (body) {
-    h.set_request_body(*body);
-    start = with_body(start);
-  }
-  h.sent_response.reset();
-  finished f = invoke(h, start);
-  json resp = f.doc.find("response") ? f.doc["response"] : (h.sent_response ? *h.sent_response : json());
-  reply r;
-  r.status = static_cast<int>(resp["status"].as_int());
-  r.headers = resp["headers"];
-  if (const json* handle = resp.find("body_handle")) {
-    r.body = h.take_handle(handle->as_int()).value_or("<missing handle>");
-  } else {
-    r.body = std::string(resp["body"].as_string());
-  }
-  return r;
+  client c{h, origin, vars()};
+  return c.call(std::move(method), std::move(path), std::move(headers), std::move(body));
 }
 
 header_list admin_auth() { return {{"authorization", std::string("Bearer ") + admin}}; }
-header_list basic(const std::string& token) { return {{"authorization", "Basic " + base64_encode("token:" + token)}}; }
 
 std::string composer_json(const std::string& name, const std::string& extra = "") {
   return "{\"name\":\"" + name + "\",\"description\":\"test package\",\"type\":\"library\",\"license\":\"MIT\"," +

@@ -1,4 +1,5 @@
-// Loads the versions tables in tests/data/versions/ (PB_TEST_DATA_DIR comes from the build).
+// Loads the versions test tables in tests/data/versions/ (PB_TEST_DATA_DIR comes from the build) for the
+// table-driven tests in this folder.
 #pragma once
 
 #include <catch2/catch_test_macros.hpp>

@@ -1,0 +1,182 @@
+#include "storage/sources.h"
+
+#include "auth/credentials.h"
+#include "bindings/effects.h"
+#include "core/iso8601.h"
+
+namespace pb::storage {
+
+namespace {
+
+constexpr const char* columns =
+    "id, type, url, api_url, credentials_type, credentials_enc, credentials_secret, include_patterns, exclude_patterns, "
+    "webhook_secret_enc, sync_interval_s, enabled, sync_cursor, next_sync_at, last_sync_status, last_sync_started_at, "
+    "last_sync_finished_at, last_sync_packages, last_sync_versions, last_sync_error, created_at, updated_at";
+
+std::vector<std::string> patterns(std::string_view text) {
+  std::vector<std::string> out;
+  if (auto j = parse_json(text); j)
+    for (const auto& v : j->as_array()) out.emplace_back(v.as_string());
+  return out;
+}
+
+std::string patterns_json(const std::vector<std::string>& ps) {
+  json a = json::array();
+  for (const auto& p : ps) a.push_back(json(p));
+  return a.dump();
+}
+
+std::string str(const json& row, std::string_view key) { return std::string(row[key].as_string()); }
+
+source_record from_row(const json& r) {
+  source_record s;
+  s.id = r["id"].as_int();
+  s.type = str(r, "type");
+  s.url = str(r, "url");
+  s.api_url = str(r, "api_url");
+  s.credentials_type = str(r, "credentials_type");
+  s.credentials_enc = str(r, "credentials_enc");
+  s.credentials_secret = str(r, "credentials_secret");
+  s.include = patterns(r["include_patterns"].as_string("[]"));
+  s.exclude = patterns(r["exclude_patterns"].as_string("[]"));
+  s.webhook_secret_enc = str(r, "webhook_secret_enc");
+  s.sync_interval_s = r["sync_interval_s"].as_int(3600);
+  s.enabled = r["enabled"].as_int(1) != 0;
+  s.sync_cursor = str(r, "sync_cursor");
+  s.next_sync_at = r["next_sync_at"].as_int();
+  s.last_sync_status = str(r, "last_sync_status");
+  s.last_sync_started_at = r["last_sync_started_at"].as_int();
+  s.last_sync_finished_at = r["last_sync_finished_at"].as_int();
+  s.last_sync_packages = r["last_sync_packages"].as_int();
+  s.last_sync_versions = r["last_sync_versions"].as_int();
+  s.last_sync_error = str(r, "last_sync_error");
+  s.created_at = r["created_at"].as_int();
+  s.updated_at = r["updated_at"].as_int();
+  return s;
+}
+
+json nullable(const std::string& s) { return s.empty() ? json() : json(s); }
+json nullable_time(std::int64_t ms) { return ms ? json(format_iso8601_utc(ms)) : json(); }
+
+fx::sql_params settable_params(const source_record& s) {
+  return {json(s.type), json(s.url), nullable(s.api_url), nullable(s.credentials_type), nullable(s.credentials_enc),
+          nullable(s.credentials_secret), json(patterns_json(s.include)), json(patterns_json(s.exclude)),
+          nullable(s.webhook_secret_enc), json(s.sync_interval_s), json(s.enabled ? 1 : 0)};
+}
+
+}  // namespace
+
+task<result<std::optional<source_record>>> find_source(std::int64_t id) {
+  auto row = co_await fx::d1_first(std::string("SELECT ") + columns + " FROM sources WHERE id = ?", {json(id)});
+  if (!row) co_return std::move(row).err();
+  if (!row->has_value()) co_return std::optional<source_record>{};
+  co_return std::optional<source_record>{from_row(**row)};
+}
+
+task<result<std::vector<source_record>>> list_sources() {
+  auto rows = co_await fx::d1_all(std::string("SELECT ") + columns + " FROM sources ORDER BY id");
+  if (!rows) co_return std::move(rows).err();
+  std::vector<source_record> out;
+  for (const auto& r : rows->rows) out.push_back(from_row(r));
+  co_return out;
+}
+
+task<result<source_record>> insert_source(source_record s, std::int64_t now_ms) {
+  fx::sql_params p = settable_params(s);
+  p.push_back(json(now_ms));
+  p.push_back(json(now_ms));
+  auto row = co_await fx::d1_first(
+      std::string("INSERT INTO sources (type, url, api_url, credentials_type, credentials_enc, credentials_secret, "
+                  "include_patterns, exclude_patterns, webhook_secret_enc, sync_interval_s, enabled, created_at, updated_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ") + columns,
+      std::move(p));
+  if (!row) co_return std::move(row).err();
+  if (!row->has_value()) co_return make_error(error_code::internal, "source insert returned no row");
+  co_return from_row(**row);
+}
+
+task<result<std::optional<source_record>>> update_source(source_record s, std::int64_t now_ms) {
+  fx::sql_params p = settable_params(s);
+  p.push_back(json(now_ms));
+  p.push_back(json(s.id));
+  auto row = co_await fx::d1_first(
+      std::string("UPDATE sources SET type = ?, url = ?, api_url = ?, credentials_type = ?, credentials_enc = ?, "
+                  "credentials_secret = ?, include_patterns = ?, exclude_patterns = ?, webhook_secret_enc = ?, "
+                  "sync_interval_s = ?, enabled = ?, updated_at = ? WHERE id = ? RETURNING ") + columns,
+      std::move(p));
+  if (!row) co_return std::move(row).err();
+  if (!row->has_value()) co_return std::optional<source_record>{};
+  co_return std::optional<source_record>{from_row(**row)};
+}
+
+task<result<bool>> delete_source(std::int64_t id) {
+  auto r = co_await fx::d1_batch({
+      {"DELETE FROM packages WHERE source_id = ?", {json(id)}},
+      {"DELETE FROM sources WHERE id = ?", {json(id)}},
+  });
+  if (!r) co_return std::move(r).err();
+  co_return (*r)[1].changes > 0;
+}
+
+task<result<std::monostate>> record_sync(std::int64_t id, sync_outcome o, std::int64_t now_ms) {
+  std::string sql;
+  fx::sql_params p;
+  if (o.status == "running") {
+    sql = "UPDATE sources SET last_sync_status = 'running', last_sync_started_at = ?, last_sync_finished_at = NULL, "
+          "last_sync_error = NULL WHERE id = ?";
+    p = {json(now_ms), json(id)};
+  } else {
+    sql = "UPDATE sources SET last_sync_status = ?, last_sync_finished_at = ?, last_sync_packages = ?, "
+          "last_sync_versions = ?, last_sync_error = ?, next_sync_at = ? + sync_interval_s * 1000 WHERE id = ?";
+    p = {json(o.status), json(now_ms), json(o.packages), json(o.versions), nullable(o.error), json(now_ms), json(id)};
+  }
+  auto r = co_await fx::d1_run(std::move(sql), std::move(p));
+  if (!r) co_return std::move(r).err();
+  co_return std::monostate{};
+}
+
+json source_to_json(const source_record& s, std::string_view origin) {
+  json o = json::object();
+  o.set("id", json(s.id));
+  o.set("type", json(s.type));
+  o.set("url", json(s.url));
+  o.set("api_url", nullable(s.api_url));
+  json creds;
+  if (!s.credentials_secret.empty()) {
+    creds = json::object();
+    creds.set("secret", json(s.credentials_secret));
+  } else if (!s.credentials_enc.empty()) {
+    creds = json::object();
+    creds.set("type", json(s.credentials_type));
+  }
+  o.set("credentials", std::move(creds));
+  json inc = json::array(), exc = json::array();
+  for (const auto& p : s.include) inc.push_back(json(p));
+  for (const auto& p : s.exclude) exc.push_back(json(p));
+  o.set("include", std::move(inc));
+  o.set("exclude", std::move(exc));
+  o.set("sync_interval_s", json(s.sync_interval_s));
+  o.set("enabled", json(s.enabled));
+  o.set("webhook_url", json(std::string(origin) + "/hooks/" + std::to_string(s.id)));
+  json last;
+  if (!s.last_sync_status.empty()) {
+    last = json::object();
+    last.set("status", json(s.last_sync_status));
+    last.set("started_at", nullable_time(s.last_sync_started_at));
+    last.set("finished_at", nullable_time(s.last_sync_finished_at));
+    last.set("packages", json(s.last_sync_packages));
+    last.set("versions", json(s.last_sync_versions));
+    last.set("error", nullable(s.last_sync_error));
+  }
+  o.set("last_sync", std::move(last));
+  o.set("created_at", nullable_time(s.created_at));
+  o.set("updated_at", nullable_time(s.updated_at));
+  return o;
+}
+
+bool source_allows(const source_record& s, std::string_view package) {
+  if (!s.include.empty() && !auth::any_matches(package, s.include)) return false;
+  return !auth::any_matches(package, s.exclude);
+}
+
+}  // namespace pb::storage
