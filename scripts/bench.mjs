@@ -94,14 +94,14 @@ function machine() {
 }
 
 function table(rows) {
-  const head = "| phase | requests | req/s | p50 ms | p99 ms | workerd CPU ms/req | req/s ÷ floor | CPU ÷ floor | status |";
-  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---|";
+  const head = "| phase | requests | req/s | p50 ms | p99 ms | workerd CPU ms/req | req/s ÷ floor | CPU ÷ floor | other load (cores) | status |";
+  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|";
   const lines = rows.map((r) => {
     const floor = r.floor;
     const status = r.failed ? `FAILED (${r.errors + r.warmup_errors} errors)` : "ok";
     return `| ${r.label} | ${r.requests} | ${f0(r.rps)} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f3(r.workerd_cpu_ms_per_req)} | ${
       floor ? f2(r.rps / floor.rps) : "1"
-    } | ${floor ? f2(r.workerd_cpu_ms_per_req / floor.workerd_cpu_ms_per_req) : "1"} | ${status} |`;
+    } | ${floor ? f2(r.workerd_cpu_ms_per_req / floor.workerd_cpu_ms_per_req) : "1"} | ${f2(r.other_cpu_cores)} | ${status} |`;
   });
   return [head, sep, ...lines].join("\n");
 }
@@ -129,7 +129,7 @@ async function main() {
   log(`bench: ${m.nproc} cores, node ${m.node}, workerd ${m.workerd}; concurrency ${opt.concurrency}, ` +
       `${opt.warmup} warm-up + min(${opt.requests} requests, ${opt.seconds} s) per phase`);
 
-  const runtime = { stdoutBytes: 0, stdoutLines: 0, stderrTail: [] };
+  const runtime = { stdoutBytes: 0, stdoutLines: 0, stderrTail: [], partial: "", lastLine: "" };
   const direct = [{ host: "127.0.0.1", port: 0 }];
   mf = new Miniflare({
     host: "127.0.0.1",
@@ -140,6 +140,13 @@ async function main() {
       stdout.on("data", (c) => {
         runtime.stdoutBytes += c.length;
         for (const b of c) if (b === 10) runtime.stdoutLines++;
+        const text = runtime.partial + c.toString();
+        const cut = text.lastIndexOf("\n");
+        if (cut >= 0) {
+          const lines = text.slice(0, cut).split("\n");
+          runtime.lastLine = lines[lines.length - 1];
+          runtime.partial = text.slice(cut + 1).slice(-4096);
+        } else runtime.partial = text.slice(-4096);
       });
       stderr.on("data", (c) => {
         runtime.stderrTail.push(c.toString());
@@ -265,18 +272,23 @@ async function main() {
 
   const rows = [];
   for (const p of phases) {
-    const lines0 = runtime.stdoutLines;
     const fl = await measure({ ...common, name: "floor", port: floorPhase.port, target: floorPhase.target, check: floorPhase.check });
     rows.push({ ...fl, key: "floor", label: `${floorPhase.label}, before ${p.key}`, before: p.key });
     log(`  floor       ${f0(fl.rps)} req/s, p50 ${f2(fl.p50_ms)} ms, p99 ${f2(fl.p99_ms)} ms, ${f3(fl.workerd_cpu_ms_per_req)} ms CPU/req${fl.failed ? "  FAILED" : ""}`);
     const lines1 = runtime.stdoutLines;
     const r = await measure({ ...common, name: p.key, port: Number(brokerUrl.port), target: p.target, check: p.check });
-    const row = { ...r, key: p.key, label: p.label, floor: fl, log_lines_per_req: (runtime.stdoutLines - lines1) / (r.requests + r.warmup_requests) };
+    const row = {
+      ...r,
+      key: p.key,
+      label: p.label,
+      floor: fl,
+      log_lines_per_req: (runtime.stdoutLines - lines1) / (r.requests + r.warmup_requests),
+      sample_log_line: runtime.lastLine, // the Worker's own request log: status, ms, effects raised
+    };
     rows.push(row);
     log(`  ${p.key.padEnd(11)} ${f0(r.rps)} req/s, p50 ${f2(r.p50_ms)} ms, p99 ${f2(r.p99_ms)} ms, ${f3(r.workerd_cpu_ms_per_req)} ms CPU/req, ` +
         `${f2(r.rps / fl.rps)}× floor throughput, ${f2(r.workerd_cpu_ms_per_req / fl.workerd_cpu_ms_per_req)}× floor CPU` +
         `${r.failed ? `  FAILED: ${r.error_samples.join("; ")}` : ""}`);
-    void lines0;
   }
 
   const p2 = rows.find((r) => r.key === "p2");
@@ -316,7 +328,8 @@ async function main() {
       `${opt.concurrency}, ${opt.warmup} warm-up requests then min(${opt.requests} requests, ${opt.seconds} s) per phase; p2 ` +
       `requests rotate over all packages with HTTP Basic auth. The floor is measured right before each phase and the ` +
       `phase is compared with that floor run. workerd CPU = utime + stime of the workerd process from /proc ` +
-      `(CLK_TCK ${CLK_TCK}); the load generator shares the ${m.nproc} cores.`,
+      `(CLK_TCK ${CLK_TCK}); the load generator shares the ${m.nproc} cores; "other load" is the CPU the rest of the ` +
+      `machine used meanwhile (/proc/stat minus workerd and the load generator): high values mean a noisy run.`,
     "",
     tbl,
     "",

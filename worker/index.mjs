@@ -27,8 +27,16 @@ const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 
 function toResponse(r, handles, method) {
   let body = null;
-  if (r.body_handle != null) body = handles.take(r.body_handle).stream;
-  else if (r.body != null && r.body !== "") body = r.body;
+  if (r.body_handle != null) {
+    body = handles.take(r.body_handle).stream;
+    // A declared length makes the client see a short body as an error, not as a smaller archive.
+    const declared = r.headers.find(([k]) => k.toLowerCase() === "content-length");
+    if (declared && body && !NO_BODY_STATUS.has(r.status) && method !== "HEAD") {
+      const fixed = new FixedLengthStream(Number(declared[1]));
+      body.pipeTo(fixed.writable).catch(() => {});
+      body = fixed.readable;
+    }
+  } else if (r.body != null && r.body !== "") body = r.body;
   if (NO_BODY_STATUS.has(r.status) || method === "HEAD") {
     body?.cancel?.();
     body = null;

@@ -40,6 +40,12 @@ json* find_member(json_object& o, std::string_view key) {
   return nullptr;
 }
 
+const json* find_member(const json_object& o, std::string_view key) {
+  for (const auto& [k, v] : o)
+    if (k == key) return &v;
+  return nullptr;
+}
+
 // $array[$key] = $value: replaces in place or appends.
 void php_assign(json_object& o, std::string_view key, json value) {
   if (json* existing = find_member(o, key)) {
@@ -98,6 +104,7 @@ json minify(const json_array& versions) {
   out.reserve(versions.size());
   json_object last_known;  // $lastKnownVersionData; empty means "null or []" (both falsy)
   bool last_known_truthy = false;
+  json_object scratch;
   for (const json& version : versions) {
     if (!last_known_truthy) {
       last_known = as_php_array(version);
@@ -107,34 +114,33 @@ json minify(const json_array& versions) {
       out.push_back(version);
       continue;
     }
-    const json_object current = as_php_array(version);
+    const json_object* current = &version.as_object();
+    if (!version.is_object()) {
+      scratch = as_php_array(version);
+      current = &scratch;
+    }
     json_object minified;
     // add any changes from the previous version
-    for (const auto& [key, val] : current) {
-      const json* known = find_member(last_known, key);
-      if (!known || known->is_null() || !php_identical(*known, val)) {
+    for (const auto& [key, val] : *current) {
+      json* known = find_member(last_known, key);
+      if (!known) {
+        minified.emplace_back(key, val);
+        last_known.emplace_back(key, val);
+      } else if (known->is_null() || !php_identical(*known, val)) {
         php_assign(minified, key, val);
-        php_assign(last_known, key, val);
+        *known = val;
       }
     }
     // store any deletions from the previous version for keys missing in current one
-    json_object remaining;
-    remaining.reserve(last_known.size());
-    for (auto& [key, val] : last_known) {
-      const json* now = nullptr;
-      for (const auto& [k, v] : current) {
-        if (k == key) {
-          now = &v;
-          break;
-        }
-      }
+    for (auto it = last_known.begin(); it != last_known.end();) {
+      const json* now = find_member(*current, it->first);
       if (!now || now->is_null()) {
-        php_assign(minified, key, json("__unset"));
+        php_assign(minified, it->first, json("__unset"));
+        it = last_known.erase(it);
       } else {
-        remaining.emplace_back(key, std::move(val));
+        ++it;
       }
     }
-    last_known = std::move(remaining);
     last_known_truthy = !last_known.empty();
     out.emplace_back(std::move(minified));
   }
@@ -152,15 +158,20 @@ json expand(const json_array& minified) {
       continue;
     }
     // add any changes from the previous version to the expanded one
-    json_object state = as_php_array(expanded);
-    for (const auto& [key, val] : as_php_array(data)) {
+    if (!expanded.is_object()) expanded = json(as_php_array(expanded));
+    json_object& state = expanded.as_object();
+    const auto apply = [&state](const std::string& key, const json& val) {
       if (val.is_string() && val.as_string() == "__unset") {
         php_unset(state, key);
       } else {
         php_assign(state, key, val);
       }
+    };
+    if (data.is_object()) {
+      for (const auto& [key, val] : data.as_object()) apply(key, val);
+    } else {
+      for (const auto& [key, val] : as_php_array(data)) apply(key, val);
     }
-    expanded = json(std::move(state));
     out.push_back(expanded);
   }
   return json(std::move(out));

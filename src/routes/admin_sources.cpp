@@ -7,6 +7,7 @@
 #include "bindings/effects.h"
 #include "http/url.h"
 #include "routes/admin.h"
+#include "sources/sync.h"
 #include "storage/sources.h"
 
 namespace pb::routes {
@@ -246,6 +247,33 @@ task<http::response> admin_delete_source(request_context& ctx) {
   json out = json::object();
   out.set("id", json(*id));
   out.set("deleted", json(true));
+  co_return json_response(200, out);
+}
+
+}  // namespace pb::routes
+
+namespace pb::routes {
+
+task<http::response> admin_sync_source(request_context& ctx) {
+  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  auto id = id_param(ctx.params[0]);
+  if (!id) co_return failure(id.err());
+  auto found = co_await storage::find_source(*id);
+  if (!found) co_return failure(found.err());
+  if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
+  if ((*found)->sync_cursor.empty()) {
+    auto started = co_await storage::record_sync(*id, {"running", 0, 0, {}}, ctx.now_ms);
+    if (!started) co_return failure(started.err());
+  }
+  // One slice runs inline; a larger sync continues on the cron trigger from the saved cursor.
+  auto report = co_await sources::run_sync_slice(ctx.env, std::move(**found), ctx.now_ms);
+  if (!report) {
+    (void)co_await storage::record_sync(*id, {"error", 0, 0, report.err().message}, ctx.now_ms);
+    co_return failure(report.err());
+  }
+  json out = json::object();
+  out.set("mode", json(report->status == "running" ? "enqueued" : "inline"));
+  out.set("result", sources::slice_to_json(*report));
   co_return json_response(200, out);
 }
 

@@ -7,7 +7,9 @@
 #include "bindings/when_all.h"
 #include "core/http_date.h"
 #include "core/iso8601.h"
+#include "sources/upstream.h"
 #include "storage/packages.h"
+#include "storage/sources.h"
 
 namespace pb::routes {
 
@@ -81,6 +83,62 @@ std::string content_type_for(std::string_view type) {
   if (type == "zip") return "application/zip";
   if (type == "tar") return "application/x-tar";
   return "application/octet-stream";
+}
+
+// First download of a source's archive: fetched from upstream with the source's credentials (only to
+// the source's own hosts), streamed to the client and into R2 at once with its digests; recorded only
+// if it arrived whole (and matches the upstream shasum when there is one). An upstream failure before
+// the body answers 502; a transfer that breaks midway aborts the client's stream and stores nothing.
+task<http::response> fetch_through(request_context& ctx, std::string name, storage::version_row v,
+                                   storage::token_record token) {
+  auto source = co_await storage::find_source(v.source_id);
+  if (!source) co_return store_error(source.err());
+  if (!source->has_value()) co_return http::error_response(error_code::not_found, "the source of " + name + " was removed");
+  auto u = co_await sources::open_upstream(ctx.env, std::move(**source));
+  if (!u) co_return http::error_response(make_error(error_code::upstream, u.err().message));
+  auto up = co_await sources::upstream_get(*u, v.upstream_dist_url, {}, fx::body_read::handle);
+  if (!up) co_return http::error_response(make_error(error_code::upstream, up.err().message));
+  if (up->status != 200)
+    co_return http::error_response(make_error(error_code::upstream, "upstream answered HTTP " + std::to_string(up->status) +
+                                                                        " for " + v.upstream_dist_url));
+  std::int64_t length = -1;
+  if (auto cl = up->header_list.get("content-length"); cl && !up->header_list.has("content-encoding")) {
+    length = 0;
+    for (char c : *cl) length = (c >= '0' && c <= '9' && length >= 0) ? length * 10 + (c - '0') : -1;
+  }
+  auto tee = co_await fx::body_tee(up->body);
+  if (!tee) co_return http::error_response(make_error(error_code::upstream, tee.err().message));
+
+  http::response r;
+  r.status = 200;
+  r.header_list.set("content-type", content_type_for(v.dist_type));
+  r.header_list.set("cache-control", archive_cache_control);
+  if (length >= 0) r.header_list.set("content-length", std::to_string(length));
+  r.body_from = tee->first;
+  http::response already_sent;
+  already_sent.status = 0;
+  auto sent = co_await fx::respond(std::move(r));
+  if (!sent) co_return already_sent;
+
+  std::string key = "mirror/" + name + "/" + v.reference + "." + v.dist_type;
+  fx::r2_put_args put;
+  put.key = key;
+  put.from = tee->second;
+  put.want_sha1 = true;
+  put.want_sha256 = true;
+  put.expected_size = length;
+  put.http_metadata = json::object();
+  put.http_metadata.set("contentType", json(content_type_for(v.dist_type)));
+  auto stored = co_await fx::r2_put(std::move(put));
+  if (stored) {
+    if (!v.dist_shasum.empty() && v.dist_shasum != stored->sha1) {
+      (void)co_await fx::r2_delete({key});  // not what the metadata promised: keep fetching from upstream
+    } else {
+      (void)co_await storage::record_mirrored_dist(v.id, key, stored->sha1, stored->sha256, stored->size);
+    }
+  }
+  if (storage::needs_touch(token, ctx.now_ms)) (void)co_await storage::touch_token(token.id, ctx.now_ms);
+  co_return already_sent;
 }
 
 }  // namespace
@@ -164,9 +222,11 @@ task<http::response> dist_archive(request_context& ctx) {
   if (!auth.ok()) co_return auth.denial;
   if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
   if (!row) co_return store_error(row.err());
-  if (!row->has_value() || (*row)->v.dist_key.empty() || (*row)->v.dist_type != type)
+  if (!row->has_value() || (*row)->v.dist_type != type ||
+      ((*row)->v.dist_key.empty() && (*row)->v.upstream_dist_url.empty()))
     co_return http::error_response(error_code::not_found, "no archive " + reference + "." + type + " for " + name);
   const storage::version_row& v = (*row)->v;
+  if (v.dist_key.empty()) co_return co_await fetch_through(ctx, name, v, std::move(*auth.token));
 
   http::response r;
   r.header_list.set("content-type", content_type_for(v.dist_type));

@@ -8,6 +8,7 @@
 #include "routes/app.h"
 #include "routes/composer.h"
 #include "routes/health.h"
+#include "sources/sync.h"
 
 namespace pb::routes {
 
@@ -46,6 +47,7 @@ constexpr route table[] = {
     {"GET", "/admin/api/sources/{id}", admin_show_source},
     {"PATCH", "/admin/api/sources/{id}", admin_update_source},
     {"DELETE", "/admin/api/sources/{id}", admin_delete_source},
+    {"POST", "/admin/api/sources/{id}/sync", admin_sync_source},
     {"GET", "/__test/trap", test_trap, true},
 };
 
@@ -106,7 +108,7 @@ task<http::response> handle_fetch(request_context& ctx) {
 }
 
 task<std::monostate> handle_scheduled(request_context& ctx) {
-  // Record that the cron trigger ran; later issues hang sync work here.
+  (void)co_await sources::run_due_syncs(ctx.env, ctx.now_ms);
   auto r = co_await fx::d1_run(
       "INSERT INTO pb_meta (key, value) VALUES ('last_cron_ms', ?) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -17,7 +17,7 @@ constexpr std::size_t max_inline_document = 900 * 1024;
 
 constexpr const char* version_columns =
     "v.id, v.version, v.version_normalized, v.reference, v.dist_type, v.dist_key, v.dist_shasum, v.dist_sha256, "
-    "v.dist_size, v.release_time, v.composer_json";
+    "v.dist_size, v.release_time, v.composer_json, v.source_id, v.upstream_dist_url";
 
 version_row from_row(const json& r) {
   version_row v;
@@ -32,6 +32,8 @@ version_row from_row(const json& r) {
   v.dist_size = r["dist_size"].as_int();
   v.release_time = r["release_time"].as_int();
   v.composer_json = std::string(r["composer_json"].as_string("{}"));
+  v.source_id = r["source_id"].as_int();
+  v.upstream_dist_url = std::string(r["upstream_dist_url"].as_string());
   return v;
 }
 
@@ -152,6 +154,80 @@ task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms) {
     co_return std::move(r).err();
   }
   co_return (*r)[1].last_row_id;
+}
+
+task<result<std::monostate>> replace_source_versions(std::string package, std::int64_t source_id, std::string source_type,
+                                                     std::vector<upstream_version> versions, std::int64_t now_ms) {
+  auto owner = co_await fx::d1_first("SELECT source_id FROM packages WHERE name = ?", {json(package)});
+  if (!owner) co_return std::move(owner).err();
+  if (owner->has_value() && (**owner)["source_id"].as_int(-1) != source_id)
+    co_return make_error(error_code::conflict, package + " is provided by another source or by uploads");
+
+  std::vector<fx::d1_statement> batch;
+  batch.push_back({"INSERT INTO packages (name, source, source_id, revision, created_at, updated_at) "
+                   "VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (name) DO NOTHING",
+                   {json(package), json(source_type), json(source_id), json(now_ms), json(now_ms)}});
+  json kept = json::array();
+  // 10 parameters per row + 3 shared stay under D1's 100 bound parameters.
+  constexpr std::size_t rows_per_statement = 9;
+  for (std::size_t at = 0; at < versions.size(); at += rows_per_statement) {
+    fx::d1_statement st;
+    st.params = {json(package), json(source_id), json(now_ms)};
+    std::string values;
+    for (std::size_t i = at; i < versions.size() && i < at + rows_per_statement; ++i) {
+      const upstream_version& u = versions[i];
+      if (!values.empty()) values += ", ";
+      values += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      for (json p : {json(u.v.version), json(u.v.version_normalized), json(u.stability), json(u.is_dev ? 1 : 0),
+                     json(u.v.reference), json(u.v.composer_json), json(u.v.dist_type),
+                     u.v.dist_shasum.empty() ? json() : json(u.v.dist_shasum), json(u.upstream_dist_url),
+                     json(u.v.release_time)})
+        st.params.push_back(std::move(p));
+      kept.push_back(json(u.v.version_normalized));
+    }
+    st.sql = "INSERT INTO versions (package_id, source_id, created_at, version, version_normalized, stability, is_dev, "
+             "reference, composer_json, dist_type, dist_shasum, upstream_dist_url, release_time, source) "
+             "SELECT p.id, ?2, ?3, x.column1, x.column2, x.column3, x.column4, x.column5, x.column6, x.column7, x.column8, "
+             "x.column9, x.column10, p.source FROM (VALUES " + values + ") AS x JOIN packages p ON p.name = ?1 WHERE true "
+             "ON CONFLICT (package_id, version_normalized) DO UPDATE SET version = excluded.version, "
+             "stability = excluded.stability, is_dev = excluded.is_dev, composer_json = excluded.composer_json, "
+             "dist_type = excluded.dist_type, upstream_dist_url = excluded.upstream_dist_url, "
+             "release_time = excluded.release_time, "
+             // A changed reference (a moved branch) drops the mirrored archive of the old one.
+             "dist_key = CASE WHEN versions.reference = excluded.reference THEN versions.dist_key END, "
+             "dist_sha256 = CASE WHEN versions.reference = excluded.reference THEN versions.dist_sha256 END, "
+             "dist_size = CASE WHEN versions.reference = excluded.reference THEN versions.dist_size END, "
+             "dist_shasum = CASE WHEN versions.reference = excluded.reference "
+             "THEN COALESCE(excluded.dist_shasum, versions.dist_shasum) ELSE excluded.dist_shasum END, "
+             "reference = excluded.reference";
+    batch.push_back(std::move(st));
+  }
+  batch.push_back({"DELETE FROM versions WHERE package_id = (SELECT id FROM packages WHERE name = ?) "
+                   "AND version_normalized NOT IN (SELECT value FROM json_each(?))",
+                   {json(package), json(kept.dump())}});
+  batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ?", {json(now_ms), json(package)}});
+  auto r = co_await fx::d1_batch(std::move(batch));
+  if (!r) co_return std::move(r).err();
+  co_return std::monostate{};
+}
+
+task<result<std::optional<upstream_dist>>> find_upstream_dist(std::int64_t version_id) {
+  auto row = co_await fx::d1_first("SELECT id, source_id, upstream_dist_url FROM versions WHERE id = ?", {json(version_id)});
+  if (!row) co_return std::move(row).err();
+  if (!row->has_value()) co_return std::optional<upstream_dist>{};
+  const json& r = **row;
+  co_return std::optional<upstream_dist>{
+      upstream_dist{r["id"].as_int(), r["source_id"].as_int(), std::string(r["upstream_dist_url"].as_string())}};
+}
+
+task<result<std::monostate>> record_mirrored_dist(std::int64_t version_id, std::string key, std::string sha1,
+                                                  std::string sha256, std::int64_t size) {
+  auto r = co_await fx::d1_run(
+      "UPDATE versions SET dist_key = ?, dist_sha256 = ?, dist_size = ?, dist_shasum = COALESCE(dist_shasum, ?) "
+      "WHERE id = ?",
+      {json(std::move(key)), json(std::move(sha256)), json(size), json(std::move(sha1)), json(version_id)});
+  if (!r) co_return std::move(r).err();
+  co_return std::monostate{};
 }
 
 task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms) {

@@ -37,6 +37,8 @@ struct version_row {
   std::int64_t dist_size = 0;
   std::int64_t release_time = 0;
   std::string composer_json;  // serialized
+  std::int64_t source_id = 0;      // 0: an uploaded artifact
+  std::string upstream_dist_url;   // where a source's archive comes from until it is in R2
 };
 
 struct new_version {
@@ -60,6 +62,28 @@ task<result<std::optional<dist_row>>> find_dist(std::string package, std::string
 task<result<bool>> version_exists(std::string package, std::string version_normalized);
 // Inserts the version (and the package if new); error_code::conflict if the version exists.
 task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms);
+// Upstream sources: replaces the package's versions with `versions` in one D1 batch (the package
+// switches to the new set whole), keeping mirrored archives whose reference did not change. The
+// package must be new or already belong to this source: error_code::conflict otherwise.
+struct upstream_version {
+  version_row v;  // version, version_normalized, reference, dist_type, dist_shasum, release_time, composer_json
+  std::string upstream_dist_url;
+  std::string stability;
+  bool is_dev = false;
+};
+task<result<std::monostate>> replace_source_versions(std::string package, std::int64_t source_id, std::string source_type,
+                                                     std::vector<upstream_version> versions, std::int64_t now_ms);
+// The archive row for a version, with what a fetch-through needs.
+struct upstream_dist {
+  std::int64_t version_id = 0;
+  std::int64_t source_id = 0;
+  std::string upstream_dist_url;
+};
+task<result<std::optional<upstream_dist>>> find_upstream_dist(std::int64_t version_id);
+// Records an archive fetched from upstream and now held in R2.
+task<result<std::monostate>> record_mirrored_dist(std::int64_t version_id, std::string key, std::string sha1,
+                                                  std::string sha256, std::int64_t size);
+
 // Rebuilds and stores the package's p2 documents (tagged and ~dev).
 task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms);
 

@@ -70,6 +70,16 @@ export function cpuNanos(pids) {
   }
 }
 
+// Busy and total jiffies of the whole machine (/proc/stat "cpu" line): to tell how much CPU other
+// processes took during a phase, since the benchmark shares the machine.
+export function machineJiffies() {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - (f[4] ?? 0), total };
+}
+
+const NCPU = readFileSync("/proc/stat", "utf8").split("\n").filter((l) => /^cpu\d+ /.test(l)).length || 1;
+
 function request(agent, port, { path, headers }) {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
@@ -118,17 +128,19 @@ export async function measure({ name, port, target, check, concurrency = 8, warm
     const w = await loop({ agent, port, target, check, concurrency, limit: warmup, seconds: 120 });
     const cpu0 = cpuTicks(pids);
     const ns0 = cpuNanos(pids);
+    const mach0 = machineJiffies();
     const client0 = process.cpuUsage();
     const t0 = performance.now();
     const m = await loop({ agent, port, target, check, concurrency, limit: requests, seconds });
     const elapsed = (performance.now() - t0) / 1000;
     const cpu1 = cpuTicks(pids);
     const ns1 = cpuNanos(pids);
+    const mach1 = machineJiffies();
     const client = process.cpuUsage(client0);
     const n = m.latencies.length;
     const sorted = Float64Array.from(m.latencies).sort();
     const errorSamples = [...new Set([...w.errors, ...m.errors])].slice(0, 5);
-    return {
+    const r = {
       name,
       requests: n,
       seconds: elapsed,
@@ -141,6 +153,8 @@ export async function measure({ name, port, target, check, concurrency = 8, warm
       workerd_cpu_ms_per_req: ((cpu1 - cpu0) * 1000) / CLK_TCK / (n || 1),
       workerd_cpu_ms_per_req_schedstat: ns0 != null && ns1 != null ? (ns1 - ns0) / 1e6 / (n || 1) : null,
       workerd_cpu_util: (cpu1 - cpu0) / CLK_TCK / elapsed, // cores busy on average
+      machine_busy_cores: ((mach1.busy - mach0.busy) / (mach1.total - mach0.total || 1)) * NCPU,
+      client_cpu_util: (client.user + client.system) / 1e6 / elapsed,
       client_cpu_ms_per_req: (client.user + client.system) / 1000 / (n || 1),
       bytes_per_req: m.bytes / (n - m.errors.length || 1),
       warmup_requests: w.latencies.length,
@@ -149,6 +163,9 @@ export async function measure({ name, port, target, check, concurrency = 8, warm
       error_samples: errorSamples,
       failed: w.errors.length + m.errors.length > 0,
     };
+    // CPU taken by everything but workerd and this process (other tenants of the machine).
+    r.other_cpu_cores = Math.max(0, r.machine_busy_cores - r.workerd_cpu_util - r.client_cpu_util);
+    return r;
   } finally {
     agent.destroy();
   }

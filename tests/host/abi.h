@@ -42,7 +42,7 @@ class host {
 // A start document for an HTTP request.
 json fetch_start(std::string_view method, std::string_view url, std::vector<std::pair<std::string, std::string>> headers = {},
                  bool test_hooks = false, json vars = json::object());
-json scheduled_start(std::string_view cron);
+json scheduled_start(std::string_view cron, json vars = json::object());
 // Marks a start document's request as having a body (handle 0).
 json with_body(json start_doc);
 

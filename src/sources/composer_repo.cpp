@@ -1,0 +1,132 @@
+#include "sources/composer_repo.h"
+
+#include "bindings/when_all.h"
+#include "composer/minifier.h"
+#include "core/sha256.h"
+
+namespace pb::sources {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return s;
+}
+
+std::string root_url(std::string base) {
+  if (base.find(".json") != std::string::npos) return base;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/packages.json";
+}
+
+error upstream_error(const std::string& url, const std::string& what) {
+  return make_error(error_code::upstream, url + ": " + what);
+}
+
+task<result<json>> get_json(const upstream& u, std::string url) {
+  auto r = co_await upstream_get(u, url);
+  if (!r) co_return std::move(r).err();
+  if (r->status != 200) co_return upstream_error(url, "HTTP " + std::to_string(r->status));
+  auto doc = parse_json(r->text);
+  if (!doc) co_return upstream_error(url, "invalid JSON: " + doc.err().message);
+  if (!doc->is_object()) co_return upstream_error(url, "expected a JSON object");
+  co_return std::move(*doc);
+}
+
+// Merges {"packages": {name: {version: data}}} (v1 shape; lists are accepted too) into into.
+void merge_v1(json& into, const json& doc) {
+  for (const auto& [name, versions] : doc["packages"].as_object()) {
+    std::string key = lower(name);
+    json* slot = into.find(key);
+    if (!slot) slot = &into.set(key, json::object());
+    if (versions.is_object()) {
+      for (const auto& [v, data] : versions.as_object()) slot->set(v, data);
+    } else {
+      for (const auto& data : versions.as_array()) slot->set(data["version"].as_string(), data);
+    }
+  }
+}
+
+}  // namespace
+
+task<result<composer_root>> read_composer_root(const upstream& u, std::string base) {
+  composer_root root;
+  root.base = base;
+  std::string url = root_url(base);
+  auto doc = co_await get_json(u, url);
+  if (!doc) co_return std::move(doc).err();
+  if (const json* m = doc->find("metadata-url"); m && m->is_string()) {
+    root.metadata_url = resolve_url(url, m->as_string());
+    const json* available = doc->find("available-packages");
+    if (!available || !available->is_array()) {
+      // A v2 repository without a list cannot be enumerated (Composer itself only loads names on demand).
+      if (const json* list = doc->find("list"); list && list->is_string()) {
+        auto names = co_await get_json(u, resolve_url(url, list->as_string()));
+        if (!names) co_return std::move(names).err();
+        for (const auto& n : (*names)["packageNames"].as_array()) root.names.push_back(lower(std::string(n.as_string())));
+      } else {
+        co_return upstream_error(url, "the repository lists neither available-packages nor a list URL, so its packages "
+                                      "cannot be enumerated");
+      }
+    } else {
+      for (const auto& n : available->as_array()) root.names.push_back(lower(std::string(n.as_string())));
+    }
+    co_return root;
+  }
+  merge_v1(root.v1_packages, *doc);
+  // includes: {"include/all$<sha1>.json": {"sha1": ...}}. Composer uses the sha1 only to cache the file;
+  // a sync reads every include afresh.
+  for (const auto& [path, info] : (*doc)["includes"].as_object()) {
+    std::string inc_url = resolve_url(url, path);
+    auto r = co_await upstream_get(u, inc_url);
+    if (!r) co_return std::move(r).err();
+    if (r->status != 200) co_return upstream_error(inc_url, "HTTP " + std::to_string(r->status));
+    auto inc = parse_json(r->text);
+    if (!inc) co_return upstream_error(inc_url, "invalid JSON: " + inc.err().message);
+    merge_v1(root.v1_packages, *inc);
+  }
+  if (doc->find("providers-url") || doc->find("provider-includes"))
+    co_return upstream_error(url, "v1 provider repositories (providers-url) are not supported yet; use the v2 "
+                                  "metadata-url endpoint of this repository if it has one");
+  for (const auto& [name, versions] : root.v1_packages.as_object()) root.names.push_back(name);
+  co_return root;
+}
+
+task<result<std::optional<std::vector<json>>>> read_composer_package(const upstream& u, const composer_root& root,
+                                                                     std::string name) {
+  if (root.metadata_url.empty()) {
+    const json* versions = root.v1_packages.find(name);
+    if (!versions) co_return std::optional<std::vector<json>>{};
+    std::vector<json> out;
+    for (const auto& [v, data] : versions->as_object()) out.push_back(data);
+    co_return std::optional<std::vector<json>>{std::move(out)};
+  }
+  auto url_for = [&](const std::string& package) {
+    std::string url = root.metadata_url;
+    std::size_t at = url.find("%package%");
+    if (at != std::string::npos) url.replace(at, 9, package);
+    return url;
+  };
+  // Tags and branches in one round trip.
+  auto [tagged, dev] = co_await when_all(upstream_get(u, url_for(name)), upstream_get(u, url_for(name + "~dev")));
+  std::vector<json> out;
+  bool found = false;
+  for (auto* r : {&tagged, &dev}) {
+    if (!*r) co_return std::move(*r).err();
+    if ((*r)->status == 404) continue;
+    if ((*r)->status != 200) co_return upstream_error((*r)->url, "HTTP " + std::to_string((*r)->status));
+    auto doc = parse_json((*r)->text);
+    if (!doc) co_return upstream_error((*r)->url, "invalid JSON: " + doc.err().message);
+    found = true;
+    const json* versions = nullptr;
+    for (const auto& [key, list] : (*doc)["packages"].as_object())
+      if (lower(key) == name) versions = &list;
+    if (!versions) continue;
+    json expanded = (*doc)["minified"].as_string() == "composer/2.0" ? composer::expand(versions->as_array()) : *versions;
+    for (auto& v : expanded.as_array()) out.push_back(std::move(v));
+  }
+  if (!found) co_return std::optional<std::vector<json>>{};
+  co_return std::optional<std::vector<json>>{std::move(out)};
+}
+
+}  // namespace pb::sources

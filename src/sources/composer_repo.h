@@ -1,0 +1,32 @@
+// Reading another Composer repository: its root packages.json (protocol v2 metadata-url with
+// available-packages, or v1 inline packages and sha1-checked includes), and each package's versions,
+// expanded from minified composer/2.0 when needed. Port of the reading side of Composer's
+// ComposerRepository (loadRootServerFile, loadIncludes, the p2 fetch in loadAsyncPackages).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bindings/task.h"
+#include "core/json.h"
+#include "core/result.h"
+#include "sources/upstream.h"
+
+namespace pb::sources {
+
+struct composer_root {
+  std::string base;          // the repository URL
+  std::string metadata_url;  // v2 template with %package%, resolved; empty for v1
+  std::vector<std::string> names;  // lower-cased package names the repository lists
+  json v1_packages = json::object();  // name -> {version -> data} from inline packages and includes
+};
+
+task<result<composer_root>> read_composer_root(const upstream& u, std::string base);
+
+// Every version object of one package (tags and branches), expanded; nullopt when the repository
+// answers 404 for it.
+task<result<std::optional<std::vector<json>>>> read_composer_package(const upstream& u, const composer_root& root,
+                                                                     std::string name);
+
+}  // namespace pb::sources

@@ -1,0 +1,210 @@
+#include "sources/sync.h"
+
+#include "bindings/effects.h"
+#include "composer/p2_builder.h"
+#include "core/iso8601.h"
+#include "core/sha256.h"
+#include "sources/composer_repo.h"
+#include "sources/upstream.h"
+#include "storage/packages.h"
+#include "versions/version_parser.h"
+
+namespace pb::sources {
+
+namespace {
+
+constexpr int max_sources_per_cron = 3;
+
+bool hex_reference(std::string_view r) {
+  if (r.empty()) return false;
+  for (char c : r)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// One upstream version object → the row we keep. Errors say why a version is skipped.
+result<storage::upstream_version> to_row(const json& v) {
+  if (!v["version"].is_string()) return make_error(error_code::bad_request, "a version without \"version\"");
+  std::string version(v["version"].as_string());
+  std::string normalized(v["version_normalized"].as_string());
+  if (normalized.empty()) {
+    auto n = versions::normalize(version);
+    if (!n) return make_error(error_code::bad_request, version + ": " + n.err().message);
+    normalized = std::move(*n);
+  }
+  const json& dist = v["dist"];
+  if (!dist.is_object() || !dist["url"].is_string() || dist["url"].as_string().empty())
+    return make_error(error_code::bad_request, version + ": no dist archive (source-only versions are not mirrored)");
+  std::string reference(dist["reference"].as_string());
+  if (reference.empty()) reference = std::string(v["source"]["reference"].as_string());
+  // Composer's mirror URLs carry %reference% only when it is hex (else its md5): keep references hex.
+  if (!hex_reference(reference)) reference = sha256_hex(reference + "|" + std::string(dist["url"].as_string())).substr(0, 40);
+
+  storage::upstream_version u;
+  u.v.version = version;
+  u.v.version_normalized = normalized;
+  u.v.reference = reference;
+  u.v.dist_type = std::string(dist["type"].as_string("zip"));
+  u.v.dist_shasum = std::string(dist["shasum"].as_string());
+  u.upstream_dist_url = std::string(dist["url"].as_string());
+  if (auto t = parse_iso8601(v["time"].as_string()); t) u.v.release_time = *t;
+  json kept = v;
+  for (const char* k : {"version", "version_normalized", "dist", "source", "notification-url", "time", "uid"}) kept.erase(k);
+  u.v.composer_json = kept.dump();
+  u.stability = std::string(versions::parse_stability(normalized));
+  u.is_dev = composer::is_dev_version(normalized);
+  return u;
+}
+
+struct cursor {
+  std::vector<std::string> names;
+  std::int64_t next = 0;
+  std::int64_t packages = 0, versions = 0;
+  std::vector<std::string> errors;
+};
+
+cursor read_cursor(const std::string& text) {
+  cursor c;
+  auto j = parse_json(text);
+  if (!j) return c;
+  for (const auto& n : (*j)["names"].as_array()) c.names.emplace_back(n.as_string());
+  c.next = (*j)["next"].as_int();
+  c.packages = (*j)["packages"].as_int();
+  c.versions = (*j)["versions"].as_int();
+  for (const auto& e : (*j)["errors"].as_array()) c.errors.emplace_back(e.as_string());
+  return c;
+}
+
+std::string write_cursor(const cursor& c) {
+  json_writer w;
+  w.begin_object().key("names").begin_array();
+  for (const auto& n : c.names) w.value(n);
+  w.end_array().field("next", c.next).field("packages", c.packages).field("versions", c.versions);
+  w.key("errors").begin_array();
+  for (const auto& e : c.errors) w.value(e);
+  w.end_array().end_object();
+  return std::move(w).str();
+}
+
+task<result<std::monostate>> save_cursor(std::int64_t id, std::string text, std::int64_t now_ms) {
+  auto r = co_await fx::d1_run(
+      "UPDATE sources SET sync_cursor = ?, last_sync_status = 'running', "
+      "last_sync_started_at = COALESCE(CASE WHEN last_sync_status = 'running' THEN last_sync_started_at END, ?), "
+      "last_sync_finished_at = NULL, next_sync_at = ? WHERE id = ?",
+      {text.empty() ? json() : json(std::move(text)), json(now_ms), json(now_ms), json(id)});
+  if (!r) co_return std::move(r).err();
+  co_return std::monostate{};
+}
+
+task<result<std::monostate>> finish(std::int64_t id, const cursor& c, std::string status, std::string error,
+                                    std::int64_t now_ms) {
+  auto cleared = co_await fx::d1_run("UPDATE sources SET sync_cursor = NULL WHERE id = ?", {json(id)});
+  if (!cleared) co_return std::move(cleared).err();
+  storage::sync_outcome o{std::move(status), c.packages, c.versions, std::move(error)};
+  co_return co_await storage::record_sync(id, std::move(o), now_ms);
+}
+
+// Syncs one package of a composer source; returns the number of versions written.
+task<result<std::int64_t>> sync_composer_package(const upstream& u, const composer_root& root, storage::source_record s,
+                                                 std::string name, std::int64_t now_ms, std::vector<std::string>* notes) {
+  auto versions = co_await read_composer_package(u, root, name);
+  if (!versions) co_return std::move(versions).err();
+  if (!versions->has_value()) co_return make_error(error_code::not_found, name + ": the repository has no such package");
+  std::vector<storage::upstream_version> rows;
+  for (const auto& v : **versions) {
+    auto row = to_row(v);
+    if (!row) {
+      if (notes->size() < 20) notes->push_back(name + " " + row.err().message);
+      continue;
+    }
+    rows.push_back(std::move(*row));
+  }
+  std::int64_t count = static_cast<std::int64_t>(rows.size());
+  auto replaced = co_await storage::replace_source_versions(name, s.id, s.type, std::move(rows), now_ms);
+  if (!replaced) co_return std::move(replaced).err();
+  auto rebuilt = co_await storage::rebuild_documents(name, now_ms);
+  if (!rebuilt) co_return std::move(rebuilt).err();
+  co_return count;
+}
+
+}  // namespace
+
+task<result<slice_report>> run_sync_slice(const environment& env, storage::source_record s, std::int64_t now_ms) {
+  if (s.type != "composer")
+    co_return make_error(error_code::unprocessable, "syncing " + s.type + " sources is not available yet");
+  auto u = co_await open_upstream(env, s);
+  if (!u) co_return std::move(u).err();
+  auto root = co_await read_composer_root(*u, s.url);
+  cursor c = read_cursor(s.sync_cursor);
+  if (!root) {
+    // The upstream is down or broken: everything served so far stays as it was.
+    (void)co_await finish(s.id, c, "error", root.err().message, now_ms);
+    slice_report r;
+    r.status = "error";
+    r.errors.push_back(root.err().message);
+    co_return r;
+  }
+  if (c.names.empty() || s.sync_cursor.empty()) {
+    c = cursor{};
+    for (const auto& n : root->names)
+      if (storage::source_allows(s, n)) c.names.push_back(n);
+  }
+  slice_report report;
+  std::int64_t end = std::min<std::int64_t>(c.next + packages_per_slice, static_cast<std::int64_t>(c.names.size()));
+  for (; c.next < end; ++c.next) {
+    const std::string& name = c.names[static_cast<std::size_t>(c.next)];
+    auto written = co_await sync_composer_package(*u, *root, s, name, now_ms, &c.errors);
+    if (!written) {
+      if (c.errors.size() < 20) c.errors.push_back(written.err().message);
+      continue;
+    }
+    ++report.packages;
+    report.versions += *written;
+  }
+  c.packages += report.packages;
+  c.versions += report.versions;
+  report.remaining = static_cast<std::int64_t>(c.names.size()) - c.next;
+  report.errors = c.errors;
+  if (report.remaining > 0) {
+    report.status = "running";
+    auto saved = co_await save_cursor(s.id, write_cursor(c), now_ms);
+    if (!saved) co_return std::move(saved).err();
+    co_return report;
+  }
+  std::string joined;
+  for (const auto& e : c.errors) joined += (joined.empty() ? "" : "; ") + e;
+  report.status = c.errors.empty() ? "ok" : "error";
+  auto done = co_await finish(s.id, c, report.status, joined, now_ms);
+  if (!done) co_return std::move(done).err();
+  co_return report;
+}
+
+task<std::monostate> run_due_syncs(const environment& env, std::int64_t now_ms) {
+  auto due = co_await fx::d1_all(
+      "SELECT id FROM sources WHERE enabled = 1 AND (sync_cursor IS NOT NULL OR next_sync_at <= ?) "
+      "ORDER BY next_sync_at LIMIT ?",
+      {json(now_ms), json(max_sources_per_cron)});
+  if (!due) co_return std::monostate{};
+  for (const auto& row : due->rows) {
+    auto s = co_await storage::find_source(row["id"].as_int());
+    if (!s || !s->has_value()) continue;
+    if ((*s)->sync_cursor.empty()) (void)co_await storage::record_sync((*s)->id, {"running", 0, 0, {}}, now_ms);
+    auto r = co_await run_sync_slice(env, std::move(**s), now_ms);
+    if (!r) (void)co_await storage::record_sync(row["id"].as_int(), {"error", 0, 0, r.err().message}, now_ms);
+  }
+  co_return std::monostate{};
+}
+
+json slice_to_json(const slice_report& r) {
+  json o = json::object();
+  o.set("status", json(r.status));
+  o.set("packages", json(r.packages));
+  o.set("versions", json(r.versions));
+  o.set("remaining", json(r.remaining));
+  json errs = json::array();
+  for (const auto& e : r.errors) errs.push_back(json(e));
+  o.set("errors", std::move(errs));
+  return o;
+}
+
+}  // namespace pb::sources

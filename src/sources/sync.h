@@ -1,0 +1,37 @@
+// Syncing a source: read the upstream, and switch each package to its new version set whole (one D1
+// batch per package, then its p2 documents are rebuilt). A sync runs in slices of at most
+// `packages_per_slice` packages so it stays within a Worker invocation's limits; the position is kept
+// in sources.sync_cursor and the cron trigger (or the next admin call) continues it. Upstream failures
+// leave the last good metadata in place and are recorded on the source.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "bindings/task.h"
+#include "core/json.h"
+#include "core/result.h"
+#include "routes/context.h"
+#include "storage/sources.h"
+
+namespace pb::sources {
+
+inline constexpr std::int64_t packages_per_slice = 40;
+
+struct slice_report {
+  std::string status;  // running (more slices to come) | ok | error
+  std::int64_t packages = 0;   // packages written in this slice
+  std::int64_t versions = 0;
+  std::int64_t remaining = 0;  // packages left for later slices
+  std::vector<std::string> errors;
+};
+
+// Runs the next slice of the source's sync (starting a new sync when none is in progress).
+task<result<slice_report>> run_sync_slice(const environment& env, storage::source_record s, std::int64_t now_ms);
+
+// Cron: continues running syncs and starts due ones, a bounded number per invocation.
+task<std::monostate> run_due_syncs(const environment& env, std::int64_t now_ms);
+
+json slice_to_json(const slice_report& r);
+
+}  // namespace pb::sources

@@ -1,0 +1,189 @@
+// p2_builder: version objects in Packagist's key order with Composer/Packagist normalisation, the
+// tagged/dev split, the V2Dumper document shape, and json_encode compatibility (expected strings below
+// were produced by PHP 8.2's json_encode with JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE).
+#include <catch2/catch_test_macros.hpp>
+
+#include "composer/minifier.h"
+#include "composer/p2_builder.h"
+#include "core/json.h"
+
+using namespace pb;
+using namespace pb::composer;
+
+namespace {
+
+json parse(std::string_view text) {
+  auto j = parse_json(text);
+  REQUIRE(j.ok());
+  return std::move(j).value();
+}
+
+version_fields fields(std::string version, std::string normalized, std::string time = "") {
+  version_fields f;
+  f.name = "Acme/Widget";
+  f.version = std::move(version);
+  f.version_normalized = std::move(normalized);
+  f.reference = "abc123";
+  f.dist_type = "zip";
+  f.dist_url = "https://repo.example/dist/acme/widget/" + f.version_normalized + "/abc123.zip";
+  f.dist_shasum = "";
+  f.time = std::move(time);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("version_entry: Packagist's keys, order and normalisation", "[p2]") {
+  const json cj = parse(R"J({
+    "name": "acme/widget", "version": "9.9.9", "time": "2001-01-01",
+    "description": "A widget\nwith \u001b[31mcolour\u001b[0m",
+    "keywords": ["HTTP", "psr", "http", "", 7, true, "Ünï"],
+    "homepage": "javascript:alert(1)", "license": "MIT",
+    "authors": [{"role": "Dev", "homepage": "ftp://x", "email": " a@b.c ", "name": "Ann", "extra": "x"},
+                {"role": "only"}, "str", {"name": "  "}],
+    "type": "Symfony-Bundle",
+    "support": {"source": "https://github.com/acme/widget", "issues": "mailto:x", "email": "s@x",
+                "irc": "irc://libera/x", "0": "n", "chat": 5},
+    "funding": [{"url": "https://z", "type": "github"}, {"type": "custom", "url": "gopher://q"}, ["x"]],
+    "php-ext": {"priority": 80, "configure-options": [{"name": "with-z"}, {"name": "enable-a", "description": "x\ty"}]},
+    "autoload": {"psr-4": {"Acme\\": "src/"}}, "autoload-dev": {"psr-4": {"T\\": "t/"}},
+    "extra": {"branch-alias": {"dev-main": "1.x-dev"}}, "target-dir": "0", "include-path": ["lib/"], "bin": "/bin/tool",
+    "require": {"PHP": ">=8.1", "acme/widget": "*", "Psr/Log": "^3", "psr/log": "^2 || ^3", "x/y": 5,
+                "a/b": ">=1.0@dev,<2.0@stable"},
+    "require-dev": {}, "suggest": {"Ext-Intl": "self.version", "b/c": " faster "}, "conflict": {"c/d": "<1"},
+    "provide": {"psr/log-implementation": "1.0"}, "replace": {"acme/old": "self.version"},
+    "abandoned": "acme/new", "default-branch": true, "minimum-stability": "dev", "prefer-stable": true,
+    "repositories": [], "config": {"sort-packages": true}, "scripts": {"test": "phpunit"},
+    "archive": {"exclude": ["/t"]}, "source": {"type": "git"}, "dist": {"type": "tar"}, "readme": "README.md"
+  })J");
+  version_fields f = fields("v1.2.0", "1.2.0.0", "2026-11-29T01:02:03+00:00");
+  f.dist_shasum = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+  const json v = version_entry(cj, f);
+  CHECK(v.dump() ==
+        R"({"name":"Acme/Widget","description":"A widgetwith colour","keywords":["http","psr","7","1","Ünï"],)"
+        R"("homepage":"","version":"v1.2.0","version_normalized":"1.2.0.0","license":["MIT"],)"
+        R"("authors":[{"name":"Ann","email":"a@b.c","role":"Dev"},{}],)"
+        R"("dist":{"type":"zip","url":"https://repo.example/dist/acme/widget/1.2.0.0/abc123.zip","reference":"abc123",)"
+        R"("shasum":"da39a3ee5e6b4b0d3255bfef95601890afd80709"},"type":"symfony-bundle",)"
+        R"("support":{"email":"s@x","irc":"irc://libera/x","source":"https://github.com/acme/widget"},)"
+        R"("php-ext":{"priority":80,"configure-options":[{"name":"enable-a","description":"xy"},{"name":"with-z"}]},)"
+        R"("funding":[{},{"type":"custom"},{"type":"github","url":"https://z"}],)"
+        R"("time":"2026-11-29T01:02:03+00:00","autoload":{"psr-4":{"Acme\\":"src/"}},)"
+        R"("extra":{"branch-alias":{"dev-main":"1.x-dev"}},"include-path":["lib/"],"bin":["bin/tool"],)"
+        R"("default-branch":true,"require":{"php":">=8.1","psr/log":"^2 || ^3","a/b":">=1.0-dev,<2.0"},)"
+        R"("suggest":{"Ext-Intl":"v1.2.0","b/c":" faster "},"conflict":{"c/d":"<1"},)"
+        R"("provide":{"psr/log-implementation":"1.0"},"replace":{"acme/old":"self.version"},"abandoned":"acme/new"})");
+  for (const char* dropped : {"source", "autoload-dev", "minimum-stability", "prefer-stable", "repositories", "config",
+                              "scripts", "archive", "readme", "target-dir", "require-dev"}) {
+    INFO(dropped);
+    CHECK(v.find(dropped) == nullptr);
+  }
+}
+
+TEST_CASE("version_entry of an empty composer.json has the always-present keys", "[p2]") {
+  version_fields f = fields("dev-main", "dev-main");
+  f.dist_type.clear();
+  CHECK(version_entry(parse("{}"), f).dump() ==
+        R"({"name":"Acme/Widget","description":"","keywords":[],"homepage":"","version":"dev-main",)"
+        R"("version_normalized":"dev-main","license":[],"authors":[],"dist":null,"type":"library","funding":[]})");
+}
+
+TEST_CASE("version_entry edge values", "[p2]") {
+  const version_fields f = fields("1.0.0", "1.0.0.0");
+  SECTION("type: empty stays null, non-strings default to library") {
+    CHECK(version_entry(parse(R"({"type":""})"), f)["type"].is_null());
+    CHECK(version_entry(parse(R"({"type":"0"})"), f)["type"].is_null());
+    CHECK(version_entry(parse(R"({"type":3})"), f)["type"].as_string() == "library");
+  }
+  SECTION("license: a list keeps its strings; empty values give []") {
+    CHECK(version_entry(parse(R"({"license":["MIT","GPL-3.0",3]})"), f)["license"].dump() == R"(["MIT","GPL-3.0"])");
+    CHECK(version_entry(parse(R"({"license":"0"})"), f)["license"].dump() == "[]");
+  }
+  SECTION("abandoned: true, an empty replacement or false") {
+    CHECK(version_entry(parse(R"({"abandoned":true})"), f)["abandoned"].dump() == "true");
+    CHECK(version_entry(parse(R"({"abandoned":""})"), f)["abandoned"].dump() == "true");
+    CHECK(version_entry(parse(R"({"abandoned":false})"), f).find("abandoned") == nullptr);
+  }
+  SECTION("homepage: http(s) only, scheme case-insensitive") {
+    CHECK(version_entry(parse(R"({"homepage":"HTTPS://x.org/a"})"), f)["homepage"].as_string() == "HTTPS://x.org/a");
+    CHECK(version_entry(parse(R"({"homepage":"x.org"})"), f)["homepage"].as_string() == "");
+    CHECK(version_entry(parse(R"({"homepage":"localhost:8080"})"), f)["homepage"].as_string() == "");
+  }
+  SECTION("empty autoload/extra/bin are left out; default-branch must be true") {
+    const json v = version_entry(parse(R"({"autoload":{},"extra":[],"bin":[],"default-branch":"yes"})"), f);
+    CHECK(v.find("autoload") == nullptr);
+    CHECK(v.find("extra") == nullptr);
+    CHECK(v.find("bin") == nullptr);
+    CHECK(v.find("default-branch") == nullptr);
+  }
+  SECTION("sanitizing strips ANSI sequences and control characters but keeps other text") {
+    const json v = version_entry(parse(R"({"description":"a\u001b]8;;http://x\u0007b\u001b\\c\u001b[1;2Hd\u001bXe\u0001\u001a\u001b"})"), f);
+    CHECK(v["description"].as_string() == "abcde\x1b");  // ConsoleIO::sanitize($s, false) gives the same
+    const json w = version_entry(parse(R"({"description":"x\u001b]abc\ndef\u0007y\u001b\u00e9z"})"), f);
+    CHECK(w["description"].as_string() == "xabcdefyz");  // OSC stops at a newline; ESC + one UTF-8 char
+  }
+}
+
+TEST_CASE("is_dev_version: dev branches by their normalized version", "[p2]") {
+  CHECK(is_dev_version("dev-main"));
+  CHECK(is_dev_version("dev-feature/x"));
+  CHECK(is_dev_version("1.0.9999999.9999999-dev"));
+  CHECK(is_dev_version("2.1.0.0-dev#abc"));
+  CHECK_FALSE(is_dev_version("1.0.0.0"));
+  CHECK_FALSE(is_dev_version("1.0.0.0-beta1"));
+  CHECK_FALSE(is_dev_version("1.0.0.0-RC2"));
+  CHECK_FALSE(is_dev_version("9999999-devx"));
+  CHECK_FALSE(is_dev_version(""));
+}
+
+TEST_CASE("build_p2 splits, minifies and serializes like V2Dumper", "[p2]") {
+  const json cj = parse(R"({"require":{"php":">=8.1"},"license":"MIT"})");
+  std::vector<json> entries = {
+      version_entry(cj, fields("dev-main", "dev-main")),
+      version_entry(cj, fields("v1.1.0", "1.1.0.0", "2026-02-01T00:00:00+00:00")),
+      version_entry(cj, fields("1.0.x-dev", "1.0.9999999.9999999-dev")),
+      version_entry(parse(R"({"license":"MIT"})"), fields("v1.0.0", "1.0.0.0")),
+  };
+  const p2_documents docs = build_p2("Acme/Widget", entries);
+  CHECK(docs.tagged ==
+        R"({"minified":"composer/2.0","packages":{"acme/widget":[)"
+        R"({"name":"Acme/Widget","description":"","keywords":[],"homepage":"","version":"v1.1.0","version_normalized":"1.1.0.0",)"
+        R"("license":["MIT"],"authors":[],"dist":{"type":"zip","url":"https://repo.example/dist/acme/widget/1.1.0.0/abc123.zip",)"
+        R"("reference":"abc123","shasum":""},"type":"library","funding":[],"time":"2026-02-01T00:00:00+00:00",)"
+        R"("require":{"php":">=8.1"}},)"
+        R"({"version":"v1.0.0","version_normalized":"1.0.0.0",)"
+        R"("dist":{"type":"zip","url":"https://repo.example/dist/acme/widget/1.0.0.0/abc123.zip","reference":"abc123","shasum":""},)"
+        R"("time":"__unset","require":"__unset"}]}})");
+  auto dev = parse_json(docs.dev);
+  REQUIRE(dev.ok());
+  const json& list = (*dev)["packages"]["acme/widget"];
+  REQUIRE(list.size() == 2);
+  CHECK(list.as_array()[0]["version"].as_string() == "dev-main");
+  CHECK(list.as_array()[1].dump() ==
+        R"({"version":"1.0.x-dev","version_normalized":"1.0.9999999.9999999-dev",)"
+        R"("dist":{"type":"zip","url":"https://repo.example/dist/acme/widget/1.0.9999999.9999999-dev/abc123.zip",)"
+        R"("reference":"abc123","shasum":""}})");
+  // expanding the document gives the entries back
+  CHECK(php_identical(expand(list.as_array()), json(json_array{entries[0], entries[2]})));
+}
+
+TEST_CASE("build_p2 with no versions still writes valid documents", "[p2]") {
+  const p2_documents docs = build_p2("a/b", {});
+  CHECK(docs.tagged == R"({"minified":"composer/2.0","packages":{"a/b":[]}})");
+  CHECK(docs.dev == R"({"minified":"composer/2.0","packages":{"a/b":[]}})");
+}
+
+TEST_CASE("packagist_json_encode matches PHP's json_encode", "[p2]") {
+  CHECK(packagist_json_encode(parse(
+            "[1.0, 0.1, 1e25, 1.0e-7, 0.0001, 1e16, 1e17, -0.0, 123456789.125, 2.5e-5, 1.5e300, 5e-324, "
+            "0.30000000000000004, 100.0, 1e15]")) ==
+        "[1,0.1,1.0e+25,1.0e-7,0.0001,10000000000000000,1.0e+17,-0,123456789.125,2.5e-5,1.5e+300,5.0e-324,"
+        "0.30000000000000004,100,1000000000000000]");
+  CHECK(packagist_json_encode(parse(
+            R"({"a":{},"b":[],"c":{"0":"x","1":"y"},"d":{"1":"x"},"e":"a/b é \u2028 \u2029 \u007f \u0001 \" \\ \t"})")) ==
+        "{\"a\":[],\"b\":[],\"c\":[\"x\",\"y\"],\"d\":{\"1\":\"x\"},\"e\":\"a/b é \\u2028 \\u2029 \x7f \\u0001 \\\" \\\\ \\t\"}");
+  CHECK(packagist_json_encode(parse("[9223372036854775807,-9223372036854775807,true,false,null]")) ==
+        "[9223372036854775807,-9223372036854775807,true,false,null]");
+  // pb::json::dump agrees on everything but these PHP-isms: it keeps {} and 1.0, and U+2028 raw.
+  CHECK(parse(R"({"s":"a/b é"})").dump() == packagist_json_encode(parse(R"({"s":"a\/b \u00e9"})")));
+}

@@ -1,0 +1,247 @@
+// A Composer repository as a source, on the native host with a scripted upstream: v2 (minified p2) and
+// v1 (inline packages + includes) syncs, include/exclude patterns, credentials only to the source's
+// host, dist fetch-through into R2, and upstream failures that leave the last good metadata served.
+#include <catch2/catch_test_macros.hpp>
+
+#include <map>
+
+#include "composer/minifier.h"
+#include "core/base64.h"
+#include "host/native_client.h"
+#include "host/native_host.h"
+#include "host/zip_writer.h"
+
+using namespace pb;
+using namespace pb::testing;
+
+namespace {
+
+json vars() {
+  json v = json::object();
+  v.set("ADMIN_TOKEN", json("adm"));
+  v.set("PB_ENCRYPTION_KEY", json("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+  return v;
+}
+
+// A small private Composer repository at https://satis.test behind Basic auth (deploy:pw).
+struct fake_repo {
+  std::map<std::string, upstream_response> routes;  // url -> response
+  std::vector<std::pair<std::string, std::string>> seen;  // url, authorization
+  std::string fault;  // "500" or "garbage": applied to packages.json
+
+  upstream_response operator()(const json& req) {
+    std::string url(req["url"].as_string());
+    std::string auth;
+    for (const auto& h : req["headers"].as_array())
+      if (h.as_array()[0].as_string() == "authorization") auth = std::string(h.as_array()[1].as_string());
+    seen.emplace_back(url, auth);
+    if (url.rfind("https://satis.test/", 0) == 0 && auth != "Basic " + base64_encode("deploy:pw"))
+      return {401, {{"content-type", "application/json"}}, "{\"warning\":\"auth\"}"};
+    if (url == "https://satis.test/packages.json" && fault == "500") return {500, {}, "oops"};
+    if (url == "https://satis.test/packages.json" && fault == "garbage") return {200, {}, "<html>not json"};
+    auto it = routes.find(url);
+    if (it == routes.end()) return {404, {}, "{}"};
+    return it->second;
+  }
+};
+
+std::string lib_zip(const std::string& v) {
+  return make_zip({{"composer.json", "{\"name\":\"acme/lib\",\"version\":\"" + v + "\"}"}, {"src/Lib.php", "<?php // " + v}});
+}
+
+json version_obj(const std::string& version, const std::string& normalized, const std::string& dist_url,
+                 const std::string& reference, const std::string& shasum, const std::string& require_php) {
+  json v = json::object();
+  v.set("name", json("acme/lib"));
+  v.set("version", json(version));
+  v.set("version_normalized", json(normalized));
+  json dist = json::object();
+  dist.set("type", json("zip"));
+  dist.set("url", json(dist_url));
+  dist.set("reference", json(reference));
+  dist.set("shasum", json(shasum));
+  v.set("dist", dist);
+  json req = json::object();
+  req.set("php", json(require_php));
+  v.set("require", req);
+  v.set("type", json("library"));
+  v.set("time", json("2026-01-02T03:04:05+00:00"));
+  return v;
+}
+
+void serve_v2(fake_repo& repo) {
+  std::string z1 = lib_zip("1.0.0"), z2 = lib_zip("1.1.0"), zb = lib_zip("dev-main");
+  repo.routes["https://satis.test/packages.json"] = {
+      200, {}, R"({"packages":[],"metadata-url":"/p2/%package%.json","available-packages":["acme/lib","other/skip"]})"};
+  json_array tagged{version_obj("1.1.0", "1.1.0.0", "https://satis.test/dist/lib-1.1.0.zip",
+                                "1111111111111111111111111111111111111111", hex_digest("SHA-1", z2), ">=8.1"),
+                    version_obj("1.0.0", "1.0.0.0", "https://cdn.test/lib-1.0.0.zip",
+                                "0000000000000000000000000000000000000000", "", ">=8.0")};
+  json doc = json::object();
+  doc.set("minified", json("composer/2.0"));
+  json pk = json::object();
+  pk.set("acme/lib", composer::minify(tagged));
+  doc.set("packages", pk);
+  repo.routes["https://satis.test/p2/acme/lib.json"] = {200, {{"last-modified", "Thu, 01 Jan 2026 00:00:00 GMT"}}, doc.dump()};
+  json dev = json::object();
+  json dpk = json::object();
+  dpk.set("acme/lib", json(json_array{version_obj("dev-main", "dev-main", "https://satis.test/dist/lib-main.zip",
+                                                  "2222222222222222222222222222222222222222", "", ">=8.1")}));
+  dev.set("packages", dpk);
+  repo.routes["https://satis.test/p2/acme/lib~dev.json"] = {200, {}, dev.dump()};
+  repo.routes["https://satis.test/dist/lib-1.1.0.zip"] = {200, {{"content-length", std::to_string(z2.size())}}, z2};
+  repo.routes["https://cdn.test/lib-1.0.0.zip"] = {200, {{"content-length", std::to_string(z1.size())}}, z1};
+  repo.routes["https://satis.test/dist/lib-main.zip"] = {200, {{"content-length", std::to_string(zb.size() + 10)}}, zb};
+}
+
+struct fixture {
+  native_host h;
+  fake_repo repo;
+  client c{h, "https://broker.test", vars()};
+  std::string token;
+  std::int64_t source_id = 0;
+
+  fixture() {
+    h.set_upstream([this](const json& req) { return repo(req); });
+    reply t = c.call("POST", "/admin/api/tokens", bearer("adm"), R"({"name":"ci"})");
+    token = std::string(t.body_json()["token"].as_string());
+    reply s = c.call("POST", "/admin/api/sources", bearer("adm"),
+                     R"({"type":"composer","url":"https://satis.test","include":["acme/*"],
+                         "credentials":{"type":"basic","username":"deploy","password":"pw"}})");
+    source_id = s.body_json()["id"].as_int();
+  }
+  reply sync() { return c.call("POST", "/admin/api/sources/" + std::to_string(source_id) + "/sync", bearer("adm")); }
+  json source() { return c.call("GET", "/admin/api/sources/" + std::to_string(source_id), bearer("adm")).body_json(); }
+};
+
+}  // namespace
+
+TEST_CASE("a v2 composer source syncs, serves rewritten metadata and mirrors archives on first download",
+          "[sources][composer-source][native]") {
+  fixture f;
+  serve_v2(f.repo);
+  reply r = f.sync();
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  CHECK(r.body_json()["mode"].as_string() == "inline");
+  CHECK(r.body_json()["result"]["status"].as_string() == "ok");
+  CHECK(r.body_json()["result"]["packages"].as_int() == 1);  // other/skip is outside include
+  CHECK(r.body_json()["result"]["versions"].as_int() == 3);
+  json last = f.source()["last_sync"];
+  CHECK(last["status"].as_string() == "ok");
+  CHECK(last["versions"].as_int() == 3);
+
+  json p2 = f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).body_json();
+  const json& versions = p2["packages"]["acme/lib"];
+  REQUIRE(versions.size() == 2);
+  json expanded = composer::expand(versions.as_array());
+  const json& newest = expanded.as_array()[0];
+  CHECK(newest["version"].as_string() == "1.1.0");
+  CHECK(newest["require"]["php"].as_string() == ">=8.1");
+  CHECK(newest["dist"]["url"].as_string() ==
+        "https://broker.test/dist/acme/lib/1.1.0.0/1111111111111111111111111111111111111111.zip");
+  CHECK(expanded.as_array()[1]["require"]["php"].as_string() == ">=8.0");
+  CHECK(f.c.call("GET", "/p2/acme/lib~dev.json", basic(f.token)).body_json()["packages"]["acme/lib"].size() == 1);
+  CHECK(f.c.call("GET", "/p2/other/skip.json", basic(f.token)).status == 404);
+
+  // Credentials went to satis.test only.
+  for (const auto& [url, auth] : f.repo.seen)
+    if (url.rfind("https://satis.test/", 0) != 0) CHECK(auth.empty());
+
+  SECTION("first download streams from upstream into R2; the next one comes from R2") {
+    std::string path = "/dist/acme/lib/1.0.0.0/0000000000000000000000000000000000000000.zip";
+    std::size_t fetches = f.repo.seen.size();
+    reply d = f.c.call("GET", path, basic(f.token));
+    CHECK(d.status == 200);
+    CHECK(d.body == lib_zip("1.0.0"));
+    CHECK(f.repo.seen.back().first == "https://cdn.test/lib-1.0.0.zip");
+    CHECK(f.repo.seen.back().second.empty());  // another host: no credentials
+    CHECK(f.h.blob_exists("mirror/acme/lib/0000000000000000000000000000000000000000.zip"));
+    json row = f.h.query("SELECT dist_key, dist_shasum, dist_size FROM versions WHERE version = '1.0.0'").as_array()[0];
+    CHECK(row["dist_shasum"].as_string() == hex_digest("SHA-1", lib_zip("1.0.0")));
+    fetches = f.repo.seen.size();
+    reply again = f.c.call("GET", path, basic(f.token));
+    CHECK(again.body == lib_zip("1.0.0"));
+    CHECK(f.repo.seen.size() == fetches);  // served from R2
+  }
+  SECTION("an archive that does not match the promised shasum or length is not kept") {
+    f.repo.routes["https://satis.test/dist/lib-1.1.0.zip"].body = lib_zip("tampered");
+    f.repo.routes["https://satis.test/dist/lib-1.1.0.zip"].headers = {{"content-length", std::to_string(lib_zip("tampered").size())}};
+    (void)f.c.call("GET", "/dist/acme/lib/1.1.0.0/1111111111111111111111111111111111111111.zip", basic(f.token));
+    CHECK_FALSE(f.h.blob_exists("mirror/acme/lib/1111111111111111111111111111111111111111.zip"));
+    // Short body (Content-Length says 10 bytes more): nothing stored.
+    (void)f.c.call("GET", "/dist/acme/lib/dev-main/2222222222222222222222222222222222222222.zip", basic(f.token));
+    CHECK_FALSE(f.h.blob_exists("mirror/acme/lib/2222222222222222222222222222222222222222.zip"));
+    CHECK(f.h.query("SELECT count(*) AS n FROM versions WHERE dist_key IS NOT NULL").as_array()[0]["n"].as_int() == 0);
+  }
+  SECTION("an upstream error before the body is a 502 JSON") {
+    f.repo.routes["https://cdn.test/lib-1.0.0.zip"] = {503, {}, "busy"};
+    reply d = f.c.call("GET", "/dist/acme/lib/1.0.0.0/0000000000000000000000000000000000000000.zip", basic(f.token));
+    CHECK(d.status == 502);
+    CHECK(d.body_json()["error"]["code"].as_string() == "upstream");
+  }
+  SECTION("a broken upstream keeps the last good metadata and records the error") {
+    std::string before = f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).body;
+    for (const char* fault : {"500", "garbage"}) {
+      f.repo.fault = fault;
+      reply bad = f.sync();
+      CHECK(bad.status == 200);
+      CHECK(bad.body_json()["result"]["status"].as_string() == "error");
+      CHECK(f.source()["last_sync"]["status"].as_string() == "error");
+      CHECK_FALSE(f.source()["last_sync"]["error"].as_string().empty());
+      CHECK(f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).body == before);
+    }
+  }
+  SECTION("a new upstream version appears after the next sync; a removed one disappears") {
+    f.repo.routes["https://satis.test/p2/acme/lib~dev.json"] = {404, {}, "{}"};
+    CHECK(f.sync().body_json()["result"]["status"].as_string() == "ok");
+    CHECK(f.c.call("GET", "/p2/acme/lib~dev.json", basic(f.token)).body_json()["packages"]["acme/lib"].size() == 0);
+  }
+}
+
+TEST_CASE("a v1 composer source: inline packages and includes", "[sources][composer-source][native]") {
+  fixture f;
+  std::string zip = lib_zip("2.0.0");
+  json v = version_obj("2.0.0", "2.0.0.0", "https://satis.test/dist/lib-2.0.0.zip",
+                       "3333333333333333333333333333333333333333", hex_digest("SHA-1", zip), ">=8.2");
+  json inc = json::object();
+  json pk = json::object();
+  json byver = json::object();
+  byver.set("2.0.0", v);
+  pk.set("acme/lib", byver);
+  inc.set("packages", pk);
+  f.repo.routes["https://satis.test/packages.json"] = {
+      200, {}, R"({"packages":{},"includes":{"include/all$abc.json":{"sha1":"abc"}}})"};
+  f.repo.routes["https://satis.test/include/all$abc.json"] = {200, {}, inc.dump()};
+  f.repo.routes["https://satis.test/dist/lib-2.0.0.zip"] = {200, {{"content-length", std::to_string(zip.size())}}, zip};
+  reply r = f.sync();
+  INFO(r.body);
+  CHECK(r.body_json()["result"]["status"].as_string() == "ok");
+  json p2 = f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).body_json();
+  REQUIRE(p2["packages"]["acme/lib"].size() == 1);
+  CHECK(f.c.call("GET", "/dist/acme/lib/2.0.0.0/3333333333333333333333333333333333333333.zip", basic(f.token)).body == zip);
+}
+
+TEST_CASE("packages owned by uploads are not taken over by a source", "[sources][composer-source][native]") {
+  fixture f;
+  serve_v2(f.repo);
+  std::string zip = make_zip({{"composer.json", "{\"name\":\"acme/lib\"}"}});
+  header_list hs = bearer("adm");
+  hs.emplace_back("content-length", std::to_string(zip.size()));
+  REQUIRE(f.c.call("PUT", "/admin/api/artifacts/acme/lib?version=9.0.0", hs, zip).status == 201);
+  reply r = f.sync();
+  CHECK(r.body_json()["result"]["status"].as_string() == "error");
+  CHECK(r.body.find("provided by another source") != std::string::npos);
+  json p2 = f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).body_json();
+  REQUIRE(p2["packages"]["acme/lib"].size() == 1);
+  CHECK(p2["packages"]["acme/lib"].as_array()[0]["version"].as_string() == "9.0.0");
+}
+
+TEST_CASE("the cron trigger runs due syncs", "[sources][composer-source][native]") {
+  fixture f;
+  serve_v2(f.repo);
+  finished run = invoke(f.h, scheduled_start("*/15 * * * *", vars()));
+  (void)run;
+  CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
+  CHECK(f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).status == 200);
+}
