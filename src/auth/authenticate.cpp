@@ -1,7 +1,7 @@
 #include "auth/authenticate.h"
 
 #include "auth/credentials.h"
-#include "core/iso8601.h"
+#include "core/http_date.h"
 #include "core/json.h"
 #include "core/sha256.h"
 

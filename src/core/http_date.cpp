@@ -138,6 +138,17 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
+  if (at + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+
 }  // namespace
 
 std::string format_http_date(std::int64_t unix_ms) {
@@ -190,5 +201,61 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
   }
   return std::nullopt;
 }
+
+std::optional<std::int64_t> parse_iso8601(std::string_view s) {
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' || !digits(s, 8, 2, d))
+    return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return std::nullopt;
+  std::int64_t ms = 0;
+  std::int64_t offset_min = 0;
+  std::size_t at = 10;
+  if (at < s.size()) {
+    if (s[at] != 'T' && s[at] != 't' && s[at] != ' ') return std::nullopt;
+    if (!digits(s, at + 1, 2, h) || at + 3 >= s.size() || s[at + 3] != ':' || !digits(s, at + 4, 2, mi)) return std::nullopt;
+    at += 6;
+    if (at < s.size() && s[at] == ':') {
+      if (!digits(s, at + 1, 2, sec)) return std::nullopt;
+      at += 3;
+      if (at < s.size() && s[at] == '.') {
+        ++at;
+        int scale = 100;
+        std::size_t start = at;
+        while (at < s.size() && s[at] >= '0' && s[at] <= '9') {
+          ms += (s[at] - '0') * scale;
+          scale /= 10;
+          ++at;
+        }
+        if (at == start) return std::nullopt;
+      }
+    }
+    if (h > 23 || mi > 59 || sec > 60) return std::nullopt;
+    if (at >= s.size()) return std::nullopt;  // a time needs a zone: Z or an offset
+    if (s[at] == 'Z' || s[at] == 'z') {
+      ++at;
+    } else if (s[at] == '+' || s[at] == '-') {
+      int oh, om;
+      if (!digits(s, at + 1, 2, oh) || at + 3 >= s.size() || s[at + 3] != ':' || !digits(s, at + 4, 2, om)) return std::nullopt;
+      offset_min = (s[at] == '-' ? -1 : 1) * (oh * 60 + om);
+      at += 6;
+    } else {
+      return std::nullopt;
+    }
+    if (at != s.size()) return std::nullopt;
+  }
+  std::int64_t days = days_from_civil(y, mo, d);
+  std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+  return secs * 1000 + ms;
+}
+
+std::string format_iso8601_utc(std::int64_t unix_ms) {
+  broken_down b = split(unix_ms);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02dZ", static_cast<long long>(b.date.year), b.date.month,
+                b.date.day, b.hour, b.minute, b.second);
+  return buf;
+}
+
+std::string format_day(std::int64_t unix_ms) { return format_iso8601_utc(unix_ms).substr(0, 10); }
 
 }  // namespace pb

@@ -1,5 +1,5 @@
-// HTTP dates (RFC 9110 §5.6.7) for Last-Modified / If-Modified-Since, and the ISO 8601 form Packagist
-// writes in a version's `time` ("2026-11-29T01:02:03+00:00", PHP's DateTime::format('Y-m-d\TH:i:sP')
+// HTTP dates (RFC 9110 §5.6.7) for Last-Modified / If-Modified-Since, ISO 8601 parsing for the admin API
+// and upstream metadata, and the ISO 8601 form Packagist writes in a version's `time` ("2026-11-29T01:02:03+00:00", PHP's DateTime::format('Y-m-d\TH:i:sP')
 // in UTC). Proleptic Gregorian calendar, UTC only, no time zone database and no clock: pure functions.
 #pragma once
 
@@ -25,5 +25,13 @@ namespace pb {
 
 // "YYYY-MM-DDTHH:MM:SS+00:00" (floor of the milliseconds), the form of Packagist's `time` field.
 [[nodiscard]] std::string format_iso8601(std::int64_t unix_ms);
+// "YYYY-MM-DDTHH:MM:SSZ", the form the admin API writes; "YYYY-MM-DD" for daily buckets.
+[[nodiscard]] std::string format_iso8601_utc(std::int64_t unix_ms);
+[[nodiscard]] std::string format_day(std::int64_t unix_ms);
+
+// Unix milliseconds for an RFC 3339 / ISO 8601 timestamp as the admin API and Composer metadata give
+// them: "2027-01-01T00:00:00Z", "...+02:00", "...T00:00:00.123Z", or a bare date "2027-01-01".
+// A time without a zone is rejected. nullopt for anything that is not a valid timestamp.
+[[nodiscard]] std::optional<std::int64_t> parse_iso8601(std::string_view s);
 
 }  // namespace pb

@@ -3,7 +3,7 @@
 #include "auth/authenticate.h"
 #include "auth/credentials.h"
 #include "bindings/effects.h"
-#include "core/iso8601.h"
+#include "core/http_date.h"
 #include "core/json.h"
 #include "sources/artifact.h"
 #include "storage/packages.h"

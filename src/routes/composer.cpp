@@ -6,7 +6,6 @@
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
 #include "core/http_date.h"
-#include "core/iso8601.h"
 #include "sources/upstream.h"
 #include "storage/packages.h"
 #include "storage/sources.h"

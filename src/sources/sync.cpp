@@ -2,7 +2,7 @@
 
 #include "bindings/effects.h"
 #include "composer/p2_builder.h"
-#include "core/iso8601.h"
+#include "core/http_date.h"
 #include "core/sha256.h"
 #include "sources/composer_repo.h"
 #include "sources/upstream.h"

@@ -5,7 +5,6 @@
 #include "bindings/effects.h"
 #include "composer/p2_builder.h"
 #include "core/http_date.h"
-#include "core/iso8601.h"
 #include "versions/sort.h"
 
 namespace pb::storage {

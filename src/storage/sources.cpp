@@ -2,7 +2,7 @@
 
 #include "auth/credentials.h"
 #include "bindings/effects.h"
-#include "core/iso8601.h"
+#include "core/http_date.h"
 
 namespace pb::storage {
 

@@ -1,7 +1,7 @@
 #include "storage/tokens.h"
 
 #include "bindings/effects.h"
-#include "core/iso8601.h"
+#include "core/http_date.h"
 #include "core/sha256.h"
 
 namespace pb::storage {

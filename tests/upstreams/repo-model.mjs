@@ -167,7 +167,7 @@ export function createRepo({ name, defaultBranch = "main", private: isPrivate = 
 // files, plus a VERSION file so the trees differ); extra branches fork from the last commit.
 export function repoFromSpec(spec) {
   const repo = createRepo(spec);
-  const composer = (v) => ({ name: spec.packageName ?? spec.name, description: spec.description ?? `${spec.name} test package`, ...(spec.composer ?? {}), ...(v ? {} : {}) });
+  const composer = (v) => ({ name: spec.packageName ?? spec.name, description: spec.description ?? `${spec.name} test package`, ...(spec.composer ?? {}) });
   const files = (v) => ({ "composer.json": composer(v), ...(typeof spec.files === "function" ? spec.files(v) : spec.files ?? {}), VERSION: `${v}\n` });
   const tags = spec.tags ?? [];
   if (tags.length === 0) repo.commit(repo.defaultBranch, files("dev"), { message: "initial" });

@@ -139,7 +139,7 @@ describe("composer installs from a private Composer repository", () => {
     const anon = project({ require: { "acme/widget": "^1.0" }, repositories: [{ type: "composer", url: repo.url }] });
     const r2 = await anon.composer("update", "--prefer-dist");
     assert.notEqual(r2.code, 0, out(r2));
-    assert.match(r2.stderr, /required authentication \(HTTP 401\)/);
+    assert.match(r2.stderr.replace(/\s*\n\s*/g, ""), /required authentication \(HTTP 401\)/);
   });
 });
 
@@ -222,10 +222,11 @@ describe("composer VCS drivers against the Git host emulators", () => {
     const h = await p.php(helloCode("Acme\\Widget", "Widget"));
     assert.equal(h.stdout, "Widget 1.2.0", out(h));
     // tags paginated 2 per page: composer followed the Link header
-    assert.ok(gh.state.requests.some((e) => /\/tags\?per_page=100&page=2/.test(e.path)), gh.state.requests.map((e) => e.path).join("\n"));
+    assert.ok(gh.state.requests.some((e) => /\/tags\?per_page=\d+&page=2$/.test(e.path)), gh.state.requests.map((e) => e.path).join("\n"));
     assert.ok(gh.state.requests.some((e) => e.path.startsWith("/_codeload/acme/widget/legacy.zip/") && e.status === 200));
     // GHE tokens travel as Basic token:x-oauth-basic
-    assert.ok(gh.state.requests.filter((e) => e.path.startsWith("/api/v3/")).every((e) => e.auth?.fingerprint === fingerprint("x-oauth-basic") && e.auth.username === "ghp_secret" ? true : e.auth?.fingerprint === fingerprint("ghp_secret")));
+    const api = gh.state.requests.filter((e) => e.path.startsWith("/api/v3/"));
+    assert.ok(api.every((e) => e.auth?.scheme === "basic" && e.auth.username === "ghp_secret" && e.auth.fingerprint === fingerprint("x-oauth-basic")), JSON.stringify(api.map((e) => e.auth)));
   });
 
   it("Bitbucket Cloud (composer only knows https://api.bitbucket.org: reached through the CONNECT proxy, app password)", { timeout: 180_000 }, async () => {
@@ -266,5 +267,350 @@ describe("composer VCS drivers against the Git host emulators", () => {
     // the token is not sent to codeload (another origin for composer)
     const cl = gh.state.requests.filter((e) => e.host === "codeload.github.com");
     assert.ok(cl.length === 1 && cl[0].auth === null && cl[0].status === 200, JSON.stringify(cl));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// unit checks
+
+describe("zip writer, repository model, minifier", () => {
+  it("same files give byte-identical archives with correct CRCs; unzip accepts them", async () => {
+    const files = { "b.txt": "hello\n".repeat(50), "a/c.php": "<?php\n", "empty": "" };
+    const z1 = zipFiles(files, { prefix: "acme-widget-abc1234/", directories: true });
+    const z2 = zipFiles({ empty: "", "a/c.php": "<?php\n", "b.txt": "hello\n".repeat(50) }, { prefix: "acme-widget-abc1234/", directories: true });
+    assert.equal(sha1(z1), sha1(z2));
+    const entries = readZip(z1);
+    assert.deepEqual(entries.map((e) => e.name), ["acme-widget-abc1234/", "acme-widget-abc1234/a/", "acme-widget-abc1234/a/c.php", "acme-widget-abc1234/b.txt", "acme-widget-abc1234/empty"]);
+    assert.equal(entries.find((e) => e.name.endsWith("b.txt")).data.toString(), "hello\n".repeat(50));
+    assert.equal(crc32(Buffer.from("123456789")), 0xcbf43926);
+    const f = path.join(work, "t.zip");
+    writeFileSync(f, z1);
+    const t = await run("unzip", ["-t", f], { timeout: 30_000 });
+    assert.equal(t.code, 0, out(t));
+  });
+
+  it("repository model: shas, refs, files and provider archive layouts", () => {
+    const r = createRepo({ name: "acme/widget" });
+    const a = r.commit("main", { "composer.json": { name: "acme/widget" }, "src/A.php": "<?php" });
+    assert.match(a, /^[0-9a-f]{40}$/);
+    r.tag("v1.0.0", a);
+    const b = r.commit("main", { "src/B.php": "<?php" });
+    assert.deepEqual(r.tags(), [{ name: "v1.0.0", sha: a }]);
+    assert.deepEqual(r.branches(), [{ name: "main", sha: b }]);
+    assert.equal(r.fileAt("v1.0.0", "src/B.php"), null);
+    assert.equal(r.fileAt("main", "src/B.php").toString(), "<?php");
+    assert.equal(r.resolve(a.slice(0, 7)), a);
+    assert.equal(readZip(r.archive("v1.0.0", "github"))[0].name, `acme-widget-${a.slice(0, 7)}/`);
+    assert.equal(readZip(r.archive("v1.0.0", "gitlab"))[0].name, `widget-v1.0.0-${a}/`);
+    assert.equal(readZip(r.archive("v1.0.0", "bitbucket"))[0].name, `acme-widget-${a.slice(0, 12)}/`);
+    // same history => same shas and bytes
+    const r2 = createRepo({ name: "acme/widget" });
+    assert.equal(r2.commit("main", { "composer.json": { name: "acme/widget" }, "src/A.php": "<?php" }), a);
+    r2.tag("v1.0.0", a);
+    assert.equal(sha1(r2.archive("v1.0.0", "github")), sha1(r.archive("v1.0.0", "github")));
+  });
+
+  it("minify/expand round-trip with __unset", () => {
+    const v = [{ name: "a/b", version: "2.0.0", require: { php: ">=8" }, extra: { x: 1 } }, { name: "a/b", version: "1.0.0", require: { php: ">=7" } }, { name: "a/b", version: "0.1.0", require: { php: ">=7" }, bin: ["x"] }];
+    const m = minify(v);
+    assert.deepEqual(m[1], { version: "1.0.0", require: { php: ">=7" }, extra: "__unset" });
+    assert.deepEqual(m[2], { version: "0.1.0", bin: ["x"] });
+    assert.deepEqual(expand(m), v);
+  });
+});
+
+// A webhook receiver on 127.0.0.1 that records what it got.
+async function receiver() {
+  const got = [];
+  const srv = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => { got.push({ headers: req.headers, body: Buffer.concat(chunks) }); res.writeHead(204); res.end(); });
+  });
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  stops.push(() => new Promise((r) => { srv.closeAllConnections?.(); srv.close(() => r()); }));
+  return { url: `http://127.0.0.1:${srv.address().port}/hooks/1`, got };
+}
+const hmacOk = (secret, body, header, prefix = "sha256=") => {
+  const want = Buffer.from(prefix + createHmac("sha256", secret).update(body).digest("hex"));
+  const have = Buffer.from(String(header));
+  return want.length === have.length && timingSafeEqual(want, have);
+};
+async function collectGithubPages(url, headers) {
+  const names = [];
+  let next = url, pages = 0;
+  while (next && pages++ < 20) {
+    const r = await get(next, { headers });
+    assert.equal(r.status, 200);
+    assert.ok(r.headers.get("x-ratelimit-limit") && r.headers.get("x-ratelimit-remaining") && r.headers.get("x-ratelimit-reset"));
+    names.push(...(await r.json()).map((t) => t.name ?? t.ref));
+    next = /<([^>]+)>;\s*rel="next"/.exec(r.headers.get("link") ?? "")?.[1];
+  }
+  return { names, pages };
+}
+
+describe("GitHub emulator", () => {
+  let gh;
+  before(async () => {
+    gh = await started(github.start({ perPageMax: 2, token: "ghp_unit", repos: [
+      repoFromSpec({ name: "acme/widget", tags: ["v1.0.0", "v1.1.0", "v1.2.0", "v2.0.0", "v2.1.0"], branches: ["develop", "feature/x"] }),
+      repoFromSpec({ name: "acme/secret", private: true, tags: ["v1.0.0"] }),
+    ] }));
+  });
+  it("paginates tags and branches with Link rel=next, capped by perPageMax; rate-limit headers on every response", async () => {
+    const tags = await collectGithubPages(`${gh.apiUrl}/repos/acme/widget/tags?per_page=100`);
+    assert.deepEqual(tags.names, ["v2.1.0", "v2.0.0", "v1.2.0", "v1.1.0", "v1.0.0"]);
+    assert.equal(tags.pages, 3);
+    const branches = await collectGithubPages(`${gh.apiUrl}/repos/acme/widget/branches`);
+    assert.deepEqual(branches.names.sort(), ["develop", "feature/x", "main"]);
+    const before = gh.state.rateLimit.remaining;
+    await (await get(`${gh.apiUrl}/repos/acme/widget`)).arrayBuffer();
+    assert.equal(gh.state.rateLimit.remaining, before - 1);
+  });
+  it("contents as JSON (base64) and raw; zipball redirects to codeload on the same server", async () => {
+    const j = await (await get(`${gh.apiUrl}/repos/acme/widget/contents/composer.json?ref=v1.1.0`)).json();
+    assert.equal(j.encoding, "base64");
+    assert.equal(JSON.parse(Buffer.from(j.content, "base64").toString()).name, "acme/widget");
+    const rawR = await get(`${gh.apiUrl}/repos/acme/widget/contents/VERSION?ref=v1.1.0`, { headers: { accept: "application/vnd.github.raw" } });
+    assert.equal(await rawR.text(), "v1.1.0\n");
+    assert.equal((await get(`${gh.apiUrl}/repos/acme/widget/contents/nope.json?ref=v1.1.0`)).status, 404);
+    const z = await get(`${gh.apiUrl}/repos/acme/widget/zipball/v1.1.0`);
+    assert.equal(z.status, 302);
+    const loc = z.headers.get("location");
+    assert.ok(loc.startsWith(gh.url + "/_codeload/acme/widget/legacy.zip/"));
+    const zip = Buffer.from(await (await get(loc)).arrayBuffer());
+    const sha = gh.state.repos.get("acme/widget").resolve("v1.1.0");
+    assert.equal(readZip(zip)[0].name, `acme-widget-${sha.slice(0, 7)}/`);
+  });
+  it("auth: private repo is 404 without a token, 401 with a bad one, 200 with Bearer / token / Basic", async () => {
+    const u = `${gh.apiUrl}/repos/acme/secret`;
+    assert.equal((await get(u)).status, 404);
+    assert.equal((await get(u, { headers: { authorization: "Bearer nope" } })).status, 401);
+    for (const a of ["Bearer ghp_unit", "token ghp_unit", "Basic " + Buffer.from("ghp_unit:x-oauth-basic").toString("base64")]) {
+      assert.equal((await get(u, { headers: { authorization: a } })).status, 200, a);
+    }
+    const logged = gh.state.requests.filter((e) => e.path === "/api/v3/repos/acme/secret");
+    assert.ok(logged.every((e) => !JSON.stringify(e).includes("ghp_unit") || e.auth?.username === "ghp_unit"), "tokens are redacted in headers");
+    assert.ok(logged.some((e) => e.auth?.scheme === "bearer" && e.auth.fingerprint === fingerprint("ghp_unit")));
+  });
+  it("webhooks: push and create events signed with X-Hub-Signature-256", async () => {
+    const rx = await receiver();
+    const repo = gh.state.repos.get("acme/widget");
+    repo.commit("main", { "NEW.txt": "x" });
+    const sha = repo.tag("v3.0.0");
+    const res = await gh.state.sendWebhook(rx.url, "push", gh.state.pushPayload("acme/widget", { ref: "v3.0.0" }), "hook-secret");
+    assert.equal(res.status, 204);
+    await gh.state.sendWebhook(rx.url, "create", gh.state.createPayload("acme/widget", { ref: "v3.0.0" }), "hook-secret");
+    const [push, create] = rx.got;
+    assert.equal(push.headers["x-github-event"], "push");
+    assert.match(push.headers["x-github-delivery"], /^[0-9a-f-]{36}$/);
+    assert.ok(hmacOk("hook-secret", push.body, push.headers["x-hub-signature-256"]));
+    assert.ok(!hmacOk("other-secret", push.body, push.headers["x-hub-signature-256"]));
+    const payload = JSON.parse(push.body);
+    assert.equal(payload.ref, "refs/tags/v3.0.0");
+    assert.equal(payload.after, sha);
+    assert.equal(payload.repository.full_name, "acme/widget");
+    assert.equal(create.headers["x-github-event"], "create");
+    assert.equal(JSON.parse(create.body).ref_type, "tag");
+  });
+  it("requireAuth and the GitHub-style rate limit (403, remaining 0, reset)", async () => {
+    gh.state.rateLimit.remaining = 0;
+    const r = await get(`${gh.apiUrl}/repos/acme/widget`);
+    assert.equal(r.status, 403);
+    assert.equal(r.headers.get("x-ratelimit-remaining"), "0");
+    assert.ok(Number(r.headers.get("x-ratelimit-reset")) > Date.now() / 1000);
+    gh.state.rateLimit.remaining = 5000;
+    const strict = await started(github.start({ requireAuth: true, token: "t", repos: [{ name: "acme/widget", tags: ["v1.0.0"] }] }));
+    assert.equal((await get(`${strict.apiUrl}/repos/acme/widget`)).status, 401);
+    assert.equal((await get(`${strict.apiUrl}/repos/acme/widget`, { headers: { authorization: "token t" } })).status, 200);
+  });
+});
+
+describe("GitLab emulator", () => {
+  let gl;
+  before(async () => { gl = await started(gitlab.start({ perPageMax: 2, token: "glpat-unit", repos: [{ name: "group/widget", private: true, tags: ["v1.0.0", "v1.1.0", "v1.2.0"], branches: ["develop"] }] })); });
+  it("pagination headers (X-Next-Page, X-Total-Pages, Link) and auth (PRIVATE-TOKEN, Bearer; 404 without, 401 bad)", async () => {
+    const base = `${gl.apiUrl}/projects/${encodeURIComponent("group/widget")}`;
+    assert.equal((await get(base)).status, 404);
+    assert.equal((await get(base, { headers: { "private-token": "bad" } })).status, 401);
+    assert.equal((await get(base, { headers: { authorization: "Bearer glpat-unit" } })).status, 200);
+    const h = { "private-token": "glpat-unit" };
+    const r1 = await get(`${base}/repository/tags?per_page=100`, { headers: h });
+    assert.equal(r1.headers.get("x-next-page"), "2");
+    assert.equal(r1.headers.get("x-total-pages"), "2");
+    assert.equal(r1.headers.get("x-total"), "3");
+    assert.match(r1.headers.get("link"), /rel="next"/);
+    const r2 = await get(`${base}/repository/tags?per_page=2&page=2`, { headers: h });
+    assert.equal(r2.headers.get("x-next-page"), "");
+    assert.deepEqual([...(await r1.json()), ...(await r2.json())].map((t) => t.name), ["v1.2.0", "v1.1.0", "v1.0.0"]);
+    const raw1 = await get(`${base}/repository/files/VERSION/raw?ref=v1.1.0`, { headers: h });
+    assert.equal(await raw1.text(), "v1.1.0\n");
+    const zip = Buffer.from(await (await get(`${base}/repository/archive.zip?sha=v1.1.0`, { headers: h })).arrayBuffer());
+    assert.match(readZip(zip)[0].name, /^widget-v1\.1\.0-[0-9a-f]{40}\/$/);
+  });
+  it("webhooks: Tag Push Hook with X-Gitlab-Token", async () => {
+    const rx = await receiver();
+    await gl.state.sendWebhook(rx.url, "Tag Push Hook", gl.state.pushPayload("group/widget", { ref: "v1.2.0" }), "gl-secret");
+    const [hook] = rx.got;
+    assert.equal(hook.headers["x-gitlab-event"], "Tag Push Hook");
+    assert.equal(hook.headers["x-gitlab-token"], "gl-secret");
+    const body = JSON.parse(hook.body);
+    assert.equal(body.object_kind, "tag_push");
+    assert.equal(body.ref, "refs/tags/v1.2.0");
+    assert.equal(body.project.path_with_namespace, "group/widget");
+  });
+});
+
+describe("Bitbucket emulator", () => {
+  let bb;
+  before(async () => { bb = await started(bitbucket.start({ pagelenMax: 2, credentials: [{ username: "bot", password: "app-pw" }], token: "bb-access", repos: [{ name: "team/widget", private: true, tags: ["v1.0.0", "v1.1.0", "v1.2.0"] }] })); });
+  it("pagination via `next` in the body; Basic app password and Bearer; 404 anonymous, 401 bad", async () => {
+    const base = `${bb.apiUrl}/repositories/team/widget`;
+    assert.equal((await get(base)).status, 404);
+    assert.equal((await get(base, { headers: { authorization: "Basic " + Buffer.from("bot:wrong").toString("base64") } })).status, 401);
+    assert.equal((await get(base, { headers: { authorization: "Bearer bb-access" } })).status, 200);
+    const h = { authorization: "Basic " + Buffer.from("bot:app-pw").toString("base64") };
+    const repoJson = await (await get(base, { headers: h })).json();
+    assert.equal(repoJson.mainbranch.name, "main");
+    let next = `${base}/refs/tags?pagelen=100`, names = [], pages = 0;
+    while (next && pages++ < 10) { const j = await (await get(next, { headers: h })).json(); names.push(...j.values.map((v) => v.name)); next = j.next; }
+    assert.deepEqual(names, ["v1.0.0", "v1.1.0", "v1.2.0"]);
+    assert.equal(pages, 2);
+    const src = await get(`${base}/src/${bb.state.repos.get("team/widget").resolve("v1.1.0")}/VERSION`, { headers: h });
+    assert.equal(await src.text(), "v1.1.0\n");
+    const zip = Buffer.from(await (await get(`${bb.url}/team/widget/get/v1.1.0.zip`, { headers: h })).arrayBuffer());
+    assert.match(readZip(zip)[0].name, /^team-widget-[0-9a-f]{12}\/$/);
+  });
+  it("webhooks: repo:push with X-Hub-Signature sha256", async () => {
+    const rx = await receiver();
+    await bb.state.sendWebhook(rx.url, "repo:push", bb.state.pushPayload("team/widget", { ref: "v1.2.0" }), "bb-secret");
+    const [hook] = rx.got;
+    assert.equal(hook.headers["x-event-key"], "repo:push");
+    assert.ok(hmacOk("bb-secret", hook.body, hook.headers["x-hub-signature"]));
+    const body = JSON.parse(hook.body);
+    assert.equal(body.push.changes[0].new.type, "tag");
+    assert.equal(body.push.changes[0].new.name, "v1.2.0");
+    assert.equal(body.repository.full_name, "team/widget");
+  });
+});
+
+describe("packagist emulator: change feed, Last-Modified, advisories", () => {
+  let pk;
+  before(async () => { pk = await started(packagist.start({ packages: [{ name: "acme/a", versions: ["1.0.0", "dev-main"] }, { name: "acme/b", versions: ["2.0.0"] }], advisories: [{ packageName: "acme/a", affectedVersions: "<1.0.1" }] })); });
+  it("changes.json: 400 with the current timestamp without since; update, delete and resync actions", async () => {
+    const r0 = await get(`${pk.url}/metadata/changes.json`);
+    assert.equal(r0.status, 400);
+    const { timestamp: t0, error } = await r0.json();
+    assert.match(error, /since/);
+    assert.ok(Math.abs(t0 - Date.now() * 10) < 60_000 * 10);
+    const before = await get(`${pk.url}/p2/acme/a.json`);
+    const lm0 = before.headers.get("last-modified");
+    pk.state.publish("acme/a", "1.1.0");
+    pk.state.publish("acme/a", "dev-feature");
+    pk.state.remove("acme/b");
+    const feed = await (await get(`${pk.url}/metadata/changes.json?since=${t0}`)).json();
+    assert.deepEqual(feed.actions.map((a) => [a.type, a.package]), [["update", "acme/a"], ["update", "acme/a~dev"], ["delete", "acme/b"]]);
+    assert.ok(feed.timestamp > t0);
+    const again = await (await get(`${pk.url}/metadata/changes.json?since=${feed.timestamp}`)).json();
+    assert.deepEqual(again.actions, []);
+    // the p2 file changed: new Last-Modified >= action time; 304 with the new one, 200 with the old one
+    const r = await get(`${pk.url}/p2/acme/a.json`);
+    const lm = r.headers.get("last-modified");
+    assert.ok(Date.parse(lm) > Date.parse(lm0));
+    assert.ok(Date.parse(lm) / 1000 >= feed.actions[0].time);
+    assert.ok((await r.json()).packages["acme/a"].some((v) => v.version === "1.1.0"));
+    const r304 = await get(`${pk.url}/p2/acme/a.json`, { headers: { "if-modified-since": lm } });
+    assert.equal(r304.status, 304);
+    assert.equal((await r304.arrayBuffer()).byteLength, 0);
+    assert.equal((await get(`${pk.url}/p2/acme/a.json`, { headers: { "if-modified-since": lm0 } })).status, 200);
+    assert.equal((await get(`${pk.url}/p2/acme/b.json`)).status, 404);
+    // older than the retained log => resync
+    pk.state.advanceClock(25 * 3600 * 1000);
+    const old = await (await get(`${pk.url}/metadata/changes.json?since=${t0}`)).json();
+    assert.deepEqual(old.actions.map((a) => [a.type, a.package]), [["resync", "*"]]);
+  });
+  it("security advisories: POST form-encoded and GET, [] for known packages without advisories, updatedSince", async () => {
+    const post = await get(`${pk.url}/api/security-advisories/`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "packages[]=acme/a&packages[]=acme/c&packages[]=unknown/x" });
+    pk.state.publish("acme/c", "1.0.0");
+    const j = await post.json();
+    assert.equal(j.advisories["acme/a"][0].affectedVersions, "<1.0.1");
+    for (const k of ["advisoryId", "packageName", "remoteId", "title", "link", "cve", "affectedVersions", "source", "reportedAt", "composerRepository", "severity", "sources"]) assert.ok(k in j.advisories["acme/a"][0], k);
+    assert.ok(!("unknown/x" in j.advisories));
+    const g = await (await get(`${pk.url}/api/security-advisories/?packages[]=acme/c`)).json();
+    assert.deepEqual(g.advisories, { "acme/c": [] });
+    const since = await (await get(`${pk.url}/api/security-advisories/?updatedSince=${Math.floor(Date.now() / 1000) - 3600}`)).json();
+    assert.ok(since.advisories["acme/a"].length === 1);
+    assert.equal((await get(`${pk.url}/api/security-advisories/`)).status, 400);
+  });
+});
+
+describe("faults and the request log", () => {
+  let pk, gh, gl;
+  before(async () => {
+    pk = await started(packagist.start({ packages: [{ name: "acme/a", versions: ["1.0.0"] }] }));
+    gh = await started(github.start({ repos: [{ name: "acme/widget", tags: ["v1.0.0"] }] }));
+    gl = await started(gitlab.start({ repos: [{ name: "acme/widget", tags: ["v1.0.0"] }] }));
+  });
+  it("status500 applies `count` times, then the server answers normally", async () => {
+    pk.state.addFault({ path: "/p2/*", type: "status500", count: 2 });
+    assert.equal((await get(`${pk.url}/p2/acme/a.json`)).status, 500);
+    assert.equal((await get(`${pk.url}/packages.json`)).status, 200, "other paths unaffected");
+    assert.equal((await get(`${pk.url}/p2/acme/a.json`)).status, 500);
+    assert.equal((await get(`${pk.url}/p2/acme/a.json`)).status, 200);
+    assert.deepEqual(pk.state.requests.filter((e) => e.path === "/p2/acme/a.json").map((e) => e.fault), ["status500", "status500", null]);
+  });
+  it("timeout: accepted, never answered; stop() ends it", async () => {
+    const s = await packagist.start({ packages: [{ name: "acme/a", versions: ["1.0.0"] }] });
+    try {
+      s.state.addFault({ path: "/packages.json", type: "timeout" });
+      await assert.rejects(get(`${s.url}/packages.json`, { signal: AbortSignal.timeout(500) }), /abort|timeout/i);
+      const pending = get(`${s.url}/packages.json`, { signal: AbortSignal.timeout(10_000) }).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 200));
+      const t = Date.now();
+      await s.stop();
+      assert.ok(Date.now() - t < 2_500, "stop() does not wait for the hanging request");
+      const e = await pending;
+      assert.ok(e instanceof Error && !/abort/i.test(e.name), `the hanging request failed at stop(): ${e}`);
+    } finally { await s.stop(); }
+  });
+  it("truncate: Content-Length of the full body, half of it, then the socket is destroyed", async () => {
+    const sha = pk.state.packages.get("acme/a").versions.get("1.0.0").sha;
+    pk.state.addFault({ path: "/acme/a/zipball/*", type: "truncate", count: 1 });
+    const r = await get(`${pk.url}/acme/a/zipball/${sha}`);
+    assert.equal(r.status, 200);
+    assert.ok(Number(r.headers.get("content-length")) > 0);
+    await assert.rejects(r.arrayBuffer());
+    const ok = await get(`${pk.url}/acme/a/zipball/${sha}`);
+    assert.equal(Buffer.from(await ok.arrayBuffer()).length, Number(ok.headers.get("content-length")));
+  });
+  it("invalidJson: 200 with a body that does not parse", async () => {
+    pk.state.addFault({ path: /^\/p2\//, type: "invalidJson", count: 1 });
+    const r = await get(`${pk.url}/p2/acme/a.json`);
+    assert.equal(r.status, 200);
+    await assert.rejects(r.json());
+  });
+  it("rateLimit: GitHub-style 403 with X-RateLimit-Remaining 0, or 429 with Retry-After", async () => {
+    gh.state.addFault({ path: "/api/v3/repos/*", type: "rateLimit", count: 1, retryAfter: 30 });
+    const r = await get(`${gh.apiUrl}/repos/acme/widget`);
+    assert.equal(r.status, 403);
+    assert.equal(r.headers.get("x-ratelimit-remaining"), "0");
+    assert.ok(Number(r.headers.get("x-ratelimit-reset")) >= Math.floor(Date.now() / 1000) + 29);
+    assert.match((await r.json()).message, /rate limit/i);
+    gl.state.addFault({ type: "rateLimit", count: 1, retryAfter: 7 });
+    const r2 = await get(`${gl.apiUrl}/projects/acme%2Fwidget`);
+    assert.equal(r2.status, 429);
+    assert.equal(r2.headers.get("retry-after"), "7");
+    assert.equal((await get(`${gl.apiUrl}/projects/acme%2Fwidget`)).status, 200);
+  });
+  it("the log records method, path, host, status and redacted credentials", async () => {
+    gl.state.clearRequests();
+    await get(`${gl.apiUrl}/projects/acme%2Fwidget`, { headers: { "private-token": "super-secret-token" } });
+    const [e] = gl.state.requests;
+    assert.equal(e.method, "GET");
+    assert.equal(e.path, "/api/v4/projects/acme%2Fwidget");
+    assert.equal(e.host, `127.0.0.1:${gl.port}`);
+    assert.equal(e.status, 401); // not one of its tokens
+    assert.ok(!JSON.stringify(e).includes("super-secret-token"));
+    assert.equal(e.auth.fingerprint, fingerprint("super-secret-token"));
   });
 });

@@ -3,7 +3,7 @@
 
 #include "auth/credentials.h"
 #include "core/base64.h"
-#include "core/iso8601.h"
+#include "core/http_date.h"
 #include "core/sha256.h"
 
 using namespace pb;
