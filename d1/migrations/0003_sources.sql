@@ -32,6 +32,24 @@ ALTER TABLE packages ADD COLUMN source_id INTEGER REFERENCES sources(id) ON DELE
 ALTER TABLE versions ADD COLUMN source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL;
 -- Where the archive comes from upstream, until it is held in R2 (dist_key).
 ALTER TABLE versions ADD COLUMN upstream_dist_url TEXT;
+-- The upstream Last-Modified of a mirrored package's metadata, sent back as If-Modified-Since.
+ALTER TABLE packages ADD COLUMN upstream_last_modified TEXT;
+
+-- Security advisories an admin records for private packages (mirrored packages' advisories come from
+-- their source). Fields follow Composer's advisory format.
+CREATE TABLE advisories (
+  id                 INTEGER PRIMARY KEY,
+  package_name       TEXT NOT NULL,
+  advisory_id        TEXT NOT NULL UNIQUE,
+  title              TEXT NOT NULL,
+  affected_versions  TEXT NOT NULL,
+  cve                TEXT,
+  link               TEXT,
+  severity           TEXT,
+  reported_at        INTEGER NOT NULL,
+  created_at         INTEGER NOT NULL
+);
+CREATE INDEX advisories_by_package ON advisories (package_name);
 
 -- Refs a VCS sync skipped, with the reason (no composer.json, invalid composer.json, bad tag name).
 CREATE TABLE skipped_refs (

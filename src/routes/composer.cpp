@@ -6,6 +6,8 @@
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
 #include "core/http_date.h"
+#include "auth/credentials.h"
+#include "sources/packagist.h"
 #include "sources/upstream.h"
 #include "storage/packages.h"
 #include "storage/sources.h"
@@ -143,19 +145,27 @@ task<http::response> fetch_through(request_context& ctx, std::string name, stora
 }  // namespace
 
 task<http::response> packages_json(request_context& ctx) {
-  auto [auth, names] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
-                                         storage::list_package_names());
+  auto [auth, names, mirrors] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
+                                                  storage::list_package_names(), sources::packagist_sources());
   if (!auth.ok()) co_return auth.denial;
   if (!names) co_return store_error(names.err());
+  if (!mirrors) co_return store_error(mirrors.err());
   const std::string origin = ctx.req.target.origin();
   json_writer w;
   w.begin_object();
   w.key("packages").begin_array().end_array();
   w.field("metadata-url", "/p2/%package%.json");
-  w.key("available-packages").begin_array();
+  // With a packagist mirror the set of names is open: patterns (over-matching only costs a 404).
+  w.key(mirrors->empty() ? "available-packages" : "available-package-patterns").begin_array();
   for (const auto& n : *names)
     if (auth::may_see(*auth.token, n)) w.value(n);
+  for (const auto& m : *mirrors) {
+    if (m.include.empty()) w.value("*");
+    for (const auto& p : m.include) w.value(p);
+  }
   w.end_array();
+  w.key("security-advisories").begin_object().field("metadata", false);
+  w.field("api-url", origin + "/api/security-advisories").end_object();
   w.key("mirrors").begin_array().begin_object();
   w.field("dist-url", origin + "/dist/%package%/%version%/%reference%.%type%").field("preferred", true);
   w.end_object().end_array();
@@ -186,7 +196,19 @@ task<http::response> p2_document(request_context& ctx) {
   if (!auth.ok()) co_return auth.denial;
   if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
   if (!doc) co_return store_error(doc.err());
-  if (!doc->has_value()) co_return not_found_package(name);
+  if (!doc->has_value()) {
+    // Not mirrored yet: an `update` token may bring it in from a packagist source; `read` tokens may not.
+    if (auth.token->access != "update" || !auth::valid_package_name(name)) co_return not_found_package(name);
+    auto mirror = co_await sources::packagist_source_for(name);
+    if (!mirror) co_return store_error(mirror.err());
+    if (!mirror->has_value()) co_return not_found_package(name);
+    auto fetched = co_await sources::mirror_package(ctx.env, std::move(**mirror), name, false, ctx.now_ms);
+    if (!fetched) co_return http::error_response(make_error(error_code::upstream, fetched.err().message));
+    if (*fetched == sources::mirror_outcome::not_found) co_return not_found_package(name);
+    doc = co_await storage::load_document(storage::document_key(name, dev));
+    if (!doc) co_return store_error(doc.err());
+    if (!doc->has_value()) co_return not_found_package(name);
+  }
   const storage::stored_document& d = **doc;
 
   http::response r;

@@ -5,6 +5,7 @@
 #include "bindings/task.h"
 #include "http/url.h"
 #include "routes/admin.h"
+#include "routes/advisories.h"
 #include "routes/app.h"
 #include "routes/composer.h"
 #include "routes/health.h"
@@ -35,6 +36,8 @@ constexpr route table[] = {
     {"GET", "/p2/{vendor}/{file}", p2_document},
     {"GET", "/dist/{vendor}/{name}/{version}/{file}", dist_archive},
     {"POST", "/downloads", notify_downloads},
+    {"GET", "/api/security-advisories", security_advisories},
+    {"POST", "/api/security-advisories", security_advisories},
     // Admin API (ADMIN_TOKEN).
     {"PUT", "/admin/api/artifacts/{vendor}/{name}", admin_upload_artifact},
     {"GET", "/admin/api/tokens", admin_list_tokens},
@@ -42,6 +45,9 @@ constexpr route table[] = {
     {"DELETE", "/admin/api/tokens/{id}", admin_revoke_token},
     {"GET", "/admin/api/packages", admin_list_packages},
     {"GET", "/admin/api/packages/{vendor}/{name}", admin_show_package},
+    {"GET", "/admin/api/advisories", admin_list_advisories},
+    {"POST", "/admin/api/advisories", admin_create_advisory},
+    {"DELETE", "/admin/api/advisories/{id}", admin_delete_advisory},
     {"GET", "/admin/api/sources", admin_list_sources},
     {"POST", "/admin/api/sources", admin_create_source},
     {"GET", "/admin/api/sources/{id}", admin_show_source},

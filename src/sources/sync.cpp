@@ -5,6 +5,8 @@
 #include "core/http_date.h"
 #include "core/sha256.h"
 #include "sources/composer_repo.h"
+#include "sources/packagist.h"
+#include "sources/vcs.h"
 #include "sources/upstream.h"
 #include "storage/packages.h"
 #include "versions/version_parser.h"
@@ -22,8 +24,9 @@ bool hex_reference(std::string_view r) {
   return true;
 }
 
-// One upstream version object → the row we keep. Errors say why a version is skipped.
-result<storage::upstream_version> to_row(const json& v) {
+}  // namespace
+
+result<storage::upstream_version> upstream_version_row(const json& v) {
   if (!v["version"].is_string()) return make_error(error_code::bad_request, "a version without \"version\"");
   std::string version(v["version"].as_string());
   std::string normalized(v["version_normalized"].as_string());
@@ -56,6 +59,8 @@ result<storage::upstream_version> to_row(const json& v) {
   return u;
 }
 
+namespace {
+
 struct cursor {
   std::vector<std::string> names;
   std::int64_t next = 0;
@@ -86,7 +91,9 @@ std::string write_cursor(const cursor& c) {
   return std::move(w).str();
 }
 
-task<result<std::monostate>> save_cursor(std::int64_t id, std::string text, std::int64_t now_ms) {
+}  // namespace
+
+task<result<std::monostate>> save_sync_cursor(std::int64_t id, std::string text, std::int64_t now_ms) {
   auto r = co_await fx::d1_run(
       "UPDATE sources SET sync_cursor = ?, last_sync_status = 'running', "
       "last_sync_started_at = COALESCE(CASE WHEN last_sync_status = 'running' THEN last_sync_started_at END, ?), "
@@ -96,13 +103,13 @@ task<result<std::monostate>> save_cursor(std::int64_t id, std::string text, std:
   co_return std::monostate{};
 }
 
-task<result<std::monostate>> finish(std::int64_t id, const cursor& c, std::string status, std::string error,
-                                    std::int64_t now_ms) {
+task<result<std::monostate>> finish_sync(std::int64_t id, storage::sync_outcome outcome, std::int64_t now_ms) {
   auto cleared = co_await fx::d1_run("UPDATE sources SET sync_cursor = NULL WHERE id = ?", {json(id)});
   if (!cleared) co_return std::move(cleared).err();
-  storage::sync_outcome o{std::move(status), c.packages, c.versions, std::move(error)};
-  co_return co_await storage::record_sync(id, std::move(o), now_ms);
+  co_return co_await storage::record_sync(id, std::move(outcome), now_ms);
 }
+
+namespace {
 
 // Syncs one package of a composer source; returns the number of versions written.
 task<result<std::int64_t>> sync_composer_package(const upstream& u, const composer_root& root, storage::source_record s,
@@ -112,7 +119,7 @@ task<result<std::int64_t>> sync_composer_package(const upstream& u, const compos
   if (!versions->has_value()) co_return make_error(error_code::not_found, name + ": the repository has no such package");
   std::vector<storage::upstream_version> rows;
   for (const auto& v : **versions) {
-    auto row = to_row(v);
+    auto row = upstream_version_row(v);
     if (!row) {
       if (notes->size() < 20) notes->push_back(name + " " + row.err().message);
       continue;
@@ -127,18 +134,14 @@ task<result<std::int64_t>> sync_composer_package(const upstream& u, const compos
   co_return count;
 }
 
-}  // namespace
-
-task<result<slice_report>> run_sync_slice(const environment& env, storage::source_record s, std::int64_t now_ms) {
-  if (s.type != "composer")
-    co_return make_error(error_code::unprocessable, "syncing " + s.type + " sources is not available yet");
+task<result<slice_report>> composer_slice(const environment& env, storage::source_record s, std::int64_t now_ms) {
   auto u = co_await open_upstream(env, s);
   if (!u) co_return std::move(u).err();
   auto root = co_await read_composer_root(*u, s.url);
   cursor c = read_cursor(s.sync_cursor);
   if (!root) {
     // The upstream is down or broken: everything served so far stays as it was.
-    (void)co_await finish(s.id, c, "error", root.err().message, now_ms);
+    (void)co_await finish_sync(s.id, {"error", c.packages, c.versions, root.err().message}, now_ms);
     slice_report r;
     r.status = "error";
     r.errors.push_back(root.err().message);
@@ -167,16 +170,25 @@ task<result<slice_report>> run_sync_slice(const environment& env, storage::sourc
   report.errors = c.errors;
   if (report.remaining > 0) {
     report.status = "running";
-    auto saved = co_await save_cursor(s.id, write_cursor(c), now_ms);
+    auto saved = co_await save_sync_cursor(s.id, write_cursor(c), now_ms);
     if (!saved) co_return std::move(saved).err();
     co_return report;
   }
   std::string joined;
   for (const auto& e : c.errors) joined += (joined.empty() ? "" : "; ") + e;
   report.status = c.errors.empty() ? "ok" : "error";
-  auto done = co_await finish(s.id, c, report.status, joined, now_ms);
+  auto done = co_await finish_sync(s.id, {report.status, c.packages, c.versions, joined}, now_ms);
   if (!done) co_return std::move(done).err();
   co_return report;
+}
+
+}  // namespace
+
+task<result<slice_report>> run_sync_slice(const environment& env, storage::source_record s, std::int64_t now_ms) {
+  if (s.type == "composer") co_return co_await composer_slice(env, std::move(s), now_ms);
+  if (s.type == "github" || s.type == "gitlab" || s.type == "bitbucket") co_return co_await vcs_slice(env, std::move(s), now_ms);
+  if (s.type == "packagist") co_return co_await packagist_slice(env, std::move(s), now_ms);
+  co_return make_error(error_code::unprocessable, "unknown source type " + s.type);
 }
 
 task<std::monostate> run_due_syncs(const environment& env, std::int64_t now_ms) {

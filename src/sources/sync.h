@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "routes/context.h"
+#include "storage/packages.h"
 #include "storage/sources.h"
 
 namespace pb::sources {
@@ -28,6 +29,15 @@ struct slice_report {
 
 // Runs the next slice of the source's sync (starting a new sync when none is in progress).
 task<result<slice_report>> run_sync_slice(const environment& env, storage::source_record s, std::int64_t now_ms);
+
+// Bookkeeping shared by every source type's slice function: saves the (type-specific, JSON) cursor
+// and marks the sync running, or clears it and records the outcome on the source.
+task<result<std::monostate>> save_sync_cursor(std::int64_t source_id, std::string cursor_json, std::int64_t now_ms);
+task<result<std::monostate>> finish_sync(std::int64_t source_id, storage::sync_outcome outcome, std::int64_t now_ms);
+
+// One upstream version object (Composer's package format) → the row we keep; the error says why a
+// version is skipped. References are made hex (Composer's mirror URLs need hex %reference%).
+result<storage::upstream_version> upstream_version_row(const json& version);
 
 // Cron: continues running syncs and starts due ones, a bounded number per invocation.
 task<std::monostate> run_due_syncs(const environment& env, std::int64_t now_ms);
