@@ -378,6 +378,15 @@ typed_effect<std::int64_t> clock_now_ms() {
   });
 }
 
+typed_effect<std::int64_t> clock_sleep(std::int64_t ms) {
+  auto w = begin("clock.sleep");
+  w.field("ms", ms);
+  return make<std::int64_t>(std::move(w), [](effect_outcome&& o) -> result<std::int64_t> {
+    if (!o) return std::move(o).err();
+    return (*o)["ms"].as_int();
+  });
+}
+
 typed_effect<std::monostate> respond(http::response r) {
   auto w = begin("http.respond");
   w.key("response");

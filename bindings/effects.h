@@ -185,6 +185,8 @@ typed_effect<std::string> crypto_aes_gcm_decrypt(std::string key_b64, aes_gcm_se
 
 // ---- clock and response -----------------------------------------------------------------------------
 typed_effect<std::int64_t> clock_now_ms();
+// Waits ms milliseconds (at most 10 s) and answers the clock afterwards.
+typed_effect<std::int64_t> clock_sleep(std::int64_t ms);
 // Sends the response now; the coroutine continues afterwards (the host keeps it alive with waitUntil).
 typed_effect<std::monostate> respond(http::response r);
 

@@ -273,6 +273,10 @@ export const runners = {
   async "clock.now"() {
     return { ms: Date.now() };
   },
+  async "clock.sleep"(e) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(Number(e.ms) || 0, 10_000))));
+    return { ms: Date.now() };
+  },
 
   async "http.respond"(e, io) {
     io.respond(e.response);

@@ -32,6 +32,8 @@ ALTER TABLE packages ADD COLUMN source_id INTEGER REFERENCES sources(id) ON DELE
 ALTER TABLE versions ADD COLUMN source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL;
 -- Where the archive comes from upstream, until it is held in R2 (dist_key).
 ALTER TABLE versions ADD COLUMN upstream_dist_url TEXT;
+-- Single flight for first downloads: the request holding the lease fetches upstream, others wait for R2.
+ALTER TABLE versions ADD COLUMN fetch_lease_until INTEGER;
 -- The upstream Last-Modified of a mirrored package's metadata, sent back as If-Modified-Since.
 ALTER TABLE packages ADD COLUMN upstream_last_modified TEXT;
 

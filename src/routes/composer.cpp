@@ -90,6 +90,36 @@ std::string content_type_for(std::string_view type) {
 // the source's own hosts), streamed to the client and into R2 at once with its digests; recorded only
 // if it arrived whole (and matches the upstream shasum when there is one). An upstream failure before
 // the body answers 502; a transfer that breaks midway aborts the client's stream and stores nothing.
+// Single flight: one request per archive holds a lease in D1 and fetches; the others wait (bounded)
+// for its R2 copy. A lease that runs out (its holder failed) lets the next request fetch.
+struct flight {
+  bool fetch = false;           // this request fetches from upstream
+  std::string dist_key;         // set when another request's copy arrived meanwhile
+  std::int64_t dist_size = 0;
+};
+
+constexpr std::int64_t lease_ms = 60 * 1000;
+constexpr int max_waits = 40;  // x 500 ms
+
+task<result<flight>> join_flight(std::int64_t version_id, std::int64_t now_ms) {
+  for (int attempt = 0;; ++attempt) {
+    auto lease = co_await fx::d1_run(
+        "UPDATE versions SET fetch_lease_until = ? WHERE id = ? AND dist_key IS NULL "
+        "AND (fetch_lease_until IS NULL OR fetch_lease_until < ?)",
+        {json(now_ms + lease_ms), json(version_id), json(now_ms)});
+    if (!lease) co_return std::move(lease).err();
+    if (lease->changes == 1) co_return flight{true, {}, 0};
+    auto row = co_await fx::d1_first("SELECT dist_key, dist_size FROM versions WHERE id = ?", {json(version_id)});
+    if (!row) co_return std::move(row).err();
+    if (row->has_value() && (**row)["dist_key"].is_string())
+      co_return flight{false, std::string((**row)["dist_key"].as_string()), (**row)["dist_size"].as_int()};
+    if (attempt >= max_waits) co_return flight{true, {}, 0};  // waited long enough: fetch without the lease
+    auto later = co_await fx::clock_sleep(500);
+    if (!later) co_return std::move(later).err();
+    now_ms = *later;
+  }
+}
+
 task<http::response> fetch_through(request_context& ctx, std::string name, storage::version_row v,
                                    storage::token_record token) {
   auto source = co_await storage::find_source(v.source_id);
@@ -98,10 +128,12 @@ task<http::response> fetch_through(request_context& ctx, std::string name, stora
   auto u = co_await sources::open_upstream(ctx.env, std::move(**source));
   if (!u) co_return http::error_response(make_error(error_code::upstream, u.err().message));
   auto up = co_await sources::upstream_get(*u, v.upstream_dist_url, {}, fx::body_read::handle);
-  if (!up) co_return http::error_response(make_error(error_code::upstream, up.err().message));
-  if (up->status != 200)
+  if (!up || up->status != 200) {
+    (void)co_await fx::d1_run("UPDATE versions SET fetch_lease_until = NULL WHERE id = ?", {json(v.id)});
+    if (!up) co_return http::error_response(make_error(error_code::upstream, up.err().message));
     co_return http::error_response(make_error(error_code::upstream, "upstream answered HTTP " + std::to_string(up->status) +
                                                                         " for " + v.upstream_dist_url));
+  }
   std::int64_t length = -1;
   if (auto cl = up->header_list.get("content-length"); cl && !up->header_list.has("content-encoding")) {
     length = 0;
@@ -131,13 +163,16 @@ task<http::response> fetch_through(request_context& ctx, std::string name, stora
   put.http_metadata = json::object();
   put.http_metadata.set("contentType", json(content_type_for(v.dist_type)));
   auto stored = co_await fx::r2_put(std::move(put));
+  bool recorded = false;
   if (stored) {
     if (!v.dist_shasum.empty() && v.dist_shasum != stored->sha1) {
       (void)co_await fx::r2_delete({key});  // not what the metadata promised: keep fetching from upstream
     } else {
-      (void)co_await storage::record_mirrored_dist(v.id, key, stored->sha1, stored->sha256, stored->size);
+      recorded = static_cast<bool>(co_await storage::record_mirrored_dist(v.id, key, stored->sha1, stored->sha256, stored->size));
     }
   }
+  // Whoever waits on this archive fetches it themselves next.
+  if (!recorded) (void)co_await fx::d1_run("UPDATE versions SET fetch_lease_until = NULL WHERE id = ?", {json(v.id)});
   if (storage::needs_touch(token, ctx.now_ms)) (void)co_await storage::touch_token(token.id, ctx.now_ms);
   co_return already_sent;
 }
@@ -246,8 +281,14 @@ task<http::response> dist_archive(request_context& ctx) {
   if (!row->has_value() || (*row)->v.dist_type != type ||
       ((*row)->v.dist_key.empty() && (*row)->v.upstream_dist_url.empty()))
     co_return http::error_response(error_code::not_found, "no archive " + reference + "." + type + " for " + name);
-  const storage::version_row& v = (*row)->v;
-  if (v.dist_key.empty()) co_return co_await fetch_through(ctx, name, v, std::move(*auth.token));
+  storage::version_row v = (*row)->v;
+  if (v.dist_key.empty()) {
+    auto f = co_await join_flight(v.id, ctx.now_ms);
+    if (!f) co_return store_error(f.err());
+    if (f->fetch) co_return co_await fetch_through(ctx, name, v, std::move(*auth.token));
+    v.dist_key = f->dist_key;  // another request stored it meanwhile: serve the R2 copy
+    v.dist_size = f->dist_size;
+  }
 
   http::response r;
   r.header_list.set("content-type", content_type_for(v.dist_type));

@@ -9,6 +9,7 @@
 #include "routes/app.h"
 #include "routes/composer.h"
 #include "routes/health.h"
+#include "routes/hooks.h"
 #include "sources/sync.h"
 
 namespace pb::routes {
@@ -36,6 +37,7 @@ constexpr route table[] = {
     {"GET", "/p2/{vendor}/{file}", p2_document},
     {"GET", "/dist/{vendor}/{name}/{version}/{file}", dist_archive},
     {"POST", "/downloads", notify_downloads},
+    {"POST", "/hooks/{source_id}", source_webhook},
     {"GET", "/api/security-advisories", security_advisories},
     {"POST", "/api/security-advisories", security_advisories},
     // Admin API (ADMIN_TOKEN).

@@ -162,6 +162,14 @@ std::string hex_digest(std::string_view algorithm, std::string_view data) {
   return to_hex(out, n);
 }
 
+std::string hex_hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), mac, &n);
+  return to_hex(mac, n);
+}
+
 native_host::native_host(bool apply_migrations) {
   if (sqlite3_open(":memory:", &db_) != SQLITE_OK) throw std::runtime_error("sqlite3_open failed");
   exec(db_, "PRAGMA foreign_keys = ON");  // D1 enforces foreign keys
@@ -531,6 +539,12 @@ json native_host::run_effect(const json& e) {
   }
 
   if (op == "clock.now") {
+    out.set("ms", json(clock_ms));
+    return out;
+  }
+  if (op == "clock.sleep") {
+    clock_ms += std::min<std::int64_t>(e["ms"].as_int(), 10000);  // simulated time: tests never wait
+    if (on_sleep) on_sleep();
     out.set("ms", json(clock_ms));
     return out;
   }

@@ -52,6 +52,7 @@ class native_host final : public host {
   std::size_t blob_count() const;
   std::optional<json> sent_response;  // set by http.respond
   std::int64_t clock_ms = 1767225600000;
+  std::function<void()> on_sleep;  // runs at every clock.sleep (tests use it to act "meanwhile")
 
  private:
   json run_effect(const json& e);
@@ -71,5 +72,6 @@ class native_host final : public host {
 
 // Lower-case hex digests (OpenSSL), for fixtures and assertions.
 std::string hex_digest(std::string_view algorithm, std::string_view data);
+std::string hex_hmac_sha256(std::string_view key, std::string_view data);
 
 }  // namespace pb::testing

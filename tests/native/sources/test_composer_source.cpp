@@ -3,6 +3,7 @@
 // host, dist fetch-through into R2, and upstream failures that leave the last good metadata served.
 #include <catch2/catch_test_macros.hpp>
 
+#include <fstream>
 #include <map>
 
 #include "composer/minifier.h"
@@ -100,6 +101,7 @@ struct fixture {
   client c{h, "https://broker.test", vars()};
   std::string token;
   std::int64_t source_id = 0;
+  std::string webhook_secret;
 
   fixture() {
     h.set_upstream([this](const json& req) { return repo(req); });
@@ -109,6 +111,7 @@ struct fixture {
                      R"({"type":"composer","url":"https://satis.test","include":["acme/*"],
                          "credentials":{"type":"basic","username":"deploy","password":"pw"}})");
     source_id = s.body_json()["id"].as_int();
+    webhook_secret = std::string(s.body_json()["webhook_secret"].as_string());
   }
   reply sync() { return c.call("POST", "/admin/api/sources/" + std::to_string(source_id) + "/sync", bearer("adm")); }
   json source() { return c.call("GET", "/admin/api/sources/" + std::to_string(source_id), bearer("adm")).body_json(); }
@@ -173,6 +176,29 @@ TEST_CASE("a v2 composer source syncs, serves rewritten metadata and mirrors arc
     (void)f.c.call("GET", "/dist/acme/lib/dev-main/2222222222222222222222222222222222222222.zip", basic(f.token));
     CHECK_FALSE(f.h.blob_exists("mirror/acme/lib/2222222222222222222222222222222222222222.zip"));
     CHECK(f.h.query("SELECT count(*) AS n FROM versions WHERE dist_key IS NOT NULL").as_array()[0]["n"].as_int() == 0);
+  }
+  SECTION("single flight: a download that finds a fetch in progress waits for its R2 copy") {
+    std::string path = "/dist/acme/lib/1.0.0.0/0000000000000000000000000000000000000000.zip";
+    f.h.query("UPDATE versions SET fetch_lease_until = 1767225660000 WHERE version = '1.0.0'");
+    int sleeps = 0;
+    f.h.on_sleep = [&] {
+      if (++sleeps == 2) {  // meanwhile, "the other request" finishes storing the archive
+        f.h.query("UPDATE versions SET dist_key = 'mirror/acme/lib/other.zip', dist_size = 1 WHERE version = '1.0.0'");
+      }
+    };
+    std::ofstream(f.h.blob_dir() / "mirror%acme%lib%other.zip", std::ios::binary) << lib_zip("1.0.0");
+    std::size_t fetches = f.repo.seen.size();
+    reply d = f.c.call("GET", path, basic(f.token));
+    CHECK(d.status == 200);
+    CHECK(d.body == lib_zip("1.0.0"));
+    CHECK(sleeps == 2);
+    CHECK(f.repo.seen.size() == fetches);  // no upstream fetch
+  }
+  SECTION("single flight: an expired lease lets the next request fetch") {
+    f.h.query("UPDATE versions SET fetch_lease_until = 1 WHERE version = '1.0.0'");
+    reply d = f.c.call("GET", "/dist/acme/lib/1.0.0.0/0000000000000000000000000000000000000000.zip", basic(f.token));
+    CHECK(d.body == lib_zip("1.0.0"));
+    CHECK(f.repo.seen.back().first == "https://cdn.test/lib-1.0.0.zip");
   }
   SECTION("an upstream error before the body is a 502 JSON") {
     f.repo.routes["https://cdn.test/lib-1.0.0.zip"] = {503, {}, "busy"};
@@ -244,4 +270,38 @@ TEST_CASE("the cron trigger runs due syncs", "[sources][composer-source][native]
   (void)run;
   CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
   CHECK(f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).status == 200);
+}
+
+TEST_CASE("webhooks trigger a sync only when verified", "[sources][hooks][native]") {
+  fixture f;
+  serve_v2(f.repo);
+  std::string hook = "/hooks/" + std::to_string(f.source_id);
+  std::string payload = R"({"ref":"refs/tags/v1.1.0","repository":{"full_name":"acme/lib"}})";
+
+  SECTION("a bad or missing signature is 401 and changes nothing") {
+    header_list bad = {{"x-hub-signature-256", "sha256=" + std::string(64, '0')}, {"x-github-event", "push"}};
+    CHECK(f.c.call("POST", hook, bad, payload).status == 401);
+    CHECK(f.c.call("POST", hook, {}, payload).status == 401);
+    CHECK(f.c.call("POST", hook, {{"x-gitlab-token", "wrong"}}, payload).status == 401);
+    CHECK(f.c.call("POST", "/hooks/999", bad, payload).status == 401);
+    CHECK(f.source()["last_sync"].is_null());
+    CHECK(f.repo.seen.empty());
+  }
+  SECTION("a GitHub-signed push runs the sync") {
+    header_list good = {{"x-hub-signature-256", "sha256=" + hex_hmac_sha256(f.webhook_secret, payload)},
+                        {"x-github-event", "push"}};
+    reply r = f.c.call("POST", hook, good, payload);
+    CHECK(r.status == 202);
+    CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
+    CHECK(f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).status == 200);
+  }
+  SECTION("a GitLab token header works for a composer source too") {
+    CHECK(f.c.call("POST", hook, {{"x-gitlab-token", f.webhook_secret}}, payload).status == 202);
+    CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
+  }
+  SECTION("a ping is answered without syncing") {
+    header_list ping = {{"x-hub-signature-256", "sha256=" + hex_hmac_sha256(f.webhook_secret, "{}")}, {"x-github-event", "ping"}};
+    CHECK(f.c.call("POST", hook, ping, "{}").status == 200);
+    CHECK(f.source()["last_sync"].is_null());
+  }
 }
