@@ -311,8 +311,14 @@ async function main() {
       (r.failed ? ` — **FAILED** (${r.error_samples.join("; ")})` : "");
   };
 
+  const noisy = rows.filter((r) => r.other_cpu_cores > 0.25);
+  const noiseLine = noisy.length
+    ? `Noise: other processes used more than 0.25 of a core during ${noisy.length} of ${rows.length} runs ` +
+      `(up to ${f2(Math.max(...noisy.map((r) => r.other_cpu_cores)))} cores); compare with a quiet run before drawing conclusions.`
+    : "Noise: other processes used less than 0.25 of a core during every run.";
   console.log(tbl);
   console.log(`\np2 hit throughput: ${f2(p2Ratio)}× the floor (target ≥ ${target}×: ${targetMet ? "met" : "NOT met"})`);
+  console.log(noiseLine);
 
   const section = [
     "## Serving benchmark",
@@ -334,6 +340,8 @@ async function main() {
     tbl,
     "",
     ...rows.filter((r) => r.floor).map(ratioLine),
+    "",
+    noiseLine,
     "",
     "Raw numbers: `build/bench/results.json`.",
     "",

@@ -29,13 +29,22 @@ std::string lower(std::string s) {
   return s;
 }
 
-// packages[]=a&packages[]=b (also PURLs pkg:composer/vendor/name), from a query or a form body.
+// packages[]=a&packages[]=b, or PHP http_build_query's packages[0]=a&packages[1]=b (what composer
+// sends), also PURLs pkg:composer/vendor/name; from a query or a form body.
+bool packages_key(std::string_view k) {
+  if (k == "packages") return true;
+  if (k.substr(0, 9) != "packages[" || k.back() != ']') return false;
+  for (char c : k.substr(9, k.size() - 10))
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
 std::vector<std::string> requested_names(std::string_view encoded) {
   http::url u;
   u.query = std::string(encoded);
   std::vector<std::string> out;
   for (auto& [k, v] : u.query_params()) {
-    if (k != "packages[]" && k != "packages") continue;
+    if (!packages_key(k)) continue;
     std::string name = lower(v);
     if (name.rfind("pkg:composer/", 0) == 0) name = name.substr(13);
     if (auth::valid_package_name(name) && out.size() < max_names) out.push_back(name);

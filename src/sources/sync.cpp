@@ -193,7 +193,8 @@ task<result<slice_report>> run_sync_slice(const environment& env, storage::sourc
 
 task<std::monostate> run_due_syncs(const environment& env, std::int64_t now_ms) {
   auto due = co_await fx::d1_all(
-      "SELECT id FROM sources WHERE enabled = 1 AND (sync_cursor IS NOT NULL OR next_sync_at <= ?) "
+      // A packagist source's change feed is read on every cron run; other sources when due.
+      "SELECT id FROM sources WHERE enabled = 1 AND (sync_cursor IS NOT NULL OR next_sync_at <= ? OR type = 'packagist') "
       "ORDER BY next_sync_at LIMIT ?",
       {json(now_ms), json(max_sources_per_cron)});
   if (!due) co_return std::monostate{};

@@ -153,9 +153,10 @@ TEST_CASE("advisories: local ones and the packagist source's, cached", "[sources
                            R"({"package":"acme/app","title":"RCE in app","affected_versions":"<1.0.1","cve":"CVE-2026-0001"})");
   REQUIRE(created.status == 201);
 
+  // composer's http_build_query form: packages[0]=...&packages[1]=...
   header_list form = basic(f.reader);
   form.emplace_back("content-type", "application/x-www-form-urlencoded");
-  reply r = f.c.call("POST", "/api/security-advisories", form, "packages%5B%5D=psr%2Flog&packages%5B%5D=acme%2Fapp&packages%5B%5D=acme%2Fsafe");
+  reply r = f.c.call("POST", "/api/security-advisories", form, "packages%5B0%5D=psr%2Flog&packages%5B1%5D=acme%2Fapp&packages%5B%5D=acme%2Fsafe");
   INFO(r.body);
   REQUIRE(r.status == 200);
   json adv = r.body_json()["advisories"];

@@ -142,9 +142,9 @@ struct fake_host {
       }
       return api_json(200, o.dump());
     }
-    std::string tags = kind == 'h' ? "/tags" : kind == 'l' ? "/repository/tags" : "/refs/tags";
+    std::string tags_path = kind == 'h' ? "/tags" : kind == 'l' ? "/repository/tags" : "/refs/tags";
     std::string branches_path = kind == 'h' ? "/branches" : kind == 'l' ? "/repository/branches" : "/refs/branches";
-    if (route == rp + tags) return page_of(tags_sorted(), u, route);
+    if (route == rp + tags_path) return page_of(tags, u, route);
     if (route == rp + branches_path) return page_of(branches, u, route);
     std::string sha;
     if (kind == 'h' && route == rp + "/contents/composer.json") sha = u.query_param("ref").value_or("");
@@ -170,8 +170,6 @@ struct fake_host {
       return {200, {{"content-type", "application/zip"}}, zip_for(u.query_param("sha").value_or(""))};
     return api_json(404, "{\"message\":\"Not Found\"}");
   }
-
-  std::vector<fake_ref> tags_sorted() const { return tags; }
 };
 
 // The repository every provider test starts from:
@@ -222,7 +220,8 @@ struct fixture {
   }
   std::map<std::string, std::string> skipped() {
     std::map<std::string, std::string> out;
-    for (const auto& r : h.query("SELECT ref, reason FROM skipped_refs ORDER BY ref").as_array())
+    json rows = h.query("SELECT ref, reason FROM skipped_refs ORDER BY ref");
+    for (const auto& r : rows.as_array())
       out[std::string(r["ref"].as_string())] = std::string(r["reason"].as_string());
     return out;
   }

@@ -119,7 +119,8 @@ TEST_CASE("a repository without any usable composer.json is an error, nothing is
 }
 
 TEST_CASE("a GitHub source URL that names no repository is refused with the URL quoted", "[sources][vcs][github][native]") {
-  fixture f(enterprise(), R"({"type":"github","url":"https://ghe.example.test/acme"})");
+  fixture f(enterprise(), ghe_source);
+  (void)f.h.query("UPDATE sources SET url = 'https://ghe.example.test/acme'");  // the admin API refuses it already
   json r = f.sync().body_json();
   CHECK(r["result"]["status"].as_string() == "error");
   CHECK(r["result"]["errors"].as_array()[0].as_string().find("\"https://ghe.example.test/acme\"") != std::string_view::npos);
