@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "driver.h"
 #include "routes/app.h"
+#include "storage/hot_cache.h"
 #include "wire.h"
 
 #if defined(__EMSCRIPTEN__)
@@ -25,6 +26,7 @@ constexpr std::uint32_t buffer_padding = 64;
 
 struct job {
   request_context ctx;
+  std::string raw_body;  // the finished response's body, handed over as bytes (PROTOCOL.md "Finish")
   std::unique_ptr<driver> drv;
   driver_state state = driver_state::waiting;
 };
@@ -43,9 +45,17 @@ std::string finish_document(const http::response& r) {
   return std::move(w).str();
 }
 
-task<std::string> run_fetch(request_context* ctx) {
+// The body leaves as raw bytes beside the document: no JSON escaping on the way out, no decoding in JS.
+task<std::string> run_fetch(request_context* ctx, std::string* raw_body) {
   http::response r = co_await routes::handle_fetch(*ctx);
-  co_return finish_document(r);
+  if (r.status == 0 || r.body_from != http::no_body || r.body.empty()) co_return finish_document(r);
+  *raw_body = std::move(r.body);
+  r.body.clear();
+  json_writer w;
+  w.begin_object().key("response");
+  wire::write_response(w, r, static_cast<std::int64_t>(raw_body->size()));
+  w.end_object();
+  co_return std::move(w).str();
 }
 
 task<std::string> run_scheduled(request_context* ctx) {
@@ -105,7 +115,7 @@ PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
   if (ctx) {
     j->ctx = std::move(*ctx);
     j->drv = std::make_unique<driver>(j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
-                                                                                 : run_fetch(&j->ctx));
+                                                                                 : run_fetch(&j->ctx, &j->raw_body));
   } else {
     j->drv = std::make_unique<driver>(reject(ctx.err().message));
   }
@@ -139,6 +149,20 @@ PB_EXPORT const char* pb_out_ptr(std::uint32_t id) {
 PB_EXPORT std::uint32_t pb_out_len(std::uint32_t id) {
   auto it = jobs().find(id);
   return it == jobs().end() ? 0 : static_cast<std::uint32_t>(it->second->drv->output().size());
+}
+
+// Empties the isolate's caches (native test hosts call it so every case starts cold; not exported to wasm).
+PB_EXPORT void pb_reset_caches() { storage::hot_cache::clear(); }
+
+// The raw body of a finished job's response ("body_raw" in the finish document).
+PB_EXPORT const char* pb_out_body_ptr(std::uint32_t id) {
+  auto it = jobs().find(id);
+  return it == jobs().end() ? nullptr : it->second->raw_body.data();
+}
+
+PB_EXPORT std::uint32_t pb_out_body_len(std::uint32_t id) {
+  auto it = jobs().find(id);
+  return it == jobs().end() ? 0 : static_cast<std::uint32_t>(it->second->raw_body.size());
 }
 
 // Frees the job; a job abandoned while waiting destroys its coroutine frames.

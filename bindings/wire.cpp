@@ -17,12 +17,14 @@ http::headers read_headers(const json& j) {
   return h;
 }
 
-void write_response(json_writer& w, const http::response& r) {
+void write_response(json_writer& w, const http::response& r, std::int64_t raw_body_len) {
   w.begin_object().field("status", r.status);
   w.key("headers");
   write_headers(w, r.header_list);
   if (r.body_from != http::no_body) {
     w.field("body_handle", std::int64_t{r.body_from});
+  } else if (raw_body_len >= 0) {
+    w.field("body_raw", raw_body_len);
   } else {
     w.field("body", r.body);
   }

@@ -15,6 +15,7 @@ inline constexpr int protocol_version = 1;
 
 void write_headers(json_writer& w, const http::headers& h);
 http::headers read_headers(const json& j);
-void write_response(json_writer& w, const http::response& r);
+// raw_body_len >= 0: the body travels as raw bytes beside the document ("body_raw": length).
+void write_response(json_writer& w, const http::response& r, std::int64_t raw_body_len = -1);
 
 }  // namespace pb::wire

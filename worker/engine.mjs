@@ -112,7 +112,14 @@ export async function drive(module, startDoc, io) {
       });
     }
     if (state !== 0) throw new Trap(`wasm job ${id} is in state ${state}`);
-    return JSON.parse(call(inst, (ex) => readOut(ex, id)));
+    return call(inst, (ex) => {
+      const finish = JSON.parse(readOut(ex, id));
+      // A body handed over as raw bytes: copied out before the job (and its memory) is freed.
+      if (finish.response?.body_raw != null) {
+        finish.response.raw = new Uint8Array(ex.memory.buffer, ex.pb_out_body_ptr(id), ex.pb_out_body_len(id)).slice();
+      }
+      return finish;
+    });
   } finally {
     if (current === inst) {
       try {

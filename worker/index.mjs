@@ -36,7 +36,8 @@ function toResponse(r, handles, method) {
       body.pipeTo(fixed.writable).catch(() => {});
       body = fixed.readable;
     }
-  } else if (r.body != null && r.body !== "") body = r.body;
+  } else if (r.raw != null) body = r.raw;
+  else if (r.body != null && r.body !== "") body = r.body;
   if (NO_BODY_STATUS.has(r.status) || method === "HEAD") {
     body?.cancel?.();
     body = null;
@@ -91,7 +92,10 @@ export default {
           send(jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"));
         })
         .finally(() => {
-          log({ method: request.method, path: url.pathname, status, ms: Date.now() - started, effects });
+          // Every request with PB_LOG=requests (scripts/dev); otherwise only server errors (a log line
+          // per request costs as much as the rest of a warm p2 hit; Cloudflare logs invocations anyway).
+          if (env.PB_LOG === "requests" || status >= 500)
+            log({ method: request.method, path: url.pathname, status, ms: Date.now() - started, effects });
           return handles.release();
         });
       ctx.waitUntil(done);

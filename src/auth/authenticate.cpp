@@ -4,6 +4,7 @@
 #include "core/http_date.h"
 #include "core/json.h"
 #include "core/sha256.h"
+#include "storage/hot_cache.h"
 
 namespace pb::auth {
 
@@ -27,10 +28,15 @@ task<authentication> authenticate_client(const http::headers& h, std::int64_t no
                                           "http-basic (any username, the token as password) or as bearer.")};
   if (presented->empty())
     co_return authentication{std::nullopt, unauthorized("package-broker: the Authorization header is malformed.")};
-  auto found = co_await storage::find_token_by_hash(sha256_hex(*presented));
-  if (!found) {
-    co_return authentication{std::nullopt, http::error_response(make_error(
-                                               error_code::unavailable, "token store unavailable: " + found.err().message))};
+  std::string hash = sha256_hex(*presented);
+  result<std::optional<storage::token_record>> found = storage::hot_cache::token(hash, now_ms);
+  if (!found->has_value()) {
+    found = co_await storage::find_token_by_hash(hash);
+    if (!found) {
+      co_return authentication{std::nullopt, http::error_response(make_error(
+                                                 error_code::unavailable, "token store unavailable: " + found.err().message))};
+    }
+    if (found->has_value()) storage::hot_cache::put_token(hash, **found, now_ms);
   }
   if (!found->has_value())
     co_return authentication{std::nullopt, unauthorized("package-broker: the token is not valid (unknown token).")};

@@ -227,7 +227,7 @@ task<http::response> p2_document(request_context& ctx) {
   std::string name = vendor + "/" + std::string(base);
   // The token check and the document read are independent: one round trip for both.
   auto [auth, doc] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
-                                       storage::load_document(storage::document_key(name, dev)));
+                                       storage::load_document(storage::document_key(name, dev), ctx.now_ms));
   if (!auth.ok()) co_return auth.denial;
   if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
   if (!doc) co_return store_error(doc.err());
@@ -240,7 +240,7 @@ task<http::response> p2_document(request_context& ctx) {
     auto fetched = co_await sources::mirror_package(ctx.env, std::move(**mirror), name, false, ctx.now_ms);
     if (!fetched) co_return http::error_response(make_error(error_code::upstream, fetched.err().message));
     if (*fetched == sources::mirror_outcome::not_found) co_return not_found_package(name);
-    doc = co_await storage::load_document(storage::document_key(name, dev));
+    doc = co_await storage::load_document(storage::document_key(name, dev), ctx.now_ms);
     if (!doc) co_return store_error(doc.err());
     if (!doc->has_value()) co_return not_found_package(name);
   }

@@ -32,6 +32,11 @@ task<result<upstream>> open_upstream(const environment& env, storage::source_rec
   upstream u;
   for (const std::string* base : {&s.url, &s.api_url})
     if (!base->empty()) u.hosts.push_back(lower(http::parse_url(*base).host));
+  // The public services' APIs live on their own hosts (the default api_url of vcs.cpp).
+  if (s.api_url.empty() && !u.hosts.empty()) {
+    if (s.type == "github" && u.hosts[0] == "github.com") u.hosts.push_back("api.github.com");
+    if (s.type == "bitbucket" && u.hosts[0] == "bitbucket.org") u.hosts.push_back("api.bitbucket.org");
+  }
   if (!s.credentials_secret.empty()) {
     std::string_view value = env.vars[s.credentials_secret].as_string();
     if (value.empty())

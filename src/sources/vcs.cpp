@@ -447,6 +447,82 @@ std::int64_t pending(const vcs_cursor& c) {
   return n;
 }
 
+// One round of requests: the repository, one listing page, or a batch of composer.json reads.
+struct round {
+  char what = 0;  // r: repository, l: listing page, f: composer.json files
+  std::vector<std::string> urls;
+  std::vector<std::size_t> refs;  // for f: the ref each URL reads
+};
+
+round plan(vcs_cursor& c, const provider& p, std::int64_t budget) {
+  round r;
+  if (!c.have_repo || !listed(c)) {
+    r.what = c.have_repo ? 'l' : 'r';
+    r.urls.push_back(c.have_repo ? c.next_list : p.repo_api);
+    return r;
+  }
+  r.what = 'f';
+  // Refs at an already-read commit share its composer.json; the rest are read up to 6 at a time.
+  for (std::size_t i = 0; i < c.refs.size() && r.urls.size() < in_flight && static_cast<std::int64_t>(r.urls.size()) < budget; ++i) {
+    ref_entry& e = c.refs[i];
+    if (e.fetched) continue;
+    auto same = std::find_if(c.refs.begin(), c.refs.end(), [&](const ref_entry& o) {
+      return o.fetched && o.sha == e.sha && (o.reason.empty() || o.reason == "no composer.json");
+    });
+    if (same != c.refs.end()) {
+      e.fetched = true;
+      e.body = same->body;
+      e.reason = same->reason;
+      continue;
+    }
+    bool queued = false;
+    for (std::size_t j : r.refs) queued = queued || c.refs[j].sha == e.sha;
+    if (queued) continue;
+    r.refs.push_back(i);
+    r.urls.push_back(composer_json_url(p, e.sha));
+  }
+  return r;
+}
+
+// Takes a round's responses into the cursor; returns the failure that ends the sync, if any. Responses
+// refused for the rate limit are left to be asked again after the reset.
+std::string apply(vcs_cursor& c, const provider& p, const round& rd, std::vector<result<fx::fetch_response>>& results,
+                  rate_state& rs, std::int64_t now_ms) {
+  for (std::size_t k = 0; k < results.size(); ++k) {
+    if (!results[k]) return results[k].err().message;
+    const fx::fetch_response& r = *results[k];
+    const std::string& url = rd.urls[k];
+    if (observe(rs, r, now_ms)) continue;
+    if (rd.what == 'f') {
+      auto file = composer_file(p.kind, r, url);
+      if (!file) return file.err().message;
+      ref_entry& e = c.refs[rd.refs[k]];
+      e.fetched = true;
+      e.body = std::move(file->first);
+      e.reason = std::move(file->second);
+      continue;
+    }
+    if (r.status != 200) return http_failure(r, url);
+    if (rd.what == 'r') {
+      auto doc = parse_json(r.text);
+      if (!doc) return url + ": " + doc.err().message;
+      c.have_repo = true;
+      c.default_branch = std::string(p.kind == 'b' ? (*doc)["mainbranch"]["name"].as_string() : (*doc)["default_branch"].as_string());
+      c.next_list = list_url(p, false);
+      c.listing_branches = false;
+      continue;
+    }
+    auto next = add_refs(c, p.kind, r, url);
+    if (!next) return next.err().message;
+    c.next_list = *next;
+    if (c.next_list.empty() && !c.listing_branches) {
+      c.listing_branches = true;
+      c.next_list = list_url(p, true);
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 task<result<slice_report>> vcs_slice(const environment& env, storage::source_record s, std::int64_t now_ms) {
@@ -471,84 +547,15 @@ task<result<slice_report>> vcs_slice(const environment& env, storage::source_rec
   rate_state rs;
   std::int64_t budget = requests_per_slice;
   std::string failure;
-
-  if (!c.have_repo && budget > 0) {
-    --budget;
-    auto r = co_await upstream_get(*u, p->repo_api);
-    if (!r) failure = r.err().message;
-    else if (!observe(rs, *r, now_ms)) {
-      auto doc = r->status == 200 ? parse_json(r->text) : result<json>(make_error(error_code::upstream, http_failure(*r, p->repo_api)));
-      if (!doc) failure = doc.err().message;
-      else {
-        c.have_repo = true;
-        c.default_branch = std::string(p->kind == 'b' ? (*doc)["mainbranch"]["name"].as_string() : (*doc)["default_branch"].as_string());
-        c.next_list = list_url(*p, false);
-        c.listing_branches = false;
-      }
-    }
-  }
-  while (failure.empty() && !rs.stop && !listed(c) && c.have_repo && budget > 0) {
-    --budget;
-    auto r = co_await upstream_get(*u, c.next_list);
-    if (!r) failure = r.err().message;
-    if (!r || observe(rs, *r, now_ms)) break;
-    if (r->status != 200) {
-      failure = http_failure(*r, c.next_list);
-      break;
-    }
-    auto next = add_refs(c, p->kind, *r, c.next_list);
-    if (!next) {
-      failure = next.err().message;
-      break;
-    }
-    c.next_list = *next;
-    if (c.next_list.empty() && !c.listing_branches) {
-      c.listing_branches = true;
-      c.next_list = list_url(*p, true);
-    }
-  }
-  while (failure.empty() && !rs.stop && listed(c) && budget > 0) {
-    // Refs at an already-read commit share its composer.json; the rest are read up to 6 at a time.
-    std::vector<std::size_t> batch;
+  // Rounds of requests (the repository, a listing page, or up to 6 composer.json reads), one batch each.
+  while (failure.empty() && !rs.stop && budget > 0) {
+    round next = plan(c, *p, budget);
+    if (next.urls.empty()) break;
+    budget -= static_cast<std::int64_t>(next.urls.size());
     std::vector<task<result<fx::fetch_response>>> reads;
-    for (std::size_t i = 0; i < c.refs.size() && batch.size() < in_flight && static_cast<std::int64_t>(batch.size()) < budget; ++i) {
-      ref_entry& r = c.refs[i];
-      if (r.fetched) continue;
-      auto same = std::find_if(c.refs.begin(), c.refs.end(), [&](const ref_entry& o) {
-        return o.fetched && o.sha == r.sha && (o.reason.empty() || o.reason == "no composer.json");
-      });
-      if (same != c.refs.end()) {
-        r.fetched = true;
-        r.body = same->body;
-        r.reason = same->reason;
-        continue;
-      }
-      bool queued = false;
-      for (std::size_t j : batch) queued = queued || c.refs[j].sha == r.sha;
-      if (queued) continue;
-      batch.push_back(i);
-      reads.push_back(upstream_get(*u, composer_json_url(*p, r.sha)));
-    }
-    if (batch.empty()) break;
-    budget -= static_cast<std::int64_t>(batch.size());
+    for (const auto& url : next.urls) reads.push_back(upstream_get(*u, url));
     auto results = co_await when_all(std::move(reads));
-    for (std::size_t k = 0; k < batch.size() && failure.empty(); ++k) {
-      ref_entry& r = c.refs[batch[k]];
-      std::string url = composer_json_url(*p, r.sha);
-      if (!results[k]) {
-        failure = results[k].err().message;
-        break;
-      }
-      if (observe(rs, *results[k], now_ms)) continue;  // refused: read again after the reset
-      auto file = composer_file(p->kind, *results[k], url);
-      if (!file) {
-        failure = file.err().message;
-        break;
-      }
-      r.fetched = true;
-      r.body = std::move(file->first);
-      r.reason = std::move(file->second);
-    }
+    failure = apply(c, *p, next, results, rs, now_ms);
   }
 
   if (!failure.empty()) {  // the upstream is down or broken: everything served so far stays as it was

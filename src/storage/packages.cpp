@@ -5,6 +5,7 @@
 #include "bindings/effects.h"
 #include "composer/p2_builder.h"
 #include "core/http_date.h"
+#include "storage/hot_cache.h"
 #include "versions/sort.h"
 
 namespace pb::storage {
@@ -94,9 +95,10 @@ task<result<std::vector<std::string>>> list_package_names() {
   co_return names;
 }
 
-task<result<std::optional<stored_document>>> load_document(std::string key) {
+task<result<std::optional<stored_document>>> load_document(std::string key, std::int64_t now_ms) {
+  if (auto hot = hot_cache::document(key, now_ms)) co_return std::optional<stored_document>{std::move(*hot)};
   auto row = co_await fx::d1_first("SELECT body, blob_key, last_modified FROM metadata_documents WHERE key = ?",
-                                   {json(std::move(key))});
+                                   {json(key)});
   if (!row) co_return std::move(row).err();
   if (!row->has_value()) co_return std::optional<stored_document>{};
   const json& r = **row;
@@ -108,6 +110,7 @@ task<result<std::optional<stored_document>>> load_document(std::string key) {
     if (!obj->has_value()) co_return make_error(error_code::internal, "metadata blob " + d.blob_key + " is missing");
     d.body = std::move((*obj)->text);
   }
+  hot_cache::put_document(key, d, now_ms);
   co_return std::optional<stored_document>{std::move(d)};
 }
 
@@ -307,6 +310,7 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
                        json(revision), json(now_ms)}});
   }
   auto w = co_await fx::d1_batch(std::move(writes));
+  for (bool dev : {false, true}) hot_cache::forget_document(document_key(package, dev));
   if (!w) co_return std::move(w).err();
   co_return std::monostate{};
 }

@@ -50,7 +50,8 @@ struct new_version {
 };
 
 task<result<std::vector<std::string>>> list_package_names();
-task<result<std::optional<stored_document>>> load_document(std::string key);
+// From the isolate's hot cache when fresh (no effect at all), else D1 (and R2 for big documents).
+task<result<std::optional<stored_document>>> load_document(std::string key, std::int64_t now_ms);
 
 struct dist_row {
   std::string package;

@@ -3,6 +3,7 @@
 #include "bindings/effects.h"
 #include "core/http_date.h"
 #include "core/sha256.h"
+#include "storage/hot_cache.h"
 
 namespace pb::storage {
 
@@ -80,6 +81,7 @@ task<result<std::vector<token_record>>> list_tokens() {
 }
 
 task<result<std::optional<token_record>>> revoke_token(std::int64_t id, std::int64_t now_ms) {
+  hot_cache::forget_tokens();  // this isolate stops accepting it at once
   auto r = co_await fx::d1_first(std::string("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING ") +
                                      columns,
                                  {json(now_ms), json(id)});
@@ -91,6 +93,7 @@ task<result<std::optional<token_record>>> revoke_token(std::int64_t id, std::int
 bool needs_touch(const token_record& t, std::int64_t now_ms) { return now_ms - t.last_used_at >= 3600 * 1000; }
 
 task<result<std::monostate>> touch_token(std::int64_t id, std::int64_t now_ms) {
+  hot_cache::touched(id, now_ms);
   auto r = co_await fx::d1_run("UPDATE tokens SET last_used_at = ? WHERE id = ?", {json(now_ms), json(id)});
   if (!r) co_return std::move(r).err();
   co_return std::monostate{};

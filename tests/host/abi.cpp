@@ -107,6 +107,7 @@ finished invoke(host& h, const json& start_doc) {
   }
   auto out = parse_json(output(id));
   f.doc = out ? *out : json();
+  f.raw_body.assign(pb_out_body_ptr(id), pb_out_body_len(id));
   pb_finish(id);
   return f;
 }

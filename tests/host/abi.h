@@ -21,7 +21,10 @@ int pb_state(std::uint32_t id);
 int pb_resume(std::uint32_t id, const char* doc, std::uint32_t len);
 const char* pb_out_ptr(std::uint32_t id);
 std::uint32_t pb_out_len(std::uint32_t id);
+const char* pb_out_body_ptr(std::uint32_t id);
+std::uint32_t pb_out_body_len(std::uint32_t id);
 void pb_finish(std::uint32_t id);
+void pb_reset_caches();
 }
 
 namespace pb::testing {
@@ -52,7 +55,8 @@ struct finished {
   std::vector<std::string> ops;  // every effect op performed, in order
   int batches = 0;               // how many effect batches there were
   int status() const { return static_cast<int>(doc["response"]["status"].as_int()); }
-  std::string body() const { return std::string(doc["response"]["body"].as_string()); }
+  std::string raw_body;          // the response body when it came as raw bytes ("body_raw")
+  std::string body() const { return doc["response"].find("body_raw") ? raw_body : std::string(doc["response"]["body"].as_string()); }
   json body_json() const;
   std::string header(std::string_view name) const;
 };

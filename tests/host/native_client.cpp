@@ -31,6 +31,8 @@ reply client::call(std::string method, std::string path, header_list headers, st
   r.ops = f.ops;
   if (const json* handle = resp.find("body_handle")) {
     r.body = host.take_handle(handle->as_int()).value_or("<missing handle>");
+  } else if (resp.find("body_raw")) {
+    r.body = f.raw_body;
   } else {
     r.body = std::string(resp["body"].as_string());
   }

@@ -171,6 +171,7 @@ std::string hex_hmac_sha256(std::string_view key, std::string_view data) {
 }
 
 native_host::native_host(bool apply_migrations) {
+  pb_reset_caches();  // a new host is a new isolate
   if (sqlite3_open(":memory:", &db_) != SQLITE_OK) throw std::runtime_error("sqlite3_open failed");
   exec(db_, "PRAGMA foreign_keys = ON");  // D1 enforces foreign keys
   if (apply_migrations) {

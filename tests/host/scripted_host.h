@@ -14,6 +14,7 @@ namespace pb::testing {
 
 class scripted_host final : public host {
  public:
+  scripted_host() { pb_reset_caches(); }  // a new host is a new isolate: nothing cached
   using check_fn = std::function<std::string(const json& effect)>;  // returns "" when the effect is right
 
   // Expects the next effect to have this op; replies with `reply`.

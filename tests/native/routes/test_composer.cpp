@@ -92,6 +92,16 @@ TEST_CASE("artifact upload stores the archive and publishes p2 metadata", "[comp
   CHECK(dev.status == 200);
   CHECK(dev.body_json()["packages"]["acme/widget"].size() == 0);
 
+  SECTION("a warm isolate answers a p2 hit from memory, without effects") {
+    reply warm = call(h, "GET", "/p2/acme/widget.json", basic(token));
+    CHECK(warm.status == 200);
+    CHECK(warm.body == p2.body);
+    CHECK(warm.ops.empty());
+    // An upload in this isolate is visible at once.
+    REQUIRE(upload(h, "acme/widget", "1.2.1", make_zip({{"composer.json", composer_json("acme/widget")}}, "x")).status == 201);
+    reply fresh = call(h, "GET", "/p2/acme/widget.json", basic(token));
+    CHECK(fresh.body_json()["packages"]["acme/widget"].size() == 2);
+  }
   SECTION("If-Modified-Since answers 304 with an empty body") {
     header_list hs = basic(token);
     hs.emplace_back("if-modified-since", p2.header("last-modified"));

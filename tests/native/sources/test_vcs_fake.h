@@ -211,7 +211,7 @@ struct fixture {
     json start = fetch_start("POST", c.origin + sync_path(), bearer("adm"), false, vars());
     start.set("now_ms", json(now_ms));
     finished f = invoke(h, start);
-    auto body = parse_json(f.doc["response"]["body"].as_string());
+    auto body = parse_json(f.body());
     return body ? *body : json();
   }
   json source() { return c.call("GET", "/admin/api/sources/" + std::to_string(source_id), bearer("adm")).body_json(); }

@@ -52,6 +52,7 @@ TEST_CASE("a GitLab numeric default branch is x.y.x-dev with default-branch", "[
   g.default_branch = "2.x";
   fixture f(std::move(g), source);
   CHECK(f.sync().body_json()["result"]["status"].as_string() == "ok");
-  for (const auto& v : f.p2(true).as_array())
+  json dev = f.p2(true);
+  for (const auto& v : dev.as_array())
     CHECK(v["default-branch"].as_bool() == (v["version"].as_string() == "2.x-dev"));
 }

@@ -1,0 +1,100 @@
+#include "storage/hot_cache.h"
+
+#include <list>
+#include <unordered_map>
+
+namespace pb::storage::hot_cache {
+
+namespace {
+
+constexpr std::size_t max_tokens = 1024;
+constexpr std::size_t max_document_bytes = 16 * 1024 * 1024;  // of the isolate's 128 MB
+
+template <class V>
+struct ttl_map {
+  struct entry {
+    V value;
+    std::int64_t stored_at;
+    std::size_t bytes;
+    typename std::list<std::string>::iterator order;
+  };
+  std::unordered_map<std::string, entry> map;
+  std::list<std::string> order;  // oldest first
+  std::size_t bytes = 0;
+
+  const V* get(const std::string& key, std::int64_t now_ms) {
+    auto it = map.find(key);
+    if (it == map.end()) return nullptr;
+    if (now_ms - it->second.stored_at > ttl_ms || now_ms < it->second.stored_at) {
+      erase(key);
+      return nullptr;
+    }
+    return &it->second.value;
+  }
+  void put(const std::string& key, V value, std::size_t size, std::int64_t now_ms, std::size_t max_entries,
+           std::size_t max_bytes) {
+    erase(key);
+    if (size > max_bytes) return;
+    while (!order.empty() && (map.size() >= max_entries || bytes + size > max_bytes)) erase(order.front());
+    order.push_back(key);
+    bytes += size;
+    map.emplace(key, entry{std::move(value), now_ms, size, std::prev(order.end())});
+  }
+  void erase(const std::string& key) {
+    auto it = map.find(key);
+    if (it == map.end()) return;
+    bytes -= it->second.bytes;
+    order.erase(it->second.order);
+    map.erase(it);
+  }
+  void clear() {
+    map.clear();
+    order.clear();
+    bytes = 0;
+  }
+};
+
+ttl_map<token_record>& tokens() {
+  static ttl_map<token_record> m;
+  return m;
+}
+ttl_map<stored_document>& documents() {
+  static ttl_map<stored_document> m;
+  return m;
+}
+
+}  // namespace
+
+std::optional<token_record> token(const std::string& hash, std::int64_t now_ms) {
+  const token_record* t = tokens().get(hash, now_ms);
+  return t ? std::optional<token_record>(*t) : std::nullopt;
+}
+
+void put_token(const std::string& hash, const token_record& t, std::int64_t now_ms) {
+  tokens().put(hash, t, 256, now_ms, max_tokens, max_tokens * 256);
+}
+
+void forget_tokens() { tokens().clear(); }
+
+void touched(std::int64_t token_id, std::int64_t now_ms) {
+  for (auto& [hash, e] : tokens().map)
+    if (e.value.id == token_id) e.value.last_used_at = now_ms;
+}
+
+std::optional<stored_document> document(const std::string& key, std::int64_t now_ms) {
+  const stored_document* d = documents().get(key, now_ms);
+  return d ? std::optional<stored_document>(*d) : std::nullopt;
+}
+
+void put_document(const std::string& key, const stored_document& d, std::int64_t now_ms) {
+  documents().put(key, d, d.body.size() + key.size() + 64, now_ms, 100'000, max_document_bytes);
+}
+
+void forget_document(const std::string& key) { documents().erase(key); }
+
+void clear() {
+  tokens().clear();
+  documents().clear();
+}
+
+}  // namespace pb::storage::hot_cache
