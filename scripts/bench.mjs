@@ -283,7 +283,8 @@ async function main() {
       label: p.label,
       floor: fl,
       log_lines_per_req: (runtime.stdoutLines - lines1) / (r.requests + r.warmup_requests),
-      sample_log_line: runtime.lastLine, // the Worker's own request log: status, ms, effects raised
+      // The Worker's own request log line (status, ms, effects raised), when it logs requests (PB_LOG).
+      sample_log_line: runtime.stdoutLines > lines1 ? runtime.lastLine : null,
     };
     rows.push(row);
     log(`  ${p.key.padEnd(11)} ${f0(r.rps)} req/s, p50 ${f2(r.p50_ms)} ms, p99 ${f2(r.p99_ms)} ms, ${f3(r.workerd_cpu_ms_per_req)} ms CPU/req, ` +

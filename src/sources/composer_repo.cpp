@@ -85,17 +85,43 @@ task<result<composer_root>> read_composer_root(const upstream& u, std::string ba
     if (!inc) co_return upstream_error(inc_url, "invalid JSON: " + inc.err().message);
     merge_v1(root.v1_packages, *inc);
   }
-  if (doc->find("providers-url") || doc->find("provider-includes"))
-    co_return upstream_error(url, "v1 provider repositories (providers-url) are not supported yet; use the v2 "
-                                  "metadata-url endpoint of this repository if it has one");
-  for (const auto& [name, versions] : root.v1_packages.as_object()) root.names.push_back(name);
+  if (const json* providers = doc->find("providers-url"); providers && providers->is_string()) {
+    root.providers_url = resolve_url(url, providers->as_string());
+    // provider-includes: {"p/provider-latest$%hash%.json": {"sha256": ...}} list name -> hash.
+    for (const auto& [path, info] : (*doc)["provider-includes"].as_object()) {
+      std::string listing = path;
+      std::size_t at = listing.find("%hash%");
+      if (at != std::string::npos) listing.replace(at, 6, std::string(info["sha256"].as_string()));
+      auto inc = co_await get_json(u, resolve_url(url, listing));
+      if (!inc) co_return std::move(inc).err();
+      for (const auto& [name, entry] : (*inc)["providers"].as_object())
+        root.provider_hashes.set(lower(name), json(entry["sha256"].as_string()));
+    }
+    for (const auto& [name, entry] : (*doc)["providers"].as_object())
+      root.provider_hashes.set(lower(name), json(entry["sha256"].as_string()));
+    for (const auto& [name, hash] : root.provider_hashes.as_object()) root.names.push_back(name);
+  }
+  for (const auto& [name, versions] : root.v1_packages.as_object())
+    if (!root.provider_hashes.find(name)) root.names.push_back(name);
   co_return root;
 }
 
 task<result<std::optional<std::vector<json>>>> read_composer_package(const upstream& u, const composer_root& root,
                                                                      std::string name) {
   if (root.metadata_url.empty()) {
-    const json* versions = root.v1_packages.find(name);
+    json packages = root.v1_packages;
+    if (const json* hash = root.provider_hashes.find(name)) {
+      std::string url = root.providers_url;
+      for (auto [key, value] : {std::pair<std::string_view, std::string>{"%package%", name},
+                                std::pair<std::string_view, std::string>{"%hash%", std::string(hash->as_string())}}) {
+        std::size_t at = url.find(key);
+        if (at != std::string::npos) url.replace(at, key.size(), value);
+      }
+      auto file = co_await get_json(u, url);
+      if (!file) co_return std::move(file).err();
+      merge_v1(packages, *file);
+    }
+    const json* versions = packages.find(name);
     if (!versions) co_return std::optional<std::vector<json>>{};
     std::vector<json> out;
     for (const auto& [v, data] : versions->as_object()) out.push_back(data);

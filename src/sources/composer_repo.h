@@ -1,7 +1,8 @@
 // Reading another Composer repository: its root packages.json (protocol v2 metadata-url with
 // available-packages, or v1 inline packages and sha1-checked includes), and each package's versions,
-// expanded from minified composer/2.0 when needed. Port of the reading side of Composer's
-// ComposerRepository (loadRootServerFile, loadIncludes, the p2 fetch in loadAsyncPackages).
+// expanded from minified composer/2.0 when needed, or v1 provider files (providers-url with
+// provider-includes). Port of the reading side of Composer's ComposerRepository (loadRootServerFile,
+// loadIncludes, loadProviderListings, the p2 fetch in loadAsyncPackages).
 #pragma once
 
 #include <optional>
@@ -20,6 +21,8 @@ struct composer_root {
   std::string metadata_url;  // v2 template with %package%, resolved; empty for v1
   std::vector<std::string> names;  // lower-cased package names the repository lists
   json v1_packages = json::object();  // name -> {version -> data} from inline packages and includes
+  std::string providers_url;          // v1 lazy providers: template with %package% and %hash%, resolved
+  json provider_hashes = json::object();  // name -> sha256 of its provider file
 };
 
 task<result<composer_root>> read_composer_root(const upstream& u, std::string base);

@@ -184,7 +184,7 @@ task<result<slice_report>> packagist_slice(const environment& env, storage::sour
 
   std::vector<std::string> errors;
   std::size_t done = 0;
-  for (; done < pending.size() && static_cast<std::int64_t>(done) < packages_per_slice; ++done) {
+  for (; done < pending.size() && static_cast<std::int64_t>(done) < packages_per_slice(env); ++done) {
     auto m = co_await mirror_package(env, s, pending[done], true, now_ms);
     if (!m) {
       errors.push_back(pending[done] + ": " + m.err().message);

@@ -26,6 +26,15 @@ bool hex_reference(std::string_view r) {
 
 }  // namespace
 
+std::int64_t packages_per_slice(const environment& env) {
+  std::int64_t n = 0;
+  for (char c : env.vars["PB_SYNC_PACKAGES_PER_SLICE"].as_string()) {
+    if (c < '0' || c > '9' || n > 100000) return 8;
+    n = n * 10 + (c - '0');
+  }
+  return n > 0 ? n : 8;
+}
+
 result<storage::upstream_version> upstream_version_row(const json& v) {
   if (!v["version"].is_string()) return make_error(error_code::bad_request, "a version without \"version\"");
   std::string version(v["version"].as_string());
@@ -153,7 +162,8 @@ task<result<slice_report>> composer_slice(const environment& env, storage::sourc
       if (storage::source_allows(s, n)) c.names.push_back(n);
   }
   slice_report report;
-  std::int64_t end = std::min<std::int64_t>(c.next + packages_per_slice, static_cast<std::int64_t>(c.names.size()));
+  std::int64_t end =
+      std::min<std::int64_t>(c.next + packages_per_slice(env), static_cast<std::int64_t>(c.names.size()));
   for (; c.next < end; ++c.next) {
     const std::string& name = c.names[static_cast<std::size_t>(c.next)];
     auto written = co_await sync_composer_package(*u, *root, s, name, now_ms, &c.errors);

@@ -1,6 +1,6 @@
 // Syncing a source: read the upstream, and switch each package to its new version set whole (one D1
 // batch per package, then its p2 documents are rebuilt). A sync runs in slices of at most
-// `packages_per_slice` packages so it stays within a Worker invocation's limits; the position is kept
+// packages_per_slice() packages so it stays within a Worker invocation's limits; the position is kept
 // in sources.sync_cursor and the cron trigger (or the next admin call) continues it. Upstream failures
 // leave the last good metadata in place and are recorded on the source.
 #pragma once
@@ -17,7 +17,9 @@
 
 namespace pb::sources {
 
-inline constexpr std::int64_t packages_per_slice = 40;
+// A package costs about 6 subrequests (2 upstream reads, 4 D1 calls); the Workers Free plan allows
+// 50 per invocation, so 8 by default. Paid plans can raise it with PB_SYNC_PACKAGES_PER_SLICE.
+std::int64_t packages_per_slice(const environment& env);
 
 struct slice_report {
   std::string status;  // running (more slices to come) | ok | error

@@ -65,6 +65,8 @@ task<result<fx::fetch_response>> upstream_get(const upstream& u, std::string url
     fx::fetch_request req;
     req.url = url;
     req.read = read;
+    // A hanging metadata read fails its sync step quickly; archives may take minutes to stream.
+    req.timeout_ms = read == fx::body_read::handle ? 300000 : 15000;
     req.header_list.set("accept", "application/json");
     req.header_list.set("user-agent", "package-broker");
     if (!if_modified_since.empty()) req.header_list.set("if-modified-since", if_modified_since);

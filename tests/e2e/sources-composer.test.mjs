@@ -19,7 +19,7 @@ const ADMIN = "e2e-sources-admin-token";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sha1 = (b) => createHash("sha1").update(b).digest("hex");
 
-let work, origin, broker, v2, v1, pk, token, sources = {};
+let work, origin, broker, v2, v1, v1p, pk, token, sources = {};
 
 const classFile = (ns, cls, says) => `<?php\nnamespace ${ns};\nclass ${cls} { public static function says(): string { return '${says}'; } }\n`;
 function pkg(name, version, extra = {}) {
@@ -122,6 +122,12 @@ describe("upstream sources through package-broker", { timeout: 600_000 }, () => 
       password: "v1-secret",
       packages: [{ name: "acme/gamma", versions: [pkg("acme/gamma", "1.0.0")] }],
     });
+    v1p = await composerRepo.start({
+      mode: "v1-providers",
+      username: "deploy",
+      password: "providers-secret",
+      packages: [{ name: "acme/delta", versions: [pkg("acme/delta", "1.0.0")] }],
+    });
     pk = await packagist.start({
       packages: [{ name: "psr/log", versions: ["1.0.0", "2.0.0"], composer: { autoload: { "psr-4": { "Psr\\Log\\": "src/" } } } }],
       advisories: [{ packageName: "psr/log", affectedVersions: ">=1.0.0,<1.0.1", title: "Log injection in psr/log", cve: "CVE-2099-4242" }],
@@ -136,13 +142,14 @@ describe("upstream sources through package-broker", { timeout: 600_000 }, () => 
     for (const [key, body] of [
       ["v2", { type: "composer", url: v2.url, credentials: { type: "basic", username: "deploy", password: "repo-secret" } }],
       ["v1", { type: "composer", url: v1.url, credentials: { type: "basic", username: "deploy", password: "v1-secret" } }],
+      ["v1p", { type: "composer", url: v1p.url, credentials: { type: "basic", username: "deploy", password: "providers-secret" } }],
       ["packagist", { type: "packagist", url: pk.url, include: ["psr/*"] }],
     ]) {
       const r = await api("POST", "/admin/api/sources", { body });
       assert.equal(r.status, 201, r.text);
       sources[key] = r.json;
     }
-    for (const key of ["v2", "v1"]) {
+    for (const key of ["v2", "v1", "v1p"]) {
       const r = await api("POST", `/admin/api/sources/${sources[key].id}/sync`);
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.result.status, "ok", r.text);
@@ -153,18 +160,19 @@ describe("upstream sources through package-broker", { timeout: 600_000 }, () => 
 
   after(async () => {
     await stopGroup(broker);
-    await Promise.allSettled([v2?.stop(), v1?.stop(), pk?.stop()]);
+    await Promise.allSettled([v2?.stop(), v1?.stop(), v1p?.stop(), pk?.stop()]);
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it("installs packages from a v2 and a v1 Composer source and a lazily mirrored packagist package", async () => {
-    const dir = project("install", { "acme/alpha": "^1.0", "acme/gamma": "^1.0", "psr/log": "^2.0" });
+  it("installs packages from v2, v1 (includes) and v1 (providers) Composer sources and a lazily mirrored packagist package", async () => {
+    const dir = project("install", { "acme/alpha": "^1.0", "acme/gamma": "^1.0", "acme/delta": "^1.0", "psr/log": "^2.0" });
     const res = await composer(dir, ["install"]);
     assert.equal(res.code, 0, res.out);
     for (const [cls, says] of [
       ["Acme\\Alpha\\Hello", "acme/alpha 1.0.0"],
       ["Acme\\Beta\\Hello", "acme/beta 1.0.0"],
       ["Acme\\Gamma\\Hello", "acme/gamma 1.0.0"],
+      ["Acme\\Delta\\Hello", "acme/delta 1.0.0"],
     ])
       assert.equal(await php(dir, `echo ${cls}::says();`), says);
     assert.match(res.out, /psr\/log \(2\.0\.0\)/);
@@ -225,8 +233,9 @@ describe("upstream sources through package-broker", { timeout: 600_000 }, () => 
 
   it("upstream faults leave every served package intact", async () => {
     const before = await api("GET", "/p2/acme/alpha.json", { auth: basicAuth(token) });
-    for (const type of ["status500", "invalidJson"]) {
-      v2.state.addFault({ path: "/packages.json", type });
+    // rateLimit: 429 with Retry-After; timeout: never answered (the sync gives up after 15 s).
+    for (const type of ["status500", "invalidJson", "rateLimit", "timeout"]) {
+      v2.state.addFault({ path: "/packages.json", type, style: "retry-after" });
       const r = await api("POST", `/admin/api/sources/${sources.v2.id}/sync`);
       v2.state.clearFaults();
       assert.equal(r.status, 200, r.text);

@@ -248,6 +248,31 @@ TEST_CASE("a v1 composer source: inline packages and includes", "[sources][compo
   CHECK(f.c.call("GET", "/dist/acme/lib/2.0.0.0/3333333333333333333333333333333333333333.zip", basic(f.token)).body == zip);
 }
 
+TEST_CASE("a v1 provider repository (providers-url, provider-includes)", "[sources][composer-source][native]") {
+  fixture f;
+  std::string zip = lib_zip("3.0.0");
+  json v = version_obj("3.0.0", "3.0.0.0", "https://satis.test/dist/lib-3.0.0.zip",
+                       "4444444444444444444444444444444444444444", hex_digest("SHA-1", zip), ">=8.3");
+  json byver = json::object();
+  byver.set("3.0.0", v);
+  json pk = json::object();
+  pk.set("acme/lib", byver);
+  json file = json::object();
+  file.set("packages", pk);
+  f.repo.routes["https://satis.test/packages.json"] = {
+      200, {}, R"({"packages":[],"providers-url":"/p/%package%$%hash%.json","provider-includes":{"p/provider-latest$abc.json":{"sha256":"abc"}}})"};
+  f.repo.routes["https://satis.test/p/provider-latest$abc.json"] = {200, {}, R"({"providers":{"acme/lib":{"sha256":"def"},"other/x":{"sha256":"123"}}})"};
+  f.repo.routes["https://satis.test/p/acme/lib$def.json"] = {200, {}, file.dump()};
+  f.repo.routes["https://satis.test/dist/lib-3.0.0.zip"] = {200, {{"content-length", std::to_string(zip.size())}}, zip};
+  reply r = f.sync();
+  INFO(r.body);
+  CHECK(r.body_json()["result"]["status"].as_string() == "ok");
+  CHECK(r.body_json()["result"]["packages"].as_int() == 1);  // other/x is outside include
+  json p2 = f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).body_json();
+  REQUIRE(p2["packages"]["acme/lib"].size() == 1);
+  CHECK(f.c.call("GET", "/dist/acme/lib/3.0.0.0/4444444444444444444444444444444444444444.zip", basic(f.token)).body == zip);
+}
+
 TEST_CASE("packages owned by uploads are not taken over by a source", "[sources][composer-source][native]") {
   fixture f;
   serve_v2(f.repo);
