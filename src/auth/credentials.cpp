@@ -1,11 +1,11 @@
 #include "auth/credentials.h"
+#include "core/text.h"
 
 #include "core/base64.h"
 
 namespace pb::auth {
 
 namespace {
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -45,7 +45,7 @@ bool name_matches(std::string_view name, std::string_view pattern) {
     if (p < pattern.size() && pattern[p] == '*') {
       star = p++;
       mark = n;
-    } else if (p < pattern.size() && lower(pattern[p]) == lower(name[n])) {
+    } else if (p < pattern.size() && ascii_lower(pattern[p]) == ascii_lower(name[n])) {
       ++p;
       ++n;
     } else if (star != std::string_view::npos) {

@@ -20,19 +20,6 @@ json_object as_php_array(const json& v) {
   return o;
 }
 
-// PHP truthiness of a decoded JSON value (!$x is false).
-bool php_truthy(const json& v) {
-  switch (v.type()) {
-    case json::kind::null: return false;
-    case json::kind::boolean: return v.as_bool();
-    case json::kind::integer: return v.as_int() != 0;
-    case json::kind::number: return v.as_double() != 0.0;
-    case json::kind::string: return !v.as_string().empty() && v.as_string() != "0";
-    case json::kind::array:
-    case json::kind::object: return v.size() != 0;
-  }
-  return false;
-}
 
 json* find_member(json_object& o, std::string_view key) {
   for (auto& [k, v] : o)
@@ -175,6 +162,19 @@ json expand(const json_array& minified) {
     out.push_back(expanded);
   }
   return json(std::move(out));
+}
+
+bool php_truthy(const json& v) {
+  switch (v.type()) {
+    case json::kind::null: return false;
+    case json::kind::boolean: return v.as_bool();
+    case json::kind::integer: return v.as_int() != 0;
+    case json::kind::number: return v.as_double() != 0.0;
+    case json::kind::string: return !v.as_string().empty() && v.as_string() != "0";
+    case json::kind::array:
+    case json::kind::object: return v.size() != 0;
+  }
+  return false;
 }
 
 }  // namespace pb::composer

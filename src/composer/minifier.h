@@ -12,6 +12,8 @@ namespace pb::composer {
 // arrays, equal when they have the same keys in the same order with identical values (so [] equals {}
 // and ["a"] equals {"0":"a"}); 1 and 1.0 differ; strings compare bytewise.
 [[nodiscard]] bool php_identical(const json& a, const json& b);
+// PHP truthiness of a decoded JSON value (`!$x` is false).
+[[nodiscard]] bool php_truthy(const json& v);
 
 // MetadataMinifier::minify($versions): the first version complete, each later one only with the
 // top-level keys whose value changed (compared with !==, nested values wholesale) and "__unset" for keys

@@ -50,18 +50,6 @@ bool is_php_int_key(sv k) {
   return true;
 }
 
-bool php_truthy(const json& v) {
-  switch (v.type()) {
-    case json::kind::null: return false;
-    case json::kind::boolean: return v.as_bool();
-    case json::kind::integer: return v.as_int() != 0;
-    case json::kind::number: return v.as_double() != 0.0;
-    case json::kind::string: return !v.as_string().empty() && v.as_string() != "0";
-    case json::kind::array:
-    case json::kind::object: return v.size() != 0;
-  }
-  return false;
-}
 
 // $array[$key] = $value: replaces in place (a duplicate key keeps its first place) or appends.
 void assign(json_object& o, std::string key, json value) {

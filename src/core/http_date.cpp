@@ -1,5 +1,7 @@
 #include "core/http_date.h"
 
+#include "core/text.h"
+
 #include <array>
 #include <cstdio>
 
@@ -73,12 +75,11 @@ broken_down split(std::int64_t unix_ms) {
   return b;
 }
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   return true;
 }
 

@@ -1,4 +1,5 @@
 #include "routes/admin.h"
+#include "core/text.h"
 
 #include "auth/authenticate.h"
 #include "auth/credentials.h"
@@ -32,11 +33,6 @@ http::response store_error(const error& e) {
   return http::error_response(make_error(error_code::unavailable, "storage unavailable: " + e.message));
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return s;
-}
-
 task<result<json>> read_json_body(request_context& ctx) {
   if (ctx.req.body == http::no_body) co_return make_error(error_code::bad_request, "expected a JSON body");
   auto text = co_await fx::body_text(ctx.req.body, max_json_body);
@@ -63,7 +59,7 @@ task<result<upload_outcome>> register_upload(request_context& ctx, std::string p
   const json& declared_name = (*composer_json)["name"];
   if (!declared_name.is_string())
     co_return make_error(error_code::bad_request, "composer.json has no \"name\"; it must be \"" + package + "\"");
-  if (lower(std::string(declared_name.as_string())) != package)
+  if (ascii_lower(std::string(declared_name.as_string())) != package)
     co_return make_error(error_code::bad_request, "composer.json names \"" + std::string(declared_name.as_string()) +
                                                       "\" but the upload is for \"" + package + "\"");
 
@@ -127,7 +123,7 @@ task<result<upload_outcome>> register_upload(request_context& ctx, std::string p
 
 task<http::response> admin_upload_artifact(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx)) co_return *denied;
-  std::string package = lower(ctx.params[0] + "/" + ctx.params[1]);
+  std::string package = ascii_lower(ctx.params[0] + "/" + ctx.params[1]);
   if (!auth::valid_package_name(package)) co_return bad_request("\"" + package + "\" is not a valid package name (vendor/name)");
   if (ctx.req.body == http::no_body) co_return bad_request("empty body: send the zip archive as the request body");
   auto length_header = ctx.req.header_list.get("content-length");
@@ -180,7 +176,7 @@ task<http::response> admin_create_token(request_context& ctx) {
   if (const json* pk = body->find("packages"); pk && !pk->is_null()) {
     if (!pk->is_array() || pk->size() == 0) co_return bad_request("\"packages\" must be a non-empty list of name patterns");
     for (const auto& p : pk->as_array()) {
-      std::string pattern = lower(std::string(p.as_string()));
+      std::string pattern = ascii_lower(std::string(p.as_string()));
       if (!p.is_string() || !auth::valid_pattern(pattern))
         co_return bad_request("invalid package pattern " + p.dump() + " (use vendor/name, vendor/*, *)");
       t.packages.push_back(pattern);
@@ -241,7 +237,7 @@ task<http::response> admin_list_packages(request_context& ctx) {
 
 task<http::response> admin_show_package(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx)) co_return *denied;
-  std::string package = lower(ctx.params[0] + "/" + ctx.params[1]);
+  std::string package = ascii_lower(ctx.params[0] + "/" + ctx.params[1]);
   auto detail = co_await storage::package_detail(package);
   if (!detail) co_return store_error(detail.err());
   if (!detail->has_value()) co_return http::error_response(error_code::not_found, "package " + package + " not found");

@@ -2,6 +2,7 @@
 // Inline credentials and the webhook secret are sealed before they reach D1; the webhook secret is
 // shown once, in the create response.
 #include "auth/authenticate.h"
+#include "core/text.h"
 #include "auth/credentials.h"
 #include "auth/sealing.h"
 #include "bindings/effects.h"
@@ -53,8 +54,7 @@ result<std::vector<std::string>> read_patterns(const json& body, std::string_vie
   if (!v || v->is_null()) return out;
   if (!v->is_array()) return make_error(error_code::bad_request, "\"" + std::string(key) + "\" must be a list of package patterns");
   for (const auto& p : v->as_array()) {
-    std::string pattern(p.as_string());
-    for (auto& c : pattern) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    std::string pattern = ascii_lower(p.as_string());
     if (!p.is_string() || !auth::valid_pattern(pattern))
       return make_error(error_code::bad_request, "invalid package pattern " + p.dump() + " in \"" + std::string(key) + "\"");
     out.push_back(pattern);

@@ -1,4 +1,5 @@
 #include "routes/advisories.h"
+#include "core/text.h"
 
 #include <map>
 #include <set>
@@ -24,11 +25,6 @@ http::response json_response(int status, const json& body, const char* cache_con
   return r;
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return s;
-}
-
 // packages[]=a&packages[]=b, or PHP http_build_query's packages[0]=a&packages[1]=b (what composer
 // sends), also PURLs pkg:composer/vendor/name; from a query or a form body.
 bool packages_key(std::string_view k) {
@@ -45,7 +41,7 @@ std::vector<std::string> requested_names(std::string_view encoded) {
   std::vector<std::string> out;
   for (auto& [k, v] : u.query_params()) {
     if (!packages_key(k)) continue;
-    std::string name = lower(v);
+    std::string name = ascii_lower(v);
     if (name.rfind("pkg:composer/", 0) == 0) name = name.substr(13);
     if (auth::valid_package_name(name) && out.size() < max_names) out.push_back(name);
   }
@@ -183,7 +179,7 @@ task<http::response> admin_create_advisory(request_context& ctx) {
   if (!text) co_return http::error_response(text.err());
   auto body = parse_json(*text);
   if (!body || !body->is_object()) co_return http::error_response(error_code::bad_request, "expected a JSON object");
-  std::string package = lower(std::string((*body)["package"].as_string()));
+  std::string package = ascii_lower(std::string((*body)["package"].as_string()));
   if (!auth::valid_package_name(package))
     co_return http::error_response(error_code::bad_request, "\"package\" must be a package name (vendor/name)");
   if (!(*body)["title"].is_string() || !(*body)["affected_versions"].is_string())

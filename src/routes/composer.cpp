@@ -1,4 +1,5 @@
 #include "routes/composer.h"
+#include "core/text.h"
 
 #include <map>
 
@@ -367,9 +368,8 @@ task<http::response> notify_downloads(request_context& ctx) {
   std::size_t seen = 0;
   for (const auto& d : (*doc)["downloads"].as_array()) {
     if (++seen > 1000) break;
-    std::string name(d["name"].as_string());
+    std::string name = ascii_lower(d["name"].as_string());
     std::string version(d["version"].as_string());
-    for (auto& c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     if (name.empty() || version.empty() || !auth::may_see(*auth.token, name)) continue;
     ++counts[{name, version}];
   }

@@ -1,4 +1,5 @@
 #include "routes/hooks.h"
+#include "core/text.h"
 
 #include "auth/sealing.h"
 #include "bindings/effects.h"
@@ -16,15 +17,9 @@ http::response unverified() {
   return http::error_response(error_code::unauthorized, "webhook signature missing or invalid");
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return out;
-}
-
 // sha256=<hex> of HMAC-SHA256(secret, body), compared in constant time.
 task<bool> hmac_matches(std::string secret, std::string body, std::string_view header_value) {
-  std::string given = lower(header_value);
+  std::string given = ascii_lower(header_value);
   if (given.rfind("sha256=", 0) != 0) co_return false;
   auto mac = co_await fx::crypto_hmac("SHA-256", std::move(secret), std::move(body));
   if (!mac) co_return false;

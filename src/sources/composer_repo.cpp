@@ -1,4 +1,5 @@
 #include "sources/composer_repo.h"
+#include "core/text.h"
 
 #include "bindings/when_all.h"
 #include "composer/minifier.h"
@@ -7,11 +8,6 @@
 namespace pb::sources {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return s;
-}
 
 std::string root_url(std::string base) {
   if (base.find(".json") != std::string::npos) return base;
@@ -36,7 +32,7 @@ task<result<json>> get_json(const upstream& u, std::string url) {
 // Merges {"packages": {name: {version: data}}} (v1 shape; lists are accepted too) into into.
 void merge_v1(json& into, const json& doc) {
   for (const auto& [name, versions] : doc["packages"].as_object()) {
-    std::string key = lower(name);
+    std::string key = ascii_lower(name);
     json* slot = into.find(key);
     if (!slot) slot = &into.set(key, json::object());
     if (versions.is_object()) {
@@ -63,13 +59,13 @@ task<result<composer_root>> read_composer_root(const upstream& u, std::string ba
       if (const json* list = doc->find("list"); list && list->is_string()) {
         auto names = co_await get_json(u, resolve_url(url, list->as_string()));
         if (!names) co_return std::move(names).err();
-        for (const auto& n : (*names)["packageNames"].as_array()) root.names.push_back(lower(std::string(n.as_string())));
+        for (const auto& n : (*names)["packageNames"].as_array()) root.names.push_back(ascii_lower(std::string(n.as_string())));
       } else {
         co_return upstream_error(url, "the repository lists neither available-packages nor a list URL, so its packages "
                                       "cannot be enumerated");
       }
     } else {
-      for (const auto& n : available->as_array()) root.names.push_back(lower(std::string(n.as_string())));
+      for (const auto& n : available->as_array()) root.names.push_back(ascii_lower(std::string(n.as_string())));
     }
     co_return root;
   }
@@ -95,10 +91,10 @@ task<result<composer_root>> read_composer_root(const upstream& u, std::string ba
       auto inc = co_await get_json(u, resolve_url(url, listing));
       if (!inc) co_return std::move(inc).err();
       for (const auto& [name, entry] : (*inc)["providers"].as_object())
-        root.provider_hashes.set(lower(name), json(entry["sha256"].as_string()));
+        root.provider_hashes.set(ascii_lower(name), json(entry["sha256"].as_string()));
     }
     for (const auto& [name, entry] : (*doc)["providers"].as_object())
-      root.provider_hashes.set(lower(name), json(entry["sha256"].as_string()));
+      root.provider_hashes.set(ascii_lower(name), json(entry["sha256"].as_string()));
     for (const auto& [name, hash] : root.provider_hashes.as_object()) root.names.push_back(name);
   }
   for (const auto& [name, versions] : root.v1_packages.as_object())
@@ -146,7 +142,7 @@ task<result<std::optional<std::vector<json>>>> read_composer_package(const upstr
     found = true;
     const json* versions = nullptr;
     for (const auto& [key, list] : (*doc)["packages"].as_object())
-      if (lower(key) == name) versions = &list;
+      if (ascii_lower(key) == name) versions = &list;
     if (!versions) continue;
     json expanded = (*doc)["minified"].as_string() == "composer/2.0" ? composer::expand(versions->as_array()) : *versions;
     for (auto& v : expanded.as_array()) out.push_back(std::move(v));

@@ -1,4 +1,5 @@
 #include "sources/packagist.h"
+#include "core/text.h"
 
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
@@ -42,9 +43,7 @@ result<p2_read> read_p2(const result<fx::fetch_response>& r, const std::string& 
   out.found = true;
   out.last_modified = std::string(r->header_list.get("last-modified").value_or(""));
   for (const auto& [key, list] : (*doc)["packages"].as_object()) {
-    std::string k = key;
-    for (auto& c : k) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (k != name || !list.is_array()) continue;
+    if (ascii_lower(key) != name || !list.is_array()) continue;
     // Never edit minified entries in place: expand first, the builder re-minifies.
     json expanded = (*doc)["minified"].as_string() == "composer/2.0" ? composer::expand(list.as_array()) : list;
     for (auto& v : expanded.as_array()) out.versions.push_back(std::move(v));

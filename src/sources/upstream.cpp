@@ -1,4 +1,5 @@
 #include "sources/upstream.h"
+#include "core/text.h"
 
 #include "auth/sealing.h"
 #include "core/base64.h"
@@ -7,10 +8,6 @@
 namespace pb::sources {
 
 namespace {
-std::string lower(std::string s) {
-  for (auto& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return s;
-}
 
 // Credentials JSON ({"type":"basic",...} / {"type":"bearer",...}) or a bare token → header value.
 std::string authorization_of(std::string_view creds) {
@@ -31,7 +28,7 @@ std::string authorization_of(std::string_view creds) {
 task<result<upstream>> open_upstream(const environment& env, storage::source_record s) {
   upstream u;
   for (const std::string* base : {&s.url, &s.api_url})
-    if (!base->empty()) u.hosts.push_back(lower(http::parse_url(*base).host));
+    if (!base->empty()) u.hosts.push_back(ascii_lower(http::parse_url(*base).host));
   // The public services' APIs live on their own hosts (the default api_url of vcs.cpp).
   if (s.api_url.empty() && !u.hosts.empty()) {
     if (s.type == "github" && u.hosts[0] == "github.com") u.hosts.push_back("api.github.com");
@@ -52,7 +49,7 @@ task<result<upstream>> open_upstream(const environment& env, storage::source_rec
 }
 
 bool same_host(const upstream& u, std::string_view url) {
-  std::string host = lower(http::parse_url(url).host);
+  std::string host = ascii_lower(http::parse_url(url).host);
   for (const auto& h : u.hosts)
     if (h == host) return true;
   return false;

@@ -1,4 +1,5 @@
 #include "sources/vcs.h"
+#include "core/text.h"
 
 #include <algorithm>
 
@@ -20,12 +21,6 @@ namespace {
 constexpr std::int64_t requests_per_slice = 40;  // upstream requests (listing pages + composer.json reads)
 constexpr std::size_t in_flight = 6;            // a Worker's connection limit
 constexpr std::int64_t default_wait_ms = 60000;  // rate limited without a reset time
-
-std::string lower(std::string_view in) {
-  std::string s(in);
-  for (auto& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return s;
-}
 
 std::string trimmed(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -65,7 +60,7 @@ result<provider> provider_of(const storage::source_record& s) {
   if (u.host.empty() || !two || (p.kind != 'l' && path.find('/', slash + 1) != std::string::npos))
     return make_error(error_code::bad_request, "\"" + s.url + "\" is not a " + s.type + " repository URL (" +
                                                    (p.kind == 'l' ? "https://host/group/project" : "https://host/owner/repo") + ")");
-  std::string host = lower(u.host);
+  std::string host = ascii_lower(u.host);
   p.api = trimmed(s.api_url);
   if (p.api.empty()) {
     if (p.kind == 'h') p.api = host == "github.com" ? "https://api.github.com" : u.origin() + "/api/v3";
@@ -215,14 +210,14 @@ std::string tag_version(std::string_view tag) {
 }
 
 bool dev_marked(std::string_view v, bool dev_prefix) {
-  std::string l = lower(v);
+  std::string l = ascii_lower(v);
   if (dev_prefix && l.rfind("dev-", 0) == 0) return true;
   return l.size() >= 3 && l.compare(l.size() - 3, 3, "dev") == 0;
 }
 
 // Preg::replace('{[.-]?dev$}i', '') (and '{(^dev-|[.-]?dev$)}i' for normalized versions).
 std::string strip_dev(std::string v, bool dev_prefix) {
-  if (dev_prefix && lower(v).rfind("dev-", 0) == 0) return v.substr(4);
+  if (dev_prefix && ascii_lower(v).rfind("dev-", 0) == 0) return v.substr(4);
   if (!dev_marked(v, false)) return v;
   v.resize(v.size() - 3);
   if (!v.empty() && (v.back() == '.' || v.back() == '-')) v.pop_back();
@@ -307,7 +302,7 @@ result<built> build_versions(const vcs_cursor& c, const provider& p, const stora
   }
   if (name.empty())
     return make_error(error_code::unprocessable, "no valid composer.json was found in any branch or tag of " + s.url);
-  out.package = lower(name);
+  out.package = ascii_lower(name);
   if (!storage::source_allows(s, out.package))
     return make_error(error_code::unprocessable, out.package + " is outside the source's include/exclude patterns");
 
@@ -341,7 +336,7 @@ result<built> build_versions(const vcs_cursor& c, const provider& p, const stora
   auto usable = [&](const ref_entry& r) -> std::optional<json> {
     auto o = composer_object(r);
     if (!o) return skip(r, o.err().message), std::nullopt;
-    if (lower((*o)["name"].as_string()) != out.package)
+    if (ascii_lower((*o)["name"].as_string()) != out.package)
       return skip(r, "composer.json names " + std::string((*o)["name"].as_string()) + ", not " + name), std::nullopt;
     o->erase("default-branch");
     return std::move(*o);
@@ -541,7 +536,7 @@ task<result<slice_report>> vcs_slice(const environment& env, storage::source_rec
   }
   auto u = co_await open_upstream(env, s);
   if (!u) co_return std::move(u).err();
-  std::string api_host = lower(http::parse_url(p->api).host);
+  std::string api_host = ascii_lower(http::parse_url(p->api).host);
   if (std::find(u->hosts.begin(), u->hosts.end(), api_host) == u->hosts.end()) u->hosts.push_back(api_host);
 
   rate_state rs;

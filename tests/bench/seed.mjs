@@ -4,7 +4,7 @@
 // version is then uploaded through the API, which makes the Worker rebuild the package's p2 documents
 // from all V+1 rows. Package 0's last upload is the 1 MiB archive (incompressible) for the /dist phase.
 import { createHash, randomBytes } from "node:crypto";
-import { zipFiles } from "./zip.mjs";
+import { zipFiles } from "../upstreams/zip.mjs";
 
 const VENDORS = ["acme", "globex", "initech", "umbrella", "hooli", "vandelay", "stark", "wayne"];
 const WORDS = [

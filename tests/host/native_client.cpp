@@ -39,6 +39,13 @@ reply client::call(std::string method, std::string path, header_list headers, st
   return r;
 }
 
+json admin_vars(bool with_encryption_key) {
+  json v = json::object();
+  v.set("ADMIN_TOKEN", json("adm"));
+  if (with_encryption_key) v.set("PB_ENCRYPTION_KEY", json("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+  return v;
+}
+
 header_list bearer(const std::string& token) { return {{"authorization", "Bearer " + token}}; }
 header_list basic(const std::string& token) { return {{"authorization", "Basic " + base64_encode("token:" + token)}}; }
 

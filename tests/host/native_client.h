@@ -32,6 +32,9 @@ struct client {
   reply call(std::string method, std::string path, header_list headers = {}, std::optional<std::string> body = {});
 };
 
+// The Worker's vars for tests: ADMIN_TOKEN "adm" and (unless asked not to) a fixed PB_ENCRYPTION_KEY.
+json admin_vars(bool with_encryption_key = true);
+
 header_list bearer(const std::string& token);
 header_list basic(const std::string& token);
 

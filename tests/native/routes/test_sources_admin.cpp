@@ -8,15 +8,6 @@
 using namespace pb;
 using namespace pb::testing;
 
-namespace {
-json admin_vars(bool with_key = true) {
-  json v = json::object();
-  v.set("ADMIN_TOKEN", json("adm"));
-  if (with_key) v.set("PB_ENCRYPTION_KEY", json("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
-  return v;
-}
-}  // namespace
-
 TEST_CASE("sources: create, read, update, delete", "[sources][native]") {
   native_host h;
   client c{h, "https://repo.test", admin_vars()};

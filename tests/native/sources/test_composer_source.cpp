@@ -17,13 +17,6 @@ using namespace pb::testing;
 
 namespace {
 
-json vars() {
-  json v = json::object();
-  v.set("ADMIN_TOKEN", json("adm"));
-  v.set("PB_ENCRYPTION_KEY", json("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
-  return v;
-}
-
 // A small private Composer repository at https://satis.test behind Basic auth (deploy:pw).
 struct fake_repo {
   std::map<std::string, upstream_response> routes;  // url -> response
@@ -98,7 +91,7 @@ void serve_v2(fake_repo& repo) {
 struct fixture {
   native_host h;
   fake_repo repo;
-  client c{h, "https://broker.test", vars()};
+  client c{h, "https://broker.test", admin_vars()};
   std::string token;
   std::int64_t source_id = 0;
   std::string webhook_secret;
@@ -291,7 +284,7 @@ TEST_CASE("packages owned by uploads are not taken over by a source", "[sources]
 TEST_CASE("the cron trigger runs due syncs", "[sources][composer-source][native]") {
   fixture f;
   serve_v2(f.repo);
-  finished run = invoke(f.h, scheduled_start("*/15 * * * *", vars()));
+  finished run = invoke(f.h, scheduled_start("*/15 * * * *", admin_vars()));
   (void)run;
   CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
   CHECK(f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).status == 200);

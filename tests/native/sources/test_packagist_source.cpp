@@ -15,13 +15,6 @@ using namespace pb::testing;
 
 namespace {
 
-json vars() {
-  json v = json::object();
-  v.set("ADMIN_TOKEN", json("adm"));
-  v.set("PB_ENCRYPTION_KEY", json("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
-  return v;
-}
-
 json log_version(const std::string& v) {
   return *parse_json(R"({"name":"psr/log","version":")" + v + R"(","version_normalized":")" + v +
                      R"(.0","type":"library","require":{"php":">=8.0.0"},"dist":{"type":"zip","url":"https://gh.test/psr/log/zipball/)" +
@@ -74,7 +67,7 @@ struct fake_packagist {
 struct fixture {
   native_host h;
   fake_packagist up;
-  client c{h, "https://broker.test", vars()};
+  client c{h, "https://broker.test", admin_vars()};
   std::string reader, updater;
   std::int64_t source_id = 0;
   fixture() {
@@ -119,12 +112,12 @@ TEST_CASE("packagist packages are mirrored on first request by update tokens onl
 TEST_CASE("the change feed refreshes mirrored packages on the cron trigger", "[sources][packagist][native]") {
   fixture f;
   REQUIRE(f.c.call("GET", "/p2/psr/log.json", basic(f.updater)).status == 200);
-  invoke(f.h, scheduled_start("*/15 * * * *", vars()));  // first run learns the feed position
+  invoke(f.h, scheduled_start("*/15 * * * *", admin_vars()));  // first run learns the feed position
   f.up.log_versions.insert(f.up.log_versions.begin(), log_version("4.0.0"));
   f.up.last_modified = "Tue, 02 Jan 2024 00:00:00 GMT";
   f.up.feed = {"psr/log", "psr/unmirrored"};
   f.h.query("UPDATE sources SET next_sync_at = 0");
-  invoke(f.h, scheduled_start("*/15 * * * *", vars()));
+  invoke(f.h, scheduled_start("*/15 * * * *", admin_vars()));
   json versions = composer::expand(f.c.call("GET", "/p2/psr/log.json", basic(f.reader)).body_json()["packages"]["psr/log"].as_array());
   CHECK(versions.as_array()[0]["version"].as_string() == "4.0.0");
   for (const auto& u : f.up.urls) CHECK(u.find("psr/unmirrored") == std::string::npos);
@@ -133,7 +126,7 @@ TEST_CASE("the change feed refreshes mirrored packages on the cron trigger", "[s
     std::string before = f.c.call("GET", "/p2/psr/log.json", basic(f.reader)).body;
     f.up.feed_down = true;
     f.h.query("UPDATE sources SET next_sync_at = 0");
-    invoke(f.h, scheduled_start("*/15 * * * *", vars()));
+    invoke(f.h, scheduled_start("*/15 * * * *", admin_vars()));
     json s = f.c.call("GET", "/admin/api/sources/" + std::to_string(f.source_id), bearer("adm")).body_json();
     CHECK(s["last_sync"]["status"].as_string() == "error");
     CHECK(f.c.call("GET", "/p2/psr/log.json", basic(f.reader)).body == before);

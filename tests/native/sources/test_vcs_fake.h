@@ -18,13 +18,6 @@
 
 namespace pb::testing::vcs {
 
-inline json vars() {
-  json v = json::object();
-  v.set("ADMIN_TOKEN", json("adm"));
-  v.set("PB_ENCRYPTION_KEY", json("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
-  return v;
-}
-
 inline std::string sha_of(char c) { return std::string(40, c); }
 
 struct fake_ref {
@@ -191,7 +184,7 @@ inline void populate(fake_host& f) {
 struct fixture {
   native_host h;
   fake_host up;
-  client c{h, "https://broker.test", vars()};
+  client c{h, "https://broker.test", admin_vars()};
   std::string token;
   std::int64_t source_id = 0;
 
@@ -208,7 +201,7 @@ struct fixture {
   reply sync() { return c.call("POST", sync_path(), bearer("adm")); }
   // A sync at another time (the client's requests run at 2026-01-01T00:00:00Z).
   json sync_at(std::int64_t now_ms) {
-    json start = fetch_start("POST", c.origin + sync_path(), bearer("adm"), false, vars());
+    json start = fetch_start("POST", c.origin + sync_path(), bearer("adm"), false, admin_vars());
     start.set("now_ms", json(now_ms));
     finished f = invoke(h, start);
     auto body = parse_json(f.body());
