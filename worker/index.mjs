@@ -12,8 +12,16 @@ function stringBindings(env) {
   return vars;
 }
 
+// The env object is the same for every request of an isolate: its part of the start document is built
+// once.
+const envDocs = new WeakMap();
 function envDoc(env) {
-  return { test_hooks: env.PB_TEST_HOOKS === "1", vars: stringBindings(env) };
+  let doc = envDocs.get(env);
+  if (!doc) {
+    doc = { test_hooks: env.PB_TEST_HOOKS === "1", vars: stringBindings(env) };
+    envDocs.set(env, doc);
+  }
+  return doc;
 }
 
 function jsonError(status, code, message) {

@@ -20,12 +20,15 @@ http::response unauthorized(std::string warning) {
   return r;
 }
 
+std::optional<http::response> missing_credentials(const http::headers& h) {
+  if (h.has("authorization")) return std::nullopt;
+  return unauthorized("package-broker: authentication required. Add a token to auth.json as "
+                      "http-basic (any username, the token as password) or as bearer.");
+}
+
 task<authentication> authenticate_client(const http::headers& h, std::int64_t now_ms) {
+  if (auto denied = missing_credentials(h)) co_return authentication{std::nullopt, std::move(*denied)};
   std::optional<std::string> presented = presented_token(h);
-  if (!presented)
-    co_return authentication{std::nullopt,
-                             unauthorized("package-broker: authentication required. Add a token to auth.json as "
-                                          "http-basic (any username, the token as password) or as bearer.")};
   if (presented->empty())
     co_return authentication{std::nullopt, unauthorized("package-broker: the Authorization header is malformed.")};
   std::string hash = sha256_hex(*presented);

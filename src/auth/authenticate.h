@@ -20,6 +20,10 @@ struct authentication {
 
 task<authentication> authenticate_client(const http::headers& h, std::int64_t now_ms);
 
+// The 401 for a request without any Authorization header, decided before any storage read (routes
+// call it first, so a request without credentials costs no D1 or KV read).
+std::optional<http::response> missing_credentials(const http::headers& h);
+
 // 401 {"warning": warning, "error": {...}} with WWW-Authenticate, as composer expects it.
 http::response unauthorized(std::string warning);
 

@@ -181,6 +181,7 @@ task<http::response> fetch_through(request_context& ctx, std::string name, stora
 }  // namespace
 
 task<http::response> packages_json(request_context& ctx) {
+  if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
   auto [auth, names, mirrors] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
                                                   storage::list_package_names(), sources::packagist_sources());
   if (!auth.ok()) co_return auth.denial;
@@ -226,6 +227,7 @@ task<http::response> p2_document(request_context& ctx) {
     co_return http::error_response(error_code::not_found, "no route for " + ctx.req.target.path);
   }
   std::string name = vendor + "/" + std::string(base);
+  if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
   // The token check and the document read are independent: one round trip for both.
   auto [auth, doc] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
                                        storage::load_document(storage::document_key(name, dev), ctx.now_ms));
@@ -273,6 +275,7 @@ task<http::response> dist_archive(request_context& ctx) {
   if (dot == std::string_view::npos || dot == 0) co_return not_found_package(name);
   std::string reference(file.substr(0, dot));
   std::string type(file.substr(dot + 1));
+  if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
 
   auto [auth, row] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
                                        storage::find_dist(name, reference, version));
