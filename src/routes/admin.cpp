@@ -10,20 +10,14 @@
 #include "storage/packages.h"
 #include "storage/tokens.h"
 #include "versions/version_parser.h"
+#include "routes/json_io.h"
 
 namespace pb::routes {
 
 namespace {
 
-constexpr std::int64_t max_json_body = 64 * 1024;
 // Cloudflare's request body limit on the Free and Pro plans.
 constexpr std::int64_t max_artifact = 100 * 1024 * 1024;
-
-http::response json_response(int status, const json& body) {
-  http::response r = http::response::json_body(status, body.dump());
-  r.header_list.set("cache-control", "no-store");
-  return r;
-}
 
 http::response bad_request(std::string message) { return http::error_response(error_code::bad_request, std::move(message)); }
 
@@ -31,16 +25,6 @@ http::response store_error(const error& e) {
   if (e.code == error_code::conflict || e.code == error_code::not_found || e.code == error_code::bad_request)
     return http::error_response(e);
   return http::error_response(make_error(error_code::unavailable, "storage unavailable: " + e.message));
-}
-
-task<result<json>> read_json_body(request_context& ctx) {
-  if (ctx.req.body == http::no_body) co_return make_error(error_code::bad_request, "expected a JSON body");
-  auto text = co_await fx::body_text(ctx.req.body, max_json_body);
-  if (!text) co_return std::move(text).err();
-  auto doc = parse_json(*text);
-  if (!doc) co_return std::move(doc).err();
-  if (!doc->is_object()) co_return make_error(error_code::bad_request, "expected a JSON object, got " + text->substr(0, 60));
-  co_return std::move(*doc);
 }
 
 struct upload_outcome {
@@ -166,7 +150,7 @@ task<http::response> admin_upload_artifact(request_context& ctx) {
 
 task<http::response> admin_create_token(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx)) co_return *denied;
-  auto body = co_await read_json_body(ctx);
+  auto body = co_await read_json_object(ctx);
   if (!body) co_return http::error_response(body.err());
   storage::new_token t;
   const json& name = (*body)["name"];

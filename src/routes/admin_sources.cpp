@@ -10,20 +10,14 @@
 #include "routes/admin.h"
 #include "sources/sync.h"
 #include "storage/sources.h"
+#include "routes/json_io.h"
 
 namespace pb::routes {
 
 namespace {
 
-constexpr std::int64_t max_json_body = 64 * 1024;
 constexpr std::string_view credentials_purpose = "source-credentials";
 constexpr std::string_view webhook_purpose = "source-webhook-secret";
-
-http::response json_response(int status, const json& body) {
-  http::response r = http::response::json_body(status, body.dump());
-  r.header_list.set("cache-control", "no-store");
-  return r;
-}
 
 http::response failure(const error& e) {
   if (e.code == error_code::effect_failed || e.code == error_code::protocol)
@@ -115,16 +109,6 @@ task<result<std::monostate>> apply_credentials(const request_context& ctx, const
   co_return std::monostate{};
 }
 
-task<result<json>> read_body(request_context& ctx) {
-  if (ctx.req.body == http::no_body) co_return make_error(error_code::bad_request, "expected a JSON body");
-  auto text = co_await fx::body_text(ctx.req.body, max_json_body);
-  if (!text) co_return std::move(text).err();
-  auto doc = parse_json(*text);
-  if (!doc) co_return std::move(doc).err();
-  if (!doc->is_object()) co_return make_error(error_code::bad_request, "expected a JSON object");
-  co_return std::move(*doc);
-}
-
 // Applies the settable members present in body to s (create and PATCH share this).
 task<result<std::monostate>> apply_fields(request_context& ctx, const json& body, storage::source_record& s, bool creating) {
   if (const json* t = body.find("type")) {
@@ -180,7 +164,7 @@ result<std::int64_t> id_param(const std::string& text) {
 
 task<http::response> admin_create_source(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx)) co_return *denied;
-  auto body = co_await read_body(ctx);
+  auto body = co_await read_json_object(ctx);
   if (!body) co_return failure(body.err());
   storage::source_record s;
   auto applied = co_await apply_fields(ctx, *body, s, true);
@@ -223,7 +207,7 @@ task<http::response> admin_update_source(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx)) co_return *denied;
   auto id = id_param(ctx.params[0]);
   if (!id) co_return failure(id.err());
-  auto body = co_await read_body(ctx);
+  auto body = co_await read_json_object(ctx);
   if (!body) co_return failure(body.err());
   auto found = co_await storage::find_source(*id);
   if (!found) co_return failure(found.err());

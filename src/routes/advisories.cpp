@@ -11,6 +11,7 @@
 #include "core/http_date.h"
 #include "http/url.h"
 #include "sources/packagist.h"
+#include "routes/json_io.h"
 
 namespace pb::routes {
 
@@ -18,12 +19,6 @@ namespace {
 
 constexpr std::int64_t advisory_cache_ttl_s = 3600;
 constexpr std::size_t max_names = 1000;
-
-http::response json_response(int status, const json& body, const char* cache_control) {
-  http::response r = http::response::json_body(status, body.dump());
-  r.header_list.set("cache-control", cache_control);
-  return r;
-}
 
 // packages[]=a&packages[]=b, or PHP http_build_query's packages[0]=a&packages[1]=b (what composer
 // sends), also PURLs pkg:composer/vendor/name; from a query or a form body.
@@ -174,11 +169,8 @@ task<http::response> security_advisories(request_context& ctx) {
 
 task<http::response> admin_create_advisory(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx)) co_return *denied;
-  if (ctx.req.body == http::no_body) co_return http::error_response(error_code::bad_request, "expected a JSON body");
-  auto text = co_await fx::body_text(ctx.req.body, 64 * 1024);
-  if (!text) co_return http::error_response(text.err());
-  auto body = parse_json(*text);
-  if (!body || !body->is_object()) co_return http::error_response(error_code::bad_request, "expected a JSON object");
+  auto body = co_await read_json_object(ctx);
+  if (!body) co_return http::error_response(body.err());
   std::string package = ascii_lower(std::string((*body)["package"].as_string()));
   if (!auth::valid_package_name(package))
     co_return http::error_response(error_code::bad_request, "\"package\" must be a package name (vendor/name)");

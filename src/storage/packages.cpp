@@ -7,6 +7,7 @@
 #include "core/http_date.h"
 #include "storage/hot_cache.h"
 #include "versions/sort.h"
+#include "storage/columns.h"
 
 namespace pb::storage {
 
@@ -37,7 +38,6 @@ version_row from_row(const json& r) {
   return v;
 }
 
-json nullable_time(std::int64_t ms) { return ms ? json(format_iso8601_utc(ms)) : json(); }
 
 // Versions in Packagist's dump order (newest first).
 std::vector<std::size_t> dump_order(const std::vector<version_row>& rows, const std::vector<json>& composer_jsons) {

@@ -3,6 +3,7 @@
 #include "auth/credentials.h"
 #include "bindings/effects.h"
 #include "core/http_date.h"
+#include "storage/columns.h"
 
 namespace pb::storage {
 
@@ -55,8 +56,6 @@ source_record from_row(const json& r) {
   return s;
 }
 
-json nullable(const std::string& s) { return s.empty() ? json() : json(s); }
-json nullable_time(std::int64_t ms) { return ms ? json(format_iso8601_utc(ms)) : json(); }
 
 fx::sql_params settable_params(const source_record& s) {
   return {json(s.type), json(s.url), nullable(s.api_url), nullable(s.credentials_type), nullable(s.credentials_enc),

@@ -4,6 +4,7 @@
 #include "core/http_date.h"
 #include "core/sha256.h"
 #include "storage/hot_cache.h"
+#include "storage/columns.h"
 
 namespace pb::storage {
 
@@ -27,7 +28,6 @@ token_record from_row(const json& row) {
   return t;
 }
 
-json nullable_time(std::int64_t ms) { return ms ? json(format_iso8601_utc(ms)) : json(); }
 
 }  // namespace
 
