@@ -70,19 +70,17 @@ std::string document_key(std::string_view package, bool dev) {
   return "p2/" + std::string(package) + (dev ? "~dev.json" : ".json");
 }
 
-std::string with_origin(std::string body, std::string_view origin) {
+std::string with_origin(std::string_view body, std::string_view origin) {
+  // One pass, one copy: the document goes straight from the cache into the response body.
   std::string out;
   out.reserve(body.size() + 64);
   std::size_t at = 0;
-  while (true) {
-    std::size_t hit = body.find(origin_placeholder, at);
-    if (hit == std::string::npos) break;
+  for (std::size_t hit; (hit = body.find(origin_placeholder, at)) != std::string_view::npos;
+       at = hit + origin_placeholder.size()) {
     out.append(body, at, hit - at);
     out += origin;
-    at = hit + origin_placeholder.size();
   }
-  if (at == 0) return body;
-  out.append(body, at, std::string::npos);
+  out.append(body, at, std::string_view::npos);
   return out;
 }
 

@@ -99,6 +99,6 @@ std::string dist_path(std::string_view package, std::string_view version_normali
 std::string document_key(std::string_view package, bool dev);
 
 // Resolves a deferred request body: replaces origin_placeholder with the origin.
-std::string with_origin(std::string body, std::string_view origin);
+std::string with_origin(std::string_view body, std::string_view origin);
 
 }  // namespace pb::storage

@@ -170,6 +170,12 @@ std::string hex_hmac_sha256(std::string_view key, std::string_view data) {
   return to_hex(mac, n);
 }
 
+std::string request_header(const json& fetch_effect, std::string_view name) {
+  for (const auto& h : fetch_effect["headers"].as_array())
+    if (h.as_array().size() == 2 && h.as_array()[0].as_string() == name) return std::string(h.as_array()[1].as_string());
+  return {};
+}
+
 native_host::native_host(bool apply_migrations) {
   pb_reset_caches();  // a new host is a new isolate
   if (sqlite3_open(":memory:", &db_) != SQLITE_OK) throw std::runtime_error("sqlite3_open failed");

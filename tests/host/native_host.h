@@ -73,5 +73,7 @@ class native_host final : public host {
 // Lower-case hex digests (OpenSSL), for fixtures and assertions.
 std::string hex_digest(std::string_view algorithm, std::string_view data);
 std::string hex_hmac_sha256(std::string_view key, std::string_view data);
+// A header of a fetch effect as a scripted upstream receives it ("" when absent).
+std::string request_header(const json& fetch_effect, std::string_view name);
 
 }  // namespace pb::testing

@@ -8,17 +8,14 @@
 
 #include "composer/minifier.h"
 #include "core/json.h"
+#include "native/json_fixture.h"
 
 using namespace pb;
 using namespace pb::composer;
+using pb::testing::parse;
 
 namespace {
 
-json parse(std::string_view text) {
-  auto j = parse_json(text);
-  REQUIRE(j.ok());
-  return std::move(j).value();
-}
 
 json load_cases() {
   std::ifstream in(std::string(PB_TEST_DATA_DIR) + "/composer/minifier_cases.json", std::ios::binary);

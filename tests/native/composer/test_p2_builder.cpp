@@ -6,17 +6,14 @@
 #include "composer/minifier.h"
 #include "composer/p2_builder.h"
 #include "core/json.h"
+#include "native/json_fixture.h"
 
 using namespace pb;
 using namespace pb::composer;
+using pb::testing::parse;
 
 namespace {
 
-json parse(std::string_view text) {
-  auto j = parse_json(text);
-  REQUIRE(j.ok());
-  return std::move(j).value();
-}
 
 version_fields fields(std::string version, std::string normalized, std::string time = "") {
   version_fields f;

@@ -25,9 +25,7 @@ struct fake_repo {
 
   upstream_response operator()(const json& req) {
     std::string url(req["url"].as_string());
-    std::string auth;
-    for (const auto& h : req["headers"].as_array())
-      if (h.as_array()[0].as_string() == "authorization") auth = std::string(h.as_array()[1].as_string());
+    std::string auth = request_header(req, "authorization");
     seen.emplace_back(url, auth);
     if (url.rfind("https://satis.test/", 0) == 0 && auth != "Basic " + base64_encode("deploy:pw"))
       return {401, {{"content-type", "application/json"}}, "{\"warning\":\"auth\"}"};

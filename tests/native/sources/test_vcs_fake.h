@@ -96,9 +96,7 @@ struct fake_host {
 
   upstream_response operator()(const json& req) {
     std::string url(req["url"].as_string());
-    std::string auth;
-    for (const auto& h : req["headers"].as_array())
-      if (h.as_array()[0].as_string() == "authorization") auth = std::string(h.as_array()[1].as_string());
+    std::string auth = request_header(req, "authorization");
     seen.emplace_back(url, auth);
     http::url u = http::parse_url(url);
     // Archives: GitHub's codeload needs no credentials (they must not be sent there).
