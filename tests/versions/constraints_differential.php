@@ -458,14 +458,8 @@ for ($i = 0; $i < 4000; $i++) {
 // ---- run the port and compare --------------------------------------------------------------------------
 
 [$failures, $mismatches, $per_op] = compare_answers($cases, run_cli($cli, $cases));
-
-if (count($constraints) < MIN_CONSTRAINTS) {
-    $failures[] = sprintf('only %d constraint strings generated (< %d)', count($constraints), MIN_CONSTRAINTS);
-}
-if ($stats['valid'] < MIN_VALID || $stats['invalid'] < MIN_INVALID) {
-    $failures[] = sprintf('not enough valid (%d, need %d) or invalid (%d, need %d) constraints',
-        $stats['valid'], MIN_VALID, $stats['invalid'], MIN_INVALID);
-}
+require_generated($failures, 'constraint strings', count($constraints), MIN_CONSTRAINTS,
+    $stats['valid'], MIN_VALID, $stats['invalid'], MIN_INVALID);
 foreach (array_merge(FORMS, ['chain', 'and', 'or', 'mutated', 'real']) as $form) {
     $v = $form_stats[$form]['valid'] ?? 0;
     $x = $form_stats[$form]['invalid'] ?? 0;

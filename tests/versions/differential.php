@@ -193,13 +193,8 @@ for ($i = 0; $i < 400; $i++) {
 // ---- run the port and compare --------------------------------------------------------------------------
 
 [$failures, $mismatches, $per_op] = compare_answers($cases, run_cli($cli, $cases));
-if (count($versions) < MIN_VERSION_STRINGS) {
-    $failures[] = sprintf('only %d version strings generated (< %d)', count($versions), MIN_VERSION_STRINGS);
-}
-if ($stats['normalize_valid'] < MIN_VALID || $stats['normalize_invalid'] < MIN_INVALID) {
-    $failures[] = sprintf('not enough valid (%d, need %d) or invalid (%d, need %d) versions',
-        $stats['normalize_valid'], MIN_VALID, $stats['normalize_invalid'], MIN_INVALID);
-}
+require_generated($failures, 'version strings', count($versions), MIN_VERSION_STRINGS,
+    $stats['normalize_valid'], MIN_VALID, $stats['normalize_invalid'], MIN_INVALID);
 foreach (['normalize', 'normalize_full', 'normalize_branch', 'parse_stability', 'parse_numeric_alias_prefix',
     'version_compare', 'compare', 'constraint_version_compare', 'sort'] as $op) {
     if (($per_op[$op] ?? 0) < 1000) {

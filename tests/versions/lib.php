@@ -329,6 +329,19 @@ function compare_answers(array $cases, array $lines): array
     return [$failures, $mismatches, $per_op];
 }
 
+/** Adds a failure when fewer $what were generated, or fewer of them were valid or invalid, than required. */
+function require_generated(array &$failures, string $what, int $count, int $min, int $valid, int $min_valid,
+    int $invalid, int $min_invalid): void
+{
+    if ($count < $min) {
+        $failures[] = sprintf('only %d %s generated (< %d)', $count, $what, $min);
+    }
+    if ($valid < $min_valid || $invalid < $min_invalid) {
+        $failures[] = sprintf('not enough valid (%d, need %d) or invalid (%d, need %d) %s',
+            $valid, $min_valid, $invalid, $min_invalid, $what);
+    }
+}
+
 /** Prints the outcome and exits: 1 on any failure, 0 otherwise. */
 function finish(array $failures, int $mismatches, string $summary, int $count, bool $verbose, int $seed): never
 {
