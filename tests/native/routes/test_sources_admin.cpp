@@ -73,6 +73,9 @@ TEST_CASE("sources: defaults and validation", "[sources][native]") {
   rejects(R"({"type":"svn","url":"https://x.test"})", "\"type\" must be");
   rejects(R"({"type":"composer"})", "\"url\" is required");
   rejects(R"({"type":"composer","url":"ftp://x.test"})", "http(s) URL");
+  rejects(R"({"type":"composer","url":"https:evil.example/x://satis.test"})", "no \"//\" after its scheme");
+  rejects(R"({"type":"composer","url":"https://user:pw@satis.test"})", "must not carry a user name or password");
+  rejects(R"({"type":"composer","url":"https://satis.test","api_url":"https://exa mple.test"})", "\"api_url\" must be an http(s) URL");
   rejects(R"({"type":"github","url":"https://github.com/acme"})", "owner/repo");
   rejects(R"({"type":"gitlab","url":"https://gitlab.com/solo"})", "group/project");
   rejects(R"({"type":"composer","url":"https://x.test","include":["Bad Pattern"]})", "invalid package pattern");
