@@ -14,7 +14,7 @@ namespace pb::http {
 struct web_url {
   std::string href;    // serialized (what fetch() requests)
   std::string scheme;  // "http" | "https"
-  std::string host;    // serialized host: lower-case ASCII (IDNA to punycode), IPv4 dotted, [IPv6]
+  std::string host;    // serialized host: lower-case ASCII (internationalized names only as punycode), IPv4 dotted, [IPv6]
   int port = 0;        // the explicit port, else the scheme's default (80, 443)
   bool has_userinfo = false;
 

@@ -198,6 +198,16 @@ result<std::int64_t> id_param(const std::string& text) {
   return id;
 }
 
+// The source the route's {id} names (not_found when there is none).
+task<result<storage::source_record>> source_of_route(const request_context& ctx) {
+  auto id = id_param(ctx.params[0]);
+  if (!id) co_return std::move(id).err();
+  auto found = co_await storage::find_source(*id);
+  if (!found) co_return std::move(found).err();
+  if (!found->has_value()) co_return make_error(error_code::not_found, "no source " + ctx.params[0]);
+  co_return std::move(**found);
+}
+
 }  // namespace
 
 task<http::response> admin_create_source(request_context& ctx) {
@@ -247,24 +257,18 @@ task<http::response> admin_list_sources(request_context& ctx) {
 
 task<http::response> admin_show_source(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto id = id_param(ctx.params[0]);
-  if (!id) co_return failure(id.err());
-  auto s = co_await storage::find_source(*id);
+  auto s = co_await source_of_route(ctx);
   if (!s) co_return failure(s.err());
-  if (!s->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
-  co_return json_response(200, storage::source_to_json(**s, ctx.req.target.origin()));
+  co_return json_response(200, storage::source_to_json(*s, ctx.req.target.origin()));
 }
 
 task<http::response> admin_update_source(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto id = id_param(ctx.params[0]);
-  if (!id) co_return failure(id.err());
   auto body = co_await read_json_object(ctx);
   if (!body) co_return failure(body.err());
-  auto found = co_await storage::find_source(*id);
+  auto found = co_await source_of_route(ctx);
   if (!found) co_return failure(found.err());
-  if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
-  storage::source_record s = std::move(**found);
+  storage::source_record s = std::move(*found);
   const std::string before = sources::credentials_purpose(s);
   const std::string old_url = s.url;
   auto creds = apply_fields(*body, s, false);
@@ -310,21 +314,19 @@ namespace pb::routes {
 
 task<http::response> admin_sync_source(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto id = id_param(ctx.params[0]);
-  if (!id) co_return failure(id.err());
-  auto found = co_await storage::find_source(*id);
+  auto found = co_await source_of_route(ctx);
   if (!found) co_return failure(found.err());
-  if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
-  if (!(*found)->enabled)
+  const std::int64_t id = found->id;
+  if (!found->enabled)
     co_return http::error_response(error_code::conflict, "source " + ctx.params[0] + " is disabled; enable it to sync");
-  if ((*found)->sync_cursor.empty()) {
-    auto started = co_await storage::record_sync(*id, {"running", 0, 0, {}}, ctx.now_ms);
+  if (found->sync_cursor.empty()) {
+    auto started = co_await storage::record_sync(id, {"running", 0, 0, {}}, ctx.now_ms);
     if (!started) co_return failure(started.err());
   }
   // One slice runs inline; a larger sync continues on the cron trigger from the saved cursor.
-  auto report = co_await sources::run_sync_slice(ctx.settings(), std::move(**found), ctx.now_ms);
+  auto report = co_await sources::run_sync_slice(ctx.settings(), std::move(*found), ctx.now_ms);
   if (!report) {
-    (void)co_await storage::record_sync(*id, {"error", 0, 0, report.err().message}, ctx.now_ms);
+    (void)co_await storage::record_sync(id, {"error", 0, 0, report.err().message}, ctx.now_ms);
     co_return failure(report.err());
   }
   json out = json::object();
@@ -335,12 +337,9 @@ task<http::response> admin_sync_source(request_context& ctx) {
 
 task<http::response> admin_regenerate_webhook(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto id = id_param(ctx.params[0]);
-  if (!id) co_return failure(id.err());
-  auto found = co_await storage::find_source(*id);
+  auto found = co_await source_of_route(ctx);
   if (!found) co_return failure(found.err());
-  if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
-  storage::source_record s = std::move(**found);
+  storage::source_record s = std::move(*found);
   auto nonce = co_await sources::new_webhook_nonce();
   if (!nonce) co_return failure(nonce.err());
   auto secret = co_await sources::webhook_secret(ctx.settings(), s.id, *nonce);

@@ -37,12 +37,16 @@ TEST_CASE("web_url: the origin is the one fetch connects to", "[url][web_url]") 
   CHECK(origin_of("http://0x7f.1/x") == "http://127.0.0.1");
   CHECK(origin_of("http://2130706433/x") == "http://127.0.0.1");
   CHECK(origin_of("https://repo.example.com./a") == "https://repo.example.com.");
-  CHECK(origin_of("https://b\xC3\xBC" "cher.example/a") == "https://xn--bcher-kva.example");
+  CHECK(origin_of("https://xn--bcher-kva.example/a") == "https://xn--bcher-kva.example");
   CHECK(origin_of("https:///repo.example.com/a") == "https://repo.example.com");
   CHECK(origin_of("https://127.0.0.1:8787/x") == "https://127.0.0.1:8787");
 }
 
 TEST_CASE("web_url: what is refused", "[url][web_url]") {
+  // Internationalized host names only in punycode (fetch would map these to xn--bcher-kva.example; the
+  // IDNA tables are left out of the build for size, see third_party/ada/README.md).
+  CHECK(origin_of("https://b\xC3\xBC" "cher.example/a") == "ERR");
+  CHECK(origin_of("https://b%C3%BCcher.example/a") == "ERR");
   CHECK(origin_of("https://repo.example.com:65536/a") == "ERR");
   CHECK(origin_of("https://exa mple.com/") == "ERR");
   CHECK(origin_of("https:/repo.example.com/a") == "ERR");  // fetch would repair it; we refuse
