@@ -184,7 +184,10 @@ task<http::response> security_advisories(request_context& ctx) {
     std::string name(p["name"].as_string());
     known.insert(name);
     advisories.set(name, json::array());  // a known package with no advisories: [] (Composer then stops asking)
-    if (auto it = asks.find(p["source_id"].as_int()); it != asks.end()) it->second.mirrored.push_back(name);
+    // A private vendor's name is never sent to packagist, even one mirrored before it was declared private.
+    auto it = asks.find(p["source_id"].as_int());
+    if (it != asks.end() && (it->second.source->type != "packagist" || sources::mirrorable_name(ctx.settings(), name)))
+      it->second.mirrored.push_back(name);
   }
   for (const auto& a : (*rows)[0].rows) {
     std::string name(a["package_name"].as_string());

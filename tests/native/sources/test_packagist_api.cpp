@@ -168,6 +168,13 @@ TEST_CASE("packagist: private vendors and existing names are never mirrored", "[
   f.h.query("INSERT INTO packages (name, source, revision, created_at, updated_at) VALUES ('psr/log', 'artifact', 0, 1, 1)");
   CHECK(f.c.call("GET", "/p2/psr/log.json", basic(f.updater)).status == 404);
   CHECK(f.h.query("SELECT source_id FROM packages").as_array()[0]["source_id"].is_null());
+
+  // Mirrored before its vendor was declared private: its name still never goes to packagist.
+  f.h.query("INSERT INTO packages (name, source, source_id, revision, created_at, updated_at) VALUES ('acme/old', 'packagist', " +
+            std::to_string(f.source_id) + ", 0, 1, 1)");
+  f.up.advisory_bodies.clear();
+  REQUIRE(f.advisories(f.reader, "packages%5B%5D=acme%2Fold").status == 200);
+  CHECK(f.up.advisory_bodies.empty());
 }
 
 TEST_CASE("advisories: capped, forwarded only for names that are or could be mirrored", "[sources][advisories][native]") {
