@@ -16,6 +16,10 @@ struct settings {
   std::string admin_token;      // ADMIN_TOKEN: the bootstrap admin secret; empty = admin API disabled
   std::string encryption_key;   // PB_ENCRYPTION_KEY: base64 of 32 bytes, seals stored credentials
   std::int64_t sync_packages_per_slice = 8;  // PB_SYNC_PACKAGES_PER_SLICE
+  // PB_RATE_LIMIT: requests per minute per package token when the token sets none; 0 = unlimited.
+  std::int64_t rate_limit_per_minute = 1000;
+  // PB_AUDIT_RETENTION_DAYS: the cron trigger deletes audit entries older than this.
+  std::int64_t audit_retention_days = 90;
 
   // Every string binding, for sources whose credentials name a Worker secret ({"secret": NAME}).
   json vars = json::object();

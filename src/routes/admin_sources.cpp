@@ -1,6 +1,6 @@
-// Admin API for sources: POST/GET /admin/api/sources, GET/PATCH/DELETE /admin/api/sources/{id}.
-// Inline credentials and the webhook secret are sealed before they reach D1; the webhook secret is
-// shown once, in the create response.
+// Admin API for sources: POST/GET /admin/api/sources, GET/PATCH/DELETE /admin/api/sources/{id}, sync,
+// webhook secret rotation and skipped refs. Inline credentials and the webhook secret are sealed before
+// they reach D1; the webhook secret is shown once, in the create (or rotate) response.
 #include "auth/authenticate.h"
 #include "core/text.h"
 #include "auth/credentials.h"
@@ -9,8 +9,10 @@
 #include "http/url.h"
 #include "routes/admin.h"
 #include "sources/sync.h"
+#include "storage/deletion.h"
 #include "storage/sources.h"
 #include "routes/json_io.h"
+#include "routes/validate.h"
 
 namespace pb::routes {
 
@@ -78,6 +80,8 @@ task<result<std::monostate>> apply_credentials(const request_context& ctx, const
   s.credentials_secret.clear();
   if (creds.is_null()) co_return std::monostate{};
   if (!creds.is_object()) co_return make_error(error_code::bad_request, "\"credentials\" must be an object or null");
+  if (auto ok = only_fields(creds, {"type", "username", "password", "token", "secret"}); !ok)
+    co_return make_error(error_code::bad_request, "\"credentials\": " + ok.err().message);
   if (const json* secret = creds.find("secret")) {
     std::string_view name = secret->as_string();
     bool ok = !name.empty() && name.size() <= 64;
@@ -111,6 +115,13 @@ task<result<std::monostate>> apply_credentials(const request_context& ctx, const
 
 // Applies the settable members present in body to s (create and PATCH share this).
 task<result<std::monostate>> apply_fields(request_context& ctx, const json& body, storage::source_record& s, bool creating) {
+  if (auto ok = only_fields(body, {"type", "url", "api_url", "credentials", "include", "exclude", "sync_interval_s", "enabled"});
+      !ok)
+    co_return std::move(ok).err();
+  for (std::string_view key : {"type", "url", "api_url"}) {
+    auto text = string_field(body, key, key == "api_url" ? 0 : 1, 2000, key == "api_url");
+    if (!text) co_return std::move(text).err();
+  }
   if (const json* t = body.find("type")) {
     std::string_view type = t->as_string();
     if (type != "composer" && type != "packagist" && type != "github" && type != "gitlab" && type != "bitbucket")
@@ -150,51 +161,61 @@ task<result<std::monostate>> apply_fields(request_context& ctx, const json& body
   co_return std::monostate{};
 }
 
-result<std::int64_t> id_param(const std::string& text) {
-  std::int64_t id = 0;
-  if (text.empty() || text.size() > 17) return make_error(error_code::not_found, "no source " + text);
-  for (char c : text) {
-    if (c < '0' || c > '9') return make_error(error_code::not_found, "no source \"" + text + "\"");
-    id = id * 10 + (c - '0');
-  }
-  return id;
+result<std::int64_t> id_param(const std::string& text) { return path_id(text, "source"); }
+
+// A new webhook secret: random, sealed for D1; the plain one is returned to be shown once.
+task<result<std::pair<std::string, std::string>>> new_webhook_secret(const request_context& ctx) {
+  auto secret = co_await fx::crypto_random_hex(24);
+  if (!secret) co_return std::move(secret).err();
+  auto sealed = co_await auth::seal(ctx.settings(), *secret, std::string(webhook_purpose));
+  if (!sealed) co_return std::move(sealed).err();
+  co_return std::pair<std::string, std::string>{std::move(*secret), std::move(*sealed)};
 }
 
 }  // namespace
 
 task<http::response> admin_create_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto body = co_await read_json_object(ctx);
   if (!body) co_return failure(body.err());
   storage::source_record s;
   auto applied = co_await apply_fields(ctx, *body, s, true);
   if (!applied) co_return failure(applied.err());
   // Every source gets its own webhook secret; it is shown once, here.
-  auto secret = co_await fx::crypto_random_hex(24);
+  auto secret = co_await new_webhook_secret(ctx);
   if (!secret) co_return failure(secret.err());
-  auto sealed = co_await auth::seal(ctx.settings(), *secret, std::string(webhook_purpose));
-  if (!sealed) co_return failure(sealed.err());
-  s.webhook_secret_enc = std::move(*sealed);
+  s.webhook_secret_enc = std::move(secret->second);
   auto stored = co_await storage::insert_source(std::move(s), ctx.now_ms);
   if (!stored) co_return failure(stored.err());
   json out = storage::source_to_json(*stored, ctx.req.target.origin());
-  out.set("webhook_secret", json(*secret));
+  ctx.audit_target = "source:" + std::to_string(stored->id);
+  ctx.audit_after = out;
+  out.set("webhook_secret", json(secret->first));
   co_return json_response(201, out);
 }
 
 task<http::response> admin_list_sources(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto list = co_await storage::list_sources();
+  auto page = read_page(ctx.req.target);
+  if (!page) co_return failure(page.err());
+  auto after = id_cursor(*page);
+  if (!after) co_return failure(after.err());
+  auto list = co_await storage::list_sources(*after, page->limit + 1);
   if (!list) co_return failure(list.err());
   json arr = json::array();
-  for (const auto& s : *list) arr.push_back(storage::source_to_json(s, ctx.req.target.origin()));
+  json next;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    if (static_cast<std::int64_t>(i) == page->limit) {
+      next = json(std::to_string((*list)[i - 1].id));
+      break;
+    }
+    arr.push_back(storage::source_to_json((*list)[i], ctx.req.target.origin()));
+  }
   json out = json::object();
   out.set("sources", std::move(arr));
+  out.set("next_cursor", std::move(next));
   co_return json_response(200, out);
 }
 
 task<http::response> admin_show_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto id = id_param(ctx.params[0]);
   if (!id) co_return failure(id.err());
   auto s = co_await storage::find_source(*id);
@@ -204,7 +225,6 @@ task<http::response> admin_show_source(request_context& ctx) {
 }
 
 task<http::response> admin_update_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto id = id_param(ctx.params[0]);
   if (!id) co_return failure(id.err());
   auto body = co_await read_json_object(ctx);
@@ -213,24 +233,40 @@ task<http::response> admin_update_source(request_context& ctx) {
   if (!found) co_return failure(found.err());
   if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
   storage::source_record s = std::move(**found);
+  json before = storage::source_to_json(s, ctx.req.target.origin());
   auto applied = co_await apply_fields(ctx, *body, s, false);
   if (!applied) co_return failure(applied.err());
   auto updated = co_await storage::update_source(std::move(s), ctx.now_ms);
   if (!updated) co_return failure(updated.err());
   if (!updated->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
-  co_return json_response(200, storage::source_to_json(**updated, ctx.req.target.origin()));
+  json out = storage::source_to_json(**updated, ctx.req.target.origin());
+  ctx.audit_target = "source:" + ctx.params[0];
+  ctx.audit_before = std::move(before);
+  ctx.audit_after = out;
+  co_return json_response(200, out);
 }
 
 task<http::response> admin_delete_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto id = id_param(ctx.params[0]);
   if (!id) co_return failure(id.err());
-  auto deleted = co_await storage::delete_source(*id);
+  auto found = co_await storage::find_source(*id);
+  if (!found) co_return failure(found.err());
+  if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
+  auto deleted =
+      co_await storage::delete_source_and_packages(*id, storage::source_to_json(**found, ctx.req.target.origin()));
   if (!deleted) co_return failure(deleted.err());
-  if (!*deleted) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
+  if (!deleted->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
   json out = json::object();
   out.set("id", json(*id));
   out.set("deleted", json(true));
+  out.set("packages", (*deleted)->removed["packages"]);
+  json objects = json::array(), left = json::array();
+  for (const auto& k : (*deleted)->objects) objects.push_back(json(k));
+  for (const auto& k : (*deleted)->leftover) left.push_back(json(k));
+  out.set("objects_deleted", std::move(objects));
+  out.set("objects_left", std::move(left));
+  ctx.audit_target = "source:" + ctx.params[0];
+  ctx.audit_before = (*deleted)->removed;
   co_return json_response(200, out);
 }
 
@@ -239,7 +275,6 @@ task<http::response> admin_delete_source(request_context& ctx) {
 namespace pb::routes {
 
 task<http::response> admin_sync_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto id = id_param(ctx.params[0]);
   if (!id) co_return failure(id.err());
   auto found = co_await storage::find_source(*id);
@@ -258,7 +293,39 @@ task<http::response> admin_sync_source(request_context& ctx) {
   json out = json::object();
   out.set("mode", json(report->status == "running" ? "enqueued" : "inline"));
   out.set("result", sources::slice_to_json(*report));
+  ctx.audit_target = "source:" + ctx.params[0];
+  ctx.audit_after = out;
   co_return json_response(200, out);
+}
+
+task<http::response> admin_rotate_webhook_secret(request_context& ctx) {
+  auto id = id_param(ctx.params[0]);
+  if (!id) co_return failure(id.err());
+  auto secret = co_await new_webhook_secret(ctx);
+  if (!secret) co_return failure(secret.err());
+  auto set = co_await storage::set_webhook_secret(*id, std::move(secret->second), ctx.now_ms);
+  if (!set) co_return failure(set.err());
+  if (!*set) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
+  json out = json::object();
+  out.set("id", json(*id));
+  out.set("webhook_url", json(ctx.req.target.origin() + "/hooks/" + std::to_string(*id)));
+  ctx.audit_target = "source:" + ctx.params[0];
+  ctx.audit_after = out;  // without the secret
+  out.set("webhook_secret", json(secret->first));
+  co_return json_response(200, out);
+}
+
+task<http::response> admin_skipped_refs(request_context& ctx) {
+  auto id = id_param(ctx.params[0]);
+  if (!id) co_return failure(id.err());
+  auto page = read_page(ctx.req.target);
+  if (!page) co_return failure(page.err());
+  auto found = co_await storage::find_source(*id);
+  if (!found) co_return failure(found.err());
+  if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
+  auto refs = co_await storage::skipped_refs(*id, page->cursor, page->limit);
+  if (!refs) co_return failure(refs.err());
+  co_return json_response(200, *refs);
 }
 
 }  // namespace pb::routes

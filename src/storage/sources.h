@@ -36,12 +36,15 @@ struct source_record {
 };
 
 task<result<std::optional<source_record>>> find_source(std::int64_t id);
-task<result<std::vector<source_record>>> list_sources();
+// Sources with id > after_id, by id; at most limit.
+task<result<std::vector<source_record>>> list_sources(std::int64_t after_id = 0, std::int64_t limit = 1000);
 task<result<source_record>> insert_source(source_record s, std::int64_t now_ms);
 // Writes every settable column of s (not the sync bookkeeping).
 task<result<std::optional<source_record>>> update_source(source_record s, std::int64_t now_ms);
-// Deletes the source and the packages that came from it; false when there was no such source.
-task<result<bool>> delete_source(std::int64_t id);
+// Replaces the sealed webhook secret; false when there is no such source.
+task<result<bool>> set_webhook_secret(std::int64_t id, std::string sealed, std::int64_t now_ms);
+// Refs a VCS sync skipped, with why: {"refs":[{"ref","reason","seen_at"}],"next_cursor"}, by ref after `after`.
+task<result<json>> skipped_refs(std::int64_t id, std::string after, std::int64_t limit);
 
 struct sync_outcome {
   std::string status;  // running | ok | error
