@@ -18,7 +18,8 @@ CREATE TABLE admins (
 -- Every admin change and every denied access. actor: "admin:<id>" (0 = the ADMIN_TOKEN secret),
 -- "token:<id>", "anonymous", or "cli:<user>" for changes made with `broker --local/--remote`.
 -- before/after: JSON of the changed object without secrets. count: identical denials an isolate
--- folded into this row (denials are written at most once a minute per actor, path and reason).
+-- folded into this row (an isolate writes a denial at most once a minute per actor and reason, and
+-- per path for known callers).
 CREATE TABLE audit_log (
   id          INTEGER PRIMARY KEY,
   at          INTEGER NOT NULL,

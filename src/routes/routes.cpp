@@ -151,7 +151,9 @@ task<std::monostate> record_outcome(request_context& ctx, const route* r, const 
   if (resp.status != 401 && resp.status != 403 && resp.status != 429) co_return std::monostate{};
   std::string action = resp.status == 429 ? "access.rate_limited" : "access.denied";
   std::string reason = error_message(resp);
-  auto count = storage::admit_denial(actor + "|" + ctx.req.target.path + "|" + reason, ctx.now_ms);
+  // Anonymous denials fold by reason alone: varying the path must not turn a flood into D1 writes.
+  std::string key = actor + "|" + reason + (ctx.actor.empty() ? std::string() : "|" + ctx.req.target.path);
+  auto count = storage::admit_denial(key, ctx.now_ms);
   if (!count) co_return std::monostate{};
   storage::audit_entry e{actor, ctx.actor_name, action, ctx.req.target.path, method, ctx.req.target.path,
                          resp.status, reason, {}, {}, *count};

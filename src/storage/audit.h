@@ -1,7 +1,7 @@
 // The audit log over D1 effects: every admin change (who, what, before/after without secrets) and every
 // denied access, filtered and paged for GET /admin/api/audit, pruned by the cron trigger. Denials are
-// folded per isolate (one row per actor, path and reason per minute, with a count) so a client that
-// keeps failing cannot turn each failure into a D1 write.
+// folded per isolate (one row per key and minute, with a count; the caller's key is actor, reason and,
+// for known callers, path) so a client that keeps failing cannot turn each failure into a D1 write.
 #pragma once
 
 #include <cstdint>
