@@ -291,10 +291,18 @@ task<http::response> p2_document(request_context& ctx) {
   const storage::stored_document& d = filtered ? *filtered : **doc;
 
   http::response r;
-  r.header_list.set("last-modified", d.last_modified);
   r.header_list.set("cache-control", metadata_cache_control);
   auto since = ctx.req.header_list.get("if-modified-since");
   auto modified = parse_http_date(d.last_modified);
+  if (filtered && modified) {
+    // A filtered copy is never answered with 304: composer's cache is per URL, not per token, so a copy
+    // cached under another token or another licence set must not be confirmed. Its Last-Modified is a
+    // second before the prebuilt document's, so a full copy requested with it is always sent again.
+    r.header_list.set("last-modified", format_http_date((*modified - 1) * 1000));
+    since.reset();
+  } else {
+    r.header_list.set("last-modified", d.last_modified);
+  }
   if (since && modified) {
     auto since_s = parse_http_date(*since);
     if (since_s && *modified <= *since_s) {

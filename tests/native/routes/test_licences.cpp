@@ -3,6 +3,7 @@
 // without licences keeps the prebuilt document. Plus the pure filter (auth/licences.h).
 #include "auth/licences.h"
 #include "composer/minifier.h"
+#include "core/http_date.h"
 #include "native/routes/admin_fixture.h"
 
 using namespace pb;
@@ -37,7 +38,18 @@ TEST_CASE("licences: constraint and update expiry decide what a customer sees", 
 
   reply p2 = f.as_client(cust, "GET", "/p2/acme/widget.json");
   REQUIRE(p2.status == 200);
-  CHECK(p2.header("last-modified") == unrestricted.header("last-modified"));
+  // Never a 304 for a filtered copy: a full copy cached by another token must not be confirmed. Its
+  // Last-Modified is older than the full document's, so the full one is never confirmed by it either.
+  std::string lm = unrestricted.header("last-modified");
+  CHECK(*parse_http_date(p2.header("last-modified")) == *parse_http_date(lm) - 1);
+  header_list since = basic(cust);
+  since.emplace_back("if-modified-since", lm);
+  CHECK(f.c.call("GET", "/p2/acme/widget.json", since).status == 200);
+  header_list full_since = basic(everything);
+  full_since.emplace_back("if-modified-since", p2.header("last-modified"));
+  CHECK(f.c.call("GET", "/p2/acme/widget.json", full_since).status == 200);
+  full_since.back().second = lm;
+  CHECK(f.c.call("GET", "/p2/acme/widget.json", full_since).status == 304);
   json doc = p2.body_json();
   CHECK(doc["minified"].as_string() == "composer/2.0");
   json expanded = composer::expand(doc["packages"]["acme/widget"].as_array());
