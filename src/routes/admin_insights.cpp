@@ -42,15 +42,16 @@ task<http::response> admin_audit(request_context& ctx) {
   q.since_ms = *since;
   q.until_ms = *until;
   q.before_id = *before;
-  q.limit = page->limit;
+  q.limit = page->limit + 1;
   q.actor = u.query_param("actor").value_or("");
   q.action = u.query_param("action").value_or("");
   q.target = u.query_param("target").value_or("");
   if (q.actor.size() > 120 || q.action.size() > 60 || q.target.size() > 300)
     co_return http::error_response(error_code::bad_request, "\"actor\", \"action\" and \"target\" are limited to 120, 60 and 300 characters");
-  auto out = co_await storage::list_audit(std::move(q));
-  if (!out) co_return failure(out.err());
-  co_return json_response(200, *out);
+  auto entries = co_await storage::list_audit(std::move(q));
+  if (!entries) co_return failure(entries.err());
+  co_return json_response(200, page_json("entries", *entries, page->limit, [](const json& e) { return e; },
+                                         [](const json& e) { return std::to_string(e["id"].as_int()); }));
 }
 
 task<http::response> admin_stats(request_context& ctx) {

@@ -200,19 +200,10 @@ task<http::response> admin_list_sources(request_context& ctx) {
   if (!after) co_return failure(after.err());
   auto list = co_await storage::list_sources(*after, page->limit + 1);
   if (!list) co_return failure(list.err());
-  json arr = json::array();
-  json next;
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    if (static_cast<std::int64_t>(i) == page->limit) {
-      next = json(std::to_string((*list)[i - 1].id));
-      break;
-    }
-    arr.push_back(storage::source_to_json((*list)[i], ctx.req.target.origin()));
-  }
-  json out = json::object();
-  out.set("sources", std::move(arr));
-  out.set("next_cursor", std::move(next));
-  co_return json_response(200, out);
+  std::string origin = ctx.req.target.origin();
+  co_return json_response(200, page_json("sources", *list, page->limit,
+                                         [&](const storage::source_record& s) { return storage::source_to_json(s, origin); },
+                                         [](const storage::source_record& s) { return std::to_string(s.id); }));
 }
 
 task<http::response> admin_show_source(request_context& ctx) {
@@ -323,9 +314,10 @@ task<http::response> admin_skipped_refs(request_context& ctx) {
   auto found = co_await storage::find_source(*id);
   if (!found) co_return failure(found.err());
   if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
-  auto refs = co_await storage::skipped_refs(*id, page->cursor, page->limit);
+  auto refs = co_await storage::skipped_refs(*id, page->cursor, page->limit + 1);
   if (!refs) co_return failure(refs.err());
-  co_return json_response(200, *refs);
+  co_return json_response(200, page_json("refs", *refs, page->limit, [](const json& r) { return r; },
+                                         [](const json& r) { return std::string(r["ref"].as_string()); }));
 }
 
 }  // namespace pb::routes

@@ -129,19 +129,8 @@ task<http::response> admin_list_tokens(request_context& ctx) {
   if (!after) co_return failure(after.err());
   auto tokens = co_await storage::list_tokens(*after, page->limit + 1);
   if (!tokens) co_return failure(tokens.err());
-  json list = json::array();
-  json next;
-  for (std::size_t i = 0; i < tokens->size(); ++i) {
-    if (static_cast<std::int64_t>(i) == page->limit) {
-      next = json(std::to_string((*tokens)[i - 1].id));
-      break;
-    }
-    list.push_back(storage::token_to_json((*tokens)[i]));
-  }
-  json out = json::object();
-  out.set("tokens", std::move(list));
-  out.set("next_cursor", std::move(next));
-  co_return json_response(200, out);
+  co_return json_response(200, page_json("tokens", *tokens, page->limit, storage::token_to_json,
+                                         [](const storage::token_record& t) { return std::to_string(t.id); }));
 }
 
 task<http::response> admin_show_token(request_context& ctx) {
@@ -195,19 +184,8 @@ task<http::response> admin_list_admins(request_context& ctx) {
   if (!after) co_return failure(after.err());
   auto admins = co_await storage::list_admins(*after, page->limit + 1);
   if (!admins) co_return failure(admins.err());
-  json list = json::array();
-  json next;
-  for (std::size_t i = 0; i < admins->size(); ++i) {
-    if (static_cast<std::int64_t>(i) == page->limit) {
-      next = json(std::to_string((*admins)[i - 1].id));
-      break;
-    }
-    list.push_back(storage::admin_to_json((*admins)[i]));
-  }
-  json out = json::object();
-  out.set("admins", std::move(list));
-  out.set("next_cursor", std::move(next));
-  co_return json_response(200, out);
+  co_return json_response(200, page_json("admins", *admins, page->limit, storage::admin_to_json,
+                                         [](const storage::admin_record& a) { return std::to_string(a.id); }));
 }
 
 task<http::response> admin_create_admin(request_context& ctx) {

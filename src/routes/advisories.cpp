@@ -223,21 +223,14 @@ task<http::response> admin_list_advisories(request_context& ctx) {
   if (!after) co_return http::error_response(after.err());
   auto rows = co_await fx::d1_all("SELECT * FROM advisories WHERE id > ? ORDER BY id LIMIT ?", {json(*after), json(page->limit + 1)});
   if (!rows) co_return http::error_response(make_error(error_code::unavailable, rows.err().message));
-  json list = json::array();
-  json next;
-  for (std::size_t i = 0; i < rows->rows.size(); ++i) {
-    const json& r = rows->rows[i];
-    if (static_cast<std::int64_t>(i) == page->limit) {
-      next = json(std::to_string(rows->rows[i - 1]["id"].as_int()));
-      break;
-    }
-    json a = advisory_json(r);
-    a.set("id", r["id"]);
-    list.push_back(std::move(a));
-  }
-  json out = json::object();
-  out.set("advisories", std::move(list));
-  out.set("next_cursor", std::move(next));
+  json out = page_json(
+      "advisories", rows->rows, page->limit,
+      [](const json& r) {
+        json a = advisory_json(r);
+        a.set("id", r["id"]);
+        return a;
+      },
+      [](const json& r) { return std::to_string(r["id"].as_int()); });
   co_return json_response(200, out, "no-store");
 }
 

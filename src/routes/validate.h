@@ -41,6 +41,25 @@ result<page_request> read_page(const http::url& u);
 // A cursor that is an id ("" -> 0).
 result<std::int64_t> id_cursor(const page_request& p);
 
+// A page as the API answers it: {key: [the first `limit` items], "next_cursor": the last listed item's
+// cursor, or null when no further item was read}. Callers read limit + 1 items to know.
+template <class Items, class ToJson, class CursorOf>
+json page_json(std::string_view key, const Items& items, std::int64_t limit, ToJson to_json, CursorOf cursor_of) {
+  json list = json::array();
+  json next;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (static_cast<std::int64_t>(i) == limit) {
+      next = json(cursor_of(items[i - 1]));
+      break;
+    }
+    list.push_back(to_json(items[i]));
+  }
+  json out = json::object();
+  out.set(key, std::move(list));
+  out.set("next_cursor", std::move(next));
+  return out;
+}
+
 // A numeric path id; not_found naming `what` otherwise.
 result<std::int64_t> path_id(std::string_view text, std::string_view what);
 

@@ -26,7 +26,9 @@ std::unordered_map<std::string, denial_slot>& denial_slots() {
   return m;
 }
 
-json entry_json(const json& r) {
+}  // namespace
+
+json audit_entry_json(const json& r) {
   json o = json::object();
   o.set("id", r["id"]);
   o.set("at", nullable_time(r["at"].as_int()));
@@ -47,8 +49,6 @@ json entry_json(const json& r) {
   o.set("count", json(r["count"].as_int(1)));
   return o;
 }
-
-}  // namespace
 
 fx::d1_statement audit_statement(const audit_entry& e, std::int64_t now_ms) {
   return {"INSERT INTO audit_log (at, actor, actor_name, action, target, method, path, status, reason, before, after, count) "
@@ -84,7 +84,7 @@ std::optional<std::int64_t> admit_denial(const std::string& key, std::int64_t no
 
 void reset_denials() { denial_slots().clear(); }
 
-task<result<json>> list_audit(audit_query q) {
+task<result<json_array>> list_audit(audit_query q) {
   std::string sql = "SELECT * FROM audit_log WHERE 1 = 1";
   fx::sql_params p;
   if (q.since_ms) {
@@ -113,22 +113,12 @@ task<result<json>> list_audit(audit_query q) {
     p.push_back(json(q.before_id));
   }
   sql += " ORDER BY id DESC LIMIT ?";
-  p.push_back(json(q.limit + 1));  // one more tells whether there is a next page
+  p.push_back(json(q.limit));
   auto rows = co_await fx::d1_all(std::move(sql), std::move(p));
   if (!rows) co_return std::move(rows).err();
-  json entries = json::array();
-  json next;
-  for (std::size_t i = 0; i < rows->rows.size(); ++i) {
-    if (static_cast<std::int64_t>(i) == q.limit) {
-      next = json(std::to_string(rows->rows[i - 1]["id"].as_int()));
-      break;
-    }
-    entries.push_back(entry_json(rows->rows[i]));
-  }
-  json out = json::object();
-  out.set("entries", std::move(entries));
-  out.set("next_cursor", std::move(next));
-  co_return out;
+  json_array entries;
+  for (const auto& r : rows->rows) entries.push_back(audit_entry_json(r));
+  co_return entries;
 }
 
 task<result<std::int64_t>> prune_audit(std::int64_t cutoff_ms, std::int64_t max_rows) {

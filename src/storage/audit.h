@@ -43,8 +43,10 @@ struct audit_query {
   std::int64_t before_id = 0;  // paging: entries older than this id (0: from the newest)
   std::int64_t limit = 50;
 };
-// {"entries":[...], "next_cursor": "id"|null}, newest first.
-task<result<json>> list_audit(audit_query q);
+// Entries newest first, at most q.limit (callers ask one more to know whether a page follows), as the
+// API shows them (audit_entry_json).
+task<result<json_array>> list_audit(audit_query q);
+json audit_entry_json(const json& row);
 
 // Deletes entries older than `cutoff_ms`, at most `max_rows` per call; returns how many went.
 task<result<std::int64_t>> prune_audit(std::int64_t cutoff_ms, std::int64_t max_rows = 5000);

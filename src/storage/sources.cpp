@@ -116,28 +116,19 @@ task<result<bool>> set_webhook_secret(std::int64_t id, std::string sealed, std::
   co_return r->changes > 0;
 }
 
-task<result<json>> skipped_refs(std::int64_t id, std::string after, std::int64_t limit) {
+task<result<json_array>> skipped_refs(std::int64_t id, std::string after, std::int64_t limit) {
   auto rows = co_await fx::d1_all("SELECT ref, reason, seen_at FROM skipped_refs WHERE source_id = ? AND ref > ? ORDER BY ref LIMIT ?",
-                                  {json(id), json(std::move(after)), json(limit + 1)});
+                                  {json(id), json(std::move(after)), json(limit)});
   if (!rows) co_return std::move(rows).err();
-  json refs = json::array();
-  json next;
-  for (std::size_t i = 0; i < rows->rows.size(); ++i) {
-    const json& r = rows->rows[i];
-    if (static_cast<std::int64_t>(i) == limit) {
-      next = rows->rows[i - 1]["ref"];
-      break;
-    }
+  json_array refs;
+  for (const auto& r : rows->rows) {
     json o = json::object();
     o.set("ref", r["ref"]);
     o.set("reason", r["reason"]);
     o.set("seen_at", nullable_time(r["seen_at"].as_int()));
     refs.push_back(std::move(o));
   }
-  json out = json::object();
-  out.set("refs", std::move(refs));
-  out.set("next_cursor", std::move(next));
-  co_return out;
+  co_return refs;
 }
 
 task<result<std::monostate>> record_sync(std::int64_t id, sync_outcome o, std::int64_t now_ms) {

@@ -43,8 +43,8 @@ task<result<source_record>> insert_source(source_record s, std::int64_t now_ms);
 task<result<std::optional<source_record>>> update_source(source_record s, std::int64_t now_ms);
 // Replaces the sealed webhook secret; false when there is no such source.
 task<result<bool>> set_webhook_secret(std::int64_t id, std::string sealed, std::int64_t now_ms);
-// Refs a VCS sync skipped, with why: {"refs":[{"ref","reason","seen_at"}],"next_cursor"}, by ref after `after`.
-task<result<json>> skipped_refs(std::int64_t id, std::string after, std::int64_t limit);
+// Refs a VCS sync skipped, with why ({"ref","reason","seen_at"}), by ref after `after`; at most limit.
+task<result<json_array>> skipped_refs(std::int64_t id, std::string after, std::int64_t limit);
 
 struct sync_outcome {
   std::string status;  // running | ok | error
