@@ -50,3 +50,18 @@ ALTER TABLE tokens ADD COLUMN rate_limit INTEGER;
 ALTER TABLE downloads ADD COLUMN fetches INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX downloads_by_day ON downloads (day);
 CREATE INDEX downloads_by_token ON downloads (token_id, day);
+
+-- Console sessions: an admin token exchanged for a short-lived cookie (POST /admin/api/sessions).
+-- Only hashes are kept: of the cookie's secret and of the CSRF token that a state-changing call made
+-- with the cookie must echo in X-CSRF-Token. admin_id 0 is the ADMIN_TOKEN secret.
+CREATE TABLE admin_sessions (
+  id          INTEGER PRIMARY KEY,
+  token_hash  TEXT NOT NULL UNIQUE,
+  csrf_hash   TEXT NOT NULL,
+  admin_id    INTEGER NOT NULL,
+  admin_name  TEXT NOT NULL,
+  role        TEXT NOT NULL CHECK (role IN ('owner', 'maintainer', 'viewer')),
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  revoked_at  INTEGER
+);

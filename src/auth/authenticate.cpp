@@ -112,8 +112,56 @@ admin_authentication judged(admin_identity who, admin_role needed) {
 
 }  // namespace
 
-task<admin_authentication> authenticate_admin(const settings& cfg, const http::headers& h, admin_role needed,
-                                              std::int64_t now_ms) {
+std::string session_secret(const http::headers& h) {
+  auto cookies = h.get("cookie");
+  if (!cookies) return {};
+  std::string_view rest = *cookies;
+  while (!rest.empty()) {
+    std::size_t end = rest.find(';');
+    std::string_view pair = rest.substr(0, end);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    if (pair.size() > session_cookie.size() && pair.substr(0, session_cookie.size()) == session_cookie &&
+        pair[session_cookie.size()] == '=')
+      return std::string(pair.substr(session_cookie.size() + 1));
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+namespace {
+
+task<admin_authentication> session_admin(const http::headers& h, std::string secret, std::string_view method,
+                                         admin_role needed, std::int64_t now_ms) {
+  auto found = co_await storage::find_session(sha256_hex(secret), now_ms);
+  if (!found)
+    co_return admin_authentication{std::nullopt, http::error_response(make_error(
+                                                    error_code::unavailable, "admin store unavailable: " + found.err().message))};
+  if (!found->has_value() || (*found)->admin_revoked)
+    co_return admin_authentication{std::nullopt, admin_unauthorized("admin API: the session expired or was signed out; sign in again")};
+  const storage::session_record& s = **found;
+  admin_identity who{s.admin_id, s.admin_name, parse_role(s.role).value_or(admin_role::viewer), s.id};
+  if (method != "GET" && method != "HEAD") {
+    // A cookie is sent by the browser on its own; the CSRF token only by the console's own script.
+    auto csrf = h.get("x-csrf-token");
+    if (!csrf || !constant_time_equals(sha256_hex(*csrf), s.csrf_hash)) {
+      admin_authentication a;
+      a.who = std::move(who);
+      a.denial = http::error_response(error_code::forbidden, "admin API: missing or wrong X-CSRF-Token for this session");
+      co_return a;
+    }
+  }
+  co_return judged(std::move(who), needed);
+}
+
+}  // namespace
+
+task<admin_authentication> authenticate_admin(const settings& cfg, const http::headers& h, std::string_view method,
+                                              admin_role needed, std::int64_t now_ms) {
+  if (!h.has("authorization")) {
+    if (std::string secret = session_secret(h); !secret.empty())
+      co_return co_await session_admin(h, std::move(secret), method, needed, now_ms);
+  }
   auto presented = h.get("authorization");
   std::string_view given;
   if (presented && presented->size() > 7 && http::iequals(presented->substr(0, 7), "Bearer ")) given = presented->substr(7);

@@ -42,6 +42,7 @@ struct admin_identity {
   std::int64_t id = 0;  // 0: the ADMIN_TOKEN secret
   std::string name;     // "ADMIN_TOKEN" for the secret
   admin_role role = admin_role::viewer;
+  std::int64_t session_id = 0;  // set when the request came with a console session cookie
   std::string actor() const { return "admin:" + std::to_string(id); }
 };
 
@@ -51,10 +52,16 @@ struct admin_authentication {
   bool allowed = false;
 };
 
-// The ADMIN_TOKEN secret, else a named admin token ("pba_...") looked up by hash in D1. `needed` is
-// the weakest role the route accepts: a weaker admin gets 403 naming the role needed.
-task<admin_authentication> authenticate_admin(const settings& cfg, const http::headers& h, admin_role needed,
-                                              std::int64_t now_ms);
+// The ADMIN_TOKEN secret, else a named admin token ("pba_...") looked up by hash in D1, else (no
+// Authorization header) a console session cookie, which needs the session's X-CSRF-Token on every
+// method but GET and HEAD. `needed` is the weakest role the route accepts: a weaker admin gets 403
+// naming the role needed.
+task<admin_authentication> authenticate_admin(const settings& cfg, const http::headers& h, std::string_view method,
+                                              admin_role needed, std::int64_t now_ms);
+
+// The console session cookie's name, and its value on a request ("" when absent).
+inline constexpr std::string_view session_cookie = "pb_session";
+std::string session_secret(const http::headers& h);
 
 // Scope check: may this token see this package?
 bool may_see(const storage::token_record& t, std::string_view package_name);

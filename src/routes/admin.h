@@ -24,6 +24,8 @@ task<http::response> admin_show_token(request_context& ctx);
 task<http::response> admin_update_token(request_context& ctx);
 task<http::response> admin_revoke_token(request_context& ctx);
 task<http::response> admin_me(request_context& ctx);
+task<http::response> admin_create_session(request_context& ctx);
+task<http::response> admin_end_session(request_context& ctx);
 task<http::response> admin_list_admins(request_context& ctx);
 task<http::response> admin_create_admin(request_context& ctx);
 task<http::response> admin_revoke_admin(request_context& ctx);

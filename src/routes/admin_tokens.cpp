@@ -1,6 +1,6 @@
 // Admin API for package tokens (/admin/api/tokens: create, list, show, update, revoke, with licences and
-// rate limits) and for named admins (/admin/api/admins, /admin/api/me). Secrets appear only in create
-// responses; only their SHA-256 is stored.
+// rate limits), named admins (/admin/api/admins, /admin/api/me) and console sessions
+// (/admin/api/sessions). Secrets appear only in create responses; only their SHA-256 is stored.
 #include "auth/authenticate.h"
 #include "auth/licences.h"
 #include "core/text.h"
@@ -9,6 +9,7 @@
 #include "routes/validate.h"
 #include "storage/admins.h"
 #include "storage/tokens.h"
+#include "core/http_date.h"
 
 namespace pb::routes {
 
@@ -175,6 +176,53 @@ task<http::response> admin_me(request_context& ctx) {
   out.set("name", json(ctx.actor_name));
   out.set("role", json(ctx.admin_role));
   co_return json_response(200, out);
+}
+
+namespace {
+
+// Console sessions last a working day; signing out or revoking the admin ends them earlier.
+constexpr std::int64_t session_ttl_ms = 8 * 3600 * 1000;
+
+std::string session_cookie_for(const request_context& ctx, std::string_view value, std::int64_t max_age_s) {
+  // Secure everywhere but on the developer's own machine, where scripts/dev serves plain http.
+  const std::string& host = ctx.req.target.host;
+  bool local = host.rfind("localhost", 0) == 0 || host.rfind("127.0.0.1", 0) == 0 || host.rfind("[::1]", 0) == 0;
+  return std::string(auth::session_cookie) + "=" + std::string(value) + "; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=" +
+         std::to_string(max_age_s) + (local ? "" : "; Secure");
+}
+
+}  // namespace
+
+task<http::response> admin_create_session(request_context& ctx) {
+  // A session is made from an admin token, not from another session.
+  if (!ctx.req.header_list.has("authorization"))
+    co_return http::error_response(error_code::bad_request, "sign in with an admin token (Authorization: Bearer ...)");
+  std::int64_t expires = ctx.now_ms + session_ttl_ms;
+  auto s = co_await storage::create_session(ctx.admin_id, ctx.actor_name, ctx.admin_role, ctx.now_ms, expires);
+  if (!s) co_return failure(s.err());
+  json out = json::object();
+  out.set("actor", json(ctx.actor));
+  out.set("name", json(ctx.actor_name));
+  out.set("role", json(ctx.admin_role));
+  out.set("expires_at", json(format_iso8601_utc(expires)));
+  ctx.audit_target = "session:" + std::to_string(s->id);
+  ctx.audit_after = out;
+  out.set("csrf_token", json(s->csrf));
+  http::response r = json_response(201, out);
+  r.header_list.set("set-cookie", session_cookie_for(ctx, s->secret, session_ttl_ms / 1000));
+  co_return r;
+}
+
+task<http::response> admin_end_session(request_context& ctx) {
+  if (!ctx.session_id) co_return http::error_response(error_code::not_found, "this request did not come with a session");
+  auto r = co_await storage::revoke_session(ctx.session_id, ctx.now_ms);
+  if (!r) co_return failure(r.err());
+  json out = json::object();
+  out.set("signed_out", json(true));
+  ctx.audit_target = "session:" + std::to_string(ctx.session_id);
+  http::response resp = json_response(200, out);
+  resp.header_list.set("set-cookie", session_cookie_for(ctx, "", 0));
+  co_return resp;
 }
 
 task<http::response> admin_list_admins(request_context& ctx) {

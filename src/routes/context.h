@@ -32,6 +32,8 @@ struct request_context {
   std::string actor;
   std::string actor_name;
   std::string admin_role;  // an admin caller's role ("owner", "maintainer", "viewer")
+  std::int64_t admin_id = 0;
+  std::int64_t session_id = 0;  // the console session the admin came with, if any
   // The caller's rate limit for this minute (limit 0: none, no X-RateLimit-* headers).
   std::int64_t rate_limit = 0, rate_remaining = 0, rate_reset_s = 0;
   // What an admin change did, filled by its handler; routes.cpp writes the audit entry when the change

@@ -59,6 +59,8 @@ constexpr route table[] = {
     // Admin API.
     {"GET", "/admin/api/openapi.json", admin_openapi},
     {"GET", "/admin/api/me", admin_me, gate::viewer},
+    {"POST", "/admin/api/sessions", admin_create_session, gate::viewer, "session.create"},
+    {"DELETE", "/admin/api/sessions/current", admin_end_session, gate::viewer, "session.delete"},
     {"GET", "/admin/api/status", admin_status, gate::viewer},
     {"PUT", "/admin/api/artifacts/{vendor}/{name}", admin_upload_artifact, gate::maintainer, "artifact.upload"},
     {"GET", "/admin/api/tokens", admin_list_tokens, gate::viewer},
@@ -163,11 +165,14 @@ task<std::monostate> record_outcome(request_context& ctx, const route* r, const 
 
 task<http::response> run_route(request_context& ctx, const route& r) {
   if (r.access == gate::open) co_return co_await r.fn(ctx);
-  auto a = co_await auth::authenticate_admin(ctx.settings(), ctx.req.header_list, role_for(r.access), ctx.now_ms);
+  auto a = co_await auth::authenticate_admin(ctx.settings(), ctx.req.header_list, ctx.req.method, role_for(r.access),
+                                             ctx.now_ms);
   if (a.who) {
     ctx.actor = a.who->actor();
     ctx.actor_name = a.who->name;
     ctx.admin_role = std::string(auth::role_name(a.who->role));
+    ctx.admin_id = a.who->id;
+    ctx.session_id = a.who->session_id;
   }
   if (!a.allowed) co_return std::move(a.denial);
   co_return co_await r.fn(ctx);

@@ -92,4 +92,42 @@ task<result<std::monostate>> touch_admin(std::int64_t id, std::int64_t now_ms) {
   co_return std::monostate{};
 }
 
+task<result<new_session>> create_session(std::int64_t admin_id, std::string admin_name, std::string role,
+                                         std::int64_t now_ms, std::int64_t expires_at) {
+  auto random = co_await fx::crypto_random_hex(48);
+  if (!random) co_return std::move(random).err();
+  new_session s{0, "pbs_" + random->substr(0, 48), random->substr(48)};
+  auto r = co_await fx::d1_first(
+      "INSERT INTO admin_sessions (token_hash, csrf_hash, admin_id, admin_name, role, created_at, expires_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {json(sha256_hex(s.secret)), json(sha256_hex(s.csrf)), json(admin_id), json(std::move(admin_name)), json(std::move(role)),
+       json(now_ms), json(expires_at)});
+  if (!r) co_return std::move(r).err();
+  if (!r->has_value()) co_return make_error(error_code::internal, "session insert returned no row");
+  s.id = (**r)["id"].as_int();
+  co_return s;
+}
+
+task<result<std::optional<session_record>>> find_session(std::string token_hash, std::int64_t now_ms) {
+  auto row = co_await fx::d1_first(
+      "SELECT s.id, s.admin_id, s.admin_name, s.role, s.csrf_hash, s.expires_at, a.revoked_at AS admin_revoked_at "
+      "FROM admin_sessions s LEFT JOIN admins a ON a.id = s.admin_id "
+      "WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+      {json(std::move(token_hash)), json(now_ms)});
+  if (!row) co_return std::move(row).err();
+  if (!row->has_value()) co_return std::optional<session_record>{};
+  const json& r = **row;
+  session_record s{r["id"].as_int(), r["admin_id"].as_int(), std::string(r["admin_name"].as_string()),
+                   std::string(r["role"].as_string()), std::string(r["csrf_hash"].as_string()), r["expires_at"].as_int(),
+                   !r["admin_revoked_at"].is_null()};
+  co_return std::optional<session_record>{std::move(s)};
+}
+
+task<result<std::monostate>> revoke_session(std::int64_t id, std::int64_t now_ms) {
+  auto r = co_await fx::d1_run("UPDATE admin_sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
+                               {json(now_ms), json(id)});
+  if (!r) co_return std::move(r).err();
+  co_return std::monostate{};
+}
+
 }  // namespace pb::storage

@@ -38,4 +38,25 @@ task<result<std::monostate>> touch_admin(std::int64_t id, std::int64_t now_ms);
 
 json admin_to_json(const admin_record& a);
 
+// Console sessions: a cookie secret and a CSRF token, both stored as SHA-256 only.
+struct session_record {
+  std::int64_t id = 0;
+  std::int64_t admin_id = 0;  // 0: the ADMIN_TOKEN secret
+  std::string admin_name;
+  std::string role;
+  std::string csrf_hash;
+  std::int64_t expires_at = 0;
+  bool admin_revoked = false;  // the named admin behind it was revoked since
+};
+struct new_session {
+  std::int64_t id = 0;
+  std::string secret;  // the cookie's value
+  std::string csrf;    // the X-CSRF-Token value
+};
+task<result<new_session>> create_session(std::int64_t admin_id, std::string admin_name, std::string role,
+                                         std::int64_t now_ms, std::int64_t expires_at);
+// A live session (not revoked, not expired) by its secret's hash.
+task<result<std::optional<session_record>>> find_session(std::string token_hash, std::int64_t now_ms);
+task<result<std::monostate>> revoke_session(std::int64_t id, std::int64_t now_ms);
+
 }  // namespace pb::storage

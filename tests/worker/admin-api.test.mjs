@@ -171,6 +171,18 @@ describe("admin API against its OpenAPI document", () => {
     assert.equal((await call("GET", "/admin/api/me", { token: maint.token })).status, 401);
   });
 
+  test("console sessions: cookie and CSRF token", async () => {
+    const made = await call("POST", "/admin/api/sessions");
+    const session = ok(made, 201);
+    const cookie = made.headers.get("set-cookie").split(";")[0];
+    assert.match(made.headers.get("set-cookie"), /HttpOnly; SameSite=Strict/);
+    assert.equal(ok(await call("GET", "/admin/api/me", { token: null, headers: { cookie } })).role, "owner");
+    assert.equal((await call("POST", "/admin/api/tokens", { token: null, headers: { cookie }, body: { name: "csrf" } })).status, 403);
+    ok(await call("POST", "/admin/api/tokens", { token: null, headers: { cookie, "x-csrf-token": session.csrf_token }, body: { name: "console" } }), 201);
+    ok(await call("DELETE", "/admin/api/sessions/current", { token: null, headers: { cookie, "x-csrf-token": session.csrf_token } }));
+    assert.equal((await call("GET", "/admin/api/me", { token: null, headers: { cookie } })).status, 401);
+  });
+
   test("rate limit: 429 with Retry-After and a warning composer prints", async () => {
     const t = ok(await call("POST", "/admin/api/tokens", { body: { name: "limited", rate_limit: 2 } }), 201);
     // Windows are calendar minutes: if one ends between the calls, the next attempt is in a fresh one.

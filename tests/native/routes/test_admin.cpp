@@ -197,3 +197,55 @@ TEST_CASE("status tells what doctor checks; the OpenAPI document is served", "[a
   CHECK(doc.status == 200);
   CHECK(doc.body_json()["openapi"].as_string() == "3.1.0");
 }
+
+TEST_CASE("console sessions: cookie, CSRF token, sign-out, revocation", "[admin][sessions][native]") {
+  admin_fixture f;
+  std::string maint(f.admin("POST", "/admin/api/admins", R"({"name":"max","role":"maintainer"})").body_json()["token"].as_string());
+  reply made = f.admin("POST", "/admin/api/sessions", {}, maint);
+  INFO(made.body);
+  REQUIRE(made.status == 201);
+  std::string cookie = made.header("set-cookie");
+  CHECK(cookie.find("pb_session=pbs_") == 0);
+  CHECK(cookie.find("HttpOnly") != std::string::npos);
+  CHECK(cookie.find("SameSite=Strict") != std::string::npos);
+  CHECK(cookie.find("Secure") != std::string::npos);  // https://repo.test is not localhost
+  std::string secret = cookie.substr(std::string("pb_session=").size(), cookie.find(';') - std::string("pb_session=").size());
+  std::string csrf(made.body_json()["csrf_token"].as_string());
+  CHECK(made.body_json()["role"].as_string() == "maintainer");
+  CHECK(f.h.query("SELECT * FROM admin_sessions").dump().find(secret) == std::string::npos);  // only hashes
+  CHECK(f.h.query("SELECT * FROM admin_sessions").dump().find(csrf) == std::string::npos);
+
+  header_list with_cookie = {{"cookie", "theme=dark; pb_session=" + secret}};
+  CHECK(f.c.call("GET", "/admin/api/me", with_cookie).body_json()["name"].as_string() == "max");
+  // A change needs the CSRF token too: the browser sends the cookie on its own, not the header.
+  CHECK(f.c.call("POST", "/admin/api/tokens", with_cookie, R"({"name":"x"})").status == 403);
+  CHECK(f.count("SELECT COUNT(*) AS n FROM tokens") == 0);
+  header_list with_csrf = with_cookie;
+  with_csrf.emplace_back("x-csrf-token", csrf);
+  with_csrf.emplace_back("content-type", "application/json");
+  reply created = f.c.call("POST", "/admin/api/tokens", with_csrf, R"({"name":"from the console"})");
+  CHECK(created.status == 201);
+  CHECK(f.audit("?action=token.create").as_array()[0]["actor_name"].as_string() == "max");
+  // The role still applies; a session cannot make another session.
+  CHECK(f.c.call("GET", "/admin/api/admins", with_cookie).status == 403);
+  CHECK(f.c.call("POST", "/admin/api/sessions", with_csrf).status == 400);
+
+  SECTION("signing out ends the session and clears the cookie") {
+    reply out = f.c.call("DELETE", "/admin/api/sessions/current", with_csrf);
+    CHECK(out.status == 200);
+    CHECK(out.header("set-cookie").find("Max-Age=0") != std::string::npos);
+    CHECK(f.c.call("GET", "/admin/api/me", with_cookie).status == 401);
+  }
+  SECTION("revoking the admin ends its sessions") {
+    std::int64_t id = f.admin("GET", "/admin/api/admins").body_json()["admins"].as_array()[0]["id"].as_int();
+    REQUIRE(f.admin("DELETE", "/admin/api/admins/" + std::to_string(id)).status == 200);
+    CHECK(f.c.call("GET", "/admin/api/me", with_cookie).status == 401);
+  }
+  SECTION("sessions expire after eight hours") {
+    f.c.now_ms = 1767225600000 + 8 * 3600 * 1000 + 1;
+    CHECK(f.c.call("GET", "/admin/api/me", with_cookie).status == 401);
+  }
+  SECTION("a wrong cookie is a 401") {
+    CHECK(f.c.call("GET", "/admin/api/me", {{"cookie", "pb_session=pbs_forged"}}).status == 401);
+  }
+}
