@@ -148,6 +148,11 @@ describe("administration end to end (CLI, composer)", { timeout: 30 * 60_000 }, 
     assert.equal((await ok(["package", "show", "acme/cli"])).versions.length, 2);
     const text = await broker(["package", "list"], { json: false });
     assert.match(text.stdout, /^NAME\s+SOURCE\s+VERSIONS/m, text.why);
+    await upload("acme/doomed", "0.1.0");
+    const doomed = await broker(["package", "delete", "acme/doomed"]); // --json: no question asked
+    assert.equal(doomed.code, 0, doomed.why);
+    assert.equal(doomed.json.objects_deleted.length, 1);
+    assert.equal((await broker(["package", "show", "acme/doomed"])).code, 1);
 
     // Tokens.
     const t = await ok(["token", "create", "--name", "customer", "--packages", "acme/*", "--licence", "acme/cli:^1.0:2030-01-01", "--rate-limit", "500"]);
