@@ -85,6 +85,13 @@ std::string d1_message(const PGresult* r) {
   if (state == "23505") return "D1_ERROR: UNIQUE constraint failed: " + table + " (" + constraint + "): SQLITE_CONSTRAINT";
   if (state == "23503") return "D1_ERROR: FOREIGN KEY constraint failed (" + constraint + "): SQLITE_CONSTRAINT";
   if (state == "23514") return "D1_ERROR: CHECK constraint failed: " + constraint + ": SQLITE_CONSTRAINT";
+  // 42P01/42703: 'relation "x" does not exist' / 'column "x" does not exist'.
+  auto quoted = [&] {
+    auto a = primary.find('"'), b = primary.rfind('"');
+    return a != std::string::npos && b > a ? primary.substr(a + 1, b - a - 1) : primary;
+  };
+  if (state == "42P01") return "D1_ERROR: no such table: " + quoted() + ": SQLITE_ERROR";
+  if (state == "42703") return "D1_ERROR: no such column: " + quoted() + ": SQLITE_ERROR";
   if (state == "23502") return "D1_ERROR: NOT NULL constraint failed: " + table + "." + field(PG_DIAG_COLUMN_NAME) + ": SQLITE_CONSTRAINT";
   return "D1_ERROR: " + primary + " (SQLSTATE " + state + ")";
 }
@@ -164,10 +171,13 @@ const schema_info& pg_session::schema() {
     for (int i = 0; i < PQntuples(r); ++i) schema_.primary_keys[PQgetvalue(r, i, 0)].push_back(PQgetvalue(r, i, 1));
   PQclear(r);
   r = PQexec(conn_,
-             "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'id' "
-             "AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')");
+             "SELECT table_name, column_name, (column_name = 'id' AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')) "
+             "FROM information_schema.columns WHERE table_schema = current_schema()");
   if (PQresultStatus(r) == PGRES_TUPLES_OK)
-    for (int i = 0; i < PQntuples(r); ++i) schema_.identity_id[PQgetvalue(r, i, 0)] = true;
+    for (int i = 0; i < PQntuples(r); ++i) {
+      schema_.columns[PQgetvalue(r, i, 0)].insert(PQgetvalue(r, i, 1));
+      if (PQgetvalue(r, i, 2)[0] == 't') schema_.identity_id[PQgetvalue(r, i, 0)] = true;
+    }
   PQclear(r);
   schema_loaded_ = true;
   return schema_;
@@ -292,6 +302,7 @@ void pg_exchange::take(PGresult* r, const expect& e) {
   }
   if (e.kind != item::statement) return;
   const translated_sql& t = translated_[e.index];
+  if (t.ddl) s_.forget_schema();
   json rows = st == PGRES_TUPLES_OK ? rows_of(r) : json::array();
   std::int64_t changes = 0, last_row_id = 0;
   std::string status = PQcmdStatus(r);

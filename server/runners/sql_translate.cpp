@@ -135,6 +135,7 @@ translated_sql to_postgres(std::string_view sqlite_sql, const schema_info& schem
   bool writes = false;
   for (const auto& t : ts)
     if (is_word(t, "insert") || is_word(t, "update") || is_word(t, "delete") || is_word(t, "replace")) writes = true;
+  out.ddl = first < ts.size() && (is_word(ts[first], "create") || is_word(ts[first], "alter") || is_word(ts[first], "drop"));
   out.read_only = first < ts.size() && (is_word(ts[first], "select") || is_word(ts[first], "with")) && !writes;
 
   // INSERT OR REPLACE / OR IGNORE -> ON CONFLICT.
@@ -151,8 +152,9 @@ translated_sql to_postgres(std::string_view sqlite_sql, const schema_info& schem
         out.error = "unsupported INSERT OR clause";
         return out;
       }
-      for (std::size_t x = i; x <= k; ++x) ts[x].text.clear();
-      i = next_solid(ts, k + 1);
+      std::size_t past = next_solid(ts, k + 1);
+      for (std::size_t x = i; x < past; ++x) ts[x].text.clear();
+      i = past;
     }
     if (i < ts.size() && is_word(ts[i], "into")) {
       std::size_t t = next_solid(ts, i + 1);
@@ -189,6 +191,32 @@ translated_sql to_postgres(std::string_view sqlite_sql, const schema_info& schem
     }
   }
 
+  // ON CONFLICT ... DO UPDATE SET a = <expr>, ... [WHERE <expr>]: SQLite reads a bare column in the
+  // expressions as the existing row's; PostgreSQL calls it ambiguous (the row or `excluded`).
+  if (is_insert) {
+    auto cols = schema.columns.find(table);
+    for (std::size_t i = 0; cols != schema.columns.end() && i < ts.size(); ++i) {
+      if (!(ts[i].depth == 0 && is_word(ts[i], "do"))) continue;
+      std::size_t u = next_solid(ts, i + 1), set = u < ts.size() ? next_solid(ts, u + 1) : ts.size();
+      if (u >= ts.size() || !is_word(ts[u], "update") || set >= ts.size() || !is_word(ts[set], "set")) continue;
+      bool in_target = true;  // the column being assigned: left of '=' (never qualified)
+      for (std::size_t k = set + 1; k < ts.size(); ++k) {
+        token& t = ts[k];
+        if (t.depth == 0 && is_word(t, "returning")) break;
+        if (t.depth == 0 && is_word(t, "where")) in_target = false;
+        if (t.depth == 0 && t.kind == tok::punct && t.text == ",") in_target = true;
+        if (t.depth == 0 && t.kind == tok::punct && t.text == "=" && in_target) in_target = false;
+        if (in_target || t.kind != tok::word || !cols->second.count(lower(t.text))) continue;
+        std::size_t before = k;
+        while (before > 0 && (ts[before - 1].kind == tok::space || ts[before - 1].kind == tok::comment)) --before;
+        std::size_t after = next_solid(ts, k + 1);
+        bool dotted = (before > 0 && ts[before - 1].text == ".") || (after < ts.size() && (ts[after].text == "." || ts[after].text == "("));
+        if (!dotted) t.text = table + "." + t.text;
+      }
+      break;
+    }
+  }
+
   // Top-level RETURNING, if any: the ON CONFLICT clause goes before it.
   std::size_t returning = ts.size();
   for (std::size_t i = 0; i < ts.size(); ++i)
@@ -214,7 +242,7 @@ translated_sql to_postgres(std::string_view sqlite_sql, const schema_info& schem
   }
 
   for (std::size_t i = 0; i < ts.size(); ++i) {
-    if (i == returning) out.sql += tail + " ";
+    if (i == returning && !tail.empty()) out.sql += tail.substr(1) + " ";
     out.sql += ts[i].text;
   }
   // Trailing semicolons and spaces would end up before the appended clauses.
