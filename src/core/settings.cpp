@@ -1,5 +1,7 @@
 #include "core/settings.h"
 
+#include <algorithm>
+
 namespace pb {
 
 namespace {
@@ -22,6 +24,9 @@ settings settings::from_vars(json v) {
   s.admin_token = std::string(v["ADMIN_TOKEN"].as_string());
   s.encryption_key = std::string(v["PB_ENCRYPTION_KEY"].as_string());
   s.sync_packages_per_slice = positive_or(v["PB_SYNC_PACKAGES_PER_SLICE"].as_string(), 8);
+  s.dist_redirect_presigned = v["PB_DIST_REDIRECT"].as_string() == "presigned";
+  s.presign_ttl_s = std::min<std::int64_t>(positive_or(v["PB_PRESIGN_TTL_S"].as_string(), 300), 7 * 24 * 3600);
+  s.broadcast_invalidations = v["PB_INVALIDATION_BROADCAST"].as_string() == "1";
   s.vars = std::move(v);
   return s;
 }

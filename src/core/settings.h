@@ -16,6 +16,13 @@ struct settings {
   std::string admin_token;      // ADMIN_TOKEN: the bootstrap admin secret; empty = admin API disabled
   std::string encryption_key;   // PB_ENCRYPTION_KEY: base64 of 32 bytes, seals stored credentials
   std::int64_t sync_packages_per_slice = 8;  // PB_SYNC_PACKAGES_PER_SLICE
+  // PB_DIST_REDIRECT=presigned: /dist answers 302 to a short-lived pre-signed storage URL (after the token
+  // and scope checks) when the host's store can sign one (blob.presign); otherwise it streams.
+  bool dist_redirect_presigned = false;
+  std::int64_t presign_ttl_s = 300;  // PB_PRESIGN_TTL_S: lifetime of those URLs
+  // PB_INVALIDATION_BROADCAST=1 (set by the self-hosted server when replicas share a Redis): writes that
+  // drop hot-cache entries tell the other instances at once (isolates.invalidate).
+  bool broadcast_invalidations = false;
 
   // Every string binding, for sources whose credentials name a Worker secret ({"secret": NAME}).
   json vars = json::object();

@@ -9,6 +9,7 @@
 #include "runners/crypto_ops.h"
 #include "runners/failure.h"
 #include "runners/postgres_database.h"
+#include "runners/s3_sign.h"
 #include "runners/sqlite_database.h"
 
 namespace pb::testing {
@@ -208,6 +209,19 @@ json native_host::run_effect(const json& e) {
       data = std::string(e["body"].as_string());
     }
     return blobs_->put(key, data, e, clock_ms);
+  }
+  if (op == "blob.presign") {
+    if (!presign_s3_url) fail("NotSupported", "local files cannot be pre-signed; the archive is streamed");
+    auto loc = runners::parse_s3_url(*presign_s3_url, "", "");
+    std::string type(e["content_type"].as_string());
+    out.set("url", json(runners::presign_get(loc, std::string(e["key"].as_string()), e["expires_s"].as_int(),
+                                             type.empty() ? runners::query_list{} : runners::query_list{{"response-content-type", type}},
+                                             static_cast<std::time_t>(clock_ms / 1000))));
+    return out;
+  }
+  if (op == "isolates.invalidate") {
+    invalidations.push_back(e);
+    return out;
   }
   if (op == "r2.delete") {
     for (const auto& k : e["keys"].as_array()) blobs_->remove(std::string(k.as_string()));

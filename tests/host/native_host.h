@@ -61,6 +61,10 @@ class native_host final : public host {
   std::optional<std::string> take_handle(std::int64_t id);
   std::size_t blob_count() const;
   std::optional<json> sent_response;  // set by http.respond
+  // blob.presign: answered with a URL signed for this S3 location (as the server's S3 store does);
+  // without it the host's file store answers NotSupported, like R2 and the server's file store.
+  std::optional<std::string> presign_s3_url;
+  std::vector<json> invalidations;  // the arguments of every isolates.invalidate
   std::int64_t clock_ms = 1767225600000;
   std::function<void()> on_sleep;  // runs at every clock.sleep (tests use it to act "meanwhile")
 
