@@ -158,28 +158,40 @@ void pg_session::mark_prepared(const std::string& key, const std::string& name) 
   prepared_[key] = name;
 }
 
+const char* pg_session::primary_keys_sql() {
+  return "SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc "
+         "JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name "
+         "AND kcu.table_schema = tc.table_schema AND kcu.table_name = tc.table_name "
+         "WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema() "
+         "ORDER BY tc.table_name, kcu.ordinal_position";
+}
+
+const char* pg_session::columns_sql() {
+  return "SELECT table_name, column_name, (column_name = 'id' AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')) AS identity "
+         "FROM information_schema.columns WHERE table_schema = current_schema()";
+}
+
+void pg_session::load_schema(const json& pk_rows, const json& col_rows) {
+  schema_ = {};
+  for (const auto& r : pk_rows.as_array())
+    schema_.primary_keys[std::string(r["table_name"].as_string())].push_back(std::string(r["column_name"].as_string()));
+  for (const auto& r : col_rows.as_array()) {
+    std::string table(r["table_name"].as_string());
+    schema_.columns[table].insert(std::string(r["column_name"].as_string()));
+    if (r["identity"].as_int() == 1) schema_.identity_id[table] = true;
+  }
+  schema_loaded_ = true;
+}
+
 const schema_info& pg_session::schema() {
   if (schema_loaded_) return schema_;
-  schema_ = {};
-  PGresult* r = PQexec(conn_,
-                       "SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc "
-                       "JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name "
-                       "AND kcu.table_schema = tc.table_schema AND kcu.table_name = tc.table_name "
-                       "WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema() "
-                       "ORDER BY tc.table_name, kcu.ordinal_position");
-  if (PQresultStatus(r) == PGRES_TUPLES_OK)
-    for (int i = 0; i < PQntuples(r); ++i) schema_.primary_keys[PQgetvalue(r, i, 0)].push_back(PQgetvalue(r, i, 1));
-  PQclear(r);
-  r = PQexec(conn_,
-             "SELECT table_name, column_name, (column_name = 'id' AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')) "
-             "FROM information_schema.columns WHERE table_schema = current_schema()");
-  if (PQresultStatus(r) == PGRES_TUPLES_OK)
-    for (int i = 0; i < PQntuples(r); ++i) {
-      schema_.columns[PQgetvalue(r, i, 0)].insert(PQgetvalue(r, i, 1));
-      if (PQgetvalue(r, i, 2)[0] == 't') schema_.identity_id[PQgetvalue(r, i, 0)] = true;
-    }
-  PQclear(r);
-  schema_loaded_ = true;
+  json pk = json::array(), cols = json::array();
+  for (auto [sql, out] : {std::pair{primary_keys_sql(), &pk}, std::pair{columns_sql(), &cols}}) {
+    PGresult* r = PQexec(conn_, sql);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) *out = rows_of(r);
+    PQclear(r);
+  }
+  load_schema(pk, cols);
   return schema_;
 }
 
@@ -202,10 +214,19 @@ std::unique_ptr<pg_session> connect_blocking(const postgres_url& url) {
 
 // ---- pg_exchange ------------------------------------------------------------------------------------
 
-pg_exchange::pg_exchange(pg_session& s, std::string op, std::vector<sql_statement> statements)
+pg_exchange::pg_exchange(pg_session& s, std::string op, std::vector<sql_statement> statements, bool raw)
     : s_(s), op_(std::move(op)), statements_(std::move(statements)) {
   read_only_ = true;
   for (const auto& st : statements_) {
+    if (raw) {
+      translated_sql t;
+      t.sql = st.sql;
+      t.parameter_count = static_cast<int>(st.params.size());
+      t.read_only = false;
+      translated_.push_back(std::move(t));
+      read_only_ = false;
+      continue;
+    }
     translated_sql t = to_postgres(st.sql, s_.schema());
     if (!t.error.empty()) fail("Error", "D1_ERROR: " + t.error + ": SQLITE_ERROR");
     if (static_cast<std::size_t>(t.parameter_count) != st.params.size())

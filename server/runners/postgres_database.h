@@ -53,6 +53,12 @@ class pg_session {
   bool broken() const;
   const schema_info& schema();  // blocking catalog read on first use
   void forget_schema() { schema_loaded_ = false; }
+  bool schema_loaded() const { return schema_loaded_; }
+  // The catalog queries behind schema_info, and loading their rows (the server runs them itself,
+  // without blocking).
+  static const char* primary_keys_sql();
+  static const char* columns_sql();
+  void load_schema(const json& primary_key_rows, const json& column_rows);
   bool named_statements() const { return named_; }
   // The statement name for (sql, types) if it is prepared on this connection, else "".
   std::string prepared(const std::string& key) const;
@@ -75,8 +81,9 @@ std::unique_ptr<pg_session> connect_blocking(const postgres_url& url);
 // One effect's statements in flight on a session.
 class pg_exchange {
  public:
-  // op: the d1.* op. Translation errors throw failure before anything is sent.
-  pg_exchange(pg_session& s, std::string op, std::vector<sql_statement> statements);
+  // op: the d1.* op. Translation errors throw failure before anything is sent. raw: the statements are
+  // PostgreSQL already (the server's own catalog and maintenance queries), not translated.
+  pg_exchange(pg_session& s, std::string op, std::vector<sql_statement> statements, bool raw = false);
   ~pg_exchange();
   pg_exchange(const pg_exchange&) = delete;
   pg_exchange& operator=(const pg_exchange&) = delete;

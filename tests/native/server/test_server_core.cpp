@@ -16,8 +16,6 @@
 #include "runners/crypto_ops.h"
 #include "runners/s3_sign.h"
 
-extern "C" int pb_invalidate(const char* doc, std::uint32_t len);
-
 using namespace pb;
 using namespace pb::testing;
 
