@@ -151,6 +151,24 @@ awaitable<bool> write_response(beast::tcp_stream& stream, core_response r, bool 
   co_return !ec;
 }
 
+// Reads and discards what is left of the request body: true when it ended within the bounds.
+awaitable<bool> drain_body(http_server::connection& c, std::size_t max_bytes, std::chrono::seconds timeout) {
+  auto& p = *c.parser;
+  std::string buf(64 * 1024, '\0');
+  std::size_t seen = 0;
+  while (!p.is_done() && seen <= max_bytes) {
+    p.get().body().data = buf.data();
+    p.get().body().size = buf.size();
+    c.stream.expires_after(timeout);
+    boost::system::error_code ec;
+    co_await http::async_read(c.stream, c.buffer, p, asio::redirect_error(use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return false;
+    seen += buf.size() - p.get().body().size;
+  }
+  co_return p.is_done();
+}
+
 bool composer_read_path(std::string_view method, std::string_view route) {
   return (method == "GET" || method == "HEAD") &&
          (route == "/packages.json" || route == "/p2/{vendor}/{file}" || route == "/dist/{vendor}/{name}/{version}/{file}");
@@ -282,8 +300,13 @@ awaitable<void> http_server::session(std::shared_ptr<connection> c) {
       status = r.status;
       ok = co_await write_response(c->stream, std::move(r), head, keep_alive, bytes, body_timeout);
       effects = inv->effects_run();
-      // A body the core did not read to its end leaves the connection mid-request: close it.
-      if (has_body && !c->parser->is_done()) keep_alive = false;
+      // A body the core did not read (a refusal before the upload) is read and dropped, up to a bound,
+      // so the client finishes sending and sees the answer (lingering close); past it, the connection
+      // closes.
+      if (ok && has_body && !c->parser->is_done()) {
+        bool drained = co_await drain_body(*c, 8 << 20, std::chrono::seconds(5));
+        if (!drained) keep_alive = false;
+      }
     }
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
