@@ -66,7 +66,8 @@ export async function startPostgres({ replicaOf } = {}) {
   };
 }
 
-export async function startPgBouncer(pg) {
+// PgBouncer in transaction mode in front of database `db` of the cluster `pg`.
+export async function startPgBouncer(pg, db = "postgres") {
   const dir = tempDir("pgbouncer");
   const port = await freePort();
   writeFileSync(path.join(dir, "users.txt"), '"postgres" ""\n');
@@ -74,7 +75,7 @@ export async function startPgBouncer(pg) {
     path.join(dir, "pgbouncer.ini"),
     [
       "[databases]",
-      `postgres = host=127.0.0.1 port=${pg.port} dbname=postgres user=postgres`,
+      `${db} = host=127.0.0.1 port=${pg.port} dbname=${db} user=postgres`,
       "[pgbouncer]",
       "listen_addr = 127.0.0.1",
       `listen_port = ${port}`,
@@ -98,7 +99,7 @@ export async function startPgBouncer(pg) {
   await waitPort(port, { proc });
   return {
     port,
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres@127.0.0.1:${port}/${db}`,
     proc,
     stop: async () => {
       await stopGroup(proc);
