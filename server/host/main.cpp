@@ -17,6 +17,8 @@
 #include "host/http_server.h"
 #include "host/invocation.h"
 #include "runners/failure.h"
+#include "runners/postgres_database.h"
+#include "runners/s3_sign.h"
 
 extern char** environ;
 
@@ -183,8 +185,51 @@ int run() {
 
 }  // namespace
 
-int main() {
+// `pb_server health [URL]`: the container's health check (GET /health, exit 0 on 200), no curl needed.
+int health(const char* url_arg) {
+  std::string url = url_arg ? url_arg : "";
+  if (url.empty()) {
+    host_config cfg = load_config(environ);
+    std::string host = cfg.listen_host == "0.0.0.0" || cfg.listen_host == "::" ? "127.0.0.1" : cfg.listen_host;
+    url = "http://" + host + ":" + std::to_string(cfg.listen_port) + "/health";
+  }
+  CURL* c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char*, std::size_t s, std::size_t n, void*) { return s * n; });
+  long status = 0;
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(c);
+  if (rc != CURLE_OK || status != 200) {
+    std::cerr << "unhealthy: " << (rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP " + std::to_string(status)) << std::endl;
+    return 1;
+  }
+  return 0;
+}
+
+// `pb_server check-config`: reads the settings and every URL in them without connecting to anything.
+int check_config() {
+  host_config cfg = load_config(environ);
+  if (cfg.database_url.rfind("sqlite://", 0) != 0) runners::parse_postgres_url(cfg.database_url);
+  if (!cfg.replica_url.empty()) runners::parse_postgres_url(cfg.replica_url);
+  if (cfg.storage_url.rfind("s3://", 0) == 0) runners::parse_s3_url(cfg.storage_url, cfg.aws_access_key, cfg.aws_secret_key);
+  if (cfg.cache_url.rfind("redis://", 0) == 0) {
+    asio::io_context io;
+    redis_client probe(io, cfg.cache_url);
+  }
+  std::cout << "configuration ok" << std::endl;
+  return 0;
+}
+
+int main(int argc, char** argv) {
   try {
+    if (argc > 1 && std::strcmp(argv[1], "health") == 0) return health(argc > 2 ? argv[2] : nullptr);
+    if (argc > 1 && std::strcmp(argv[1], "check-config") == 0) return check_config();
+    if (argc > 1) {
+      std::cerr << "usage: pb_server [health [URL] | check-config]   (settings come from the environment)" << std::endl;
+      return 2;
+    }
     return run();
   } catch (const runners::failure& f) {
     log_line("error", "cannot start", {{"error", f.name + ": " + f.message}});

@@ -3,7 +3,7 @@
 // bounded pool of non-blocking libpq connections on the loop (URL option pool_size, default 8), and
 // with PB_DATABASE_REPLICA_URL a second pool for the read replica: reads an invocation may take from it
 // (composer's read paths, before that invocation wrote anything) go there while it is caught up and no
-// write by this instance — or announced by another one — happened in the last PB_REPLICA_STICKY_MS.
+// write by this instance — or announced by another one — happened in the last 2 seconds.
 #pragma once
 
 #include <map>

@@ -48,10 +48,11 @@ struct target {
   std::string path;  // canonical (encoded) path
 };
 
-target locate(const s3_location& s3, const std::string& key) {
+target locate(const s3_location& s3, const std::string& key, bool for_clients = false) {
   target t;
-  std::string scheme = s3.endpoint.substr(0, s3.endpoint.find("://"));
-  std::string host = s3.endpoint.substr(s3.endpoint.find("://") + 3);
+  const std::string& endpoint = for_clients && !s3.public_endpoint.empty() ? s3.public_endpoint : s3.endpoint;
+  std::string scheme = endpoint.substr(0, endpoint.find("://"));
+  std::string host = endpoint.substr(endpoint.find("://") + 3);
   std::string full_key = key.empty() ? "" : s3.prefix + key;
   if (s3.path_style) {
     t.host = host;
@@ -129,11 +130,12 @@ s3_location parse_s3_url(const std::string& url, const std::string& env_access_k
     std::string k = pair.substr(0, pair.find('='));
     std::string v = pair.find('=') == std::string::npos ? "" : percent_decode(pair.substr(pair.find('=') + 1));
     if (k == "endpoint") s3.endpoint = v;
+    else if (k == "public_endpoint") s3.public_endpoint = v;
     else if (k == "region") s3.region = v;
     else if (k == "path_style") {
       s3.path_style = v == "1" || v == "true";
       explicit_style = true;
-    } else if (!k.empty()) fail("TypeError", "unknown S3 URL option " + k + " (endpoint, region, path_style)");
+    } else if (!k.empty()) fail("TypeError", "unknown S3 URL option " + k + " (endpoint, public_endpoint, region, path_style)");
     if (amp == std::string::npos) break;
     at = amp + 1;
   }
@@ -142,8 +144,10 @@ s3_location parse_s3_url(const std::string& url, const std::string& env_access_k
     if (!explicit_style) s3.path_style = false;
   }
   while (!s3.endpoint.empty() && s3.endpoint.back() == '/') s3.endpoint.pop_back();
-  if (s3.endpoint.rfind("http://", 0) != 0 && s3.endpoint.rfind("https://", 0) != 0)
-    fail("TypeError", "the S3 endpoint must be an http:// or https:// URL");
+  while (!s3.public_endpoint.empty() && s3.public_endpoint.back() == '/') s3.public_endpoint.pop_back();
+  for (const std::string* e : {&s3.endpoint, &s3.public_endpoint})
+    if (!e->empty() && e->rfind("http://", 0) != 0 && e->rfind("https://", 0) != 0)
+      fail("TypeError", "S3 endpoints must be http:// or https:// URLs");
   if (s3.access_key.empty()) s3.access_key = env_access_key;
   if (s3.secret_key.empty()) s3.secret_key = env_secret_key;
   if (s3.access_key.empty() || s3.secret_key.empty())
@@ -180,7 +184,7 @@ s3_request sign_request(const s3_location& s3, std::string method, const std::st
 
 std::string presign_get(const s3_location& s3, const std::string& key, std::int64_t expires_s, query_list extra, std::time_t now) {
   if (expires_s < 1 || expires_s > 604800) fail("TypeError", "pre-signed URLs live 1 s to 7 days");
-  target t = locate(s3, key);
+  target t = locate(s3, key, true);
   std::string date = amz_date(now);
   std::string scope = date.substr(0, 8) + "/" + s3.region + "/s3/aws4_request";
   query_list q = std::move(extra);

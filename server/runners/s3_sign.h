@@ -2,6 +2,7 @@
 // server sends, and pre-signed GET URLs that clients follow (PB_DIST_REDIRECT=presigned). Pure: the
 // time comes in as an argument; the requests are sent by the server (host/s3_store.h).
 //   PB_STORAGE_URL=s3://bucket[/prefix]?endpoint=http://127.0.0.1:9000&region=us-east-1[&path_style=1]
+//                  [&public_endpoint=https://s3.example.com]  (what clients use, when it differs)
 // Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or user:password in the URL).
 #pragma once
 
@@ -18,6 +19,7 @@ struct s3_location {
   std::string bucket;
   std::string prefix;         // "" or "some/prefix/" (keys are stored under it)
   std::string endpoint;       // scheme://host[:port], no trailing slash
+  std::string public_endpoint;  // where clients reach the store (pre-signed URLs), when not `endpoint`
   std::string region = "us-east-1";
   std::string access_key, secret_key;
   bool path_style = true;     // endpoint/bucket/key (S3-compatible stores) or bucket.endpoint/key (AWS)

@@ -170,6 +170,9 @@ TEST_CASE("S3 SigV4 matches AWS's published examples", "[server][s3]") {
   CHECK(sig == "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
   std::string url = runners::presign_get(classic, "test.txt", 86400, {}, t);
   CHECK(url.substr(url.find("X-Amz-Signature=") + 16) == "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+  auto split = runners::parse_s3_url("s3://packages?endpoint=http://minio:9000&public_endpoint=https://dl.example.com/", "a", "b");
+  CHECK(runners::presign_get(split, "k.zip", 60, {}, t).rfind("https://dl.example.com/packages/k.zip?", 0) == 0);
+  CHECK(runners::sign_request(split, "GET", "k.zip", {}, {}, "UNSIGNED-PAYLOAD", t).url == "http://minio:9000/packages/k.zip");
   CHECK_THROWS(runners::parse_s3_url("s3://b", "", ""));
   CHECK_THROWS(runners::parse_s3_url("s3://bucket?what=1", "a", "b"));
 }
