@@ -11,7 +11,7 @@ import { freePort, startGroup, stopGroup, waitFor } from "../e2e/process.mjs";
 import { root } from "../worker/helpers.mjs";
 import { ACCESS_KEY, SECRET_KEY, REGION, startStrictS3 } from "./s3-strict.mjs";
 
-export const SERVER_BIN = process.env.PB_SERVER_BIN ?? path.join(root, "build/native/pb_server");
+export const SERVER_BIN = path.resolve(root, process.env.PB_SERVER_BIN ?? "build/native/pb_server");
 const PG_CLUSTER = path.join(root, "tests/server/pg-cluster.sh");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
