@@ -169,6 +169,13 @@ awaitable<bool> drain_body(http_server::connection& c, std::size_t max_bytes, st
   co_return p.is_done();
 }
 
+// Metrics labels stay bounded: a client can send any method name.
+std::string method_label(const std::string& m) {
+  for (const char* known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+    if (m == known) return m;
+  return "OTHER";
+}
+
 bool composer_read_path(std::string_view method, std::string_view route) {
   return (method == "GET" || method == "HEAD") &&
          (route == "/packages.json" || route == "/p2/{vendor}/{file}" || route == "/dist/{vendor}/{name}/{version}/{file}");
@@ -311,7 +318,7 @@ awaitable<void> http_server::session(std::shared_ptr<connection> c) {
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     --s_.stats.in_flight;
-    ++s_.stats.requests[{route.empty() ? "unmatched" : route, method, ok ? status : 0}];
+    ++s_.stats.requests[{route.empty() ? "unmatched" : route, method_label(method), ok ? status : 0}];
     s_.stats.latency.observe(seconds);
     s_.stats.latency_by_route[route.empty() ? "unmatched" : route].observe(seconds);
     if (s_.config.log == "requests" || (s_.config.log == "errors" && (status >= 500 || !ok))) {

@@ -41,7 +41,7 @@ function amzTime(s) {
 }
 
 // Verifies one request; returns null when it is signed right, else [status, code, message].
-export function verify(req, body, now = Date.now()) {
+export function verify(req, body, now = Date.now(), keys = { accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION }) {
   const url = new URL(req.url, "http://x");
   const rawPath = req.url.split("?")[0];
   const rawQuery = req.url.includes("?") ? req.url.slice(req.url.indexOf("?") + 1) : "";
@@ -86,8 +86,8 @@ export function verify(req, body, now = Date.now()) {
     payloadHash = "UNSIGNED-PAYLOAD";
   }
   const [accessKey, scopeDate, region, service, terminal] = credential.split("/");
-  if (accessKey !== ACCESS_KEY) return [403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."];
-  if (scopeDate !== String(date).slice(0, 8) || region !== REGION || service !== "s3" || terminal !== "aws4_request")
+  if (accessKey !== keys.accessKey) return [403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."];
+  if (scopeDate !== String(date).slice(0, 8) || region !== keys.region || service !== "s3" || terminal !== "aws4_request")
     return [403, "SignatureDoesNotMatch", "The credential scope is wrong"];
   const names = signedHeaders.split(";");
   if (!names.includes("host")) return [403, "SignatureDoesNotMatch", "The host header must be signed"];
@@ -103,7 +103,7 @@ export function verify(req, body, now = Date.now()) {
   const canonicalRequest = [req.method, rawPath, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join("\n");
   const scope = `${scopeDate}/${region}/s3/aws4_request`;
   const toSign = ["AWS4-HMAC-SHA256", date, scope, sha256(canonicalRequest)].join("\n");
-  const key = hmac(hmac(hmac(hmac(`AWS4${SECRET_KEY}`, scopeDate), region), "s3"), "aws4_request");
+  const key = hmac(hmac(hmac(hmac(`AWS4${keys.secretKey}`, scopeDate), region), "s3"), "aws4_request");
   const expected = createHmac("sha256", key).update(toSign).digest("hex");
   if (expected !== signature) return [403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."];
   return null;

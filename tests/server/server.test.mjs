@@ -351,6 +351,8 @@ describe("self-hosted server with its services", { timeout: 20 * 60_000 }, () =>
     const tok = await token(srv.origin);
     for (let i = 0; i < 5; i++) assert.equal((await call(srv.origin, "GET", "/p2/met/lib.json", { token: tok })).status, 200);
     assert.equal((await call(srv.origin, "GET", "/p2/met/none.json", { token: tok })).status, 404);
+    // Methods a client makes up do not become label values of their own.
+    for (const m of ["BREW", "WHEN"]) await call(srv.origin, m, "/p2/met/lib.json", { token: tok });
     // A composer source whose upstream is down: an upstream error.
     const src = await call(srv.origin, "POST", "/admin/api/sources", {
       admin: true,
@@ -364,6 +366,8 @@ describe("self-hosted server with its services", { timeout: 20 * 60_000 }, () =>
     assert.equal(metric(m, "pb_http_requests_total", { route: "/p2/{vendor}/{file}", status: "404" }), 1);
     assert.ok(metric(m, "pb_http_request_duration_seconds_count") >= 8);
     assert.match(m, /pb_http_request_duration_seconds_bucket\{le="\+Inf"\} \d+/);
+    assert.equal(metric(m, "pb_http_requests_total", { method: "OTHER", status: "405" }), 2);
+    assert.ok(!m.includes("BREW") && !m.includes("WHEN"));
     assert.match(m, /pb_http_request_duration_quantile_seconds\{quantile="0\.99"\} [\d.e-]+/);
     assert.ok(metric(m, "pb_hot_cache_requests_total", { kind: "document", result: "hit" }) >= 3, "warm p2 hits come from the hot cache");
     assert.match(m, /pb_hot_cache_hit_ratio 0\.\d+/);
@@ -373,7 +377,7 @@ describe("self-hosted server with its services", { timeout: 20 * 60_000 }, () =>
     for (const line of m.split("\n").filter((l) => l && !l.startsWith("#"))) assert.match(line, /^[a-z_]+(\{.*\})? [-+\d.e]+$/, `a valid sample line: ${line}`);
 
     const log = requestLog(srv);
-    const p2 = log.filter((e) => e.path === "/p2/met/lib.json");
+    const p2 = log.filter((e) => e.path === "/p2/met/lib.json" && e.method === "GET");
     assert.equal(p2.length, 5);
     for (const e of p2) {
       assert.equal(e.route, "/p2/{vendor}/{file}");
