@@ -3,11 +3,15 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include "http/url.h"
 #include "runners/failure.h"
 
 namespace pb::server {
 
 namespace {
+
+// Malformed escapes stay as they are (the URL is then refused for what it says, not how it is escaped).
+std::string decoded(std::string_view s) { return http::percent_decode(s).value_or(std::string(s)); }
 
 redis_reply copy(const redisReply* r) {
   redis_reply out;
@@ -19,18 +23,6 @@ redis_reply copy(const redisReply* r) {
   return out;
 }
 
-std::string percent_decode(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -97,7 +89,7 @@ redis_client::redis_client(asio::io_context& io, std::string url, std::string ch
   std::string rest = url.substr(8);
   if (auto at = rest.rfind('@'); at != std::string::npos) {
     std::string user = rest.substr(0, at);
-    password_ = percent_decode(user.substr(user.find(':') == std::string::npos ? 0 : user.find(':') + 1));
+    password_ = decoded(user.substr(user.find(':') == std::string::npos ? 0 : user.find(':') + 1));
     rest = rest.substr(at + 1);
   }
   if (auto slash = rest.find('/'); slash != std::string::npos) {

@@ -377,6 +377,23 @@ class s3_store final : public blob_store {
 
 // ---- KV -----------------------------------------------------------------------------------------------------
 
+json list_key(const std::string& name, std::int64_t expiration_s, json metadata) {
+  json k = json::object();
+  k.set("name", json(name));
+  k.set("expiration", json(expiration_s));
+  k.set("metadata", std::move(metadata));
+  return k;
+}
+
+// kv.list's value: a page of keys, and where the next page starts.
+json list_page(json keys, bool complete, const std::string& last) {
+  json out = json::object();
+  out.set("keys", std::move(keys));
+  out.set("list_complete", json(complete));
+  out.set("cursor", json(complete ? "" : last));
+  return out;
+}
+
 class memory_kv final : public kv_store {
  public:
   awaitable<json> get(std::string key) override {
@@ -409,18 +426,10 @@ class memory_kv final : public kv_store {
         complete = false;
         break;
       }
-      json k = json::object();
-      k.set("name", json(it->first));
-      k.set("expiration", json(it->second.expires_ms / 1000));
-      k.set("metadata", it->second.metadata);
-      keys.push_back(std::move(k));
+      keys.push_back(list_key(it->first, it->second.expires_ms / 1000, it->second.metadata));
       last = it->first;
     }
-    json out = json::object();
-    out.set("keys", std::move(keys));
-    out.set("list_complete", json(complete));
-    out.set("cursor", json(complete ? "" : last));
-    co_return out;
+    co_return list_page(std::move(keys), complete, last);
   }
 
  private:
@@ -486,21 +495,13 @@ class redis_kv final : public kv_store {
       }
       auto m = co_await r_.command({"HGET", prefix + n, "m"});
       auto ttl = co_await r_.command({"PTTL", prefix + n});
-      json k = json::object();
-      k.set("name", json(n));
-      k.set("expiration", json(static_cast<std::int64_t>(ttl.integer > 0 ? (now_ms() + ttl.integer) / 1000 : 0)));
       json meta;
       if (!m.is_nil())
         if (auto p = parse_json(m.str)) meta = *p;
-      k.set("metadata", meta);
-      keys.push_back(std::move(k));
+      keys.push_back(list_key(n, static_cast<std::int64_t>(ttl.integer > 0 ? (now_ms() + ttl.integer) / 1000 : 0), std::move(meta)));
       last = n;
     }
-    json out = json::object();
-    out.set("keys", std::move(keys));
-    out.set("list_complete", json(complete));
-    out.set("cursor", json(complete ? "" : last));
-    co_return out;
+    co_return list_page(std::move(keys), complete, last);
   }
 
  private:

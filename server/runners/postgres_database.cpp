@@ -1,5 +1,7 @@
 #include "runners/postgres_database.h"
 
+#include "http/url.h"
+
 #include <libpq-fe.h>
 
 #include <cstdio>
@@ -11,21 +13,12 @@ namespace pb::runners {
 
 namespace {
 
+// Malformed escapes stay as they are (the URL is then refused for what it says, not how it is escaped).
+std::string decoded(std::string_view s) { return http::percent_decode(s).value_or(std::string(s)); }
+
 constexpr Oid oid_bool = 16, oid_bytea = 17, oid_int8 = 20, oid_int2 = 21, oid_int4 = 23, oid_oid = 26, oid_text = 25,
               oid_float4 = 700, oid_float8 = 701, oid_numeric = 1700;
 
-std::string percent_decode(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out += static_cast<char>(std::strtol(s.substr(i + 1, 2).c_str(), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 [[noreturn]] void lost(const std::string& why) { fail("Error", "D1_ERROR: Network connection lost. (" + why + ")"); }
 
@@ -112,7 +105,7 @@ postgres_url parse_postgres_url(const std::string& url) {
   while (at <= query.size() && !query.empty()) {
     std::size_t amp = query.find('&', at);
     std::string pair = query.substr(at, amp == std::string::npos ? std::string::npos : amp - at);
-    std::string k = pair.substr(0, pair.find('=')), v = pair.find('=') == std::string::npos ? "" : percent_decode(pair.substr(pair.find('=') + 1));
+    std::string k = pair.substr(0, pair.find('=')), v = pair.find('=') == std::string::npos ? "" : decoded(pair.substr(pair.find('=') + 1));
     if (k == "pool_size") {
       out.pool_size = std::atoi(v.c_str());
       if (out.pool_size < 1 || out.pool_size > 1000) fail("TypeError", "pool_size must be between 1 and 1000");

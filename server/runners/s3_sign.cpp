@@ -1,5 +1,7 @@
 #include "runners/s3_sign.h"
 
+#include "http/url.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -9,6 +11,9 @@
 namespace pb::runners {
 
 namespace {
+
+// Malformed escapes stay as they are (the URL is then refused for what it says, not how it is escaped).
+std::string decoded(std::string_view s) { return http::percent_decode(s).value_or(std::string(s)); }
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -29,18 +34,6 @@ std::string amz_date(std::time_t t) {
   return buf;
 }
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 struct target {
   std::string host;  // Host header value
@@ -112,8 +105,8 @@ s3_location parse_s3_url(const std::string& url, const std::string& env_access_k
     std::string user = rest.substr(0, at);
     rest = rest.substr(at + 1);
     auto colon = user.find(':');
-    s3.access_key = percent_decode(user.substr(0, colon));
-    if (colon != std::string::npos) s3.secret_key = percent_decode(user.substr(colon + 1));
+    s3.access_key = decoded(user.substr(0, colon));
+    if (colon != std::string::npos) s3.secret_key = decoded(user.substr(colon + 1));
   }
   auto slash = rest.find('/');
   s3.bucket = rest.substr(0, slash);
@@ -128,7 +121,7 @@ s3_location parse_s3_url(const std::string& url, const std::string& env_access_k
     std::size_t amp = query.find('&', at);
     std::string pair = query.substr(at, amp == std::string::npos ? std::string::npos : amp - at);
     std::string k = pair.substr(0, pair.find('='));
-    std::string v = pair.find('=') == std::string::npos ? "" : percent_decode(pair.substr(pair.find('=') + 1));
+    std::string v = pair.find('=') == std::string::npos ? "" : decoded(pair.substr(pair.find('=') + 1));
     if (k == "endpoint") s3.endpoint = v;
     else if (k == "public_endpoint") s3.public_endpoint = v;
     else if (k == "region") s3.region = v;

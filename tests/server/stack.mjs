@@ -23,6 +23,21 @@ function run(cmd, args, { timeout = 120_000, env } = {}) {
   });
 }
 
+// What the start* functions return: where the process listens, and how to stop it and drop its directory.
+function running(port, proc, dir, extra = {}) {
+  return {
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    proc,
+    dir,
+    ...extra,
+    stop: async () => {
+      await stopGroup(proc);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 // Waits until a TCP port accepts connections (bounded).
 export async function waitPort(port, { seconds = 60, proc } = {}) {
   const net = await import("node:net");
@@ -97,15 +112,7 @@ export async function startPgBouncer(pg, db = "postgres") {
     ? startGroup("runuser", ["-u", "postgres", "--", "/usr/sbin/pgbouncer", path.join(dir, "pgbouncer.ini")])
     : startGroup("/usr/sbin/pgbouncer", [path.join(dir, "pgbouncer.ini")]);
   await waitPort(port, { proc });
-  return {
-    port,
-    url: `postgres://postgres@127.0.0.1:${port}/${db}`,
-    proc,
-    stop: async () => {
-      await stopGroup(proc);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return running(port, proc, dir, { url: `postgres://postgres@127.0.0.1:${port}/${db}` });
 }
 
 export async function startRedis() {
@@ -146,17 +153,7 @@ export async function startServer(env = {}, { label = "server", adminToken = "st
   };
   const proc = startGroup(SERVER_BIN, [], { env: full, cwd: dir });
   await waitFor(`http://127.0.0.1:${port}/health`, { proc, seconds: 60 });
-  return {
-    port,
-    origin: `http://127.0.0.1:${port}`,
-    proc,
-    dir,
-    env: full,
-    stop: async () => {
-      await stopGroup(proc);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return running(port, proc, dir, { env: full });
 }
 
 // HAProxy in front of `servers` (ports), health-checked on /health, retrying requests that failed to
@@ -190,15 +187,7 @@ export async function startHaproxy(ports) {
   writeFileSync(path.join(dir, "haproxy.cfg"), cfg);
   const proc = startGroup("haproxy", ["-f", path.join(dir, "haproxy.cfg"), "-db"]);
   await waitPort(port, { proc });
-  return {
-    port,
-    origin: `http://127.0.0.1:${port}`,
-    proc,
-    stop: async () => {
-      await stopGroup(proc);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return running(port, proc, dir);
 }
 
 // nginx serving one directory (the performance comparison's baseline).
@@ -225,15 +214,7 @@ export async function startNginxStatic(rootDir) {
   writeFileSync(path.join(dir, "nginx.conf"), cfg);
   const proc = startGroup("nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir]);
   await waitPort(port, { proc });
-  return {
-    port,
-    origin: `http://127.0.0.1:${port}`,
-    proc,
-    stop: async () => {
-      await stopGroup(proc);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return running(port, proc, dir);
 }
 
 // The targets tests/e2e/composer.test.mjs runs against (PB_E2E_TARGET):
