@@ -184,6 +184,23 @@ translated_sql to_postgres(std::string_view sqlite_sql, const schema_info& schem
       t.text = "json_array_elements_text";
       ts[open].text = "(CAST(";
       ts[close].text = " AS json))";
+    } else if (w == "json_extract" && call) {
+      // json_extract(x, '$.a.b') -> (CAST(x AS json) #>> '{a,b}'): text, as the core reads strings.
+      std::size_t close = closing(ts, open), comma = ts.size();
+      for (std::size_t k = open + 1; k < close; ++k)
+        if (ts[k].kind == tok::punct && ts[k].text == "," && ts[k].depth == ts[open].depth + 1) comma = k;
+      std::size_t lit = comma < close ? next_solid(ts, comma + 1) : ts.size();
+      if (lit >= close || ts[lit].kind != tok::string || ts[lit].text.rfind("'$.", 0) != 0 || next_solid(ts, lit + 1) != close) {
+        out.error = "json_extract needs a literal '$.path'";
+        return out;
+      }
+      std::string path = ts[lit].text.substr(3, ts[lit].text.size() - 4);
+      for (auto& c : path)
+        if (c == '.') c = ',';
+      t.text.clear();
+      ts[open].text = "(CAST(";
+      ts[comma].text = " AS json) #>> '{" + path + "}'";
+      for (std::size_t k = comma + 1; k <= lit; ++k) ts[k].text.clear();
     } else if (w == "ifnull" && call) {
       t.text = "COALESCE";
     } else if (w == "like") {

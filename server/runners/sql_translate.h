@@ -1,5 +1,6 @@
 // The one place where the core's SQL (D1/SQLite dialect) becomes PostgreSQL: SQLite's parameter
-// numbering (`?`, `?NNN`) to `$n`, `json_each(x)` to `json_array_elements_text(x::json)`, `INSERT OR
+// numbering (`?`, `?NNN`) to `$n`, `json_each(x)` to `json_array_elements_text(x::json)`,
+// `json_extract(x, '$.a.b')` to `x::json #>> '{a,b}'` (text), `INSERT OR
 // REPLACE/IGNORE` to `ON CONFLICT`, `IFNULL` to `COALESCE`, `LIKE` to `ILIKE` (SQLite's LIKE ignores
 // ASCII case), bare column names in `ON CONFLICT ... DO UPDATE` expressions qualified with the table
 // (PostgreSQL finds `count + excluded.count` ambiguous), and `RETURNING id` added to inserts into tables with an identity id so the runner can

@@ -75,6 +75,10 @@ TEST_CASE("to_postgres rewrites SQLite's functions and upserts", "[server][sql]"
   schema_info s = sample_schema();
   CHECK(to_postgres("SELECT value FROM json_each(?)", s).sql == "SELECT value FROM json_array_elements_text(CAST($1 AS json))");
   CHECK(to_postgres("SELECT IFNULL(a, 0) FROM t WHERE n LIKE ?", s).sql == "SELECT COALESCE(a, 0) FROM t WHERE n ILIKE $1");
+  CHECK(to_postgres("SELECT json_extract(v.composer_json, '$.description') AS d FROM versions v", s).sql ==
+        "SELECT (CAST(v.composer_json AS json) #>> '{description}') AS d FROM versions v");
+  CHECK(to_postgres("SELECT json_extract(x, '$.a.b') FROM t", s).sql == "SELECT (CAST(x AS json) #>> '{a,b}') FROM t");
+  CHECK_FALSE(to_postgres("SELECT json_extract(x, ?) FROM t", s).error.empty());
   CHECK(to_postgres("INSERT OR REPLACE INTO skipped_refs (source_id, ref, reason, seen_at) VALUES (?, ?, ?, ?)", s).sql ==
         "INSERT INTO skipped_refs (source_id, ref, reason, seen_at) VALUES ($1, $2, $3, $4) ON CONFLICT (source_id, ref) "
         "DO UPDATE SET reason = excluded.reason, seen_at = excluded.seen_at");
@@ -170,6 +174,9 @@ TEST_CASE("d1 effects keep D1's semantics on the suite's database", "[server][sq
                  err);
     REQUIRE_FALSE(err);
     CHECK(r["meta"]["changes"].as_int() == 2);
+    json ex = run(h, effect("d1.first", "SELECT json_extract(?, '$.a.b') AS v", json(json_array{json(R"({"a":{"b":"deep"}})")})), err);
+    REQUIRE_FALSE(err);
+    CHECK(ex["row"]["v"].as_string() == "deep");
     json in = run(h, effect("d1.all", "SELECT name FROM t WHERE name IN (SELECT value FROM json_each(?)) ORDER BY name",
                             json(json_array{json("[\"q\",\"nope\"]")})),
                   err);
