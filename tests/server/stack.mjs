@@ -33,9 +33,21 @@ function running(port, proc, dir, extra = {}) {
     ...extra,
     stop: async () => {
       await stopGroup(proc);
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// running(), once the port accepts connections; a process that never does is stopped.
+async function listening(port, proc, dir, extra = {}) {
+  const r = running(port, proc, dir, extra);
+  try {
+    await waitPort(port, { proc });
+  } catch (e) {
+    await r.stop();
+    throw e;
+  }
+  return r;
 }
 
 // Waits until a TCP port accepts connections (bounded).
@@ -111,15 +123,13 @@ export async function startPgBouncer(pg, db = "postgres") {
   const proc = asRoot
     ? startGroup("runuser", ["-u", "postgres", "--", "/usr/sbin/pgbouncer", path.join(dir, "pgbouncer.ini")])
     : startGroup("/usr/sbin/pgbouncer", [path.join(dir, "pgbouncer.ini")]);
-  await waitPort(port, { proc });
-  return running(port, proc, dir, { url: `postgres://postgres@127.0.0.1:${port}/${db}` });
+  return listening(port, proc, dir, { url: `postgres://postgres@127.0.0.1:${port}/${db}` });
 }
 
 export async function startRedis() {
   const port = await freePort();
   const proc = startGroup("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]);
-  await waitPort(port, { proc });
-  return { port, url: `redis://127.0.0.1:${port}`, proc, stop: () => stopGroup(proc) };
+  return listening(port, proc, null, { url: `redis://127.0.0.1:${port}` });
 }
 
 export async function startS3(bucket = "pb-packages") {
@@ -152,8 +162,14 @@ export async function startServer(env = {}, { label = "server", adminToken = "st
     ...env,
   };
   const proc = startGroup(SERVER_BIN, [], { env: full, cwd: dir });
-  await waitFor(`http://127.0.0.1:${port}/health`, { proc, seconds: 60 });
-  return running(port, proc, dir, { env: full });
+  const server = running(port, proc, dir, { env: full });
+  try {
+    await waitFor(`http://127.0.0.1:${port}/health`, { proc, seconds: 60 });
+  } catch (e) {
+    await server.stop();  // nothing outlives a start that failed
+    throw e;
+  }
+  return server;
 }
 
 // HAProxy in front of `servers` (ports), health-checked on /health, retrying requests that failed to
@@ -186,8 +202,7 @@ export async function startHaproxy(ports) {
   ].join("\n");
   writeFileSync(path.join(dir, "haproxy.cfg"), cfg);
   const proc = startGroup("haproxy", ["-f", path.join(dir, "haproxy.cfg"), "-db"]);
-  await waitPort(port, { proc });
-  return running(port, proc, dir);
+  return listening(port, proc, dir);
 }
 
 // nginx serving one directory (the performance comparison's baseline).
@@ -213,8 +228,7 @@ export async function startNginxStatic(rootDir) {
   ].join("\n");
   writeFileSync(path.join(dir, "nginx.conf"), cfg);
   const proc = startGroup("nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir]);
-  await waitPort(port, { proc });
-  return running(port, proc, dir);
+  return listening(port, proc, dir);
 }
 
 // The targets tests/e2e/composer.test.mjs runs against (PB_E2E_TARGET):
