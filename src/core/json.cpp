@@ -189,8 +189,9 @@ void dump_to(const json& j, std::string& out) {
 }  // namespace
 
 result<json> parse_json(std::string_view text) {
-  // One parser per isolate: it keeps its buffers between documents. The wasm module is single-threaded.
-  static simdjson::dom::parser parser;
+  // One parser per thread (per isolate in wasm): it keeps its buffers between documents. The native
+  // server parses on its event loop and, rarely, on its blocking-work threads.
+  static thread_local simdjson::dom::parser parser;
   simdjson::padded_string padded(text);
   simdjson::dom::element root;
   auto err = parser.parse(padded).get(root);

@@ -1,5 +1,7 @@
 #include "core/settings.h"
 
+#include <algorithm>
+
 #include "core/text.h"
 
 namespace pb {
@@ -51,6 +53,9 @@ settings settings::from_vars(json v) {
       item += ascii_lower(c);
     }
   }
+  s.dist_redirect_presigned = v["PB_DIST_REDIRECT"].as_string() == "presigned";
+  s.presign_ttl_s = std::min<std::int64_t>(positive_or(v["PB_PRESIGN_TTL_S"].as_string(), 300), 7 * 24 * 3600);
+  s.broadcast_invalidations = v["PB_INVALIDATION_BROADCAST"].as_string() == "1";
   s.vars = std::move(v);
   return s;
 }

@@ -25,6 +25,13 @@ struct settings {
   std::int64_t rate_limit_per_minute = 1000;
   // PB_AUDIT_RETENTION_DAYS: the cron trigger deletes audit entries older than this.
   std::int64_t audit_retention_days = 90;
+  // PB_DIST_REDIRECT=presigned: /dist answers 302 to a short-lived pre-signed storage URL (after the token
+  // and scope checks) when the host's store can sign one (blob.presign); otherwise it streams.
+  bool dist_redirect_presigned = false;
+  std::int64_t presign_ttl_s = 300;  // PB_PRESIGN_TTL_S: lifetime of those URLs
+  // PB_INVALIDATION_BROADCAST=1 (set by the self-hosted server when replicas share a Redis): writes that
+  // drop hot-cache entries tell the other instances at once (isolates.invalidate).
+  bool broadcast_invalidations = false;
 
   // Every string binding, for sources whose credentials name a Worker secret ({"secret": NAME}).
   json vars = json::object();

@@ -12,4 +12,8 @@ namespace pb::routes {
 task<http::response> handle_fetch(request_context& ctx);
 task<std::monostate> handle_scheduled(request_context& ctx);
 
+// The route table's pattern that answers this method and path (e.g. "/p2/{vendor}/{file}"), or ""
+// when none does: a label of bounded cardinality for a host's metrics.
+std::string_view route_pattern(std::string_view method, std::string_view path);
+
 }  // namespace pb::routes

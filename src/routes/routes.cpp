@@ -206,6 +206,13 @@ task<http::response> handle_fetch(request_context& ctx) {
   co_return http::error_response(error_code::not_found, "no route for " + path);
 }
 
+std::string_view route_pattern(std::string_view method, std::string_view path) {
+  std::vector<std::string> ignored;
+  for (const route& r : table)
+    if ((r.method == method || (r.method == "GET" && method == "HEAD")) && match(r.pattern, path, ignored)) return r.pattern;
+  return {};
+}
+
 task<std::monostate> handle_scheduled(request_context& ctx) {
   (void)co_await sources::run_due_syncs(ctx.settings(), ctx.now_ms);
   (void)co_await storage::prune_audit(ctx.now_ms - ctx.settings().audit_retention_days * 86'400'000);

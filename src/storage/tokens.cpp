@@ -119,6 +119,7 @@ task<result<std::optional<token_record>>> revoke_token(std::int64_t id, std::int
   // And again: a lookup that started while the update was in flight read the record unrevoked.
   hot_cache::forget_tokens();
   if (!r) co_return std::move(r).err();
+  (void)co_await hot_cache::forget_everywhere(true, {});  // after the write, so no instance caches it again
   if (!r->has_value()) co_return std::optional<token_record>{};
   co_return std::optional<token_record>{from_row(**r)};
 }

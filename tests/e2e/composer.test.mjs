@@ -1,5 +1,6 @@
 // End to end with the real composer client (Debian's composer 2.5.5) against the Worker under
-// `scripts/dev` (wrangler dev, local D1/KV/R2 in a temp state dir). Fixture packages are generated and
+// `scripts/dev` (wrangler dev, local D1/KV/R2 in a temp state dir), or — with PB_E2E_TARGET=server or
+// server-stack (tests/server/stack.mjs) — against the self-hosted server, which logs the same lines. Fixture packages are generated and
 // zipped at test time, uploaded through the admin API, then installed by composer with tokens created
 // through the admin API. The Worker logs one JSON line per request; the tests parse those lines to
 // check what composer asked for and what it got. Spec: docs/API.md.
@@ -15,6 +16,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 import { buildPackages, composerJson, widgetSays, zipFiles } from "./fixtures/composer-packages.mjs";
+import { startTarget } from "../server/stack.mjs";
+
+// worker (scripts/dev), server (pb_server on its defaults) or server-stack (PostgreSQL + Redis + S3
+// with pre-signed /dist redirects: dist answers 302 to the store).
+const TARGET = process.env.PB_E2E_TARGET ?? "worker";
+const PRESIGNED = TARGET === "server-stack";
+const DIST_OK = PRESIGNED ? 302 : 200;
+let target;
 
 const ADMIN_TOKEN = "e2e-composer-admin-token-5f0c2a9b7d";
 const FETCH_TIMEOUT_MS = 15_000;
@@ -276,9 +285,36 @@ function p2Versions(r, name) {
   return expandMinified(r.json.packages[name]);
 }
 
+// PB_DIST_REDIRECT=presigned: /dist answers 302 (after the token check) to a short-lived URL signed for
+// the S3 store, which serves the bytes, ranges included, and refuses the URL once tampered with.
+async function presignedDist(url, token, p) {
+  const redirect = await http("GET", url, { token });
+  assert.equal(redirect.status, 302, httpWhy(redirect, "presigned dist redirect"));
+  assert.match(redirect.headers.get("cache-control") ?? "", /\bprivate\b/, httpWhy(redirect, "Cache-Control private"));
+  const location = redirect.headers.get("location");
+  assert.match(location, /X-Amz-Signature=[0-9a-f]{64}/, httpWhy(redirect, "a SigV4 pre-signed URL"));
+  assert.notEqual(new URL(location).origin, origin, "the archive comes from the store, not through the server");
+  const get = async (u, headers = {}) => {
+    const r = await fetch(u, { headers, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    return { status: r.status, headers: r.headers, buf: Buffer.from(await r.arrayBuffer()) };
+  };
+  const full = await get(location);
+  assert.equal(full.status, 200, `GET the pre-signed URL: ${full.status} ${full.buf.toString().slice(0, 300)}`);
+  assert.equal(full.headers.get("content-type"), "application/zip", "the signed response-content-type");
+  assert.equal(sha1(full.buf), p.upload.json.shasum, "the exact uploaded bytes from the store");
+  const part = await get(location, { range: "bytes=0-99" });
+  assert.equal(part.status, 206);
+  assert.ok(part.buf.equals(p.bytes.subarray(0, 100)), "a range of the archive from the store");
+  const tampered = await get(location.replace(/X-Amz-Signature=./, (m) => m.slice(0, -1) + (m.endsWith("0") ? "1" : "0")));
+  assert.equal(tampered.status, 403, "a tampered pre-signed URL is refused by the store");
+  assertJsonError(await http("GET", url), 401, "unauthorized", "no redirect without a token");
+  const wrongRef = await http("GET", `/dist/acme/widget/1.2.0.0/${"0".repeat(40)}.zip`, { token });
+  assert.equal(wrongRef.status, 404, httpWhy(wrongRef, "a reference that does not match any build"));
+}
+
 // ---------------------------------------------------------------------------------------------------
 
-describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, () => {
+describe(`composer end to end against ${TARGET === "worker" ? "scripts/dev" : TARGET}`, { timeout: 30 * 60_000 }, () => {
   before(async () => {
     for (const [cmd, args] of [["composer", ["--version"]], ["php", ["--version"]], ["zip", ["-v"]], ["unzip", ["-v"]]]) {
       try {
@@ -292,6 +328,11 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
     work = mkdtempSync(path.join(tmpdir(), "pb-e2e-composer-"));
     state = mkdtempSync(path.join(tmpdir(), "pb-e2e-composer-state-"));
     fixtures = buildPackages(path.join(work, "fixtures"));
+    if (TARGET !== "worker") {
+      target = await startTarget(TARGET, ADMIN_TOKEN);
+      ({ port, origin, proc } = target);
+      return;
+    }
     port = await freePort();
     origin = `http://127.0.0.1:${port}`;
     proc = startGroup("bash", ["scripts/dev"], {
@@ -308,7 +349,8 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
   }, { timeout: 240_000 });
 
   after(async () => {
-    await stopGroup(proc);
+    if (target) await target.stop();
+    else await stopGroup(proc);
     // PB_E2E_LOG=<file> keeps the whole scripts/dev output (the Worker's request log) for inspection.
     if (process.env.PB_E2E_LOG && proc) writeFileSync(process.env.PB_E2E_LOG, proc.output);
     for (const d of [work, state]) if (d) rmSync(d, { recursive: true, force: true });
@@ -460,8 +502,8 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
       assert.deepEqual(
         dists.map((e) => `${e.path} ${e.status}`).sort(),
         [
-          `/dist/acme/logger/1.1.0.0/${fx("logger-1.1.0").upload.json.reference}.zip 200`,
-          `/dist/acme/widget/1.2.0.0/${fx("widget-1.2.0").upload.json.reference}.zip 200`,
+          `/dist/acme/logger/1.1.0.0/${fx("logger-1.1.0").upload.json.reference}.zip ${DIST_OK}`,
+          `/dist/acme/widget/1.2.0.0/${fx("widget-1.2.0").upload.json.reference}.zip ${DIST_OK}`,
         ],
         why(res, "dist downloads through the preferred mirror template", entries),
       );
@@ -485,7 +527,7 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
       const devDist = entries.filter((e) => e.path.startsWith("/dist/acme/widget/"));
       assert.deepEqual(
         devDist.map((e) => `${e.path} ${e.status}`),
-        [`/dist/acme/widget/dev-main/${fx("widget-dev-main").upload.json.reference}.zip 200`],
+        [`/dist/acme/widget/dev-main/${fx("widget-dev-main").upload.json.reference}.zip ${DIST_OK}`],
         why(res, "dev-main dist download", entries),
       );
     });
@@ -500,7 +542,7 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
       const dists = entries.filter((e) => e.path.startsWith("/dist/"));
       assert.deepEqual(
         dists.map((e) => `${e.path} ${e.status}`),
-        [`/dist/other/tool/${md5}/${fx("tool-dev-feature").upload.json.reference}.zip 200`],
+        [`/dist/other/tool/${md5}/${fx("tool-dev-feature").upload.json.reference}.zip ${DIST_OK}`],
         why(res, "dist URL with md5(version)", entries),
       );
       assertNoAuthOrServerErrors(entries, res, "require dev-feature/x");
@@ -588,7 +630,7 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
       const dist = await http("GET", `/dist/other/tool/1.0.0.0/${ref}.zip`, { token: scoped.token });
       assert.equal(dist.status, 404, httpWhy(dist, "dist of other/tool with an acme/* token"));
       const distAll = await http("GET", `/dist/other/tool/1.0.0.0/${ref}.zip`, { token: all.token });
-      assert.equal(distAll.status, 200, httpWhy(distAll, "dist of other/tool with an all-packages token"));
+      assert.equal(distAll.status, DIST_OK, httpWhy(distAll, "dist of other/tool with an all-packages token"));
     });
 
     await t.test("acme/widget still installs with the scoped token", async () => {
@@ -697,7 +739,7 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
     assert.deepEqual(entries.filter((e) => e.path.startsWith("/p2/")), [], why(res, "no p2 request when installing from a lock", entries));
     const dists = entries.filter((e) => e.path.startsWith("/dist/"));
     assert.equal(dists.length, 2, why(res, "two dist downloads (widget + logger)", entries));
-    assert.ok(dists.every((e) => e.method === "GET" && e.status === 200), why(res, "dist downloads answered 200", entries));
+    assert.ok(dists.every((e) => e.method === "GET" && e.status === DIST_OK), why(res, `dist downloads answered ${DIST_OK}`, entries));
     const other = entries.filter((e) => !e.path.startsWith("/dist/") && e.path !== "/downloads" && e.path !== "/packages.json");
     assert.deepEqual(other, [], why(res, "only dist (+ notify-batch) requests", entries));
     assertNoAuthOrServerErrors(entries, res, "install from lock");
@@ -794,6 +836,7 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
     const url = `/dist/acme/widget/1.2.0.0/${p.upload.json.reference}.zip`;
     const ident = { "accept-encoding": "identity" };
 
+    if (PRESIGNED) return presignedDist(url, token, p);
     const full = await http("GET", url, { token, headers: ident });
     assert.equal(full.status, 200, httpWhy(full));
     assert.equal(full.headers.get("content-type"), "application/zip", httpWhy(full, "content-type"));

@@ -1,0 +1,140 @@
+// Pieces of the self-hosted server that need no service: its settings (and which of them reach the
+// core), the download partitions' upkeep plan, the in-process Cache API store, and body streams (tee
+// hands both readers every byte). The server as a whole is tested with its services in
+// tests/server/server.test.mjs.
+#include <catch2/catch_test_macros.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "host/config.h"
+#include "host/cron.h"
+#include "host/stores.h"
+#include "host/streams.h"
+#include "runners/failure.h"
+
+using namespace pb;
+using namespace pb::server;
+
+namespace {
+
+host_config config_of(std::vector<std::string> env) {
+  std::vector<char*> ptrs;
+  for (auto& e : env) ptrs.push_back(e.data());
+  ptrs.push_back(nullptr);
+  return load_config(ptrs.data());
+}
+
+template <class T>
+T run_on_loop(awaitable<T> a) {
+  asio::io_context io;
+  std::optional<T> out;
+  std::exception_ptr err;
+  asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
+    err = e;
+    if (!e) out = std::move(v);
+  });
+  io.run();
+  if (err) std::rethrow_exception(err);
+  return std::move(*out);
+}
+
+}  // namespace
+
+TEST_CASE("server settings: defaults, URLs, and what reaches the core", "[server][host]") {
+  host_config d = config_of({});
+  CHECK(d.listen_host == "127.0.0.1");
+  CHECK(d.listen_port == 8080);
+  CHECK(d.database_url == "sqlite://./var/package-broker.sqlite3");
+  CHECK(d.storage_url == "file://./var/blobs");
+  CHECK(d.cache_url == "memory:");
+
+  host_config c = config_of({"PB_LISTEN=0.0.0.0:9000", "PB_DATABASE_URL=postgres://u:secret@db/pb", "PB_CACHE_URL=redis://r:6379",
+                             "PB_STORAGE_URL=s3://bucket?endpoint=http://s3:9000", "ADMIN_TOKEN=adm", "PB_DIST_REDIRECT=presigned",
+                             "PATH=/usr/bin", "AWS_SECRET_ACCESS_KEY=k"});
+  CHECK(c.listen_host == "0.0.0.0");
+  CHECK(c.listen_port == 9000);
+  CHECK(c.core_vars["ADMIN_TOKEN"].as_string() == "adm");
+  CHECK(c.core_vars["PB_DIST_REDIRECT"].as_string() == "presigned");
+  CHECK(c.core_vars["PB_INVALIDATION_BROADCAST"].as_string() == "1");  // replicas share a Redis
+  // A source's credentials may name a variable: connection settings and foreign variables are not there.
+  for (const char* hidden : {"PB_DATABASE_URL", "PB_CACHE_URL", "PB_STORAGE_URL", "PATH", "AWS_SECRET_ACCESS_KEY", "PB_LISTEN"})
+    CHECK(c.core_vars.find(hidden) == nullptr);
+
+  CHECK_THROWS_AS(config_of({"PB_DATABASE_URL=mysql://x"}), runners::failure);
+  CHECK_THROWS_AS(config_of({"PB_DATABASE_REPLICA_URL=postgres://r/pb"}), runners::failure);  // a replica of SQLite?
+  CHECK_THROWS_AS(config_of({"PB_CRON_INTERVAL_S=-1"}), runners::failure);
+  CHECK_THROWS_AS(config_of({"PB_LOG=verbose"}), runners::failure);
+  CHECK_THROWS_AS(config_of({"PB_LISTEN=8080"}), runners::failure);
+}
+
+TEST_CASE("download partitions: this month and the next two made ahead, months past retention dropped", "[server][host]") {
+  std::time_t dec_15_2026 = 1797292800;  // 2026-12-15T00:00:00Z
+  auto plan = partition_upkeep({"downloads_default", "downloads_2025_11", "downloads_2025_12", "downloads_2026_12"}, dec_15_2026, 12);
+  std::vector<std::string> firsts;
+  for (const auto& step : plan) firsts.push_back(step.front());
+  REQUIRE(plan.size() == 4);
+  CHECK(firsts[0] == "CREATE TABLE IF NOT EXISTS downloads_2027_01 (LIKE downloads INCLUDING DEFAULTS)");
+  CHECK(plan[0][1].find("DELETE FROM downloads_default WHERE day >= '2027-01-01' AND day < '2027-02-01'") != std::string::npos);
+  CHECK(plan[0][2] == "ALTER TABLE downloads ATTACH PARTITION downloads_2027_01 FOR VALUES FROM ('2027-01-01') TO ('2027-02-01')");
+  CHECK(firsts[1] == "CREATE TABLE IF NOT EXISTS downloads_2027_02 (LIKE downloads INCLUDING DEFAULTS)");
+  CHECK(firsts[2] == "DROP TABLE IF EXISTS downloads_2025_11");  // 2025-12 is within 12 months
+  CHECK(firsts[3] == "DELETE FROM downloads_default WHERE day < '2025-12-01'");
+  CHECK(partition_upkeep({"downloads_2026_12", "downloads_2027_01", "downloads_2027_02"}, dec_15_2026, 0).empty());
+}
+
+TEST_CASE("the in-process Cache API store honours Cache-Control and its byte bound", "[server][host]") {
+  cache_store c(8 * 4096);
+  auto entry = [](std::string cc, std::size_t size) {
+    cache_store::entry e;
+    e.headers = json::array();
+    if (!cc.empty()) e.headers.push_back(json(json_array{json("Cache-Control"), json(cc)}));
+    e.body.assign(size, 'x');
+    return e;
+  };
+  c.put("https://h/a", entry("public, max-age=60", 100), 0);
+  c.put("https://h/private", entry("private, max-age=60", 100), 0);
+  c.put("https://h/nostore", entry("no-store", 100), 0);
+  CHECK(c.match("https://h/a", 59'000));
+  CHECK_FALSE(c.match("https://h/a", 61'000));  // expired
+  CHECK_FALSE(c.match("https://h/private", 0));
+  CHECK_FALSE(c.match("https://h/nostore", 0));
+  c.put("https://h/huge", entry("max-age=60", 8 * 4096), 0);  // over an eighth of the store
+  CHECK_FALSE(c.match("https://h/huge", 0));
+  for (int i = 0; i < 20; ++i) c.put("https://h/" + std::to_string(i), entry("max-age=600", 3000), 0);
+  CHECK_FALSE(c.match("https://h/0", 1));  // the least recently used went first
+  CHECK(c.match("https://h/19", 1));
+}
+
+TEST_CASE("body streams: tee gives both readers every byte; collect bounds; file ranges", "[server][host]") {
+  std::string data(700'000, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+  std::string both = run_on_loop([](std::string d) -> awaitable<std::string> {
+    auto [a, b] = tee(std::make_shared<memory_source>(d), co_await asio::this_coro::executor);
+    std::string x, y;
+    for (;;) {  // read the two branches at different paces
+      std::string c1 = co_await a->next();
+      std::string c2 = co_await b->next();
+      std::string c3 = c2.empty() ? std::string() : co_await b->next();
+      x += c1;
+      y += c2 + c3;
+      if (c1.empty() && c2.empty()) break;
+    }
+    for (std::string c = co_await a->next(); !c.empty(); c = co_await a->next()) x += c;
+    co_return x + "|" + y;
+  }(data));
+  CHECK(both == data + "|" + data);
+
+  CHECK_THROWS_AS(run_on_loop(collect(std::make_shared<memory_source>(data), 1000)), runners::failure);
+  CHECK(run_on_loop(collect(std::make_shared<memory_source>("abc"), 3)) == "abc");
+
+  char path[] = "/tmp/pb-stream-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+  ::unlink(path);
+  CHECK(run_on_loop(collect(std::make_shared<file_source>(fd, 10, 300'000), 1 << 20)) == data.substr(10, 300'000));
+}
