@@ -5,6 +5,7 @@
 // published example.
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/settings.h"
@@ -65,6 +66,8 @@ TEST_CASE("PB_DIST_REDIRECT=presigned: /dist answers 302 to a pre-signed URL aft
   CHECK(location.find("response-content-type=application%2Fzip") != std::string::npos);
   CHECK(d.header("cache-control") == "private, no-store");
   CHECK(d.body.empty());
+  // The store serves the whole archive: a fetch in the stats, as for a streamed one.
+  CHECK(r.h.query("SELECT fetches FROM downloads").as_array().at(0)["fetches"].as_int() == 1);
 
   // The token and scope checks come first: no redirect without them.
   CHECK(r.c.call("GET", r.dist()).status == 401);
@@ -73,6 +76,13 @@ TEST_CASE("PB_DIST_REDIRECT=presigned: /dist answers 302 to a pre-signed URL aft
   std::string other = std::string(r.c.call("POST", "/admin/api/tokens", th, R"({"name":"o","packages":["other/*"]})").body_json()["token"].as_string());
   CHECK(r.c.call("GET", r.dist(), basic(other)).status == 404);
   CHECK(r.c.call("GET", "/dist/acme/widget/1.0.0.0/" + std::string(40, '0') + ".zip", basic(r.token)).status == 404);
+  // So do the token's licences: a version outside them is not redirected to.
+  std::string licensed = std::string(
+      r.c.call("POST", "/admin/api/tokens", th, R"({"name":"l","licences":[{"packages":"acme/*","constraint":"^2.0"}]})")
+          .body_json()["token"].as_string());
+  reply hidden = r.c.call("GET", r.dist(), basic(licensed));
+  CHECK(hidden.status == 404);
+  CHECK(std::find(hidden.ops.begin(), hidden.ops.end(), "blob.presign") == hidden.ops.end());
 }
 
 TEST_CASE("PB_DIST_REDIRECT=presigned on a store that cannot sign streams the archive", "[server][dist]") {
@@ -98,6 +108,21 @@ TEST_CASE("hot-cache invalidations are broadcast after the write and applied fro
     CHECK(r.c.call("DELETE", "/admin/api/tokens/" + id, bearer("adm")).status == 200);
     REQUIRE(r.h.invalidations.size() == 2);
     CHECK(r.h.invalidations[1]["tokens"].as_bool() == true);
+  }
+  SECTION("broadcast on: token updates and package deletions too") {
+    repo r(false, true);
+    json list = r.c.call("GET", "/admin/api/tokens", bearer("adm")).body_json();
+    std::string id = list["tokens"].as_array().at(0)["id"].dump();
+    header_list th = bearer("adm");
+    th.emplace_back("content-type", "application/json");
+    // A new scope or licence set must hold on every instance at once, like a revocation.
+    CHECK(r.c.call("PATCH", "/admin/api/tokens/" + id, th, R"({"packages":["other/*"]})").status == 200);
+    REQUIRE(r.h.invalidations.size() == 2);
+    CHECK(r.h.invalidations[1]["tokens"].as_bool() == true);
+    CHECK(r.c.call("DELETE", "/admin/api/packages/acme/widget", bearer("adm")).status == 200);
+    REQUIRE(r.h.invalidations.size() == 3);
+    CHECK(r.h.invalidations[2]["tokens"].as_bool() == false);
+    CHECK(r.h.invalidations[2]["documents"].dump() == R"(["p2/acme/widget.json","p2/acme/widget~dev.json"])");
   }
   SECTION("broadcast off (the Worker): no effect raised") {
     repo r(false, false);
