@@ -10,13 +10,14 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 import { buildPackages, composerJson, widgetSays, zipFiles } from "./fixtures/composer-packages.mjs";
 import { startTarget } from "../server/stack.mjs";
+import * as composerRepo from "../upstreams/composer-repo.mjs";
 
 // worker (scripts/dev), server (pb_server on its defaults) or server-stack (PostgreSQL + Redis + S3
 // with pre-signed /dist redirects: dist answers 302 to the store).
@@ -905,5 +906,111 @@ describe(`composer end to end against ${TARGET === "worker" ? "scripts/dev" : TA
     assert.ok(tool.length >= 1 && tool.every((e) => e.status === 200), why(res, "/p2/other/tool.json → 200 (changed)", entries));
     assert.equal(lockedVersions(project)["other/tool"]?.version, "1.1.0", why(res, "updated to 1.1.0", entries));
     await assertPrints(project, "(new Other\\Tool\\Tool)->version()", "other/tool 1.1.0", "other/tool after update");
+  });
+
+  // -------------------------------------------------------------------------------------------------
+  // Administration and sources on every target (the Worker and both server configurations): the route
+  // table's role gate with its audit entry, a licence composer resolves under, rate-limit headers and
+  // composer's warning at the limit, and a signed webhook on its nonce URL bringing an upstream release.
+  it("10. admin roles, licences, rate limits and nonce webhooks", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await ensureUploaded();
+    const jsonBody = (body, auth) => ({ ...auth, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+
+    // Roles: a viewer reads but cannot change anything, and the refusal is in the audit log.
+    const viewer = await http("POST", "/admin/api/admins", jsonBody({ name: "e2e-viewer", role: "viewer" }, { admin: true }));
+    assert.equal(viewer.status, 201, httpWhy(viewer, "creating a viewer admin"));
+    const listed = await http("GET", "/admin/api/tokens", { bearer: viewer.json.token });
+    assert.equal(listed.status, 200, httpWhy(listed, "a viewer lists tokens"));
+    const refused = await http("POST", "/admin/api/tokens", jsonBody({ name: "nope" }, { bearer: viewer.json.token }));
+    assertJsonError(refused, 403, "forbidden", "a viewer cannot create tokens");
+    const denied = await http("GET", "/admin/api/audit?action=access.denied", { admin: true });
+    assert.equal(denied.status, 200, httpWhy(denied));
+    assert.ok(denied.json.entries.some((e) => e.actor === `admin:${viewer.json.id}` && e.status === 403), httpWhy(denied, "the denial is audited"));
+
+    // Licences: ^1.0 of acme/logger; 2.0.0 stays invisible to composer and its archive answers 404.
+    const licensed = await createToken({ name: "e2e-licensed", packages: ["acme/*"], licences: [{ packages: "acme/logger", constraint: "^1.0" }] });
+    const lproject = makeProject("licensed", { token: licensed.token, require: { "acme/logger": "*" } });
+    const lrun = await runComposer(lproject, ["update"]);
+    assert.equal(lrun.res.code, 0, why(lrun.res, "composer update under a licence", lrun.entries));
+    assert.equal(lockedVersions(lproject)["acme/logger"]?.version, "1.1.0", why(lrun.res, "the newest licensed version", lrun.entries));
+    const v2doc = await p2("acme/logger", licensed.token);
+    assert.deepEqual(p2Versions(v2doc, "acme/logger").map((v) => v.version).sort(), ["1.0.0", "1.1.0"], httpWhy(v2doc));
+    const hidden = await http("GET", new URL(fx("logger-2.0.0").upload.json.dist_url).pathname, { token: licensed.token });
+    assertJsonError(hidden, 404, "not_found", "an archive outside the licence");
+
+    // Rate limits: every answer to a limited token says where it stands; past the limit composer prints
+    // the broker's warning. Started early in a minute so the window does not turn over in between.
+    for (let i = 0; i < 200 && Date.now() % 60_000 > 40_000; i++) await sleep(100);
+    const roomy = await createToken({ name: "e2e-roomy", rate_limit: 1000 });
+    const ok = await http("GET", "/packages.json", { token: roomy.token });
+    assert.equal(ok.status, 200, httpWhy(ok));
+    assert.equal(ok.headers.get("x-ratelimit-limit"), "1000", httpWhy(ok, "X-RateLimit-Limit"));
+    assert.equal(ok.headers.get("x-ratelimit-remaining"), "999", httpWhy(ok, "X-RateLimit-Remaining"));
+    assert.equal(Number(ok.headers.get("x-ratelimit-reset")) % 60, 0, httpWhy(ok, "X-RateLimit-Reset: the next minute"));
+    const tiny = await createToken({ name: "e2e-tiny", rate_limit: 1 });
+    const tproject = makeProject("rate-limited", { token: tiny.token, require: { "acme/logger": "^1.0" } });
+    const trun = await runComposer(tproject, ["update"]);
+    assert.notEqual(trun.res.code, 0, why(trun.res, "composer past the rate limit", trun.entries));
+    assert.match(trun.res.output, /package-broker: the token "e2e-tiny" made more than 1 requests this minute/, why(trun.res, "the warning", trun.entries));
+    const limited = await http("GET", "/packages.json", { token: tiny.token });
+    assertJsonError(limited, 429, "rate_limited", "past the limit");
+    assert.ok(Number(limited.headers.get("retry-after")) >= 1, httpWhy(limited, "Retry-After"));
+    assert.equal(limited.headers.get("x-ratelimit-remaining"), "0", httpWhy(limited));
+
+    // Webhooks: the URL carries the source's nonce; a signed push brings the upstream's new release.
+    const upstream = await composerRepo.start({
+      mode: "v2",
+      username: "deploy",
+      password: "upstream-secret",
+      packages: [{ name: "up/hooked", versions: [{ version: "1.0.0", files: { "README.md": "1.0.0\n" } }] }],
+    });
+    try {
+      const created = await http(
+        "POST",
+        "/admin/api/sources",
+        jsonBody({ type: "composer", url: upstream.url, credentials: { type: "basic", username: "deploy", password: "upstream-secret" } }, { admin: true }),
+      );
+      assert.equal(created.status, 201, httpWhy(created, "creating a composer source"));
+      const { id, webhook_url: hookUrl, webhook_secret: secret } = created.json;
+      const hook = new URL(hookUrl).pathname;
+      assert.match(hook, new RegExp(`^/hooks/${id}/[0-9a-f]{32}$`), `a nonce in the webhook URL: ${hookUrl}`);
+      const synced = await http("POST", `/admin/api/sources/${id}/sync`, { admin: true });
+      assert.equal(synced.status, 200, httpWhy(synced, "the first sync"));
+      const versionsOf = async () => {
+        const r = await p2("up/hooked", roomy.token);
+        return r.status === 200 ? p2Versions(r, "up/hooked").map((v) => v.version) : [];
+      };
+      assert.deepEqual(await versionsOf(), ["1.0.0"]);
+
+      upstream.state.addVersion("up/hooked", { version: "1.1.0", files: { "README.md": "1.1.0\n" } });
+      const payload = JSON.stringify({ ref: "refs/tags/1.1.0" });
+      const sign = (key) => `sha256=${createHmac("sha256", key).update(payload).digest("hex")}`;
+      const deliver = (p, key, event = "push") =>
+        http("POST", p, { body: payload, headers: { "content-type": "application/json", "x-hub-signature-256": sign(key), "x-github-event": event } });
+      assertJsonError(await deliver(`/hooks/${id}`, secret), 401, "unauthorized", "the nonce-less URL");
+      assertJsonError(await deliver(hook, "not-the-secret"), 401, "unauthorized", "a wrong signature");
+      const delivered = await deliver(hook, secret);
+      assert.equal(delivered.status, 202, httpWhy(delivered, "a signed push"));
+      let seen = [];
+      for (let i = 0; i < 120 && !seen.includes("1.1.0"); i++) {
+        seen = await versionsOf();
+        if (!seen.includes("1.1.0")) await sleep(500);
+      }
+      assert.deepEqual(seen.sort(), ["1.0.0", "1.1.0"], `the webhook's sync brought 1.1.0\n${logTail()}`);
+      const hproject = makeProject("hooked", { token: roomy.token, require: { "up/hooked": "^1.1" } });
+      const hrun = await runComposer(hproject, ["install"]);
+      assert.equal(hrun.res.code, 0, why(hrun.res, "installing the release the webhook brought", hrun.entries));
+      assert.equal(readFileSync(path.join(hproject.dir, "vendor/up/hooked/README.md"), "utf8"), "1.1.0\n");
+
+      // A new nonce: the old URL stops working even with its own secret; the new one answers a ping.
+      const rotated = await http("POST", `/admin/api/sources/${id}/webhook-secret`, { admin: true });
+      assert.equal(rotated.status, 200, httpWhy(rotated, "regenerating the webhook URL"));
+      assert.notEqual(new URL(rotated.json.webhook_url).pathname, hook);
+      assertJsonError(await deliver(hook, secret, "ping"), 401, "unauthorized", "the old nonce");
+      const ping = await deliver(new URL(rotated.json.webhook_url).pathname, rotated.json.webhook_secret, "ping");
+      assert.equal(ping.status, 200, httpWhy(ping, "a ping on the new URL"));
+    } finally {
+      await upstream.stop();
+    }
   });
 });
