@@ -199,7 +199,7 @@ TEST_CASE("every D1 migration has a PostgreSQL twin of the same name", "[server]
   CHECK(embedded_pg == std::vector<std::string>(pg.begin(), pg.end()));
 }
 
-TEST_CASE("the SQLite and PostgreSQL schemas have the same tables and columns", "[server][sql][postgres]") {
+TEST_CASE("the SQLite and PostgreSQL schemas have the same tables, columns and indexes", "[server][sql][postgres]") {
   const char* url = std::getenv("PB_TEST_DATABASE_URL");
   if (!url || !*url) SKIP("needs PB_TEST_DATABASE_URL (CTest's native_suite_on_postgres runs it)");
   std::map<std::string, std::set<std::string>> lite, pg;
@@ -222,6 +222,19 @@ TEST_CASE("the SQLite and PostgreSQL schemas have the same tables and columns", 
     pg[std::string(r["table_name"].as_string())].insert(std::string(r["column_name"].as_string()));
   CHECK(lite == pg);
   CHECK(lite.count("downloads") == 1);
+
+  // The indexes the migrations create by name (not those behind PRIMARY KEY/UNIQUE, which each
+  // database names its own way), on the tables themselves (partitions inherit them).
+  std::set<std::string> lite_indexes, pg_indexes;
+  json lite_idx = s.query("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL");
+  for (const auto& r : lite_idx.as_array()) lite_indexes.insert(std::string(r["name"].as_string()));
+  json idx = h.query("SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                     "JOIN pg_class t ON t.oid = i.indrelid WHERE t.relnamespace = current_schema()::regnamespace "
+                     "AND NOT t.relispartition AND t.relname <> 'd1_migrations' "
+                     "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)");
+  for (const auto& r : idx.as_array()) pg_indexes.insert(std::string(r["name"].as_string()));
+  CHECK(lite_indexes == pg_indexes);
+  CHECK(lite_indexes.count("downloads_by_day") == 1);
 }
 
 TEST_CASE("PostgreSQL: unnamed statements (pool_mode=transaction) give the same answers", "[server][sql][postgres]") {
