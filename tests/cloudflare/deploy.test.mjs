@@ -6,7 +6,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import http from "node:http";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { root } from "../worker/helpers.mjs";
@@ -15,8 +16,8 @@ import { startEmulator } from "./emulator.mjs";
 const scratch = mkdtempSync(path.join(tmpdir(), "pb-deploy-test-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-// A clean clone of the working tree: the files git tracks or would track, node_modules linked (npm ci
-// would fetch the same packages again).
+// A clean clone of the working tree: the files git tracks or would track, plus node_modules as hard links
+// (what `npm ci` would install from the same lock file; scripts/setup finds it current and keeps it).
 function cleanClone(name) {
   const dir = path.join(scratch, name);
   const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" })
@@ -26,7 +27,11 @@ function cleanClone(name) {
     mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     cpSync(path.join(root, f), path.join(dir, f));
   }
-  symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+  // Hard links (a copy across file systems): whatever the clone does to its node_modules stays there.
+  execFileSync("sh", ["-c", 'cp -al "$0" "$1" 2>/dev/null || { rm -rf "$1"; cp -a "$0" "$1"; }', path.join(root, "node_modules"), path.join(dir, "node_modules")]);
+  const stamp = path.join(dir, "node_modules/.pb-lock-sha256");
+  rmSync(stamp, { force: true });
+  writeFileSync(stamp, `${createHash("sha256").update(readFileSync(path.join(dir, "package-lock.json"))).digest("hex")}\n`);
   assert.ok(!existsSync(path.join(dir, "build")), "the clone has no build output");
   return dir;
 }

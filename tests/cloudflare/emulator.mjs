@@ -553,8 +553,7 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
         CLOUDFLARE_API_BASE_URL: `${origin}${API}`,
         CLOUDFLARE_API_TOKEN: state.token,
         CLOUDFLARE_ACCOUNT_ID: state.accountId,
-        npm_registry: `${origin}/npm/`,
-        npm_config_registry: `${origin}/npm/`,
+        npm_registry: `${origin}/npm/`, // wrangler's update check only; npm itself keeps its registry
         WRANGLER_SEND_METRICS: "false",
         WRANGLER_SEND_ERROR_REPORTS: "false",
         NO_PROXY: "127.0.0.1,localhost",
