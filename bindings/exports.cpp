@@ -6,6 +6,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/settings.h"
+
 #include "core/json.h"
 #include "driver.h"
 #include "routes/app.h"
@@ -76,8 +78,6 @@ result<request_context> read_start(std::string_view doc) {
                                                 std::to_string(wire::protocol_version));
   request_context ctx;
   ctx.now_ms = j["now_ms"].as_int();
-  ctx.env.test_hooks = j["env"]["test_hooks"].as_bool();
-  ctx.env.vars = j["env"]["vars"];
   std::string_view kind = j["kind"].as_string();
   if (kind == "scheduled") {
     ctx.kind = invocation_kind::scheduled;
@@ -95,12 +95,38 @@ result<request_context> read_start(std::string_view doc) {
 
 std::uint32_t next_job_id = 1;
 
+// The instance's settings (pb_configure). Each job keeps the pointer it started with.
+std::shared_ptr<const settings>& configured() {
+  static std::shared_ptr<const settings> s;
+  return s;
+}
+
+// {"v":2,"vars":{...}} -> settings.
+result<settings> read_configuration(std::string_view doc) {
+  auto parsed = parse_json(doc);
+  if (!parsed) return std::move(parsed).err();
+  if ((*parsed)["v"].as_int() != wire::protocol_version)
+    return make_error(error_code::protocol, "protocol version " + (*parsed)["v"].dump() + " is not " +
+                                                std::to_string(wire::protocol_version));
+  if (!(*parsed)["vars"].is_object()) return make_error(error_code::protocol, "configuration without \"vars\"");
+  return settings::from_vars((*parsed)["vars"]);
+}
+
 }  // namespace
 }  // namespace pb
 
 using namespace pb;
 
 PB_EXPORT int pb_protocol_version() { return wire::protocol_version; }
+
+// Hands the instance its settings ({"v":2,"vars":{...}}), once after instantiation and again whenever
+// the host's bindings change. Returns 1 on success, 0 for a malformed document (settings unchanged).
+PB_EXPORT int pb_configure(const char* doc, std::uint32_t len) {
+  auto s = read_configuration(std::string_view(doc, len));
+  if (!s) return 0;
+  configured() = std::make_shared<const settings>(std::move(*s));
+  return 1;
+}
 
 // A buffer of len bytes plus padding; JS writes request and result documents into it.
 PB_EXPORT char* pb_alloc(std::uint32_t len) { return static_cast<char*>(std::malloc(len + buffer_padding)); }
@@ -112,7 +138,9 @@ PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
   if (next_job_id == 0) next_job_id = 1;
   auto j = std::make_unique<job>();
   auto ctx = read_start(std::string_view(doc, len));
+  if (ctx && !configured()) ctx = make_error(error_code::protocol, "pb_start before pb_configure");
   if (ctx) {
+    ctx->cfg = configured();
     j->ctx = std::move(*ctx);
     j->drv = std::make_unique<driver>(j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
                                                                                  : run_fetch(&j->ctx, &j->raw_body));

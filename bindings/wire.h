@@ -11,7 +11,7 @@
 
 namespace pb::wire {
 
-inline constexpr int protocol_version = 1;
+inline constexpr int protocol_version = 2;
 
 void write_headers(json_writer& w, const http::headers& h);
 http::headers read_headers(const json& j);

@@ -4,11 +4,11 @@
 import { performEffect, errorOutcome } from "./runners.mjs";
 import { Handles } from "./handles.mjs";
 
-const PROTOCOL_VERSION = 1;
+const PROTOCOL_VERSION = 2;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-let current = null; // { exports, generation }
+let current = null; // { exports, generation, env }
 let generation = 0;
 
 function instantiate(module) {
@@ -78,9 +78,33 @@ function call(inst, fn) {
   }
 }
 
+// The Worker's string bindings (vars and secrets): what C++ reads its settings from.
+function stringBindings(env) {
+  const vars = {};
+  for (const [k, v] of Object.entries(env ?? {})) if (typeof v === "string") vars[k] = v;
+  return vars;
+}
+
+// Settings are handed to an instance once (pb_configure), not with every request: the env object is
+// the same for every invocation of an isolate, so this runs once per instance (and again only if the
+// bindings object changes).
+function configure(inst, env) {
+  if (inst.env === env) return;
+  call(inst, (ex) => {
+    const [ptr, len] = write(ex, JSON.stringify({ v: PROTOCOL_VERSION, vars: stringBindings(env) }));
+    try {
+      if (ex.pb_configure(ptr, len) !== 1) throw new Error("pb_configure rejected the configuration document");
+    } finally {
+      ex.pb_free(ptr);
+    }
+  });
+  inst.env = env;
+}
+
 // Runs one invocation to its finish document. io = { env, ctx, handles, respond(r) , log }.
 export async function drive(module, startDoc, io) {
   const inst = instanceFor(module);
+  configure(inst, io.env);
   const id = call(inst, (ex) => {
     const [ptr, len] = write(ex, JSON.stringify(startDoc));
     try {

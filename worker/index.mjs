@@ -4,25 +4,7 @@
 import wasmModule from "../build/wasm/package_broker.wasm";
 import { drive, Handles, Trap } from "./engine.mjs";
 
-const PROTOCOL_VERSION = 1;
-
-function stringBindings(env) {
-  const vars = {};
-  for (const [k, v] of Object.entries(env)) if (typeof v === "string") vars[k] = v;
-  return vars;
-}
-
-// The env object is the same for every request of an isolate: its part of the start document is built
-// once.
-const envDocs = new WeakMap();
-function envDoc(env) {
-  let doc = envDocs.get(env);
-  if (!doc) {
-    doc = { test_hooks: env.PB_TEST_HOOKS === "1", vars: stringBindings(env) };
-    envDocs.set(env, doc);
-  }
-  return doc;
-}
+const PROTOCOL_VERSION = 2;
 
 function jsonError(status, code, message) {
   return new Response(JSON.stringify({ error: { code, message } }), {
@@ -70,7 +52,6 @@ export default {
       v: PROTOCOL_VERSION,
       kind: "fetch",
       now_ms: started,
-      env: envDoc(env),
       request: {
         method: request.method,
         url: request.url,
@@ -112,7 +93,7 @@ export default {
 
   async scheduled(controller, env, ctx) {
     const handles = new Handles();
-    const startDoc = { v: PROTOCOL_VERSION, kind: "scheduled", cron: controller.cron, now_ms: Date.now(), env: envDoc(env) };
+    const startDoc = { v: PROTOCOL_VERSION, kind: "scheduled", cron: controller.cron, now_ms: Date.now() };
     const io = { env, ctx, handles, effects: [], respond() {} };
     ctx.waitUntil(
       drive(wasmModule, startDoc, io)

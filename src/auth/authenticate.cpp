@@ -55,12 +55,12 @@ task<authentication> authenticate_client(const http::headers& h, std::int64_t no
   co_return authentication{std::move(*found), {}};
 }
 
-std::optional<http::response> check_admin(const request_context& ctx) {
-  std::string_view configured = ctx.env.vars["ADMIN_TOKEN"].as_string();
+std::optional<http::response> check_admin(const settings& cfg, const http::headers& h) {
+  std::string_view configured = cfg.admin_token;
   if (configured.empty())
     return http::error_response(error_code::unavailable,
                                 "the admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN)");
-  auto presented = ctx.req.header_list.get("authorization");
+  auto presented = h.get("authorization");
   std::string_view given;
   if (presented && presented->size() > 7 && http::iequals(presented->substr(0, 7), "Bearer ")) given = presented->substr(7);
   // Compare digests so the time taken says nothing about the secret, not even its length.

@@ -7,7 +7,7 @@
 
 #include "bindings/task.h"
 #include "http/message.h"
-#include "routes/context.h"
+#include "core/settings.h"
 #include "storage/tokens.h"
 
 namespace pb::auth {
@@ -28,7 +28,7 @@ std::optional<http::response> missing_credentials(const http::headers& h);
 http::response unauthorized(std::string warning);
 
 // nullopt when the request carries the admin token; else the denial (401, or 503 when unconfigured).
-std::optional<http::response> check_admin(const request_context& ctx);
+std::optional<http::response> check_admin(const settings& cfg, const http::headers& h);
 
 // Scope check: may this token see this package?
 bool may_see(const storage::token_record& t, std::string_view package_name);

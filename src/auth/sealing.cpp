@@ -6,8 +6,8 @@
 namespace pb::auth {
 
 namespace {
-result<std::string> key_of(const environment& env) {
-  std::string_view key = env.vars["PB_ENCRYPTION_KEY"].as_string();
+result<std::string> key_of(const settings& cfg) {
+  const std::string& key = cfg.encryption_key;
   if (key.empty())
     return make_error(error_code::unavailable,
                       "PB_ENCRYPTION_KEY is not set: it is needed to store credentials (wrangler secret put "
@@ -16,8 +16,8 @@ result<std::string> key_of(const environment& env) {
 }
 }  // namespace
 
-task<result<std::string>> seal(const environment& env, std::string plaintext, std::string purpose) {
-  auto key = key_of(env);
+task<result<std::string>> seal(const settings& cfg, std::string plaintext, std::string purpose) {
+  auto key = key_of(cfg);
   if (!key) co_return std::move(key).err();
   // The purpose is bound as associated data: a sealed webhook secret cannot be replayed as credentials.
   auto sealed = co_await fx::crypto_aes_gcm_encrypt(std::move(*key), std::move(plaintext), std::move(purpose));
@@ -27,8 +27,8 @@ task<result<std::string>> seal(const environment& env, std::string plaintext, st
   co_return std::move(w).str();
 }
 
-task<result<std::string>> unseal(const environment& env, std::string sealed, std::string purpose) {
-  auto key = key_of(env);
+task<result<std::string>> unseal(const settings& cfg, std::string sealed, std::string purpose) {
+  auto key = key_of(cfg);
   if (!key) co_return std::move(key).err();
   auto doc = parse_json(sealed);
   if (!doc) co_return make_error(error_code::internal, "sealed value is not JSON");

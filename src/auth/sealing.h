@@ -6,12 +6,12 @@
 
 #include "bindings/task.h"
 #include "core/result.h"
-#include "routes/context.h"
+#include "core/settings.h"
 
 namespace pb::auth {
 
 // Fails with error_code::unavailable when PB_ENCRYPTION_KEY is not set.
-task<result<std::string>> seal(const environment& env, std::string plaintext, std::string purpose);
-task<result<std::string>> unseal(const environment& env, std::string sealed, std::string purpose);
+task<result<std::string>> seal(const settings& cfg, std::string plaintext, std::string purpose);
+task<result<std::string>> unseal(const settings& cfg, std::string sealed, std::string purpose);
 
 }  // namespace pb::auth

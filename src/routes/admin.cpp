@@ -106,7 +106,7 @@ task<result<upload_outcome>> register_upload(request_context& ctx, std::string p
 }  // namespace
 
 task<http::response> admin_upload_artifact(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   std::string package = ascii_lower(ctx.params[0] + "/" + ctx.params[1]);
   if (!auth::valid_package_name(package)) co_return bad_request("\"" + package + "\" is not a valid package name (vendor/name)");
   if (ctx.req.body == http::no_body) co_return bad_request("empty body: send the zip archive as the request body");
@@ -149,7 +149,7 @@ task<http::response> admin_upload_artifact(request_context& ctx) {
 }
 
 task<http::response> admin_create_token(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto body = co_await read_json_object(ctx);
   if (!body) co_return http::error_response(body.err());
   storage::new_token t;
@@ -185,7 +185,7 @@ task<http::response> admin_create_token(request_context& ctx) {
 }
 
 task<http::response> admin_list_tokens(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto tokens = co_await storage::list_tokens();
   if (!tokens) co_return store_error(tokens.err());
   json list = json::array();
@@ -196,7 +196,7 @@ task<http::response> admin_list_tokens(request_context& ctx) {
 }
 
 task<http::response> admin_revoke_token(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   const std::string& id_text = ctx.params[0];
   std::int64_t id = 0;
   bool numeric = !id_text.empty() && id_text.size() < 18;
@@ -213,14 +213,14 @@ task<http::response> admin_revoke_token(request_context& ctx) {
 }
 
 task<http::response> admin_list_packages(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto list = co_await storage::package_summaries();
   if (!list) co_return store_error(list.err());
   co_return json_response(200, *list);
 }
 
 task<http::response> admin_show_package(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   std::string package = ascii_lower(ctx.params[0] + "/" + ctx.params[1]);
   auto detail = co_await storage::package_detail(package);
   if (!detail) co_return store_error(detail.err());

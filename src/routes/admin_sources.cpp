@@ -102,7 +102,7 @@ task<result<std::monostate>> apply_credentials(const request_context& ctx, const
     co_return make_error(error_code::bad_request,
                          "\"credentials\" must be {\"type\":\"basic\",..}, {\"type\":\"bearer\",..} or {\"secret\":NAME}");
   }
-  auto sealed = co_await auth::seal(ctx.env, plain.dump(), std::string(credentials_purpose));
+  auto sealed = co_await auth::seal(ctx.settings(), plain.dump(), std::string(credentials_purpose));
   if (!sealed) co_return std::move(sealed).err();
   s.credentials_type = std::string(type);
   s.credentials_enc = std::move(*sealed);
@@ -163,7 +163,7 @@ result<std::int64_t> id_param(const std::string& text) {
 }  // namespace
 
 task<http::response> admin_create_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto body = co_await read_json_object(ctx);
   if (!body) co_return failure(body.err());
   storage::source_record s;
@@ -172,7 +172,7 @@ task<http::response> admin_create_source(request_context& ctx) {
   // Every source gets its own webhook secret; it is shown once, here.
   auto secret = co_await fx::crypto_random_hex(24);
   if (!secret) co_return failure(secret.err());
-  auto sealed = co_await auth::seal(ctx.env, *secret, std::string(webhook_purpose));
+  auto sealed = co_await auth::seal(ctx.settings(), *secret, std::string(webhook_purpose));
   if (!sealed) co_return failure(sealed.err());
   s.webhook_secret_enc = std::move(*sealed);
   auto stored = co_await storage::insert_source(std::move(s), ctx.now_ms);
@@ -183,7 +183,7 @@ task<http::response> admin_create_source(request_context& ctx) {
 }
 
 task<http::response> admin_list_sources(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto list = co_await storage::list_sources();
   if (!list) co_return failure(list.err());
   json arr = json::array();
@@ -194,7 +194,7 @@ task<http::response> admin_list_sources(request_context& ctx) {
 }
 
 task<http::response> admin_show_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto id = id_param(ctx.params[0]);
   if (!id) co_return failure(id.err());
   auto s = co_await storage::find_source(*id);
@@ -204,7 +204,7 @@ task<http::response> admin_show_source(request_context& ctx) {
 }
 
 task<http::response> admin_update_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto id = id_param(ctx.params[0]);
   if (!id) co_return failure(id.err());
   auto body = co_await read_json_object(ctx);
@@ -222,7 +222,7 @@ task<http::response> admin_update_source(request_context& ctx) {
 }
 
 task<http::response> admin_delete_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto id = id_param(ctx.params[0]);
   if (!id) co_return failure(id.err());
   auto deleted = co_await storage::delete_source(*id);
@@ -239,7 +239,7 @@ task<http::response> admin_delete_source(request_context& ctx) {
 namespace pb::routes {
 
 task<http::response> admin_sync_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto id = id_param(ctx.params[0]);
   if (!id) co_return failure(id.err());
   auto found = co_await storage::find_source(*id);
@@ -250,7 +250,7 @@ task<http::response> admin_sync_source(request_context& ctx) {
     if (!started) co_return failure(started.err());
   }
   // One slice runs inline; a larger sync continues on the cron trigger from the saved cursor.
-  auto report = co_await sources::run_sync_slice(ctx.env, std::move(**found), ctx.now_ms);
+  auto report = co_await sources::run_sync_slice(ctx.settings(), std::move(**found), ctx.now_ms);
   if (!report) {
     (void)co_await storage::record_sync(*id, {"error", 0, 0, report.err().message}, ctx.now_ms);
     co_return failure(report.err());

@@ -63,7 +63,7 @@ json advisory_json(const json& row) {
   return a;
 }
 
-task<result<json>> cached_upstream(const environment& env, storage::source_record s, std::vector<std::string> names) {
+task<result<json>> cached_upstream(const settings& cfg, storage::source_record s, std::vector<std::string> names) {
   std::vector<task<result<std::optional<fx::kv_value>>>> reads;
   for (const auto& n : names) reads.push_back([](std::string key) -> task<result<std::optional<fx::kv_value>>> {
     co_return co_await fx::kv_get(std::move(key));
@@ -81,7 +81,7 @@ task<result<json>> cached_upstream(const environment& env, storage::source_recor
     missing.push_back(names[i]);
   }
   if (missing.empty()) co_return out;
-  auto fetched = co_await sources::upstream_advisories(env, s, missing);
+  auto fetched = co_await sources::upstream_advisories(cfg, s, missing);
   if (!fetched) co_return std::move(fetched).err();
   std::vector<task<result<std::monostate>>> writes;
   for (const auto& n : missing) {
@@ -153,7 +153,7 @@ task<http::response> security_advisories(request_context& ctx) {
       for (const auto& m : *mirrors)
         if (m.id == source_id) src = &m;
       if (!src) continue;  // not a packagist source: only locally recorded advisories
-      auto upstream = co_await cached_upstream(ctx.env, *src, group);
+      auto upstream = co_await cached_upstream(ctx.settings(), *src, group);
       if (!upstream) continue;  // the source is down: serve what we know, composer still audits the rest
       for (const auto& [name, entries] : upstream->as_object()) {
         json* slot = advisories.find(name);
@@ -168,7 +168,7 @@ task<http::response> security_advisories(request_context& ctx) {
 }
 
 task<http::response> admin_create_advisory(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto body = co_await read_json_object(ctx);
   if (!body) co_return http::error_response(body.err());
   std::string package = ascii_lower(std::string((*body)["package"].as_string()));
@@ -205,7 +205,7 @@ task<http::response> admin_create_advisory(request_context& ctx) {
 }
 
 task<http::response> admin_list_advisories(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto rows = co_await fx::d1_all("SELECT * FROM advisories ORDER BY id");
   if (!rows) co_return http::error_response(make_error(error_code::unavailable, rows.err().message));
   json list = json::array();
@@ -220,7 +220,7 @@ task<http::response> admin_list_advisories(request_context& ctx) {
 }
 
 task<http::response> admin_delete_advisory(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx)) co_return *denied;
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto r = co_await fx::d1_run("DELETE FROM advisories WHERE id = ? OR advisory_id = ?", {json(ctx.params[0]), json(ctx.params[0])});
   if (!r) co_return http::error_response(make_error(error_code::unavailable, r.err().message));
   if (r->changes == 0) co_return http::error_response(error_code::not_found, "no advisory " + ctx.params[0]);

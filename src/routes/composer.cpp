@@ -126,7 +126,7 @@ task<http::response> fetch_through(request_context& ctx, std::string name, stora
   auto source = co_await storage::find_source(v.source_id);
   if (!source) co_return store_error(source.err());
   if (!source->has_value()) co_return http::error_response(error_code::not_found, "the source of " + name + " was removed");
-  auto u = co_await sources::open_upstream(ctx.env, std::move(**source));
+  auto u = co_await sources::open_upstream(ctx.settings(), std::move(**source));
   if (!u) co_return http::error_response(make_error(error_code::upstream, u.err().message));
   auto up = co_await sources::upstream_get(*u, v.upstream_dist_url, {}, fx::body_read::handle);
   if (!up || up->status != 200) {
@@ -240,7 +240,7 @@ task<http::response> p2_document(request_context& ctx) {
     auto mirror = co_await sources::packagist_source_for(name);
     if (!mirror) co_return store_error(mirror.err());
     if (!mirror->has_value()) co_return not_found_package(name);
-    auto fetched = co_await sources::mirror_package(ctx.env, std::move(**mirror), name, false, ctx.now_ms);
+    auto fetched = co_await sources::mirror_package(ctx.settings(), std::move(**mirror), name, false, ctx.now_ms);
     if (!fetched) co_return http::error_response(make_error(error_code::upstream, fetched.err().message));
     if (*fetched == sources::mirror_outcome::not_found) co_return not_found_package(name);
     doc = co_await storage::load_document(storage::document_key(name, dev), ctx.now_ms);

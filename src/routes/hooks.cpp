@@ -45,7 +45,7 @@ task<http::response> source_webhook(request_context& ctx) {
     if (!text) co_return http::error_response(text.err());
     body = std::move(*text);
   }
-  auto secret = co_await auth::unseal(ctx.env, s.webhook_secret_enc, "source-webhook-secret");
+  auto secret = co_await auth::unseal(ctx.settings(), s.webhook_secret_enc, "source-webhook-secret");
   if (!secret) co_return http::error_response(make_error(error_code::unavailable, secret.err().message));
 
   const http::headers& h = ctx.req.header_list;
@@ -69,7 +69,7 @@ task<http::response> source_webhook(request_context& ctx) {
   auto sent = co_await fx::respond(http::response::json_body(202, "{\"ok\":true,\"sync\":\"started\"}"));
   if (sent) {
     if (s.sync_cursor.empty()) (void)co_await storage::record_sync(s.id, {"running", 0, 0, {}}, ctx.now_ms);
-    auto r = co_await sources::run_sync_slice(ctx.env, std::move(s), ctx.now_ms);
+    auto r = co_await sources::run_sync_slice(ctx.settings(), std::move(s), ctx.now_ms);
     if (!r) (void)co_await storage::record_sync(id, {"error", 0, 0, r.err().message}, ctx.now_ms);
   }
   http::response already_sent;

@@ -98,7 +98,7 @@ task<http::response> handle_fetch(request_context& ctx) {
   const std::string& method = ctx.req.method;
   bool path_known = false;
   for (const route& r : table) {
-    if (r.test_hook && !ctx.env.test_hooks) continue;
+    if (r.test_hook && !ctx.settings().test_hooks) continue;
     if (!match(r.pattern, path, ctx.params)) continue;
     path_known = true;
     if (r.method == method || (r.method == "GET" && method == "HEAD")) {
@@ -109,14 +109,14 @@ task<http::response> handle_fetch(request_context& ctx) {
   }
   if (path_known) {
     http::response resp = http::error_response(error_code::method_not_allowed, method + " is not allowed on " + path);
-    resp.header_list.set("allow", allowed_methods(path, ctx.env.test_hooks));
+    resp.header_list.set("allow", allowed_methods(path, ctx.settings().test_hooks));
     co_return resp;
   }
   co_return http::error_response(error_code::not_found, "no route for " + path);
 }
 
 task<std::monostate> handle_scheduled(request_context& ctx) {
-  (void)co_await sources::run_due_syncs(ctx.env, ctx.now_ms);
+  (void)co_await sources::run_due_syncs(ctx.settings(), ctx.now_ms);
   auto r = co_await fx::d1_run(
       "INSERT INTO pb_meta (key, value) VALUES ('last_cron_ms', ?) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

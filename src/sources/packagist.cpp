@@ -84,9 +84,9 @@ task<result<std::optional<storage::source_record>>> packagist_source_for(std::st
   co_return std::optional<storage::source_record>{};
 }
 
-task<result<mirror_outcome>> mirror_package(const environment& env, storage::source_record s, std::string name,
+task<result<mirror_outcome>> mirror_package(const settings& cfg, storage::source_record s, std::string name,
                                             bool refresh, std::int64_t now_ms) {
-  auto u = co_await open_upstream(env, s);
+  auto u = co_await open_upstream(cfg, s);
   if (!u) co_return std::move(u).err();
   std::string since;
   if (refresh) {
@@ -132,9 +132,9 @@ task<result<mirror_outcome>> mirror_package(const environment& env, storage::sou
   co_return mirror_outcome::updated;
 }
 
-task<result<slice_report>> packagist_slice(const environment& env, storage::source_record s, std::int64_t now_ms) {
+task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_record s, std::int64_t now_ms) {
   slice_report report;
-  auto u = co_await open_upstream(env, s);
+  auto u = co_await open_upstream(cfg, s);
   if (!u) co_return std::move(u).err();
   std::string since_key = "packagist_since:" + std::to_string(s.id);
   auto since_row = co_await fx::d1_first("SELECT value FROM pb_meta WHERE key = ?", {json(since_key)});
@@ -183,8 +183,8 @@ task<result<slice_report>> packagist_slice(const environment& env, storage::sour
 
   std::vector<std::string> errors;
   std::size_t done = 0;
-  for (; done < pending.size() && static_cast<std::int64_t>(done) < packages_per_slice(env); ++done) {
-    auto m = co_await mirror_package(env, s, pending[done], true, now_ms);
+  for (; done < pending.size() && static_cast<std::int64_t>(done) < cfg.sync_packages_per_slice; ++done) {
+    auto m = co_await mirror_package(cfg, s, pending[done], true, now_ms);
     if (!m) {
       errors.push_back(pending[done] + ": " + m.err().message);
       continue;
@@ -211,8 +211,8 @@ task<result<slice_report>> packagist_slice(const environment& env, storage::sour
   co_return report;
 }
 
-task<result<json>> upstream_advisories(const environment& env, storage::source_record s, std::vector<std::string> names) {
-  auto u = co_await open_upstream(env, s);
+task<result<json>> upstream_advisories(const settings& cfg, storage::source_record s, std::vector<std::string> names) {
+  auto u = co_await open_upstream(cfg, s);
   if (!u) co_return std::move(u).err();
   std::string body;
   for (const auto& n : names) {

@@ -12,7 +12,7 @@
 #include "bindings/task.h"
 #include "core/json.h"
 #include "core/result.h"
-#include "routes/context.h"
+#include "core/settings.h"
 #include "sources/sync.h"
 #include "storage/sources.h"
 
@@ -26,12 +26,12 @@ task<result<std::vector<storage::source_record>>> packagist_sources();
 enum class mirror_outcome { updated, unchanged, not_found };
 // Fetches both p2 files of `name` (with If-Modified-Since from the last fetch when refresh is true)
 // and switches the package to that version set.
-task<result<mirror_outcome>> mirror_package(const environment& env, storage::source_record s, std::string name,
+task<result<mirror_outcome>> mirror_package(const settings& cfg, storage::source_record s, std::string name,
                                             bool refresh, std::int64_t now_ms);
 
-task<result<slice_report>> packagist_slice(const environment& env, storage::source_record s, std::int64_t now_ms);
+task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_record s, std::int64_t now_ms);
 
 // The source's advisories for `names` ({"vendor/pkg": [...]}), from its security-advisories API.
-task<result<json>> upstream_advisories(const environment& env, storage::source_record s, std::vector<std::string> names);
+task<result<json>> upstream_advisories(const settings& cfg, storage::source_record s, std::vector<std::string> names);
 
 }  // namespace pb::sources

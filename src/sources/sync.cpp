@@ -26,15 +26,6 @@ bool hex_reference(std::string_view r) {
 
 }  // namespace
 
-std::int64_t packages_per_slice(const environment& env) {
-  std::int64_t n = 0;
-  for (char c : env.vars["PB_SYNC_PACKAGES_PER_SLICE"].as_string()) {
-    if (c < '0' || c > '9' || n > 100000) return 8;
-    n = n * 10 + (c - '0');
-  }
-  return n > 0 ? n : 8;
-}
-
 result<storage::upstream_version> upstream_version_row(const json& v) {
   if (!v["version"].is_string()) return make_error(error_code::bad_request, "a version without \"version\"");
   std::string version(v["version"].as_string());
@@ -143,8 +134,8 @@ task<result<std::int64_t>> sync_composer_package(const upstream& u, const compos
   co_return count;
 }
 
-task<result<slice_report>> composer_slice(const environment& env, storage::source_record s, std::int64_t now_ms) {
-  auto u = co_await open_upstream(env, s);
+task<result<slice_report>> composer_slice(const settings& cfg, storage::source_record s, std::int64_t now_ms) {
+  auto u = co_await open_upstream(cfg, s);
   if (!u) co_return std::move(u).err();
   auto root = co_await read_composer_root(*u, s.url);
   cursor c = read_cursor(s.sync_cursor);
@@ -163,7 +154,7 @@ task<result<slice_report>> composer_slice(const environment& env, storage::sourc
   }
   slice_report report;
   std::int64_t end =
-      std::min<std::int64_t>(c.next + packages_per_slice(env), static_cast<std::int64_t>(c.names.size()));
+      std::min<std::int64_t>(c.next + cfg.sync_packages_per_slice, static_cast<std::int64_t>(c.names.size()));
   for (; c.next < end; ++c.next) {
     const std::string& name = c.names[static_cast<std::size_t>(c.next)];
     auto written = co_await sync_composer_package(*u, *root, s, name, now_ms, &c.errors);
@@ -194,14 +185,14 @@ task<result<slice_report>> composer_slice(const environment& env, storage::sourc
 
 }  // namespace
 
-task<result<slice_report>> run_sync_slice(const environment& env, storage::source_record s, std::int64_t now_ms) {
-  if (s.type == "composer") co_return co_await composer_slice(env, std::move(s), now_ms);
-  if (s.type == "github" || s.type == "gitlab" || s.type == "bitbucket") co_return co_await vcs_slice(env, std::move(s), now_ms);
-  if (s.type == "packagist") co_return co_await packagist_slice(env, std::move(s), now_ms);
+task<result<slice_report>> run_sync_slice(const settings& cfg, storage::source_record s, std::int64_t now_ms) {
+  if (s.type == "composer") co_return co_await composer_slice(cfg, std::move(s), now_ms);
+  if (s.type == "github" || s.type == "gitlab" || s.type == "bitbucket") co_return co_await vcs_slice(cfg, std::move(s), now_ms);
+  if (s.type == "packagist") co_return co_await packagist_slice(cfg, std::move(s), now_ms);
   co_return make_error(error_code::unprocessable, "unknown source type " + s.type);
 }
 
-task<std::monostate> run_due_syncs(const environment& env, std::int64_t now_ms) {
+task<std::monostate> run_due_syncs(const settings& cfg, std::int64_t now_ms) {
   auto due = co_await fx::d1_all(
       // A packagist source's change feed is read on every cron run; other sources when due.
       "SELECT id FROM sources WHERE enabled = 1 AND (sync_cursor IS NOT NULL OR next_sync_at <= ? OR type = 'packagist') "
@@ -212,7 +203,7 @@ task<std::monostate> run_due_syncs(const environment& env, std::int64_t now_ms) 
     auto s = co_await storage::find_source(row["id"].as_int());
     if (!s || !s->has_value()) continue;
     if ((*s)->sync_cursor.empty()) (void)co_await storage::record_sync((*s)->id, {"running", 0, 0, {}}, now_ms);
-    auto r = co_await run_sync_slice(env, std::move(**s), now_ms);
+    auto r = co_await run_sync_slice(cfg, std::move(**s), now_ms);
     if (!r) (void)co_await storage::record_sync(row["id"].as_int(), {"error", 0, 0, r.err().message}, now_ms);
   }
   co_return std::monostate{};

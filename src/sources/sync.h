@@ -1,6 +1,6 @@
 // Syncing a source: read the upstream, and switch each package to its new version set whole (one D1
 // batch per package, then its p2 documents are rebuilt). A sync runs in slices of at most
-// packages_per_slice() packages so it stays within a Worker invocation's limits; the position is kept
+// settings::sync_packages_per_slice packages so it stays within a Worker invocation's limits; the position is kept
 // in sources.sync_cursor and the cron trigger (or the next admin call) continues it. Upstream failures
 // leave the last good metadata in place and are recorded on the source.
 #pragma once
@@ -11,16 +11,14 @@
 #include "bindings/task.h"
 #include "core/json.h"
 #include "core/result.h"
-#include "routes/context.h"
+#include "core/settings.h"
 #include "storage/packages.h"
 #include "storage/sources.h"
 
 namespace pb::sources {
 
-// A package costs about 6 subrequests (2 upstream reads, 4 D1 calls); the Workers Free plan allows
-// 50 per invocation, so 8 by default. Paid plans can raise it with PB_SYNC_PACKAGES_PER_SLICE.
-std::int64_t packages_per_slice(const environment& env);
-
+// A package costs about 6 subrequests (2 upstream reads, 4 D1 calls); the Workers Free plan allows 50
+// per invocation, hence the default of 8 packages per slice.
 struct slice_report {
   std::string status;  // running (more slices to come) | ok | error
   std::int64_t packages = 0;   // packages written in this slice
@@ -30,7 +28,7 @@ struct slice_report {
 };
 
 // Runs the next slice of the source's sync (starting a new sync when none is in progress).
-task<result<slice_report>> run_sync_slice(const environment& env, storage::source_record s, std::int64_t now_ms);
+task<result<slice_report>> run_sync_slice(const settings& cfg, storage::source_record s, std::int64_t now_ms);
 
 // Bookkeeping shared by every source type's slice function: saves the (type-specific, JSON) cursor
 // and marks the sync running, or clears it and records the outcome on the source.
@@ -42,7 +40,7 @@ task<result<std::monostate>> finish_sync(std::int64_t source_id, storage::sync_o
 result<storage::upstream_version> upstream_version_row(const json& version);
 
 // Cron: continues running syncs and starts due ones, a bounded number per invocation.
-task<std::monostate> run_due_syncs(const environment& env, std::int64_t now_ms);
+task<std::monostate> run_due_syncs(const settings& cfg, std::int64_t now_ms);
 
 json slice_to_json(const slice_report& r);
 

@@ -25,7 +25,7 @@ std::string authorization_of(std::string_view creds) {
 }
 }  // namespace
 
-task<result<upstream>> open_upstream(const environment& env, storage::source_record s) {
+task<result<upstream>> open_upstream(const settings& cfg, storage::source_record s) {
   upstream u;
   for (const std::string* base : {&s.url, &s.api_url})
     if (!base->empty()) u.hosts.push_back(ascii_lower(http::parse_url(*base).host));
@@ -35,13 +35,13 @@ task<result<upstream>> open_upstream(const environment& env, storage::source_rec
     if (s.type == "bitbucket" && u.hosts[0] == "bitbucket.org") u.hosts.push_back("api.bitbucket.org");
   }
   if (!s.credentials_secret.empty()) {
-    std::string_view value = env.vars[s.credentials_secret].as_string();
+    std::string_view value = cfg.secret(s.credentials_secret);
     if (value.empty())
       co_return make_error(error_code::unavailable, "the Worker secret " + s.credentials_secret + " named by source " +
                                                         std::to_string(s.id) + " is not set");
     u.authorization = authorization_of(value);
   } else if (!s.credentials_enc.empty()) {
-    auto plain = co_await auth::unseal(env, s.credentials_enc, "source-credentials");
+    auto plain = co_await auth::unseal(cfg, s.credentials_enc, "source-credentials");
     if (!plain) co_return std::move(plain).err();
     u.authorization = authorization_of(*plain);
   }

@@ -9,7 +9,7 @@
 #include "bindings/effects.h"
 #include "bindings/task.h"
 #include "core/result.h"
-#include "routes/context.h"
+#include "core/settings.h"
 #include "storage/sources.h"
 
 namespace pb::sources {
@@ -19,7 +19,7 @@ struct upstream {
   std::string authorization;       // "Basic ..." / "Bearer ..." or empty
 };
 
-task<result<upstream>> open_upstream(const environment& env, storage::source_record s);
+task<result<upstream>> open_upstream(const settings& cfg, storage::source_record s);
 
 // True when url's host is one of u.hosts (exact host[:port] match, case-insensitive).
 bool same_host(const upstream& u, std::string_view url);

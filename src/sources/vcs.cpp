@@ -520,7 +520,7 @@ std::string apply(vcs_cursor& c, const provider& p, const round& rd, std::vector
 
 }  // namespace
 
-task<result<slice_report>> vcs_slice(const environment& env, storage::source_record s, std::int64_t now_ms) {
+task<result<slice_report>> vcs_slice(const settings& cfg, storage::source_record s, std::int64_t now_ms) {
   vcs_cursor c = read_cursor(s.sync_cursor);
   slice_report report;
   report.status = "running";
@@ -534,7 +534,7 @@ task<result<slice_report>> vcs_slice(const environment& env, storage::source_rec
     (void)co_await finish_sync(s.id, {"error", 0, 0, p.err().message}, now_ms);
     co_return error_report(p.err().message);
   }
-  auto u = co_await open_upstream(env, s);
+  auto u = co_await open_upstream(cfg, s);
   if (!u) co_return std::move(u).err();
   std::string api_host = ascii_lower(http::parse_url(p->api).host);
   if (std::find(u->hosts.begin(), u->hosts.end(), api_host) == u->hosts.end()) u->hosts.push_back(api_host);

@@ -7,12 +7,12 @@
 
 #include "bindings/task.h"
 #include "core/result.h"
-#include "routes/context.h"
+#include "core/settings.h"
 #include "sources/sync.h"
 #include "storage/sources.h"
 
 namespace pb::sources {
 
-task<result<slice_report>> vcs_slice(const environment& env, storage::source_record s, std::int64_t now_ms);
+task<result<slice_report>> vcs_slice(const settings& cfg, storage::source_record s, std::int64_t now_ms);
 
 }  // namespace pb::sources

@@ -1,6 +1,9 @@
 #include "host/abi.h"
 
+#include <cstdlib>
 #include <cstring>
+
+#include "bindings/wire.h"
 
 namespace pb::testing {
 
@@ -12,27 +15,23 @@ json fetch_start(std::string_view method, std::string_view url, std::vector<std:
   req.set("method", json(method));
   req.set("url", json(url));
   req.set("headers", hs);
-  json env = json::object();
-  env.set("test_hooks", json(test_hooks));
-  env.set("vars", std::move(vars));
+  if (test_hooks) vars.set("PB_TEST_HOOKS", json("1"));
   json doc = json::object();
-  doc.set("v", json(1));
+  doc.set("v", json(wire::protocol_version));
   doc.set("kind", json("fetch"));
   doc.set("now_ms", json(std::int64_t{1767225600000}));
-  doc.set("env", env);
+  doc.set("env", std::move(vars));
   doc.set("request", req);
   return doc;
 }
 
 json scheduled_start(std::string_view cron, json vars) {
   json doc = json::object();
-  doc.set("v", json(1));
+  doc.set("v", json(wire::protocol_version));
   doc.set("kind", json("scheduled"));
   doc.set("cron", json(cron));
   doc.set("now_ms", json(std::int64_t{1767225600000}));
-  json env = json::object();
-  env.set("vars", std::move(vars));
-  doc.set("env", env);
+  doc.set("env", std::move(vars));
   return doc;
 }
 
@@ -60,8 +59,25 @@ std::pair<char*, std::uint32_t> copy_in(std::string_view s) {
 }
 }  // namespace
 
+void configure(const json& vars) {
+  json doc = json::object();
+  doc.set("v", json(wire::protocol_version));
+  doc.set("vars", vars.is_object() ? vars : json::object());
+  auto [p, n] = copy_in(doc.dump());
+  int ok = pb_configure(p, n);
+  pb_free(p);
+  if (!ok) std::abort();  // the harness built a bad configuration document
+}
+
 std::uint32_t start(const json& start_doc) {
-  auto [p, n] = copy_in(start_doc.dump());
+  // The harness keeps the instance's bindings in the start document under "env"; the wire does not
+  // (they are configured once per instance): configure, then start without them.
+  json doc = start_doc;
+  if (const json* env = doc.find("env")) {
+    configure(*env);
+    doc.erase("env");
+  }
+  auto [p, n] = copy_in(doc.dump());
   std::uint32_t id = pb_start(p, n);
   pb_free(p);
   return id;

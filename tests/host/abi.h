@@ -14,6 +14,7 @@
 
 extern "C" {
 int pb_protocol_version();
+int pb_configure(const char* doc, std::uint32_t len);
 char* pb_alloc(std::uint32_t len);
 void pb_free(char* p);
 std::uint32_t pb_start(const char* doc, std::uint32_t len);
@@ -42,7 +43,9 @@ class host {
   virtual json perform(const json& effect, std::optional<effect_error>& err) = 0;
 };
 
-// A start document for an HTTP request.
+// A start document for an HTTP request. `vars` are the instance's bindings: the harness carries them
+// in the document under "env" and `start` configures the instance with them (pb_configure) before
+// starting it; test_hooks sets PB_TEST_HOOKS=1.
 json fetch_start(std::string_view method, std::string_view url, std::vector<std::pair<std::string, std::string>> headers = {},
                  bool test_hooks = false, json vars = json::object());
 json scheduled_start(std::string_view cron, json vars = json::object());
@@ -62,6 +65,9 @@ struct finished {
 };
 
 finished invoke(host& h, const json& start_doc);
+
+// Configures the instance with these bindings (pb_configure).
+void configure(const json& vars);
 
 // Low-level stepping, for tests that interleave jobs by hand.
 std::uint32_t start(const json& start_doc);
