@@ -22,5 +22,6 @@ task<http::response> admin_show_source(request_context& ctx);
 task<http::response> admin_update_source(request_context& ctx);
 task<http::response> admin_delete_source(request_context& ctx);
 task<http::response> admin_sync_source(request_context& ctx);
+task<http::response> admin_reseal(request_context& ctx);
 
 }  // namespace pb::routes

@@ -16,9 +16,6 @@ namespace pb::routes {
 
 namespace {
 
-constexpr std::string_view credentials_purpose = "source-credentials";
-constexpr std::string_view webhook_purpose = "source-webhook-secret";
-
 http::response failure(const error& e) {
   if (e.code == error_code::effect_failed || e.code == error_code::protocol)
     return http::error_response(make_error(error_code::unavailable, "storage unavailable: " + e.message));
@@ -102,7 +99,7 @@ task<result<std::monostate>> apply_credentials(const request_context& ctx, const
     co_return make_error(error_code::bad_request,
                          "\"credentials\" must be {\"type\":\"basic\",..}, {\"type\":\"bearer\",..} or {\"secret\":NAME}");
   }
-  auto sealed = co_await auth::seal(ctx.settings(), plain.dump(), std::string(credentials_purpose));
+  auto sealed = co_await auth::seal(ctx.settings(), plain.dump(), std::string(auth::source_credentials_purpose));
   if (!sealed) co_return std::move(sealed).err();
   s.credentials_type = std::string(type);
   s.credentials_enc = std::move(*sealed);
@@ -172,7 +169,7 @@ task<http::response> admin_create_source(request_context& ctx) {
   // Every source gets its own webhook secret; it is shown once, here.
   auto secret = co_await fx::crypto_random_hex(24);
   if (!secret) co_return failure(secret.err());
-  auto sealed = co_await auth::seal(ctx.settings(), *secret, std::string(webhook_purpose));
+  auto sealed = co_await auth::seal(ctx.settings(), *secret, std::string(auth::source_webhook_purpose));
   if (!sealed) co_return failure(sealed.err());
   s.webhook_secret_enc = std::move(*sealed);
   auto stored = co_await storage::insert_source(std::move(s), ctx.now_ms);
@@ -258,6 +255,63 @@ task<http::response> admin_sync_source(request_context& ctx) {
   json out = json::object();
   out.set("mode", json(report->status == "running" ? "enqueued" : "inline"));
   out.set("result", sources::slice_to_json(*report));
+  co_return json_response(200, out);
+}
+
+// Re-seals every stored secret under the current PB_ENCRYPTION_KEY: after a rotation the old key sits in
+// PB_ENCRYPTION_KEY_PREVIOUS until this has run. Values already under the current key are left alone, so
+// it is safe to repeat; each write is conditional on the value it replaces (a concurrent edit wins).
+task<http::response> admin_reseal(request_context& ctx) {
+  const settings& cfg = ctx.settings();
+  if (auto denied = auth::check_admin(cfg, ctx.req.header_list)) co_return *denied;
+  if (cfg.encryption_key.empty())
+    co_return http::error_response(error_code::unavailable, "PB_ENCRYPTION_KEY is not set: nothing to re-seal under");
+  auto rows = co_await fx::d1_all(
+      "SELECT id, credentials_enc, webhook_secret_enc FROM sources "
+      "WHERE credentials_enc IS NOT NULL OR webhook_secret_enc IS NOT NULL ORDER BY id");
+  if (!rows) co_return failure(rows.err());
+  struct column {
+    const char* name;
+    std::string_view purpose;
+  };
+  const column columns[] = {{"credentials_enc", auth::source_credentials_purpose}, {"webhook_secret_enc", auth::source_webhook_purpose}};
+  std::int64_t resealed = 0, current = 0;
+  json failed = json::array();
+  std::vector<fx::d1_statement> writes;
+  for (const auto& row : rows->rows) {
+    std::int64_t id = row["id"].as_int();
+    for (const column& c : columns) {
+      const json& value = row[c.name];
+      if (!value.is_string()) continue;
+      std::string sealed(value.as_string());
+      if (auth::sealed_with_current_key(cfg, sealed)) {
+        ++current;
+        continue;
+      }
+      auto plain = co_await auth::unseal(cfg, sealed, std::string(c.purpose));
+      if (!plain) {  // neither key opens it: say which, never why in detail (no secret material)
+        json f = json::object();
+        f.set("source_id", json(id));
+        f.set("field", json(std::string_view(c.name) == "credentials_enc" ? "credentials" : "webhook_secret"));
+        failed.push_back(std::move(f));
+        continue;
+      }
+      auto again = co_await auth::seal(cfg, std::move(*plain), std::string(c.purpose));
+      if (!again) co_return failure(again.err());
+      writes.push_back({std::string("UPDATE sources SET ") + c.name + " = ? WHERE id = ? AND " + c.name + " = ?",
+                        {json(*again), json(id), json(sealed)}});
+      ++resealed;
+    }
+  }
+  if (!writes.empty()) {
+    auto written = co_await fx::d1_batch(std::move(writes));
+    if (!written) co_return failure(written.err());
+  }
+  json out = json::object();
+  out.set("key_id", json(auth::key_id(cfg.encryption_key)));
+  out.set("resealed", json(resealed));
+  out.set("already_current", json(current));
+  out.set("failed", std::move(failed));
   co_return json_response(200, out);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.h"
@@ -27,6 +28,10 @@ struct request_context {
   const pb::settings& settings() const { return *cfg; }
   std::int64_t now_ms = 0;     // host clock at start (advances only across I/O in production)
   std::string cron;            // scheduled: the cron expression that fired
+  // For the shim's request log line (PROTOCOL.md "Finish"): the route pattern that answered, and where
+  // the body came from ("hot" isolate cache, "d1", "edge" cache, "r2", "upstream"); static strings.
+  std::string_view route;
+  std::string_view cache;
 };
 
 }  // namespace pb

@@ -45,7 +45,7 @@ task<http::response> source_webhook(request_context& ctx) {
     if (!text) co_return http::error_response(text.err());
     body = std::move(*text);
   }
-  auto secret = co_await auth::unseal(ctx.settings(), s.webhook_secret_enc, "source-webhook-secret");
+  auto secret = co_await auth::unseal(ctx.settings(), s.webhook_secret_enc, std::string(auth::source_webhook_purpose));
   if (!secret) co_return http::error_response(make_error(error_code::unavailable, secret.err().message));
 
   const http::headers& h = ctx.req.header_list;

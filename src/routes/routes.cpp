@@ -3,6 +3,7 @@
 // their own file (health.cpp, composer.cpp, admin.cpp). Unknown paths get the JSON 404.
 #include "bindings/effects.h"
 #include "bindings/task.h"
+#include "core/cron.h"
 #include "http/url.h"
 #include "routes/admin.h"
 #include "routes/advisories.h"
@@ -56,6 +57,7 @@ constexpr route table[] = {
     {"PATCH", "/admin/api/sources/{id}", admin_update_source},
     {"DELETE", "/admin/api/sources/{id}", admin_delete_source},
     {"POST", "/admin/api/sources/{id}/sync", admin_sync_source},
+    {"POST", "/admin/api/reseal", admin_reseal},
     {"GET", "/__test/trap", test_trap, true},
 };
 
@@ -102,6 +104,7 @@ task<http::response> handle_fetch(request_context& ctx) {
     if (!match(r.pattern, path, ctx.params)) continue;
     path_known = true;
     if (r.method == method || (r.method == "GET" && method == "HEAD")) {
+      ctx.route = r.pattern;
       http::response resp = co_await r.fn(ctx);
       if (method == "HEAD") resp.body.clear();
       co_return resp;
@@ -117,10 +120,11 @@ task<http::response> handle_fetch(request_context& ctx) {
 
 task<std::monostate> handle_scheduled(request_context& ctx) {
   (void)co_await sources::run_due_syncs(ctx.settings(), ctx.now_ms);
+  // /health reads both: a run more than two intervals ago means the trigger stopped.
   auto r = co_await fx::d1_run(
-      "INSERT INTO pb_meta (key, value) VALUES ('last_cron_ms', ?) "
+      "INSERT INTO pb_meta (key, value) VALUES ('last_cron_ms', ?), ('cron_interval_ms', ?) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      {json(std::to_string(ctx.now_ms))});
+      {json(std::to_string(ctx.now_ms)), json(std::to_string(cron_interval_ms(ctx.cron)))});
   (void)r;
   co_return std::monostate{};
 }

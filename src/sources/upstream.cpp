@@ -41,7 +41,7 @@ task<result<upstream>> open_upstream(const settings& cfg, storage::source_record
                                                         std::to_string(s.id) + " is not set");
     u.authorization = authorization_of(value);
   } else if (!s.credentials_enc.empty()) {
-    auto plain = co_await auth::unseal(cfg, s.credentials_enc, "source-credentials");
+    auto plain = co_await auth::unseal(cfg, s.credentials_enc, std::string(auth::source_credentials_purpose));
     if (!plain) co_return std::move(plain).err();
     u.authorization = authorization_of(*plain);
   }
