@@ -370,10 +370,11 @@ async function main() {
 
   log("");
   log(`Deployed: ${origin}`);
-  if (secrets.ADMIN_TOKEN) {
-    log(`Admin token (shown once; store it in your password manager now): ${secrets.ADMIN_TOKEN}`);
-  }
-  if (secrets.PB_ENCRYPTION_KEY && !secrets.ADMIN_TOKEN) log("A new PB_ENCRYPTION_KEY was set.");
+  // Secrets cannot be read back from Cloudflare: each new one is shown this once. The encryption key is
+  // needed to restore a D1 backup elsewhere and to rotate it (docs/OPERATIONS.md).
+  if (secrets.ADMIN_TOKEN) log(`Admin token (shown once; store it in your password manager now): ${secrets.ADMIN_TOKEN}`);
+  if (secrets.PB_ENCRYPTION_KEY)
+    log(`Encryption key PB_ENCRYPTION_KEY (shown once; store it with your backups): ${secrets.PB_ENCRYPTION_KEY}`);
   for (const line of composerLines(origin, secrets.ADMIN_TOKEN)) log(line);
 
   if (!opts.healthCheck) {

@@ -20,7 +20,7 @@ struct settings {
   std::string encryption_key;   // PB_ENCRYPTION_KEY: base64 of 32 bytes, seals stored credentials
   // PB_ENCRYPTION_KEY_PREVIOUS: the key before a rotation; still opens what it sealed until re-sealed.
   std::string encryption_key_previous;
-  std::int64_t sync_packages_per_slice = 8;  // PB_SYNC_PACKAGES_PER_SLICE
+  std::int64_t sync_packages_per_slice = 8;  // PB_SYNC_PACKAGES_PER_SLICE (default 8 on Free, 150 on Paid)
   pb::plan plan = pb::plan::free;            // PB_PLAN: "free" (default) or "paid"
 
   // Subrequests (fetch, D1, KV, R2, Cache API calls) one invocation may make on this plan: Cloudflare

@@ -114,6 +114,7 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     assert.deepEqual([...s.secrets.keys()].sort(), ["ADMIN_TOKEN", "PB_ENCRYPTION_KEY"]);
     assert.equal(s.secrets.get("ADMIN_TOKEN"), token, "the printed admin token is the one set");
     assert.equal(Buffer.from(s.secrets.get("PB_ENCRYPTION_KEY"), "base64").length, 32, "a 256-bit encryption key");
+    assert.ok(first.stdout.includes(`PB_ENCRYPTION_KEY (shown once; store it with your backups): ${s.secrets.get("PB_ENCRYPTION_KEY")}`));
     const secretsBefore = new Map(s.secrets);
     const versionsBefore = s.versions.length;
 
@@ -121,7 +122,7 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     const second = await run("bash", args, { cwd: clone, env });
     assert.equal(second.status, 0, second.output);
     assert.deepEqual(emu.state.unknown, []);
-    assert.doesNotMatch(second.stdout, /Admin token \(shown once/, "no new admin token on a second run");
+    assert.doesNotMatch(second.stdout, /shown once/, "no new secret shown on a second run");
     assert.match(second.stdout, /no migrations to apply/);
     const secondCalls = emu.state.requests.slice(calls);
     const writes = secondCalls.filter((c) => /^(POST|PUT|PATCH|DELETE) /.test(c));
