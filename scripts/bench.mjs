@@ -283,7 +283,7 @@ async function main() {
       label: p.label,
       floor: fl,
       log_lines_per_req: (runtime.stdoutLines - lines1) / (r.requests + r.warmup_requests),
-      // The Worker's own request log line (status, ms, effects raised), when it logs requests (PB_LOG).
+      // The Worker's own request log line (route, status, ms, cache outcome), when it logs requests (PB_LOG).
       sample_log_line: runtime.stdoutLines > lines1 ? runtime.lastLine : null,
     };
     rows.push(row);
