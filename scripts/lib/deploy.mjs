@@ -75,12 +75,11 @@ function fail(message, advice) {
 // wrangler colours some messages even without a terminal.
 const plain = (text) => (text ?? "").replace(/\x1b\[[0-9;]*m/g, "");
 
-function wrangler(args, { input } = {}) {
+function wrangler(args) {
   const r = spawnSync(WRANGLER, args, {
     cwd: root,
     // CI: never wait for a prompt (wrangler then takes the non-interactive answer or fails clearly).
     env: { ...process.env, CI: "true", FORCE_COLOR: "0" },
-    input,
     encoding: "utf8",
     maxBuffer: 64 << 20,
   });
@@ -145,33 +144,29 @@ function findR2(name) {
   return names.includes(name) ? { name } : null;
 }
 
+// Each resource: how to find it by name and how to create it.
+const RESOURCES = [
+  { key: "d1", what: "D1 database", find: findD1, create: ["d1", "create"], advice: "check the token's D1 Edit permission and the account's D1 limits" },
+  { key: "kv", what: "KV namespace", find: findKv, create: ["kv", "namespace", "create"], advice: "check the token's Workers KV Storage Edit permission" },
+  { key: "r2", what: "R2 bucket", find: findR2, create: ["r2", "bucket", "create"], advice: "check the token's R2 Edit permission; R2 must be enabled once in the dashboard" },
+];
+
 function ensureResources(opts) {
   const name = opts.worker;
   step(`Finding or creating the D1 database, KV namespace and R2 bucket "${name}"`);
-  let d1 = findD1(name);
-  if (!d1 && !opts.dryRun) {
-    must(["d1", "create", name], `creating the D1 database ${name}`, "check the token's D1 Edit permission and the account's D1 limits");
-    changes.push(`created D1 database ${name}`);
-    d1 = findD1(name);
-    if (!d1) fail(`the D1 database ${name} was created but is not listed`, "run scripts/deploy again in a minute");
+  const found = {};
+  for (const r of RESOURCES) {
+    let it = r.find(name);
+    if (!it && !opts.dryRun) {
+      must([...r.create, name], `creating the ${r.what} ${name}`, r.advice);
+      changes.push(`created ${r.what} ${name}`);
+      it = r.find(name);
+      if (!it) fail(`the ${r.what} ${name} was created but is not listed`, "run scripts/deploy again in a minute");
+    }
+    log(`    ${r.what} ${name}: ${it ? (it.uuid ?? it.id ?? "exists") : "missing (would be created)"}`);
+    found[r.key] = it;
   }
-  let kv = findKv(name);
-  if (!kv && !opts.dryRun) {
-    must(["kv", "namespace", "create", name], `creating the KV namespace ${name}`, "check the token's Workers KV Storage Edit permission");
-    changes.push(`created KV namespace ${name}`);
-    kv = findKv(name);
-    if (!kv) fail(`the KV namespace ${name} was created but is not listed`, "run scripts/deploy again in a minute");
-  }
-  let r2 = findR2(name);
-  if (!r2 && !opts.dryRun) {
-    must(["r2", "bucket", "create", name], `creating the R2 bucket ${name}`, "check the token's R2 Edit permission; R2 must be enabled once in the dashboard");
-    changes.push(`created R2 bucket ${name}`);
-    r2 = findR2(name);
-    if (!r2) fail(`the R2 bucket ${name} was created but is not listed`, "run scripts/deploy again in a minute");
-  }
-  for (const [what, found] of [["D1 database", d1], ["KV namespace", kv], ["R2 bucket", r2]])
-    log(`    ${what} ${name}: ${found ? (found.uuid ?? found.id ?? "exists") : "missing (would be created)"}`);
-  return { d1, kv, r2 };
+  return found;
 }
 
 // --- the deploy config --------------------------------------------------------------------------

@@ -473,7 +473,9 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
     res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
     res.end(text);
   }
-  const failure = (status, code, message) => ({ status, payload: { success: false, errors: [{ code, message }], messages: [], result: null } });
+  // Cloudflare's error envelope.
+  const sendError = (res, status, code, message, extra = {}) =>
+    send(res, status, { success: false, errors: [{ code, message, ...extra }], messages: [], result: null });
 
   async function handle(req, res) {
     const chunks = [];
@@ -489,33 +491,28 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
     }
     if (!url.pathname.startsWith(API)) {
       state.unknown.push(line);
-      return send(res, 404, { success: false, errors: [{ code: 7000, message: "No route for that URI" }], messages: [], result: null });
+      return sendError(res, 404, 7000, "No route for that URI");
     }
     if (req.headers.authorization !== `Bearer ${state.token}`) {
-      const f = failure(400, 6003, "Invalid request headers");
-      f.payload.errors[0].error_chain = [{ code: 6111, message: "Invalid format for Authorization header" }];
-      if (req.headers.authorization?.startsWith("Bearer ")) {
-        f.status = 401;
-        f.payload.errors = [{ code: 10000, message: "Authentication error" }];
-      }
-      return send(res, f.status, f.payload);
+      if (req.headers.authorization?.startsWith("Bearer ")) return sendError(res, 401, 10000, "Authentication error");
+      return sendError(res, 400, 6003, "Invalid request headers", { error_chain: [{ code: 6111, message: "Invalid format for Authorization header" }] });
     }
     for (const r of compiled) {
       const m = r.re.exec(url.pathname);
       if (!m || r.method !== req.method) continue;
       const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])]));
       if (params.account !== undefined && params.account !== state.accountId) {
-        return send(res, 403, { success: false, errors: [{ code: 9109, message: "Unauthorized to access requested resource" }], messages: [], result: null });
+        return sendError(res, 403, 9109, "Unauthorized to access requested resource");
       }
       const bad = requireKeys(url.searchParams, r.allowed);
       if (bad) {
         state.unknown.push(`${line} (${bad})`);
-        return send(res, 400, { success: false, errors: [{ code: 7001, message: `Unsupported request: ${bad}` }], messages: [], result: null });
+        return sendError(res, 400, 7001, `Unsupported request: ${bad}`);
       }
       const fault = state.faults.find((f) => f.method === req.method && f.path.test(url.pathname) && f.times !== 0);
       if (fault) {
         fault.times -= 1;
-        return send(res, fault.status, { success: false, errors: [{ code: fault.code, message: fault.message }], messages: [], result: null });
+        return sendError(res, fault.status, fault.code, fault.message);
       }
       try {
         const out = await r.fn({ req, body, params, query: url.searchParams });
@@ -524,19 +521,19 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
       } catch (e) {
         if (!(e instanceof ApiError)) {
           state.unknown.push(`${line} (emulator bug: ${e.stack})`);
-          return send(res, 500, { success: false, errors: [{ code: 10013, message: "An unknown error has occurred" }], messages: [], result: null });
+          return sendError(res, 500, 10013, "An unknown error has occurred");
         }
-        return send(res, e.status, failure(e.status, e.code, e.message).payload);
+        return sendError(res, e.status, e.code, e.message);
       }
     }
     state.unknown.push(line);
-    return send(res, 404, { success: false, errors: [{ code: 7003, message: `Could not route to ${url.pathname}, perhaps your object identifier is invalid?` }], messages: [], result: null });
+    return sendError(res, 404, 7003, `Could not route to ${url.pathname}, perhaps your object identifier is invalid?`);
   }
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e) => {
       state.unknown.push(`${req.method} ${req.url} (emulator crash: ${e.stack})`);
-      if (!res.headersSent) send(res, 500, { success: false, errors: [{ code: 10013, message: "An unknown error has occurred" }], messages: [], result: null });
+      if (!res.headersSent) sendError(res, 500, 10013, "An unknown error has occurred");
     });
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
