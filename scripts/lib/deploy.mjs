@@ -98,14 +98,16 @@ function adviceFor(output, specific) {
   return specific;
 }
 
-function must(args, what, specific) {
-  const r = wrangler(args);
+// Stops with wrangler's output and the advice when the command failed.
+function checked(r, args, what, specific) {
   if (!r.ok) {
     const shown = r.output.trim().split("\n").map((l) => `    ${l}`).join("\n");
     fail(`${what}: \`wrangler ${args.join(" ")}\` exited with ${r.status}:\n${shown}`, adviceFor(r.output, specific));
   }
   return r;
 }
+
+const must = (args, what, specific) => checked(wrangler(args), args, what, specific);
 
 // wrangler prints JSON for these lists; a warning may come before it.
 function parseJsonOutput(text, what) {
@@ -270,6 +272,7 @@ function deploy(opts, configFile, secrets) {
   step(`Deploying the Worker ${opts.worker}`);
   const args = ["deploy", "--config", configFile];
   let dir;
+  let r;
   try {
     if (Object.keys(secrets).length) {
       // The new secrets go into the same version as the code: no moment without them.
@@ -279,16 +282,17 @@ function deploy(opts, configFile, secrets) {
       writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
       args.push("--secrets-file", file);
     }
-    const r = must(args, "deploying the Worker",
-      "the resources and migrations above are in place; the Worker keeps its previous version (if any). Fix the cause and run scripts/deploy again");
-    const urls = [...r.stdout.matchAll(/^\s+(https:\/\/\S+)\s*$/gm)].map((m) => m[1]);
-    const version = r.stdout.match(/Current Version ID:\s*(\S+)/)?.[1] ?? "";
-    changes.push(`deployed the Worker ${opts.worker}${version ? ` (version ${version})` : ""}`);
-    if (Object.keys(secrets).length) changes.push(`set the secrets ${Object.keys(secrets).join(", ")}`);
-    return { urls, version };
+    r = wrangler(args);
   } finally {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });  // before any exit: fail() ends the process
   }
+  checked(r, args.slice(0, 3), "deploying the Worker",
+    "the resources and migrations above are in place; the Worker keeps its previous version (if any). Fix the cause and run scripts/deploy again");
+  const urls = [...r.stdout.matchAll(/^\s+(https:\/\/\S+)\s*$/gm)].map((m) => m[1]);
+  const version = r.stdout.match(/Current Version ID:\s*(\S+)/)?.[1] ?? "";
+  changes.push(`deployed the Worker ${opts.worker}${version ? ` (version ${version})` : ""}`);
+  if (Object.keys(secrets).length) changes.push(`set the secrets ${Object.keys(secrets).join(", ")}`);
+  return { urls, version };
 }
 
 async function checkHealth(url) {

@@ -99,6 +99,7 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     assert.match(first.stdout, /composer config repositories\.private composer https:\/\/package-broker\.pb-tests\.workers\.dev/);
     assert.match(first.stdout, /\/health: ok/);
     assert.ok(existsSync(path.join(clone, "build/wasm/package_broker.wasm")), "the deploy built the wasm");
+    assert.deepEqual(readdirSync(env.TMPDIR).filter((f) => f.startsWith("pb-deploy-")), [], "the secrets file is deleted");
 
     // Resources: one of each, named after the Worker.
     assert.deepEqual([...emu.state.d1.values()].map((d) => d.name), ["package-broker"]);
