@@ -161,6 +161,16 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     const ignored = execFileSync("git", ["check-ignore", ".wrangler/deploy/package-broker/wrangler.json"], { cwd: root, encoding: "utf8" });
     assert.match(ignored, /wrangler\.json/);
 
+    // --dry-run: looks, bundles, changes nothing.
+    const beforeDry = emu.state.requests.length;
+    const dry = await run("bash", ["scripts/deploy", "--dry-run"], { cwd: clone, env });
+    assert.equal(dry.status, 0, dry.output);
+    assert.match(dry.stdout, /Dry run: nothing was changed on your account/);
+    assert.match(dry.stdout, /No migrations to apply/);
+    const dryWrites = emu.state.requests.slice(beforeDry).filter((c) => /^(POST|PUT|PATCH|DELETE) /.test(c) && !/\/query$/.test(c));
+    assert.deepEqual(dryWrites, [], "a dry run writes nothing");
+    assert.equal(s.versions.length, versionsBefore + 1);
+
     // A staging environment with a custom domain: its own resources, the domain attached.
     const staging = await run("bash", ["scripts/deploy", "--env", "staging", "--domain", "packages.example.com", "--plan", "paid", "--no-health-check"], { cwd: clone, env });
     assert.equal(staging.status, 0, staging.output);
