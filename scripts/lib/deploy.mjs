@@ -239,7 +239,7 @@ function listSecrets(opts, configFile) {
 
 // A new encryption key over data sealed with a lost one would make that data unreadable: refuse.
 function sealedRows(opts, configFile) {
-  const sql = "SELECT (SELECT count(*) FROM sources WHERE credentials_enc IS NOT NULL OR webhook_secret_enc IS NOT NULL) AS n";
+  const sql = "SELECT (SELECT count(*) FROM sources WHERE credentials_enc IS NOT NULL) AS n";
   const r = must(["d1", "execute", opts.worker, "--remote", "--json", "--config", configFile, "--command", sql], "checking for sealed credentials",
     "check the token's D1 permission");
   const out = parseJsonOutput(r.stdout, "wrangler d1 execute");

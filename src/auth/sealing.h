@@ -13,10 +13,6 @@
 
 namespace pb::auth {
 
-// Associated data of each kind of sealed value: one cannot be replayed as another.
-inline constexpr std::string_view source_credentials_purpose = "source-credentials";
-inline constexpr std::string_view source_webhook_purpose = "source-webhook-secret";
-
 // A key's id: the first 8 hex digits of the SHA-256 of its base64 text (names it, reveals nothing).
 std::string key_id(std::string_view key_b64);
 

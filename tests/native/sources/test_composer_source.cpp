@@ -95,6 +95,7 @@ struct fixture {
   std::string token;
   std::int64_t source_id = 0;
   std::string webhook_secret;
+  std::string webhook_path;  // /hooks/{id}/{nonce}
 
   fixture() {
     h.set_upstream([this](const json& req) { return repo(req); });
@@ -105,6 +106,7 @@ struct fixture {
                          "credentials":{"type":"basic","username":"deploy","password":"pw"}})");
     source_id = s.body_json()["id"].as_int();
     webhook_secret = std::string(s.body_json()["webhook_secret"].as_string());
+    webhook_path = std::string(s.body_json()["webhook_url"].as_string()).substr(std::string("https://broker.test").size());
   }
   reply sync() { return c.call("POST", "/admin/api/sources/" + std::to_string(source_id) + "/sync", bearer("adm")); }
   json source() { return c.call("GET", "/admin/api/sources/" + std::to_string(source_id), bearer("adm")).body_json(); }
@@ -293,7 +295,7 @@ TEST_CASE("the cron trigger runs due syncs", "[sources][composer-source][native]
 TEST_CASE("webhooks trigger a sync only when verified", "[sources][hooks][native]") {
   fixture f;
   serve_v2(f.repo);
-  std::string hook = "/hooks/" + std::to_string(f.source_id);
+  std::string hook = f.webhook_path;
   std::string payload = R"({"ref":"refs/tags/v1.1.0","repository":{"full_name":"acme/lib"}})";
 
   SECTION("a bad or missing signature is 401 and changes nothing") {
@@ -302,6 +304,8 @@ TEST_CASE("webhooks trigger a sync only when verified", "[sources][hooks][native
     CHECK(f.c.call("POST", hook, {}, payload).status == 401);
     CHECK(f.c.call("POST", hook, {{"x-gitlab-token", "wrong"}}, payload).status == 401);
     CHECK(f.c.call("POST", "/hooks/999", bad, payload).status == 401);
+    CHECK(f.c.call("POST", "/hooks/999/" + std::string(32, 'a'), bad, payload).status == 401);
+    CHECK(f.c.call("POST", "/hooks/" + std::to_string(f.source_id), bad, payload).status == 401);
     CHECK(f.source()["last_sync"].is_null());
     CHECK(f.repo.seen.empty());
   }
@@ -388,18 +392,18 @@ TEST_CASE("a cron run stays within its plan's subrequest budget and continues at
 }
 
 TEST_CASE("rotating PB_ENCRYPTION_KEY: the previous key still opens, reseal moves everything to the new one", "[sources][sealing][native]") {
-  fixture f;  // the source's credentials and webhook secret are sealed with admin_vars()'s key
+  fixture f;  // the source's credentials are sealed with admin_vars()'s key
   serve_v2(f.repo);
   const std::string old_key(admin_vars()["PB_ENCRYPTION_KEY"].as_string());
   const std::string new_key = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
-  json stored = f.h.query("SELECT credentials_enc, webhook_secret_enc FROM sources").as_array()[0];
-  for (const char* col : {"credentials_enc", "webhook_secret_enc"})
-    CHECK((*parse_json(stored[col].as_string()))["k"].as_string() == auth::key_id(old_key));
+  json stored = f.h.query("SELECT credentials_enc FROM sources").as_array()[0];
+  CHECK((*parse_json(stored["credentials_enc"].as_string()))["k"].as_string() == auth::key_id(old_key));
 
   auto vars_with = [&](const std::string& key, const std::string& previous) {
     json v = admin_vars();
     v.set("PB_ENCRYPTION_KEY", json(key));
     if (!previous.empty()) v.set("PB_ENCRYPTION_KEY_PREVIOUS", json(previous));
+    v.set("PB_WEBHOOK_KEY", json(old_key));  // webhook secrets stay what they were (docs/OPERATIONS.md)
     return v;
   };
   client rotated{f.h, "https://broker.test", vars_with(new_key, old_key)};
@@ -417,25 +421,25 @@ TEST_CASE("rotating PB_ENCRYPTION_KEY: the previous key still opens, reseal move
   REQUIRE(resealed.status == 200);
   json r = resealed.body_json();
   CHECK(r["key_id"].as_string() == auth::key_id(new_key));
-  CHECK(r["resealed"].as_int() == 2);
+  CHECK(r["resealed"].as_int() == 1);
   CHECK(r["already_current"].as_int() == 0);
   CHECK(r["failed"].size() == 0);
   json again = rotated.call("POST", "/admin/api/reseal", bearer("adm")).body_json();
   CHECK(again["resealed"].as_int() == 0);
-  CHECK(again["already_current"].as_int() == 2);
+  CHECK(again["already_current"].as_int() == 1);
 
-  // Now the new key alone opens everything: the upstream credentials and the webhook secret.
+  // Now the new key alone opens the upstream credentials, and the webhook keeps its secret.
   f.repo.seen.clear();
   CHECK(new_only.call("POST", sync_path, bearer("adm")).status == 200);
   REQUIRE_FALSE(f.repo.seen.empty());
   CHECK(f.repo.seen.front().second == "Basic " + base64_encode("deploy:pw"));
-  CHECK(new_only.call("POST", "/hooks/" + std::to_string(f.source_id), {{"x-gitlab-token", f.webhook_secret}}, "{}").status == 202);
+  CHECK(new_only.call("POST", f.webhook_path, {{"x-gitlab-token", f.webhook_secret}}, "{}").status == 202);
 
   // A key that opens nothing: reseal names what failed and reveals nothing else.
   client stranger{f.h, "https://broker.test", vars_with("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "")};
   reply failed = stranger.call("POST", "/admin/api/reseal", bearer("adm"));
   REQUIRE(failed.status == 200);
-  CHECK(failed.body_json()["failed"].size() == 2);
+  CHECK(failed.body_json()["failed"].size() == 1);
   CHECK(failed.body_json()["resealed"].as_int() == 0);
   CHECK(failed.body.find("deploy:pw") == std::string::npos);
   CHECK(new_only.call("POST", "/admin/api/reseal", {}).status == 401);
