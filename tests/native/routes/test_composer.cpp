@@ -3,6 +3,8 @@
 // notify-batch, and every refusal. Plus the exact effect sequence of a p2 hit (scripted host).
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
+
 #include "core/base64.h"
 #include "core/json.h"
 #include "core/sha256.h"
@@ -147,6 +149,34 @@ TEST_CASE("artifact upload stores the archive and publishes p2 metadata", "[comp
     json devdoc = call(h, "GET", "/p2/acme/widget~dev.json", basic(token)).body_json();
     REQUIRE(devdoc["packages"]["acme/widget"].size() == 1);
     CHECK(devdoc["packages"]["acme/widget"].as_array()[0]["version"].as_string() == "dev-main");
+  }
+}
+
+TEST_CASE("dist uses the edge cache only where it works: not on workers.dev", "[composer][native]") {
+  native_host h;
+  std::string zip = make_zip({{"composer.json", composer_json("acme/widget")}});
+  reply up = upload(h, "acme/widget", "1.0.0", zip);
+  REQUIRE(up.status == 201);
+  std::string token = create_token(h, R"({"name":"ci"})");
+  std::string path = std::string(up.body_json()["dist_url"].as_string()).substr(origin.size());
+  auto count = [](const reply& r, std::string_view op) { return std::count(r.ops.begin(), r.ops.end(), op); };
+
+  client custom{h, "https://packages.example.com", vars()};
+  reply first = custom.call("GET", path, basic(token));
+  REQUIRE(first.status == 200);
+  CHECK(first.body == zip);
+  CHECK(count(first, "cache.match") == 1);
+  CHECK(count(first, "cache.put") == 1);
+  CHECK(count(first, "r2.get") == 2);  // one for the client, one to fill the cache afterwards
+
+  for (const char* host : {"https://package-broker.acme.workers.dev", "https://package-broker.acme.WORKERS.dev:443"}) {
+    client dev{h, host, vars()};
+    reply d = dev.call("GET", path, basic(token));
+    REQUIRE(d.status == 200);
+    CHECK(d.body == zip);
+    CHECK(count(d, "cache.match") == 0);
+    CHECK(count(d, "cache.put") == 0);
+    CHECK(count(d, "r2.get") == 1);
   }
 }
 
