@@ -365,8 +365,13 @@ function suite(engine) {
       await done(tab);
     });
 
-    step("the customer page of a scoped token shows only its packages and the composer set-up", async () => {
-      const scoped = await apiCall("POST", "/admin/api/tokens", { body: { name: "customer", packages: ["acme/*"] } });
+    step("the customer page of a scoped, licensed token shows only its packages and versions, and the composer set-up", async () => {
+      // A newer major release the customer's licence does not cover.
+      const up = await fetch(`${site.origin}/admin/api/artifacts`, { method: "PUT", headers: { authorization: `Bearer ${ADMIN}` }, body: packageZip("acme/widget", "2.0.0") });
+      assert.equal(up.status, 201, await up.text());
+      const scoped = await apiCall("POST", "/admin/api/tokens", {
+        body: { name: "customer", packages: ["acme/*"], licences: [{ packages: "acme/widget", constraint: "^1.0" }] },
+      });
       assert.equal(scoped.status, 201);
       const customer = await newPage(chrome.browser);
       pages.push(customer);
@@ -388,6 +393,8 @@ function suite(engine) {
       await page.click("summary::-p-text(acme/widget)");
       await waitForText(page, "composer require acme/widget:^1.0");
       await waitForText(page, "1.0.0", { selector: "details[open] table" });
+      const versions = await page.$$eval("details[open] tbody tr", (rows) => rows.map((r) => r.cells[0].innerText.trim()));
+      assert.deepEqual(versions, ["1.0.0"], "the licence hides 2.0.0");
       const host = new URL(site.origin).host;
       assert.match(await page.$eval("#setup-commands", (e) => e.textContent), new RegExp(`http-basic\\.${host.replace(/\./g, "\\.")} token pbt_`));
       assert.deepEqual(await unlabelled(page), []);
