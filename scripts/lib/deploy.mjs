@@ -197,6 +197,7 @@ async function writeConfig(opts, res, file) {
       cwd: root,
       ...(watch ? { watch_dir: Array.isArray(watch) ? watch.map(rel) : rel(watch) } : {}),
     },
+    ...(raw.assets ? { assets: { ...raw.assets, directory: rel(raw.assets.directory) } } : {}),
     workers_dev: true,
     preview_urls: false,
     // Workers Logs: the shim writes one JSON line per request (PB_LOG=requests), see docs/OPERATIONS.md.

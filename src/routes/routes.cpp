@@ -62,8 +62,10 @@ constexpr route table[] = {
     {"GET", "/admin/api/openapi.json", admin_openapi},
     {"GET", "/admin/api/me", admin_me, gate::viewer},
     {"POST", "/admin/api/sessions", admin_create_session, gate::viewer, "session.create"},
+    {"GET", "/admin/api/sessions/current", admin_current_session},  // judges a presented cookie itself
     {"DELETE", "/admin/api/sessions/current", admin_end_session, gate::viewer, "session.delete"},
     {"GET", "/admin/api/status", admin_status, gate::viewer},
+    {"PUT", "/admin/api/artifacts", admin_upload_named_by_archive, gate::maintainer, "artifact.upload"},
     {"PUT", "/admin/api/artifacts/{vendor}/{name}", admin_upload_artifact, gate::maintainer, "artifact.upload"},
     {"GET", "/admin/api/tokens", admin_list_tokens, gate::viewer},
     {"POST", "/admin/api/tokens", admin_create_token, gate::maintainer, "token.create"},

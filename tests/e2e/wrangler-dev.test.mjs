@@ -1,5 +1,5 @@
 // Smoke test of the README's run command: scripts/dev starts `wrangler dev` with local D1/KV/R2,
-// migrated, and /health answers 200 with every check ok.
+// migrated, /health answers 200 with every check ok, and the web UI's pages are served.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 
-test("scripts/dev serves /health from wrangler dev", { timeout: 180_000 }, async () => {
+test("scripts/dev serves /health, the customer page and the console from wrangler dev", { timeout: 180_000 }, async () => {
   const port = await freePort();
   const state = mkdtempSync(path.join(tmpdir(), "pb-dev-state-"));
   const proc = startGroup("bash", ["scripts/dev"], {
@@ -22,6 +22,14 @@ test("scripts/dev serves /health from wrangler dev", { timeout: 180_000 }, async
     const missing = await fetch(`http://127.0.0.1:${port}/nope`);
     assert.equal(missing.status, 404);
     assert.equal((await missing.json()).error.code, "not_found");
+    // The web UI's static assets: the customer page and the console.
+    for (const [p, says] of [["/", "A private Composer repository"], ["/admin/", "Admin console"]]) {
+      const page = await fetch(`http://127.0.0.1:${port}${p}`);
+      assert.equal(page.status, 200, p);
+      assert.match(page.headers.get("content-type"), /^text\/html/, p);
+      assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'none'/, p);
+      assert.match(await page.text(), new RegExp(says), p);
+    }
   } finally {
     await stopGroup(proc);
     rmSync(state, { recursive: true, force: true });
