@@ -1,29 +1,23 @@
 // A test double of the parts of the Cloudflare v4 REST API that `wrangler` (4.86) calls when
 // scripts/deploy runs: accounts, D1 (create/list/info/query, SQL executed in real SQLite via sql.js),
 // KV namespaces, R2 buckets, Worker scripts (multipart upload, versions, deployments, settings,
-// secrets, schedules, workers.dev subdomain, custom domains), plus wrangler's npm update check.
+// secrets, schedules, workers.dev subdomain, custom domains), static assets (emulator-assets.mjs), plus
+// wrangler's npm update check.
 // It validates like Cloudflare (bearer token, account id, names, upload metadata, bindings that must
 // name existing resources: 10021) and answers in Cloudflare's envelope. Anything it does not know is
 // answered with Cloudflare's error envelope and recorded in `unknown`, which the tests assert empty,
 // so a new wrangler call shows up as a test failure. Listens on 127.0.0.1 only.
 import http from "node:http";
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
+import { createAssets } from "./emulator-assets.mjs";
+import { ApiError, Reply, hex, readForm, readJson } from "./emulator-common.mjs";
 
 const require = createRequire(import.meta.url);
 const initSqlJs = require("sql.js");
 
 const API = "/client/v4";
 
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-const hex = (bytes) => randomBytes(bytes).toString("hex");
 const nowIso = () => new Date().toISOString();
 
 // Cloudflare's naming rules for the resources deploy creates.
@@ -85,18 +79,6 @@ function runD1Query(db, sql, params) {
   }
 }
 
-// Reads a multipart/form-data body the way the Workers upload API does.
-async function readForm(req, body) {
-  const type = req.headers["content-type"] ?? "";
-  if (!type.startsWith("multipart/form-data")) throw new ApiError(400, 10001, "Expected a multipart/form-data upload");
-  const request = new Request("http://emulator/upload", { method: "POST", headers: { "content-type": type }, body });
-  try {
-    return await request.formData();
-  } catch (e) {
-    throw new ApiError(400, 10001, `Could not parse the multipart body: ${e.message}`);
-  }
-}
-
 const MODULE_TYPES = new Map([
   ["application/javascript+module", "esm"],
   ["application/wasm", "compiled_wasm"],
@@ -105,8 +87,10 @@ const MODULE_TYPES = new Map([
   ["application/source-map", "source_map"],
 ]);
 
-export async function startEmulator({ accountId = hex(16), token = `cf-test-${hex(12)}`, subdomain = "pb-tests" } = {}) {
+// `plan` (free|paid) sets the account's Workers plan limits (static assets per version).
+export async function startEmulator({ accountId = hex(16), token = `cf-test-${hex(12)}`, subdomain = "pb-tests", plan = "free" } = {}) {
   const SQL = await initSqlJs();
+  const assets = createAssets({ accountId, plan });
   const state = {
     accountId,
     token,
@@ -117,6 +101,7 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
     kv: new Map(), // id -> { id, title }
     r2: new Map(), // name -> { name, creation_date, location }
     scripts: new Map(), // name -> script record (see upload())
+    assets, // static assets: files by hash, upload sessions, every stored upload (emulator-assets.mjs)
     faults: [], // { method, path: RegExp, status, code, message, times } injected failures
   };
 
@@ -136,6 +121,8 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
     if (!s) throw new ApiError(404, 10007, `This Worker does not exist on your account.`);
     return s;
   }
+
+  const activeVersion = (s) => s?.versions.find((x) => x.id === s.active_version);
 
   // Validates an upload's metadata and modules; returns the parsed version content.
   async function readUpload(req, body, name) {
@@ -202,7 +189,9 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
           throw bad(`binding ${b.name} has an unsupported type "${b.type}"`);
       }
     }
-    return { metadata, modules, bindings };
+    // Last: the completion token is checked once everything else of the upload is valid.
+    const versionAssets = assets.forVersion(metadata, name, activeVersion(state.scripts.get(name))?.assets ?? null);
+    return { metadata, modules, bindings, assets: versionAssets };
   }
 
   // One version of a script. Secrets live beside the code: an upload that names none keeps them all; one
@@ -224,6 +213,7 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
       metadata: upload.metadata,
       modules: upload.modules,
       bindings,
+      assets: upload.assets, // { manifest: {path: {hash, size}}, config } or null
     };
     s.versions.push(version);
     s.secrets = secrets;
@@ -240,7 +230,7 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
   }
 
   function scriptMeta(s) {
-    const v = s.versions.find((x) => x.id === s.active_version) ?? s.versions.at(-1);
+    const v = activeVersion(s) ?? s.versions.at(-1);
     return {
       id: s.name,
       tag: s.tag,
@@ -252,7 +242,7 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
       compatibility_date: v?.metadata.compatibility_date,
       last_deployed_from: "wrangler",
       has_modules: true,
-      has_assets: false,
+      has_assets: Boolean(v?.assets),
       logpush: false,
       placement_mode: "off",
     };
@@ -276,14 +266,6 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
     return { ...meta, deployment_id: version.id, startup_time_ms: 3 };
   }
 
-  async function readJson(body) {
-    try {
-      return JSON.parse(body.toString("utf8"));
-    } catch {
-      throw new ApiError(400, 10001, "Invalid JSON in the request body");
-    }
-  }
-
   function requireKeys(query, allowed) {
     for (const k of query.keys()) if (!allowed.includes(k)) return `unknown query parameter "${k}"`;
     return null;
@@ -296,7 +278,8 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
     return { items, info: { page, per_page: perPage, count: items.length, total_count: list.length } };
   }
 
-  // The route table: [method, path pattern, allowed query keys, handler(ctx) -> result | { result, result_info }].
+  // The route table: [method, path pattern, allowed query keys, handler(ctx) -> result | { result, result_info }
+  // | Reply, options]. options.auth = "assets-jwt": the route checks an assets upload token instead of the API token.
   const A = "/accounts/:account";
   const routes = [
     ["GET", "/user/tokens/verify", [], () => ({ id: hex(16), status: "active" })],
@@ -400,6 +383,12 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
         startup_time_ms: 3,
       };
     }],
+    // Static assets (emulator-assets.mjs): the session needs no Worker yet (wrangler opens it before the first upload).
+    ["POST", `${A}/workers/scripts/:name/assets-upload-session`, [], async ({ params, body }) => {
+      if (!WORKER_NAME.test(params.name)) throw new ApiError(400, 10016, `Invalid Worker name "${params.name}"`);
+      return assets.createSession(params.name, await readJson(body));
+    }],
+    ["POST", `${A}/workers/assets/upload`, ["base64"], ({ req, body, query }) => assets.upload(req, body, query), { auth: "assets-jwt" }],
     ["GET", `${A}/workers/scripts/:name/deployments`, [], ({ params }) => ({ deployments: script(params.name).deployments })],
     ["POST", `${A}/workers/scripts/:name/deployments`, ["force"], async ({ params, body }) => {
       const s = script(params.name);
@@ -412,7 +401,7 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
     }],
     ["GET", `${A}/workers/scripts/:name/settings`, [], ({ params }) => {
       const s = script(params.name);
-      const v = s.versions.find((x) => x.id === s.active_version);
+      const v = activeVersion(s);
       return { ...s.settings, bindings: v?.bindings ?? [], compatibility_date: v?.metadata.compatibility_date, compatibility_flags: [], placement: {}, usage_model: "standard" };
     }],
     ["PATCH", `${A}/workers/scripts/:name/script-settings`, [], async ({ params, body }) => {
@@ -462,10 +451,10 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
     }],
   ];
 
-  const compiled = routes.map(([method, pattern, allowed, fn]) => {
+  const compiled = routes.map(([method, pattern, allowed, fn, { auth = "token" } = {}]) => {
     const keys = [];
     const re = new RegExp(`^${API}${pattern.replace(/:(\w+)/g, (_, k) => (keys.push(k), "([^/]+)"))}$`);
-    return { method, re, keys, allowed, fn };
+    return { method, re, keys, allowed, fn, auth };
   });
 
   function send(res, status, payload) {
@@ -493,13 +482,13 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
       state.unknown.push(line);
       return sendError(res, 404, 7000, "No route for that URI");
     }
-    if (req.headers.authorization !== `Bearer ${state.token}`) {
+    const r = compiled.find((x) => x.method === req.method && x.re.test(url.pathname));
+    if (r?.auth !== "assets-jwt" && req.headers.authorization !== `Bearer ${state.token}`) {
       if (req.headers.authorization?.startsWith("Bearer ")) return sendError(res, 401, 10000, "Authentication error");
       return sendError(res, 400, 6003, "Invalid request headers", { error_chain: [{ code: 6111, message: "Invalid format for Authorization header" }] });
     }
-    for (const r of compiled) {
+    if (r) {
       const m = r.re.exec(url.pathname);
-      if (!m || r.method !== req.method) continue;
       const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])]));
       if (params.account !== undefined && params.account !== state.accountId) {
         return sendError(res, 403, 9109, "Unauthorized to access requested resource");
@@ -516,6 +505,7 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
       }
       try {
         const out = await r.fn({ req, body, params, query: url.searchParams });
+        if (out instanceof Reply) return send(res, out.status, { success: true, errors: [], messages: [], result: out.result });
         const wrapped = out && typeof out === "object" && "result" in out && "result_info" in out ? out : { result: out };
         return send(res, 200, { success: true, errors: [], messages: [], ...wrapped });
       } catch (e) {
