@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import http from "node:http";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { root } from "../worker/helpers.mjs";
@@ -73,6 +73,18 @@ before(async () => {
 after(() => new Promise((r) => health.close(r)));
 const healthUrl = () => `http://127.0.0.1:${health.address().port}`;
 
+// The files of a clone's ui/ that wrangler uploads as static assets, by manifest path: all but the files it
+// reads as configuration (_headers, _redirects, .assetsignore at the top).
+function uiAssets(clone) {
+  const dir = path.join(clone, "ui");
+  const files = new Map();
+  for (const f of readdirSync(dir, { recursive: true })) {
+    if (["_headers", "_redirects", ".assetsignore"].includes(f) || statSync(path.join(dir, f)).isDirectory()) continue;
+    files.set(`/${f.split(path.sep).join("/")}`, readFileSync(path.join(dir, f)));
+  }
+  return files;
+}
+
 const MIGRATIONS = readdirSync(path.join(root, "d1/migrations")).filter((f) => f.endsWith(".sql")).sort();
 
 // The tables each migration creates, read from the files themselves.
@@ -119,7 +131,30 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     const secretsBefore = new Map(s.secrets);
     const versionsBefore = s.versions.length;
 
+    // The web UI: every file of ui/ was uploaded once, byte for byte, and the version serves exactly them
+    // with the [assets] settings of wrangler.toml and ui/_headers.
+    const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
+    const ui = uiAssets(clone);
+    const firstVersion = s.versions.at(-1);
+    const manifest = firstVersion.assets?.manifest;
+    assert.ok(manifest, "the first version carries static assets");
+    assert.deepEqual(Object.keys(manifest).sort(), [...ui.keys()].sort(), "the manifest lists every file of ui/");
+    for (const [p, bytes] of ui) {
+      assert.equal(manifest[p].size, bytes.length, `size of ${p}`);
+      assert.ok(emu.state.assets.files.get(manifest[p].hash)?.bytes.equals(bytes), `the uploaded ${p} is the file of ui/`);
+    }
+    const uploaded = emu.state.assets.uploads.map((u) => u.hash);
+    assert.deepEqual([...uploaded].sort(), [...new Set(Object.values(manifest).map((e) => e.hash))].sort(), "each distinct file uploaded exactly once");
+    assert.ok(emu.state.requests.filter((c) => /\/workers\/assets\/upload\?base64=true$/.test(c)).length >= 2, "the files went up in several buckets");
+    assert.equal(emu.state.assets.files.get(manifest["/index.html"].hash).contentType, "text/html; charset=utf-8");
+    assert.deepEqual(firstVersion.assets.config, {
+      html_handling: toml.match(/^html_handling = "([^"]+)"$/m)[1],
+      not_found_handling: toml.match(/^not_found_handling = "([^"]+)"$/m)[1],
+      _headers: readFileSync(path.join(clone, "ui/_headers"), "utf8"),
+    });
+
     const calls = emu.state.requests.length;
+    const sessionsBefore = emu.state.assets.sessions.size;
     const second = await run("bash", args, { cwd: clone, env });
     assert.equal(second.status, 0, second.output);
     assert.deepEqual(emu.state.unknown, []);
@@ -128,7 +163,7 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     const secondCalls = emu.state.requests.slice(calls);
     const writes = secondCalls.filter((c) => /^(POST|PUT|PATCH|DELETE) /.test(c));
     // The only writes: D1's read-only migration bookkeeping queries, and the new code version.
-    const allowed = [/\/d1\/database\/[^/]+\/query$/, /\/workers\/scripts\/package-broker\/versions\?/, /\/workers\/scripts\/package-broker\/deployments$/,
+    const allowed = [/\/d1\/database\/[^/]+\/query$/, /\/workers\/scripts\/package-broker\/assets-upload-session$/, /\/workers\/scripts\/package-broker\/versions\?/, /\/workers\/scripts\/package-broker\/deployments$/,
       /\/workers\/scripts\/package-broker\/script-settings$/, /\/workers\/scripts\/package-broker\/subdomain$/, /\/workers\/scripts\/package-broker\/schedules$/];
     for (const w of writes) assert.ok(allowed.some((re) => re.test(w)), `the second run only deploys code, but made ${w}`);
     assert.equal(emu.state.d1.size, 1);
@@ -136,6 +171,11 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     assert.equal(emu.state.r2.size, 1);
     assert.deepEqual(new Map(s.secrets), secretsBefore, "the second run changes no secret");
     assert.equal(s.versions.length, versionsBefore + 1, "the second run uploads one new version");
+    // No asset went up again: the session asked for nothing, and the new version serves the same files.
+    assert.equal(emu.state.assets.uploads.length, uploaded.length, "the second run uploads no asset");
+    assert.equal(emu.state.assets.sessions.size, sessionsBefore + 1, "the second run opens one assets session");
+    assert.deepEqual([...emu.state.assets.sessions.values()].at(-1).buckets, [], "which asks for no file");
+    assert.deepEqual(s.versions.at(-1).assets, firstVersion.assets, "the second version serves the same assets");
     assert.deepEqual(emu.d1Query("package-broker", "SELECT name FROM d1_migrations ORDER BY id").map((r) => r[0]), MIGRATIONS);
 
     // The deployed version binds the created resources, carries the wasm module, and the cron is set.
@@ -152,7 +192,6 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     assert.ok(v.modules.some((m) => m.type === "compiled_wasm" && m.size > 10_000), `a wasm module is uploaded: ${JSON.stringify(v.modules)}`);
     assert.equal(v.modules.find((m) => m.name === v.metadata.main_module)?.type, "esm");
     assert.deepEqual(v.metadata.observability, { enabled: true });
-    const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
     assert.deepEqual(s.schedules.map((x) => x.cron), [toml.match(/crons = \["([^"]+)"\]/)[1]]);
     assert.equal(s.subdomain.enabled, true);
 
@@ -180,6 +219,9 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     const st = emu.state.scripts.get("package-broker-staging");
     assert.deepEqual(st.domains.map((d) => d.hostname), ["packages.example.com"]);
     assert.equal(st.versions.at(-1).bindings.find((b) => b.name === "PB_PLAN").text, "paid");
+    // The account already holds the UI's files: the staging Worker gets them without an upload.
+    assert.equal(emu.state.assets.uploads.length, uploaded.length, "staging uploads no asset the account has");
+    assert.deepEqual(st.versions.at(-1).assets.manifest, manifest);
     assert.notEqual(st.secrets.get("ADMIN_TOKEN"), s.secrets.get("ADMIN_TOKEN"), "each environment has its own admin token");
     assert.deepEqual(emu.state.unknown, []);
 
