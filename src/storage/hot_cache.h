@@ -32,6 +32,11 @@ std::optional<stored_document> document(const std::string& key, std::int64_t now
 void put_document(const std::string& key, const stored_document& d, std::int64_t now_ms);
 void forget_document(const std::string& key);
 
+// /health's storage probe (its D1 meta rows and KV/R2 reachability, as JSON): a load balancer calling
+// every few seconds costs each isolate at most one probe per ttl_ms.
+std::optional<json> health_probe(std::int64_t now_ms);
+void put_health_probe(json probe, std::int64_t now_ms);
+
 // Empties everything (tests start each case from a clean cache).
 void clear();
 
