@@ -121,7 +121,12 @@ awaitable<bool> cron_timer::tick() {
   s_.stats.cron_last_ms = now;
 
   server_.track(1);
-  std::string every = "*/" + std::to_string(std::max(1, s_.config.cron_interval_s / 60)) + " * * * *";
+  // The expression tells the core (and /health's cron check) the period: minutes below an hour, hours
+  // below a day, else daily.
+  int minutes = std::max(1, s_.config.cron_interval_s / 60);
+  std::string every = minutes < 60                          ? "*/" + std::to_string(minutes) + " * * * *"
+                      : minutes % 60 == 0 && minutes < 1440 ? "0 */" + std::to_string(minutes / 60) + " * * *"
+                                                            : "0 0 * * *";
   auto inv = std::make_shared<invocation>(s_, scheduled_start_document(every), nullptr, false);
   try {
     co_await inv->run({});
