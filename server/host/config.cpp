@@ -26,7 +26,7 @@ int number(const std::map<std::string, std::string>& env, const std::string& nam
 
 const std::vector<std::string>& host_only_settings() {
   static const std::vector<std::string> names = {
-      "PB_DATABASE_URL", "PB_DATABASE_REPLICA_URL", "PB_CACHE_URL", "PB_STORAGE_URL", "PB_LISTEN", "PB_DATA_DIR"};
+      "PB_DATABASE_URL", "PB_DATABASE_REPLICA_URL", "PB_CACHE_URL", "PB_STORAGE_URL", "PB_LISTEN", "PB_DATA_DIR", "PB_UI"};
   return names;
 }
 
@@ -66,6 +66,9 @@ host_config load_config(char** environ_list) {
   c.downloads_retention_months = number(env, "PB_DOWNLOADS_RETENTION_MONTHS", 24, 0, 1200);
   c.db_threads = number(env, "PB_DB_THREADS", 2, 1, 64);
   c.cache_bytes = static_cast<std::int64_t>(number(env, "PB_CACHE_MB", 64, 0, 1 << 20)) << 20;
+  std::string ui = get("PB_UI", "on");
+  if (ui != "on" && ui != "off") runners::fail("TypeError", "PB_UI is on or off");
+  c.serve_ui = ui == "on";
   c.log = get("PB_LOG", "requests");
   if (c.log != "requests" && c.log != "errors" && c.log != "off") runners::fail("TypeError", "PB_LOG is requests, errors or off");
   char host[256] = "host";
@@ -88,6 +91,9 @@ host_config load_config(char** environ_list) {
     bool core = k == "ADMIN_TOKEN" || k.rfind("PB_", 0) == 0;
     if (core && std::find(own.begin(), own.end(), k) == own.end()) c.core_vars.set(k, json(v));
   }
+  // No platform ends the server's invocations: the core's per-invocation subrequest budget (a Workers
+  // limit, PB_PLAN) does not apply, whatever a copied Worker configuration says.
+  c.core_vars.set("PB_PLAN", json("self-hosted"));
   // Replicas that share a Redis hear each other's invalidations at once.
   if (c.cache_url.rfind("redis://", 0) == 0) c.core_vars.set("PB_INVALIDATION_BROADCAST", json("1"));
   return c;

@@ -32,6 +32,7 @@ struct host_config {
   int downloads_retention_months = 24;  // PB_DOWNLOADS_RETENTION_MONTHS (0: keep everything)
   int db_threads = 2;                // PB_DB_THREADS: SQLite connections / blocking-work threads
   std::int64_t cache_bytes = 64ll << 20;  // PB_CACHE_MB (64): the in-process Cache API store
+  bool serve_ui = true;              // PB_UI=off: no web UI (ui/ is embedded); its paths go to the core
   std::string log = "requests";      // PB_LOG: requests (one JSON line each), errors (5xx only), off
   std::string instance_id;           // PB_INSTANCE_ID (default host:pid), in logs and leases
   std::string aws_access_key, aws_secret_key;  // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for s3://

@@ -184,7 +184,10 @@ bool composer_read_path(std::string_view method, std::string_view route) {
 }  // namespace
 
 http_server::http_server(services& s, std::function<std::string()> scrape_extra)
-    : s_(s), scrape_extra_(std::move(scrape_extra)), acceptor_(s.io), drained_(s.io.get_executor()) {}
+    : s_(s),
+      scrape_extra_(std::move(scrape_extra)),
+      ui_(s.config.serve_ui ? static_files(embedded_ui_files()) : static_files()),
+      acceptor_(s.io), drained_(s.io.get_executor()) {}
 
 void http_server::start() {
   tcp::endpoint ep(asio::ip::make_address(s_.config.listen_host), static_cast<unsigned short>(s_.config.listen_port));
@@ -257,13 +260,14 @@ awaitable<void> http_server::session(std::shared_ptr<connection> c) {
     std::string method(req.method_string()), target(req.target());
     std::string path = target.substr(0, target.find('?'));
     std::vector<std::pair<std::string, std::string>> headers;
-    std::string host, fwd_proto, fwd_host;
+    std::string host, fwd_proto, fwd_host, if_none_match;
     for (const auto& f : req) {
       std::string name(f.name_string());
       for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       if (name == "host") host = std::string(f.value());
       if (name == "x-forwarded-proto") fwd_proto = std::string(f.value());
       if (name == "x-forwarded-host") fwd_host = std::string(f.value());
+      if (name == "if-none-match") if_none_match = std::string(f.value());
       if (name == "expect" && beast::iequals(f.value(), "100-continue")) c->expect_continue = true;
       headers.emplace_back(std::move(name), std::string(f.value()));
     }
@@ -276,7 +280,14 @@ awaitable<void> http_server::session(std::shared_ptr<connection> c) {
     int effects = 0;
     bool ok = true;
 
-    if ((method == "GET" || head) && path == "/metrics") {
+    std::optional<core_response> asset;
+    if ((method == "GET" || head) && path != "/metrics") asset = ui_.answer(method, target, if_none_match);
+    if (asset) {
+      // A UI file (or its trailing-slash redirect): answered without running the core.
+      status = asset->status;
+      route = "static";
+      ok = co_await write_response(c->stream, std::move(*asset), head, keep_alive, bytes, body_timeout);
+    } else if ((method == "GET" || head) && path == "/metrics") {
       core_response m;
       m.status = 200;
       m.headers = {{"content-type", "text/plain; version=0.0.4"}, {"cache-control", "no-store"}};

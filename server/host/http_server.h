@@ -1,6 +1,7 @@
 // The HTTP/1.1 server (Boost.Beast on the event loop): keep-alive, request bodies streamed into the
 // core as body handle 0, responses streamed from body handles, timeouts for idle connections, slow
-// headers and stalled bodies, a JSON log line per request, /metrics, and a graceful stop: on SIGTERM
+// headers and stalled bodies, a JSON log line per request, /metrics, the web UI's files (static_files.h)
+// before the core as Workers static assets are before the Worker, and a graceful stop: on SIGTERM
 // it stops accepting, closes idle connections, lets in-flight requests (and the work they continue
 // after responding) finish, then returns.
 #pragma once
@@ -12,6 +13,7 @@
 
 #include "host/async.h"
 #include "host/invocation.h"
+#include "host/static_files.h"
 
 namespace pb::server {
 
@@ -37,6 +39,7 @@ class http_server {
 
   services& s_;
   std::function<std::string()> scrape_extra_;
+  static_files ui_;
   asio::ip::tcp::acceptor acceptor_;
   unsigned short port_ = 0;
   bool stopping_ = false;

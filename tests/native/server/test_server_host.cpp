@@ -1,6 +1,6 @@
 // Pieces of the self-hosted server that need no service: its settings (and which of them reach the
-// core), the download partitions' upkeep plan, the in-process Cache API store, and body streams (tee
-// hands both readers every byte). The server as a whole is tested with its services in
+// core), the download partitions' upkeep plan, the in-process Cache API store, body streams (tee
+// hands both readers every byte), and the web UI's static files (_headers, trailing-slash spellings). The server as a whole is tested with its services in
 // tests/server/server.test.mjs.
 #include <catch2/catch_test_macros.hpp>
 
@@ -12,6 +12,7 @@
 
 #include "host/config.h"
 #include "host/cron.h"
+#include "host/static_files.h"
 #include "host/stores.h"
 #include "host/streams.h"
 #include "runners/failure.h"
@@ -60,6 +61,11 @@ TEST_CASE("server settings: defaults, URLs, and what reaches the core", "[server
   CHECK(c.core_vars["ADMIN_TOKEN"].as_string() == "adm");
   CHECK(c.core_vars["PB_DIST_REDIRECT"].as_string() == "presigned");
   CHECK(c.core_vars["PB_INVALIDATION_BROADCAST"].as_string() == "1");  // replicas share a Redis
+  // The Workers' subrequest budget is not the server's, whatever a copied Worker configuration says.
+  CHECK(d.core_vars["PB_PLAN"].as_string() == "self-hosted");
+  CHECK(config_of({"PB_PLAN=free"}).core_vars["PB_PLAN"].as_string() == "self-hosted");
+  CHECK(d.serve_ui);
+  CHECK_FALSE(config_of({"PB_UI=off"}).serve_ui);
   // A source's credentials may name a variable: connection settings and foreign variables are not there.
   for (const char* hidden : {"PB_DATABASE_URL", "PB_CACHE_URL", "PB_STORAGE_URL", "PATH", "AWS_SECRET_ACCESS_KEY", "PB_LISTEN"})
     CHECK(c.core_vars.find(hidden) == nullptr);
@@ -69,6 +75,58 @@ TEST_CASE("server settings: defaults, URLs, and what reaches the core", "[server
   CHECK_THROWS_AS(config_of({"PB_CRON_INTERVAL_S=-1"}), runners::failure);
   CHECK_THROWS_AS(config_of({"PB_LOG=verbose"}), runners::failure);
   CHECK_THROWS_AS(config_of({"PB_LISTEN=8080"}), runners::failure);
+  CHECK_THROWS_AS(config_of({"PB_UI=no"}), runners::failure);
+}
+
+namespace {
+std::string header_of(const core_response& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers)
+    if (k == name) return v;
+  return "<none>";
+}
+}  // namespace
+
+TEST_CASE("static files: canonical paths, trailing-slash redirects and _headers rules", "[server][host]") {
+  static_files ui(static_files::file_list{
+      {"_headers", "# comment\n/*\n  X-A: all\n  X-B: all\n/docs/*\n  ! X-B\n  X-A: docs\n/:page.txt\n  X-C: top-level\n"},
+      {"index.html", "<p>home"},
+      {"docs/index.html", "<p>docs"},
+      {"about.html", "<p>about"},
+      {"docs/a.txt", "a"},
+      {"b.txt", "b"}});
+  auto get = [&](std::string_view target) { return ui.answer("GET", target, ""); };
+  REQUIRE(get("/"));
+  CHECK(get("/")->body == "<p>home");
+  CHECK(header_of(*get("/"), "content-type") == "text/html; charset=utf-8");
+  CHECK(get("/docs/")->body == "<p>docs");
+  CHECK(get("/about")->body == "<p>about");
+  for (auto [from, to] : {std::pair{"/index.html", "/"}, {"/docs", "/docs/"}, {"/docs/index.html", "/docs/"}, {"/about.html", "/about"},
+                          {"/about/", "/about"}, {"/docs?q=1", "/docs/?q=1"}}) {
+    auto r = get(from);
+    REQUIRE(r);
+    CHECK(r->status == 307);
+    CHECK(header_of(*r, "location") == to);
+  }
+  CHECK_FALSE(get("/_headers"));  // configuration, not content
+  CHECK_FALSE(get("/missing"));   // the core answers
+  CHECK_FALSE(ui.answer("POST", "/", ""));
+  // Rules combine in file order; "! X-B" drops what "/*" set; ":page" is one path segment.
+  CHECK(header_of(*get("/b.txt"), "X-A") == "all");
+  CHECK(header_of(*get("/b.txt"), "X-C") == "top-level");
+  CHECK(header_of(*get("/docs/a.txt"), "X-A") == "all, docs");
+  CHECK(header_of(*get("/docs/a.txt"), "X-B") == "<none>");
+  CHECK(header_of(*get("/docs/a.txt"), "X-C") == "<none>");
+  std::string etag = header_of(*get("/b.txt"), "etag");
+  CHECK(ui.answer("GET", "/b.txt", etag)->status == 304);
+  CHECK(ui.answer("GET", "/b.txt", "\"x\"")->status == 200);
+
+  CHECK_THROWS_AS(static_files(static_files::file_list{{"_headers", "  X-A: before any path\n"}}), runners::failure);
+  CHECK_THROWS_AS(static_files(static_files::file_list{{"_headers", "https://example.com/*\n  X-A: 1\n"}}), runners::failure);
+  CHECK_THROWS_AS(static_files(static_files::file_list{{"_headers", "/*\n  no colon\n"}}), runners::failure);
+  // The embedded ui/ has the console and the customer page.
+  static_files embedded(embedded_ui_files());
+  CHECK(embedded.answer("GET", "/admin/", ""));
+  CHECK(embedded.answer("GET", "/", ""));
 }
 
 TEST_CASE("download partitions: this month and the next two made ahead, months past retention dropped", "[server][host]") {

@@ -1,0 +1,167 @@
+// The web UI on the self-hosted server: pb_server carries ui/ (embedded at build time) and serves it as
+// Workers static assets serve it for the Worker (wrangler.toml [assets], tests/worker/ui-assets.test.mjs):
+// every file at its path with its bytes and type, "auto-trailing-slash" redirects, ui/_headers' CSP and
+// security headers, ETag revalidation, all without running the core (the request log's route is
+// "static", with no effect); every route still reaches the core; PB_UI=off leaves the paths to the core.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer } from "./stack.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const UI = path.join(root, "ui");
+const NOT_SERVED = new Set(["_headers", "_redirects", ".assetsignore"]);
+
+function files(dir = UI) {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+const served = () => files().filter((f) => !NOT_SERVED.has(path.basename(f)));
+// The URL path of a file (auto-trailing-slash: index.html is its folder, x.html is x).
+function urlPath(file) {
+  const rel = `/${path.relative(UI, file).split(path.sep).join("/")}`;
+  if (rel.endsWith("/index.html")) return rel.slice(0, -"index.html".length);
+  return rel.endsWith(".html") ? rel.slice(0, -5) : rel;
+}
+// The headers ui/_headers gives every file ("/*" is its only rule).
+function headersFileRules() {
+  const out = {};
+  for (const line of readFileSync(path.join(UI, "_headers"), "utf8").split("\n")) {
+    const m = /^\s+([A-Za-z-]+):\s*(.*)$/.exec(line);
+    if (m) out[m[1].toLowerCase()] = m[2].trim();
+  }
+  return out;
+}
+
+const requestLog = (srv) =>
+  srv.proc.output
+    .split("\n")
+    .filter((l) => l.startsWith("{") && l.includes('"method"'))
+    .map((l) => JSON.parse(l));
+
+// The request log lines for these paths, once there are `count` of them (stdout arrives a little later).
+async function waitForLog(srv, paths, count, seconds = 30) {
+  const deadline = Date.now() + seconds * 1000;
+  const mine = () => requestLog(srv).filter((e) => paths.has(e.path));
+  while (mine().length < count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} request log lines, have ${mine().length}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return mine();
+}
+
+describe("the web UI on the self-hosted server", { timeout: 5 * 60_000 }, () => {
+  let srv;
+  const get = (p, init) => fetch(srv.origin + p, { redirect: "manual", signal: AbortSignal.timeout(20_000), ...init });
+
+  before(async () => {
+    srv = await startServer({ PB_CRON_INTERVAL_S: "0" }, { label: "ui" });
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  it("serves every file of ui/ at its path, with its bytes, type and _headers, without running the core", async () => {
+    const expected = headersFileRules();
+    assert.ok(expected["content-security-policy"], "ui/_headers sets a CSP");
+    const paths = served().map((f) => [urlPath(f), f]);
+    for (const [p, f] of paths) {
+      const r = await get(p);
+      assert.equal(r.status, 200, `${p}: ${r.status}`);
+      assert.ok(Buffer.from(await r.arrayBuffer()).equals(readFileSync(f)), `${p}: the bytes of ${path.relative(root, f)}`);
+      for (const [name, value] of Object.entries(expected)) assert.equal(r.headers.get(name), value, `${p}: ${name}`);
+      assert.match(r.headers.get("etag") ?? "", /^"[0-9a-f]{32}"$/, `${p}: a strong ETag`);
+    }
+    const types = {
+      "/": /^text\/html/,
+      "/admin/": /^text\/html/,
+      "/assets/console/app.js": /javascript/,
+      "/assets/vendor/preact.mjs": /javascript/,
+      "/assets/style.css": /^text\/css/,
+      "/assets/icon.svg": /^image\/svg\+xml/,
+    };
+    for (const [p, type] of Object.entries(types)) {
+      const r = await get(p, { method: "HEAD" });
+      assert.match(r.headers.get("content-type"), type, p);
+      assert.equal(r.headers.get("content-length"), String(readFileSync(path.join(UI, p.endsWith("/") ? `${p}index.html` : p)).length), `HEAD ${p}`);
+    }
+    const log = await waitForLog(srv, new Set(paths.map(([p]) => p)), paths.length + Object.keys(types).length);
+    for (const e of log) {
+      assert.equal(e.route, "static", `${e.method} ${e.path} was answered before the core`);
+      assert.equal(e.effects, 0);
+    }
+  });
+
+  it("auto-trailing-slash: other spellings of a page are sent to it with 307, query kept", async () => {
+    for (const [from, to] of [
+      ["/admin", "/admin/"],
+      ["/admin/index.html", "/admin/"],
+      ["/admin/index", "/admin/"],
+      ["/admin.html", "/admin/"],
+      ["/index.html", "/"],
+      ["/index", "/"],
+      ["/admin?x=1", "/admin/?x=1"],
+      ["/%61dmin", "/admin/"],
+    ]) {
+      const r = await get(from);
+      assert.equal(r.status, 307, `${from}: ${r.status}`);
+      assert.equal(r.headers.get("location"), to, from);
+      await r.arrayBuffer();
+    }
+  });
+
+  it("ETag revalidation answers 304 without the body", async () => {
+    const first = await get("/assets/style.css");
+    const etag = first.headers.get("etag");
+    await first.arrayBuffer();
+    for (const inm of [etag, `W/${etag}`, `"other", ${etag}`, "*"]) {
+      const r = await get("/assets/style.css", { headers: { "if-none-match": inm } });
+      assert.equal(r.status, 304, inm);
+      assert.equal(r.headers.get("etag"), etag);
+      assert.equal((await r.arrayBuffer()).byteLength, 0);
+    }
+    const stale = await get("/assets/style.css", { headers: { "if-none-match": '"stale"' } });
+    assert.equal(stale.status, 200);
+    await stale.arrayBuffer();
+  });
+
+  it("every route still reaches the core, and changes on a page's path too", async () => {
+    const health = await get("/health");
+    assert.equal(health.status, 200);
+    assert.equal((await health.json()).status, "ok");
+    assert.equal(health.headers.get("content-security-policy"), null, "the core's responses keep their own headers");
+    for (const [p, status] of [["/packages.json", 401], ["/admin/api/me", 401], ["/admin/api/openapi.json", 200], ["/p2/acme/x.json", 401], ["/nope", 404], ["/assets/nope.js", 404]]) {
+      const r = await get(p);
+      assert.equal(r.status, status, p);
+      assert.match(r.headers.get("content-type"), /^application\/json/, p);
+      await r.arrayBuffer();
+    }
+    // The assets answer GET and HEAD only: a POST to a page's path is the core's (405 with its JSON).
+    const post = await get("/admin/", { method: "POST" });
+    assert.notEqual(post.status, 200);
+    assert.match(post.headers.get("content-type"), /^application\/json/);
+    await post.arrayBuffer();
+    const session = await get("/admin/api/sessions", { method: "POST" });
+    assert.equal(session.status, 401);
+    await session.arrayBuffer();
+  });
+});
+
+describe("PB_UI=off", { timeout: 2 * 60_000 }, () => {
+  it("leaves the UI's paths to the core: a JSON 404, not a page", async () => {
+    const srv = await startServer({ PB_CRON_INTERVAL_S: "0", PB_UI: "off" }, { label: "ui-off" });
+    try {
+      for (const p of ["/", "/admin/", "/assets/style.css"]) {
+        const r = await fetch(srv.origin + p, { redirect: "manual" });
+        assert.equal(r.status, 404, p);
+        assert.equal((await r.json()).error.code, "not_found", p);
+      }
+    } finally {
+      await srv.stop();
+    }
+  });
+});
