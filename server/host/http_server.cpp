@@ -281,12 +281,14 @@ awaitable<void> http_server::session(std::shared_ptr<connection> c) {
     bool ok = true;
 
     std::optional<core_response> asset;
-    if ((method == "GET" || head) && path != "/metrics") asset = ui_.answer(method, target, if_none_match);
+    if (path != "/metrics") asset = ui_.answer(method, target, if_none_match);
     if (asset) {
-      // A UI file (or its trailing-slash redirect): answered without running the core.
+      // A UI file (its trailing-slash redirect, or a 405): answered without running the core. A body
+      // sent along is read and dropped, as after the core's refusals below.
       status = asset->status;
       route = "static";
       ok = co_await write_response(c->stream, std::move(*asset), head, keep_alive, bytes, body_timeout);
+      if (ok && has_body && !c->parser->is_done() && !co_await drain_body(*c, 8 << 20, std::chrono::seconds(5))) keep_alive = false;
     } else if ((method == "GET" || head) && path == "/metrics") {
       core_response m;
       m.status = 200;

@@ -181,13 +181,24 @@ static_files::static_files(const file_list& list) {
 }
 
 std::optional<core_response> static_files::answer(std::string_view method, std::string_view target, std::string_view if_none_match) const {
-  if (files_.empty() || (method != "GET" && method != "HEAD")) return std::nullopt;
+  if (files_.empty()) return std::nullopt;
   std::size_t q = target.find('?');
   std::optional<std::string> path = percent_decoded(target.substr(0, q));
   if (!path) return std::nullopt;
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q);
 
   core_response r;
+  if (method != "GET" && method != "HEAD") {
+    // As on Workers: the assets refuse other methods on their paths themselves (405, no body, the
+    // _headers); the Allow header is ours (RFC 9110 requires it on a 405).
+    auto page = redirects_.find(*path);
+    auto it = files_.find(page == redirects_.end() ? *path : page->second);
+    if (it == files_.end()) return std::nullopt;
+    r.status = 405;
+    r.headers = {{"allow", "GET, HEAD"}};
+    r.headers.insert(r.headers.end(), it->second.headers.begin(), it->second.headers.end());
+    return r;
+  }
   if (auto it = redirects_.find(*path); it != redirects_.end()) {
     r.status = 307;
     r.headers = {{"location", it->second + std::string(query)}, {"cache-control", "no-store"}};

@@ -1,6 +1,7 @@
 // The web UI's files (ui/, embedded at build time) served the way Workers static assets serve them for
 // the Worker (wrangler.toml [assets]: html_handling "auto-trailing-slash", not_found_handling "none"):
-// GET and HEAD on a file's path answer before the core runs; other paths and methods go to the core.
+// a file's path is answered before the core runs (GET and HEAD with the file, other methods with 405);
+// other paths go to the core.
 // ui/_headers applies as on Cloudflare; ETag and If-None-Match give 304s.
 #pragma once
 
@@ -23,8 +24,8 @@ class static_files {
   // Throws runners::failure(TypeError) on a _headers line it cannot read.
   explicit static_files(const file_list& files);
 
-  // The answer for a GET or HEAD of `target` (path and query): the file, a 304, or a 307 to the file's
-  // canonical path; nullopt when no file has this path (the core answers).
+  // The answer for `method` on `target` (path and query): the file, a 304, a 307 to the file's canonical
+  // path, or 405 for a method other than GET and HEAD; nullopt when no file has this path (the core answers).
   std::optional<core_response> answer(std::string_view method, std::string_view target, std::string_view if_none_match) const;
 
   std::size_t size() const { return files_.size(); }

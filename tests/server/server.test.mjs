@@ -12,7 +12,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { zipFiles } from "../e2e/fixtures/composer-packages.mjs";
-import { startHaproxy, startPgBouncer, startPostgres, startRedis, startS3, startServer } from "./stack.mjs";
+import { requestLog, startHaproxy, startPgBouncer, startPostgres, startRedis, startS3, startServer } from "./stack.mjs";
 
 const ADMIN = "server-test-admin";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -96,13 +96,6 @@ function metric(text, name, labels = {}) {
   return total;
 }
 const metrics = async (origin) => (await call(origin, "GET", "/metrics")).text;
-
-// The server's JSON request lines so far.
-const requestLog = (srv) =>
-  srv.proc.output
-    .split("\n")
-    .filter((l) => l.startsWith("{") && l.includes('"method"'))
-    .map((l) => JSON.parse(l));
 
 async function waitUntil(what, fn, seconds = 30) {
   const deadline = Date.now() + seconds * 1000;

@@ -172,6 +172,13 @@ export async function startServer(env = {}, { label = "server", adminToken = "st
   return server;
 }
 
+// A server's JSON request log lines so far (its stdout).
+export const requestLog = (srv) =>
+  srv.proc.output
+    .split("\n")
+    .filter((l) => l.startsWith("{") && l.includes('"method"'))
+    .map((l) => JSON.parse(l));
+
 // HAProxy in front of `servers` (ports), health-checked on /health, retrying requests that failed to
 // reach a server (and responses that never started) on another one.
 export async function startHaproxy(ports) {

@@ -1,32 +1,17 @@
 // The web UI on the self-hosted server: pb_server carries ui/ (embedded at build time) and serves it as
 // Workers static assets serve it for the Worker (wrangler.toml [assets], tests/worker/ui-assets.test.mjs):
 // every file at its path with its bytes and type, "auto-trailing-slash" redirects, ui/_headers' CSP and
-// security headers, ETag revalidation, all without running the core (the request log's route is
-// "static", with no effect); every route still reaches the core; PB_UI=off leaves the paths to the core.
+// security headers, ETag revalidation, 405 for other methods on those paths, all without running the core
+// (the request log's route is "static", with no effect); every route still reaches the core; PB_UI=off
+// leaves the paths to the core.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { startServer } from "./stack.mjs";
+import { root } from "../worker/helpers.mjs";
+import { UI, assertAssetPathsRefuseChanges, assertRoutesReachTheApp, served, urlPath } from "../worker/ui-files.mjs";
+import { requestLog, startServer } from "./stack.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const UI = path.join(root, "ui");
-const NOT_SERVED = new Set(["_headers", "_redirects", ".assetsignore"]);
-
-function files(dir = UI) {
-  return readdirSync(dir).flatMap((f) => {
-    const p = path.join(dir, f);
-    return statSync(p).isDirectory() ? files(p) : [p];
-  });
-}
-const served = () => files().filter((f) => !NOT_SERVED.has(path.basename(f)));
-// The URL path of a file (auto-trailing-slash: index.html is its folder, x.html is x).
-function urlPath(file) {
-  const rel = `/${path.relative(UI, file).split(path.sep).join("/")}`;
-  if (rel.endsWith("/index.html")) return rel.slice(0, -"index.html".length);
-  return rel.endsWith(".html") ? rel.slice(0, -5) : rel;
-}
 // The headers ui/_headers gives every file ("/*" is its only rule).
 function headersFileRules() {
   const out = {};
@@ -36,12 +21,6 @@ function headersFileRules() {
   }
   return out;
 }
-
-const requestLog = (srv) =>
-  srv.proc.output
-    .split("\n")
-    .filter((l) => l.startsWith("{") && l.includes('"method"'))
-    .map((l) => JSON.parse(l));
 
 // The request log lines for these paths, once there are `count` of them (stdout arrives a little later).
 async function waitForLog(srv, paths, count, seconds = 30) {
@@ -129,25 +108,17 @@ describe("the web UI on the self-hosted server", { timeout: 5 * 60_000 }, () => 
     await stale.arrayBuffer();
   });
 
-  it("every route still reaches the core, and changes on a page's path too", async () => {
+  it("every route still reaches the core; other methods on an asset's path are refused as on Workers", async () => {
+    await assertRoutesReachTheApp(get);
     const health = await get("/health");
-    assert.equal(health.status, 200);
-    assert.equal((await health.json()).status, "ok");
     assert.equal(health.headers.get("content-security-policy"), null, "the core's responses keep their own headers");
-    for (const [p, status] of [["/packages.json", 401], ["/admin/api/me", 401], ["/admin/api/openapi.json", 200], ["/p2/acme/x.json", 401], ["/nope", 404], ["/assets/nope.js", 404]]) {
-      const r = await get(p);
-      assert.equal(r.status, status, p);
-      assert.match(r.headers.get("content-type"), /^application\/json/, p);
-      await r.arrayBuffer();
-    }
-    // The assets answer GET and HEAD only: a POST to a page's path is the core's (405 with its JSON).
-    const post = await get("/admin/", { method: "POST" });
-    assert.notEqual(post.status, 200);
-    assert.match(post.headers.get("content-type"), /^application\/json/);
-    await post.arrayBuffer();
-    const session = await get("/admin/api/sessions", { method: "POST" });
-    assert.equal(session.status, 401);
-    await session.arrayBuffer();
+    await health.arrayBuffer();
+    await assertAssetPathsRefuseChanges(get);
+    // With a body the server reads and drops it, and the connection stays usable.
+    const upload = await get("/admin/", { method: "POST", body: "x".repeat(100_000) });
+    assert.equal(upload.status, 405);
+    assert.equal(upload.headers.get("allow"), "GET, HEAD");
+    await upload.arrayBuffer();
   });
 });
 

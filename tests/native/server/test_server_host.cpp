@@ -109,7 +109,10 @@ TEST_CASE("static files: canonical paths, trailing-slash redirects and _headers 
   }
   CHECK_FALSE(get("/_headers"));  // configuration, not content
   CHECK_FALSE(get("/missing"));   // the core answers
-  CHECK_FALSE(ui.answer("POST", "/", ""));
+  CHECK(ui.answer("POST", "/", "")->status == 405);       // as Workers' assets answer
+  CHECK(ui.answer("PUT", "/docs", "")->status == 405);     // a spelling of a page too
+  CHECK(header_of(*ui.answer("DELETE", "/b.txt", ""), "X-A") == "all");
+  CHECK_FALSE(ui.answer("POST", "/missing", ""));
   // Rules combine in file order; "! X-B" drops what "/*" set; ":page" is one path segment.
   CHECK(header_of(*get("/b.txt"), "X-A") == "all");
   CHECK(header_of(*get("/b.txt"), "X-C") == "top-level");
