@@ -1,6 +1,8 @@
 // The route table: every path the Worker answers, in one place. Patterns are matched segment by
 // segment; "{x}" captures one percent-decoded segment into ctx.params. Each family's handlers live in
 // their own file (health.cpp, composer.cpp, admin.cpp). Unknown paths get the JSON 404.
+#include <algorithm>
+
 #include "bindings/effects.h"
 #include "bindings/task.h"
 #include "http/url.h"
@@ -30,6 +32,32 @@ task<http::response> test_trap(request_context&) {
   fx::trap();
 }
 
+task<std::int64_t> one() { co_return 1; }
+
+task<std::int64_t> nested(std::int64_t depth) {
+  if (depth == 0) co_return 0;
+  co_return 1 + co_await nested(depth - 1);
+}
+
+std::int64_t count_param(const request_context& ctx, std::string_view name, std::int64_t max) {
+  std::int64_t n = 0;
+  for (char c : ctx.req.target.query_param(name).value_or("0")) {
+    if (c < '0' || c > '9' || n > max) return 0;
+    n = n * 10 + (c - '0');
+  }
+  return std::min(n, max);
+}
+
+// Awaits `loop` tasks in a row and a chain `depth` tasks deep, all completing without an effect, in one
+// run: proves that no chain of awaits grows the stack in the wasm build (bindings/task.h; PB_TEST_HOOKS).
+task<http::response> test_chain(request_context& ctx) {
+  std::int64_t loop = count_param(ctx, "loop", 10'000'000), depth = count_param(ctx, "depth", 200'000);
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < loop; ++i) sum += co_await one();
+  sum += co_await nested(depth);
+  co_return http::response::json_body(200, "{\"sum\":" + std::to_string(sum) + "}");
+}
+
 constexpr route table[] = {
     {"GET", "/health", health},
     // Composer repository (token auth).
@@ -57,6 +85,7 @@ constexpr route table[] = {
     {"DELETE", "/admin/api/sources/{id}", admin_delete_source},
     {"POST", "/admin/api/sources/{id}/sync", admin_sync_source},
     {"GET", "/__test/trap", test_trap, true},
+    {"GET", "/__test/chain", test_chain, true},
 };
 
 // Matches path against pattern; on success fills params. A malformed escape never matches.

@@ -63,8 +63,16 @@ task<int> chain(int depth) {
 }
 
 task<std::string> deep_chain() {
-  int n = co_await chain(20000);
+  int n = co_await chain(200000);
   co_return std::to_string(n);
+}
+
+task<int> one() { co_return 1; }
+
+task<std::string> long_loop() {
+  int sum = 0;
+  for (int i = 0; i < 1000000; ++i) sum += co_await one();
+  co_return std::to_string(sum);
 }
 
 }  // namespace
@@ -132,10 +140,16 @@ TEST_CASE("when_all of no tasks completes at once", "[driver]") {
   CHECK(d.output() == "0");
 }
 
-TEST_CASE("a deep chain of awaits completes by symmetric transfer", "[driver]") {
+TEST_CASE("a deep chain of awaits completes on a stack that does not grow", "[driver]") {
   driver d(deep_chain());
   REQUIRE(d.start() == driver_state::done);
-  CHECK(d.output() == "20000");
+  CHECK(d.output() == "200000");
+}
+
+TEST_CASE("a million awaits of tasks that complete at once run in one step", "[driver]") {
+  driver d(long_loop());
+  REQUIRE(d.start() == driver_state::done);
+  CHECK(d.output() == "1000000");
 }
 
 TEST_CASE("two requests interleave in one instance", "[driver][abi]") {
