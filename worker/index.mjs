@@ -59,34 +59,43 @@ export default {
         ...(request.body ? { body_handle: 0 } : {}),
       },
     };
-    const effects = [];
+    // Request log (PB_LOG=requests: every request; otherwise only 5xx; a line per request costs as much
+    // as the rest of a warm p2 hit, and Cloudflare logs invocations anyway). The line is written when the
+    // response is handed over, so lines follow the order in which clients got their answers; `batches`
+    // holds the ops of each effect batch (one entry per suspension); `detail` is what C++ noted for the
+    // log only (an upstream URL, a raw fetch error), never sent to the client. Work that goes on after
+    // the response (http.respond) gets a second line, phase "after_response", with its own batches.
+    const batches = [];
+    const logAll = env.PB_LOG === "requests";
+    const path = url.pathname;
     return new Promise((resolve) => {
       let sent = false;
       let status = 0;
-      const send = (resp) => {
+      let batchesAtSend = 0;
+      const send = (resp, detail) => {
         if (sent) return;
         sent = true;
         status = resp.status;
+        batchesAtSend = batches.length;
+        if (logAll || status >= 500)
+          log({ method: request.method, path, status, ms: Date.now() - started, batches: batches.slice(), ...(detail ? { detail } : {}) });
         resolve(resp);
       };
-      const io = { env, ctx, handles, effects, respond: (r) => send(toResponse(r, handles, request.method)) };
+      const io = { env, ctx, handles, batches, respond: (r) => send(toResponse(r, handles, request.method), r.log) };
       const done = drive(wasmModule, startDoc, io)
         .then((finish) => {
-          if (finish.response) send(toResponse(finish.response, handles, request.method));
-          else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"));
+          if (finish.response) send(toResponse(finish.response, handles, request.method), finish.response.log);
+          else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"), "no response");
+          else if (logAll && batches.length > batchesAtSend)
+            log({ phase: "after_response", method: request.method, path, status, ms: Date.now() - started, batches: batches.slice(batchesAtSend) });
         })
         .catch((err) => {
           const trapped = err instanceof Trap;
-          log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error: String(err?.message ?? err), path: url.pathname });
-          send(jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"));
+          const error = String(err?.message ?? err);
+          log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error, method: request.method, path, ...(sent ? { phase: "after_response" } : {}) });
+          send(jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"), error);
         })
-        .finally(() => {
-          // Every request with PB_LOG=requests (scripts/dev); otherwise only server errors (a log line
-          // per request costs as much as the rest of a warm p2 hit; Cloudflare logs invocations anyway).
-          if (env.PB_LOG === "requests" || status >= 500)
-            log({ method: request.method, path: url.pathname, status, ms: Date.now() - started, effects });
-          return handles.release();
-        });
+        .finally(() => handles.release());
       ctx.waitUntil(done);
     });
   },
@@ -94,10 +103,11 @@ export default {
   async scheduled(controller, env, ctx) {
     const handles = new Handles();
     const startDoc = { v: PROTOCOL_VERSION, kind: "scheduled", cron: controller.cron, now_ms: Date.now() };
-    const io = { env, ctx, handles, effects: [], respond() {} };
+    const io = { env, ctx, handles, batches: [], respond() {} };
     ctx.waitUntil(
       drive(wasmModule, startDoc, io)
-        .then(() => log({ kind: "scheduled", cron: controller.cron, effects: io.effects }))
+        .then(() => log({ kind: "scheduled", cron: controller.cron, batches: io.batches }))
+        .catch((err) => log({ level: "error", msg: err instanceof Trap ? "wasm trap" : "shim error", error: String(err?.message ?? err), kind: "scheduled" }))
         .finally(() => handles.release()),
     );
   },
