@@ -211,6 +211,7 @@ typed_effect<r2_put_result> r2_put(r2_put_args a) {
   if (a.want_sha256) w.value("SHA-256");
   w.end_array();
   if (a.expected_size >= 0) w.field("expected_size", a.expected_size);
+  if (a.max_bytes >= 0) w.field("max_bytes", a.max_bytes);
   return make<r2_put_result>(std::move(w), [](effect_outcome&& o) -> result<r2_put_result> {
     if (!o) return std::move(o).err();
     r2_put_result r;

@@ -114,8 +114,11 @@ struct r2_put_args {
   json custom_metadata;
   bool want_sha1 = false;
   bool want_sha256 = false;
-  // >= 0: the put fails (and stores nothing) unless exactly this many bytes arrived.
+  // >= 0: the put fails (and stores nothing) unless exactly this many bytes arrived. -1: unknown, the
+  // host streams it up in parts (multipart) and stores it only if the stream ends whole.
   std::int64_t expected_size = -1;
+  // >= 0: a body longer than this fails the put with payload_too_large, storing nothing.
+  std::int64_t max_bytes = -1;
 };
 struct r2_put_result {
   std::string key;

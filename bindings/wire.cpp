@@ -28,6 +28,7 @@ void write_response(json_writer& w, const http::response& r, std::int64_t raw_bo
   } else {
     w.field("body", r.body);
   }
+  if (!r.log_note.empty()) w.field("log", r.log_note);
   w.end_object();
 }
 

@@ -16,6 +16,10 @@ struct settings {
   std::string admin_token;      // ADMIN_TOKEN: the bootstrap admin secret; empty = admin API disabled
   std::string encryption_key;   // PB_ENCRYPTION_KEY: base64 of 32 bytes, seals stored credentials
   std::int64_t sync_packages_per_slice = 8;  // PB_SYNC_PACKAGES_PER_SLICE
+  // PB_MAX_ARCHIVE_BYTES: the largest upstream archive mirrored into R2 (bigger ones are refused with a
+  // 502 and nothing stored). Archives stream through in 5 MiB parts, so this bounds storage and time,
+  // not memory.
+  std::int64_t max_archive_bytes = std::int64_t{1} << 30;
 
   // Every string binding, for sources whose credentials name a Worker secret ({"secret": NAME}).
   json vars = json::object();

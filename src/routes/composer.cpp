@@ -1,6 +1,7 @@
 #include "routes/composer.h"
 #include "core/text.h"
 
+#include <algorithm>
 #include <map>
 
 #include "auth/authenticate.h"
@@ -24,8 +25,22 @@ http::response not_found_package(std::string_view name) {
   return http::error_response(error_code::not_found, "package " + std::string(name) + " not found");
 }
 
+// Storage and upstream failures answer a plain message; what failed and where (a D1 error, an upstream
+// URL that may carry a signed token, a secret's name) goes to the request log only.
 http::response store_error(const error& e) {
-  return http::error_response(make_error(error_code::unavailable, "storage unavailable: " + e.message));
+  return http::private_error_response(error_code::unavailable, "storage is unavailable, try again later",
+                                      "storage: " + e.message);
+}
+
+http::response missing_archive(const std::string& key) {
+  return http::private_error_response(error_code::internal, "the archive is missing from storage",
+                                      "archive missing from R2: " + key);
+}
+
+http::response upstream_error(std::string_view name, std::string internal) {
+  return http::private_error_response(error_code::upstream,
+                                      "the archive of " + std::string(name) + " could not be fetched from its upstream",
+                                      std::move(internal));
 }
 
 // Sends the response; then, at most hourly per token, records the token's last use. The write happens
@@ -88,9 +103,16 @@ std::string content_type_for(std::string_view type) {
 }
 
 // First download of a source's archive: fetched from upstream with the source's credentials (only to
-// the source's own hosts), streamed to the client and into R2 at once with its digests; recorded only
-// if it arrived whole (and matches the upstream shasum when there is one). An upstream failure before
-// the body answers 502; a transfer that breaks midway aborts the client's stream and stores nothing.
+// the source's own hosts) and recorded only if it arrived whole (and matches the upstream shasum when
+// there is one). Two ways, by what the upstream tells about the length:
+// - a Content-Length (identity encoding): streamed to the client and into R2 at once (body.tee, which
+//   advances both together); the client's response declares the length, so a transfer that breaks
+//   midway reaches it as a short body, a failed download, and R2 stores nothing;
+// - no length (codeload, GitLab and Bitbucket generate archives on the fly and send them chunked; or a
+//   compressed transfer): streamed into R2 first (multipart, a part at a time), then served from R2 with
+//   its length. The runtime ends a chunked response cleanly even when its body fails, so streaming such
+//   an archive through would hand a broken transfer to composer as a complete, corrupt zip. A broken
+//   upstream is a 502 before any byte.
 // Single flight: one request per archive holds a lease in D1 and fetches; the others wait (bounded)
 // for its R2 copy. A lease that runs out (its holder failed) lets the next request fetch.
 struct flight {
@@ -121,61 +143,142 @@ task<result<flight>> join_flight(std::int64_t version_id, std::int64_t now_ms) {
   }
 }
 
-task<http::response> fetch_through(request_context& ctx, std::string name, storage::version_row v,
+// Whoever waits on this archive fetches it themselves next.
+task<std::monostate> release_lease(std::int64_t version_id) {
+  (void)co_await fx::d1_run("UPDATE versions SET fetch_lease_until = NULL WHERE id = ?", {json(version_id)});
+  co_return std::monostate{};
+}
+
+// The upstream's Content-Length when it is the archive's own length (no content coding), else -1.
+std::int64_t archive_length(const http::headers& h) {
+  auto cl = h.get("content-length");
+  if (!cl || h.has("content-encoding") || cl->empty() || cl->size() > 15) return -1;
+  std::int64_t length = 0;
+  for (char c : *cl) {
+    if (c < '0' || c > '9') return -1;
+    length = length * 10 + (c - '0');
+  }
+  return length;
+}
+
+struct first_download {
+  http::response answer;      // the answer, unless the archive is now to be served from R2
+  bool serve_stored = false;  // stored whole: serve dist_key like any stored archive
+  std::string dist_key, sha1;
+  std::int64_t dist_size = 0;
+};
+
+first_download answered(http::response r) {
+  first_download f;
+  f.answer = std::move(r);
+  return f;
+}
+
+// Stores the upstream body `from` under key (length -1: unknown) and checks it against the promised
+// shasum; records it on success. The error says what went wrong, for the log.
+task<result<fx::r2_put_result>> store_archive(const settings& cfg, storage::version_row v, std::string key,
+                                              http::body_handle from, std::int64_t length) {
+  fx::r2_put_args put;
+  put.key = key;
+  put.from = from;
+  put.want_sha1 = true;
+  put.want_sha256 = true;
+  put.expected_size = length;
+  put.max_bytes = cfg.max_archive_bytes;
+  put.http_metadata = json::object();
+  put.http_metadata.set("contentType", json(content_type_for(v.dist_type)));
+  auto stored = co_await fx::r2_put(std::move(put));
+  if (!stored) co_return make_error(error_code::upstream, "storing " + v.upstream_dist_url + " failed: " + stored.err().message);
+  if (!v.dist_shasum.empty() && v.dist_shasum != stored->sha1) {
+    (void)co_await fx::r2_delete({key});  // not what the metadata promised: keep fetching from upstream
+    co_return make_error(error_code::upstream, v.upstream_dist_url + " has sha1 " + stored->sha1 +
+                                                   ", the metadata promised " + v.dist_shasum);
+  }
+  auto recorded = co_await storage::record_mirrored_dist(v.id, key, stored->sha1, stored->sha256, stored->size);
+  if (!recorded) co_return std::move(recorded).err();
+  co_return std::move(*stored);
+}
+
+task<first_download> fetch_through(request_context& ctx, std::string name, storage::version_row v,
                                    storage::token_record token) {
   auto source = co_await storage::find_source(v.source_id);
-  if (!source) co_return store_error(source.err());
-  if (!source->has_value()) co_return http::error_response(error_code::not_found, "the source of " + name + " was removed");
+  if (!source) {
+    (void)co_await release_lease(v.id);
+    co_return answered(store_error(source.err()));
+  }
+  if (!source->has_value()) co_return answered(http::error_response(error_code::not_found, "the source of " + name + " was removed"));
   auto u = co_await sources::open_upstream(ctx.settings(), std::move(**source));
-  if (!u) co_return http::error_response(make_error(error_code::upstream, u.err().message));
+  if (!u) {
+    (void)co_await release_lease(v.id);
+    co_return answered(upstream_error(name, u.err().message));
+  }
   auto up = co_await sources::upstream_get(*u, v.upstream_dist_url, {}, fx::body_read::handle);
   if (!up || up->status != 200) {
-    (void)co_await fx::d1_run("UPDATE versions SET fetch_lease_until = NULL WHERE id = ?", {json(v.id)});
-    if (!up) co_return http::error_response(make_error(error_code::upstream, up.err().message));
-    co_return http::error_response(make_error(error_code::upstream, "upstream answered HTTP " + std::to_string(up->status) +
-                                                                        " for " + v.upstream_dist_url));
+    (void)co_await release_lease(v.id);
+    co_return answered(upstream_error(name, up ? "upstream answered HTTP " + std::to_string(up->status) + " for " +
+                                                     v.upstream_dist_url
+                                               : up.err().message));
   }
-  std::int64_t length = -1;
-  if (auto cl = up->header_list.get("content-length"); cl && !up->header_list.has("content-encoding")) {
-    length = 0;
-    for (char c : *cl) length = (c >= '0' && c <= '9' && length >= 0) ? length * 10 + (c - '0') : -1;
+  std::int64_t length = archive_length(up->header_list);
+  if (length > ctx.settings().max_archive_bytes) {
+    (void)co_await release_lease(v.id);
+    co_return answered(http::private_error_response(
+        error_code::upstream, "the archive of " + name + " is too large to mirror",
+        v.upstream_dist_url + " declares " + std::to_string(length) + " bytes, over PB_MAX_ARCHIVE_BYTES (" +
+            std::to_string(ctx.settings().max_archive_bytes) + ")"));
   }
-  auto tee = co_await fx::body_tee(up->body);
-  if (!tee) co_return http::error_response(make_error(error_code::upstream, tee.err().message));
+  std::string key = "mirror/" + name + "/" + v.reference + "." + v.dist_type;
 
+  if (length < 0) {
+    auto stored = co_await store_archive(ctx.settings(), v, key, up->body, -1);
+    if (!stored) {
+      (void)co_await release_lease(v.id);
+      co_return answered(upstream_error(name, stored.err().message));
+    }
+    first_download f;
+    f.serve_stored = true;
+    f.dist_key = key;
+    f.sha1 = stored->sha1;
+    f.dist_size = stored->size;
+    co_return f;
+  }
+
+  auto tee = co_await fx::body_tee(up->body);
+  if (!tee) {
+    (void)co_await release_lease(v.id);
+    co_return answered(upstream_error(name, tee.err().message));
+  }
   http::response r;
   r.status = 200;
   r.header_list.set("content-type", content_type_for(v.dist_type));
   r.header_list.set("cache-control", archive_cache_control);
-  if (length >= 0) r.header_list.set("content-length", std::to_string(length));
+  r.header_list.set("content-length", std::to_string(length));
   r.body_from = tee->first;
   http::response already_sent;
   already_sent.status = 0;
   auto sent = co_await fx::respond(std::move(r));
-  if (!sent) co_return already_sent;
-
-  std::string key = "mirror/" + name + "/" + v.reference + "." + v.dist_type;
-  fx::r2_put_args put;
-  put.key = key;
-  put.from = tee->second;
-  put.want_sha1 = true;
-  put.want_sha256 = true;
-  put.expected_size = length;
-  put.http_metadata = json::object();
-  put.http_metadata.set("contentType", json(content_type_for(v.dist_type)));
-  auto stored = co_await fx::r2_put(std::move(put));
-  bool recorded = false;
-  if (stored) {
-    if (!v.dist_shasum.empty() && v.dist_shasum != stored->sha1) {
-      (void)co_await fx::r2_delete({key});  // not what the metadata promised: keep fetching from upstream
-    } else {
-      recorded = static_cast<bool>(co_await storage::record_mirrored_dist(v.id, key, stored->sha1, stored->sha256, stored->size));
-    }
-  }
-  // Whoever waits on this archive fetches it themselves next.
-  if (!recorded) (void)co_await fx::d1_run("UPDATE versions SET fetch_lease_until = NULL WHERE id = ?", {json(v.id)});
+  if (!sent) co_return answered(std::move(already_sent));
+  auto stored = co_await store_archive(ctx.settings(), v, key, tee->second, length);
+  if (!stored) (void)co_await release_lease(v.id);
   if (storage::needs_touch(token, ctx.now_ms)) (void)co_await storage::touch_token(token.id, ctx.now_ms);
-  co_return already_sent;
+  co_return answered(std::move(already_sent));
+}
+
+// The part of the packagist sources' include patterns a token may see: a pattern that lies within one
+// of the token's scopes as it is, else the scope itself where the two overlap (composer only uses these
+// to decide where to ask; over-matching costs a 404). Nothing of a source pattern outside every scope.
+std::vector<std::string> mirror_patterns_in_scope(const std::vector<storage::source_record>& mirrors,
+                                                  const std::vector<std::string>& scopes) {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& p) {
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  };
+  static const std::vector<std::string> everything{"*"};
+  for (const auto& m : mirrors)
+    for (const auto& include : m.include.empty() ? everything : m.include)
+      for (const auto& scope : scopes)
+        if (auth::patterns_intersect(include, scope)) add(auth::pattern_covers(scope, include) ? include : scope);
+  return out;
 }
 
 }  // namespace
@@ -196,10 +299,7 @@ task<http::response> packages_json(request_context& ctx) {
   w.key(mirrors->empty() ? "available-packages" : "available-package-patterns").begin_array();
   for (const auto& n : *names)
     if (auth::may_see(*auth.token, n)) w.value(n);
-  for (const auto& m : *mirrors) {
-    if (m.include.empty()) w.value("*");
-    for (const auto& p : m.include) w.value(p);
-  }
+  for (const auto& p : mirror_patterns_in_scope(*mirrors, auth.token->packages)) w.value(p);
   w.end_array();
   w.key("security-advisories").begin_object().field("metadata", false);
   w.field("api-url", origin + "/api/security-advisories").end_object();
@@ -241,7 +341,9 @@ task<http::response> p2_document(request_context& ctx) {
     if (!mirror) co_return store_error(mirror.err());
     if (!mirror->has_value()) co_return not_found_package(name);
     auto fetched = co_await sources::mirror_package(ctx.settings(), std::move(**mirror), name, false, ctx.now_ms);
-    if (!fetched) co_return http::error_response(make_error(error_code::upstream, fetched.err().message));
+    if (!fetched)
+      co_return http::private_error_response(error_code::upstream, "the metadata of " + name + " could not be fetched from its upstream",
+                                             fetched.err().message);
     if (*fetched == sources::mirror_outcome::not_found) co_return not_found_package(name);
     doc = co_await storage::load_document(storage::document_key(name, dev), ctx.now_ms);
     if (!doc) co_return store_error(doc.err());
@@ -289,9 +391,16 @@ task<http::response> dist_archive(request_context& ctx) {
   if (v.dist_key.empty()) {
     auto f = co_await join_flight(v.id, ctx.now_ms);
     if (!f) co_return store_error(f.err());
-    if (f->fetch) co_return co_await fetch_through(ctx, name, v, std::move(*auth.token));
-    v.dist_key = f->dist_key;  // another request stored it meanwhile: serve the R2 copy
-    v.dist_size = f->dist_size;
+    if (f->fetch) {
+      first_download first = co_await fetch_through(ctx, name, v, *auth.token);
+      if (!first.serve_stored) co_return std::move(first.answer);
+      v.dist_key = first.dist_key;  // stored whole just now: served from R2 with its length
+      v.dist_size = first.dist_size;
+      if (v.dist_shasum.empty()) v.dist_shasum = first.sha1;
+    } else {
+      v.dist_key = f->dist_key;  // another request stored it meanwhile: serve the R2 copy
+      v.dist_size = f->dist_size;
+    }
   }
 
   http::response r;
@@ -314,7 +423,7 @@ task<http::response> dist_archive(request_context& ctx) {
         rr.length = br.last - br.first + 1;
         auto obj = co_await fx::r2_get(v.dist_key, fx::body_read::handle, rr);
         if (!obj) co_return store_error(obj.err());
-        if (!obj->has_value()) co_return http::error_response(error_code::internal, "archive missing from storage: " + v.dist_key);
+        if (!obj->has_value()) co_return missing_archive(v.dist_key);
         r.status = 206;
         r.header_list.set("content-range", "bytes " + std::to_string(br.first) + "-" + std::to_string(br.last) + "/" +
                                                std::to_string(v.dist_size));
@@ -325,7 +434,9 @@ task<http::response> dist_archive(request_context& ctx) {
     }
   }
 
-  // Edge cache first (keyed by the immutable storage key, never by credentials), then R2.
+  // Edge cache first (keyed by the immutable storage key, never by credentials), then R2. The entry
+  // lives in the Worker's own named cache (see cache.match in PROTOCOL.md), which no request from
+  // outside reads or fills, whatever its URL; no route answers that URL either.
   std::string cache_key = ctx.req.target.origin() + "/__pb_cache/" + v.dist_key;
   auto hit = co_await fx::cache_match(cache_key);
   if (hit && hit->has_value() && (*hit)->status == 200) {
@@ -335,7 +446,7 @@ task<http::response> dist_archive(request_context& ctx) {
   }
   auto obj = co_await fx::r2_get(v.dist_key);
   if (!obj) co_return store_error(obj.err());
-  if (!obj->has_value()) co_return http::error_response(error_code::internal, "archive missing from storage: " + v.dist_key);
+  if (!obj->has_value()) co_return missing_archive(v.dist_key);
   r.status = 200;
   r.body_from = (*obj)->body;
   auto sent = co_await fx::respond(std::move(r));
