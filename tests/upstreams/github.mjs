@@ -2,6 +2,7 @@
 // api.github.com layout (API at the root). See README.md for endpoints and options.
 import { randomBytes } from "node:crypto";
 import { startServer, json, raw, redirect, paginate, postWebhook, hmacHex, newDeliveryId } from "./server.mjs";
+import { archive } from "./server.mjs";
 import { blobSha } from "./repo-model.mjs";
 import { repoRegistry, tokenList } from "./common-repos.mjs";
 
@@ -100,11 +101,12 @@ export async function start(options = {}) {
     const zip = repo.archive(ref, "github");
     if (!zip) return raw("404: Not Found", 404, { "content-type": "text/plain; charset=utf-8" });
     const sha = repo.resolve(ref);
-    return raw(zip, 200, {
+    // codeload builds archives on the fly: chunked, no Content-Length.
+    return archive(zip, {
       "content-type": "application/zip",
       "content-disposition": `attachment; filename=${repo.archivePrefix(ref, "github").slice(0, -1)}.zip`,
       etag: `"${sha}"`,
-    });
+    }, { gzip: !!options.archiveGzip });
   }
 
   async function handler(ctx) {
