@@ -213,7 +213,13 @@ typed_effect<r2_put_result> r2_put(r2_put_args a) {
   if (a.expected_size >= 0) w.field("expected_size", a.expected_size);
   if (a.max_bytes >= 0) w.field("max_bytes", a.max_bytes);
   return make<r2_put_result>(std::move(w), [](effect_outcome&& o) -> result<r2_put_result> {
-    if (!o) return std::move(o).err();
+    if (!o) {
+      // The body's fault (it broke off, or had another length than promised) or a size limit: not R2's.
+      error e = std::move(o).err();
+      if (e.message.rfind("BadBody:", 0) == 0) e.code = error_code::bad_request, e.status = 0;
+      if (e.message.rfind("PayloadTooLarge:", 0) == 0) e.code = error_code::payload_too_large, e.status = 0;
+      return e;
+    }
     r2_put_result r;
     r.key = std::string((*o)["key"].as_string());
     r.size = (*o)["size"].as_int();

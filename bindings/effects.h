@@ -127,6 +127,8 @@ struct r2_put_result {
   std::string sha1;    // hex, when asked for
   std::string sha256;  // hex, when asked for
 };
+// Fails with bad_request when the body broke off or had another length than expected_size, with
+// payload_too_large past max_bytes, and with effect_failed when R2 itself failed; nothing is stored.
 typed_effect<r2_put_result> r2_put(r2_put_args args);
 typed_effect<std::monostate> r2_delete(std::vector<std::string> keys);
 

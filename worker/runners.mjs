@@ -120,6 +120,15 @@ function tooLarge(maxBytes) {
 // stream fails the put). With an unknown size (a chunked or decompressed upstream body) it goes up as a
 // multipart upload, completed only when the stream ended whole and aborted otherwise. Either way an
 // object appears whole or not at all, and memory holds at most one part, whatever the object's size.
+// A body that broke off or has another length than promised is the body's fault (BadBody), not R2's.
+async function readChunk(reader) {
+  try {
+    return await reader.read();
+  } catch (err) {
+    throw named("BadBody", `the body broke off: ${err?.message ?? err}`);
+  }
+}
+
 async function putStream(bucket, key, stream, { size, maxBytes, hasher, opts }) {
   const reader = stream.getReader();
   let upload = null;
@@ -131,14 +140,20 @@ async function putStream(bucket, key, stream, { size, maxBytes, hasher, opts }) 
       const fixed = new FixedLengthStream(size);
       writer = fixed.writable.getWriter();
       put = bucket.put(key, fixed.readable, opts);
-      put.catch(() => {}); // awaited below; it must not count as unhandled while the copy runs
+      // A put that fails stops reading: every write waits on it too, or the copy would wait forever.
+      const putFailed = put.then(() => new Promise(() => {}));
+      putFailed.catch(() => {});
+      let total = 0;
       for (;;) {
-        const { done, value } = await reader.read();
+        const { done, value } = await readChunk(reader);
         if (done) break;
+        total += value.byteLength;
+        if (total > size) throw named("BadBody", `the body is longer than the ${size} bytes expected`);
         await hasher.update(value);
-        await writer.write(value);
+        await Promise.race([writer.write(value), putFailed]);
       }
-      await writer.close();
+      if (total !== size) throw named("BadBody", `the body ended after ${total} of the ${size} bytes expected`);
+      await Promise.race([writer.close(), putFailed]);
       return await put;
     }
     // One part buffer, reused: a part is copied in, sent, and the buffer filled again.
@@ -151,7 +166,7 @@ async function putStream(bucket, key, stream, { size, maxBytes, hasher, opts }) 
       parts.push(await upload.uploadPart(parts.length + 1, bytes));
     };
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await readChunk(reader);
       if (done) break;
       total += value.byteLength;
       if (maxBytes != null && total > maxBytes) throw tooLarge(maxBytes);

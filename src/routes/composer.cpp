@@ -27,9 +27,9 @@ http::response not_found_package(std::string_view name) {
 
 // Storage and upstream failures answer a plain message; what failed and where (a D1 error, an upstream
 // URL that may carry a signed token, a secret's name) goes to the request log only.
-http::response store_error(const error& e) {
+http::response store_error(const error& e, std::string_view what = "storage") {
   return http::private_error_response(error_code::unavailable, "storage is unavailable, try again later",
-                                      "storage: " + e.message);
+                                      std::string(what) + ": " + e.message);
 }
 
 http::response missing_archive(const std::string& key) {
@@ -195,7 +195,10 @@ task<result<fx::r2_put_result>> store_archive(const settings& cfg, storage::vers
                                                    ", the metadata promised " + v.dist_shasum);
   }
   auto recorded = co_await storage::record_mirrored_dist(v.id, key, stored->sha1, stored->sha256, stored->size);
-  if (!recorded) co_return std::move(recorded).err();
+  if (!recorded) {
+    (void)co_await fx::r2_delete({key});  // nothing unrecorded stays behind
+    co_return make_error(error_code::unavailable, "recording " + key + " failed: " + recorded.err().message);
+  }
   co_return std::move(*stored);
 }
 
@@ -422,7 +425,7 @@ task<http::response> dist_archive(request_context& ctx) {
         rr.offset = br.first;
         rr.length = br.last - br.first + 1;
         auto obj = co_await fx::r2_get(v.dist_key, fx::body_read::handle, rr);
-        if (!obj) co_return store_error(obj.err());
+        if (!obj) co_return store_error(obj.err(), "reading " + v.dist_key);
         if (!obj->has_value()) co_return missing_archive(v.dist_key);
         r.status = 206;
         r.header_list.set("content-range", "bytes " + std::to_string(br.first) + "-" + std::to_string(br.last) + "/" +
@@ -445,7 +448,7 @@ task<http::response> dist_archive(request_context& ctx) {
     co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
   }
   auto obj = co_await fx::r2_get(v.dist_key);
-  if (!obj) co_return store_error(obj.err());
+  if (!obj) co_return store_error(obj.err(), "reading " + v.dist_key);
   if (!obj->has_value()) co_return missing_archive(v.dist_key);
   r.status = 200;
   r.body_from = (*obj)->body;

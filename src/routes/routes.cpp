@@ -13,6 +13,7 @@
 #include "routes/health.h"
 #include "routes/hooks.h"
 #include "sources/sync.h"
+#include "storage/packages.h"
 
 namespace pb::routes {
 
@@ -146,6 +147,8 @@ task<http::response> handle_fetch(request_context& ctx) {
 
 task<std::monostate> handle_scheduled(request_context& ctx) {
   (void)co_await sources::run_due_syncs(ctx.settings(), ctx.now_ms);
+  // Documents left behind by a write whose rebuild failed (or was cut short by a trap).
+  (void)co_await storage::rebuild_stale_documents(ctx.now_ms, 8);
   auto r = co_await fx::d1_run(
       "INSERT INTO pb_meta (key, value) VALUES ('last_cron_ms', ?) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -313,6 +313,22 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
   co_return std::monostate{};
 }
 
+task<result<std::int64_t>> rebuild_stale_documents(std::int64_t now_ms, std::int64_t limit) {
+  // Both documents of a package carry the package revision they were built from.
+  auto stale = co_await fx::d1_all(
+      "SELECT p.name FROM packages p WHERE (SELECT count(*) FROM metadata_documents d "
+      "WHERE d.package_id = p.id AND d.revision >= p.revision) < 2 ORDER BY p.updated_at LIMIT ?",
+      {json(limit)});
+  if (!stale) co_return std::move(stale).err();
+  std::int64_t rebuilt = 0;
+  for (const auto& row : stale->rows) {
+    auto r = co_await rebuild_documents(std::string(row["name"].as_string()), now_ms);
+    if (!r) co_return std::move(r).err();
+    ++rebuilt;
+  }
+  co_return rebuilt;
+}
+
 task<result<json>> package_summaries() {
   auto r = co_await fx::d1_batch({
       {"SELECT p.name, p.source, p.updated_at FROM packages p ORDER BY p.name", {}},

@@ -87,6 +87,9 @@ task<result<std::monostate>> record_mirrored_dist(std::int64_t version_id, std::
 
 // Rebuilds and stores the package's p2 documents (tagged and ~dev).
 task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms);
+// Rebuilds the documents of up to `limit` packages whose documents are behind their versions (a write
+// whose rebuild failed, or was cut short by a trap); the cron trigger runs it. Returns how many.
+task<result<std::int64_t>> rebuild_stale_documents(std::int64_t now_ms, std::int64_t limit);
 
 // Admin views.
 task<result<json>> package_summaries();

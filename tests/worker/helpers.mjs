@@ -96,7 +96,9 @@ export function client(target, { adminToken } = {}) {
       payload = JSON.stringify(body);
       h["content-type"] ??= "application/json";
     }
-    const fetchFn = target.dispatchFetch ? target.dispatchFetch.bind(target) : target.fetch.bind(target);
+    // A worker's fetch stub may send a buffered body as a stream: say its length, as a client would.
+    if (typeof payload === "string" || payload instanceof Uint8Array) h["content-length"] ??= String(Buffer.byteLength(payload));
+    const fetchFn = target instanceof Miniflare ? target.dispatchFetch.bind(target) : (url, init) => target.fetch(url, init);
     const r = await fetchFn(`${BASE}${p}`, { method, headers: h, body: payload, ...(payload instanceof ReadableStream ? { duplex: "half" } : {}) });
     if (raw) return r;
     const buf = Buffer.from(await r.arrayBuffer());
