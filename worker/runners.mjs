@@ -54,8 +54,15 @@ function headerPairs(headers) {
   return [...headers];
 }
 
+// Text goes into wasm JSON-escaped: a control character takes six bytes there. The limit holds for
+// the escaped form too (with room for the quotes and backslashes ordinary JSON has), so a hostile body
+// cannot turn max_bytes into six times as much wasm memory.
 async function readText(stream, maxBytes) {
-  return new TextDecoder().decode(await readBytes(stream, maxBytes));
+  const text = new TextDecoder().decode(await readBytes(stream, maxBytes));
+  if (maxBytes != null && text.length > maxBytes / 4 && JSON.stringify(text).length > maxBytes * 1.5) {
+    throw named("PayloadTooLarge", `body is larger than ${maxBytes} bytes once escaped`);
+  }
+  return text;
 }
 
 async function readBytes(stream, maxBytes) {

@@ -79,7 +79,10 @@ class json {
 };
 
 // Parses a complete JSON document. The error message names the simdjson error and quotes the start of
-// the input.
+// the input. A document of more than max_json_values values (hostile metadata: millions of tiny
+// values would fill the isolate's 128 MB) fails with payload_too_large; nesting deeper than
+// simdjson's 1024 levels fails as invalid.
+inline constexpr std::size_t max_json_values = 500'000;
 result<json> parse_json(std::string_view text);
 
 // Streaming writer; separators are inserted automatically. key() must precede each value in an object.

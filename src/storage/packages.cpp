@@ -158,6 +158,10 @@ task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms) {
 
 task<result<std::monostate>> replace_source_versions(std::string package, std::int64_t source_id, std::string source_type,
                                                      std::vector<upstream_version> versions, std::int64_t now_ms) {
+  if (versions.size() > max_versions_per_package)
+    co_return make_error(error_code::unprocessable, package + ": the upstream lists " + std::to_string(versions.size()) +
+                                                        " versions, more than the " +
+                                                        std::to_string(max_versions_per_package) + " mirrored per package");
   auto owner = co_await fx::d1_first("SELECT source_id FROM packages WHERE name = ?", {json(package)});
   if (!owner) co_return std::move(owner).err();
   if (owner->has_value() && (**owner)["source_id"].as_int(-1) != source_id)

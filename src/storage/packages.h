@@ -66,6 +66,9 @@ task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms);
 // Upstream sources: replaces the package's versions with `versions` in one D1 batch (the package
 // switches to the new set whole), keeping mirrored archives whose reference did not change. The
 // package must be new or already belong to this source: error_code::conflict otherwise.
+// More versions than this in one package is refused (unprocessable): the version set is written in one
+// D1 batch and its documents built in wasm memory. Packagist's busiest packages have ~3,000.
+inline constexpr std::size_t max_versions_per_package = 5000;
 struct upstream_version {
   version_row v;  // version, version_normalized, reference, dist_type, dist_shasum, release_time, composer_json
   std::string upstream_dist_url;
