@@ -18,10 +18,12 @@ const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 function toResponse(r, handles, method) {
   let body = null;
   if (r.body_handle != null) {
-    body = handles.take(r.body_handle).stream;
-    // A declared length makes the client see a short body as an error, not as a smaller archive.
+    const h = handles.take(r.body_handle);
+    body = h.stream;
+    // A declared length makes the client see a short body as an error, not as a smaller archive. A
+    // stream that already has that length (an R2 object, a cache hit) carries it by itself.
     const declared = r.headers.find(([k]) => k.toLowerCase() === "content-length");
-    if (declared && body && !NO_BODY_STATUS.has(r.status) && method !== "HEAD") {
+    if (declared && body && h.length !== Number(declared[1]) && !NO_BODY_STATUS.has(r.status) && method !== "HEAD") {
       const fixed = new FixedLengthStream(Number(declared[1]));
       body.pipeTo(fixed.writable).catch(() => {});
       body = fixed.readable;

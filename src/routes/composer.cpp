@@ -103,16 +103,13 @@ std::string content_type_for(std::string_view type) {
 }
 
 // First download of a source's archive: fetched from upstream with the source's credentials (only to
-// the source's own hosts) and recorded only if it arrived whole (and matches the upstream shasum when
-// there is one). Two ways, by what the upstream tells about the length:
-// - a Content-Length (identity encoding): streamed to the client and into R2 at once (body.tee, which
-//   advances both together); the client's response declares the length, so a transfer that breaks
-//   midway reaches it as a short body, a failed download, and R2 stores nothing;
-// - no length (codeload, GitLab and Bitbucket generate archives on the fly and send them chunked; or a
-//   compressed transfer): streamed into R2 first (multipart, a part at a time), then served from R2 with
-//   its length. The runtime ends a chunked response cleanly even when its body fails, so streaming such
-//   an archive through would hand a broken transfer to composer as a complete, corrupt zip. A broken
-//   upstream is a 502 before any byte.
+// the source's own hosts), stored into R2 whole (with its length when the upstream gives one, else as a
+// multipart upload a part at a time) with SHA-1/SHA-256 computed on the way, checked against the
+// promised shasum, recorded, and only then served from R2 with its length. The client gets a whole
+// archive or, when the transfer breaks, a 502 before any byte: a stream that fails after its 200 is not
+// reliably a failure for the client (workerd ends a chunked response cleanly when its body fails,
+// cloudflare/workerd#6818, and wrangler dev's proxy re-chunks even a response with a Content-Length),
+// so composer could otherwise take a short body for a complete, corrupt zip.
 // Single flight: one request per archive holds a lease in D1 and fetches; the others wait (bounded)
 // for its R2 copy. A lease that runs out (its holder failed) lets the next request fetch.
 struct flight {
@@ -162,7 +159,7 @@ std::int64_t archive_length(const http::headers& h) {
 }
 
 struct first_download {
-  http::response answer;      // the answer, unless the archive is now to be served from R2
+  http::response answer;      // the error answer, unless the archive is now to be served from R2
   bool serve_stored = false;  // stored whole: serve dist_key like any stored archive
   std::string dist_key, sha1;
   std::int64_t dist_size = 0;
@@ -202,8 +199,7 @@ task<result<fx::r2_put_result>> store_archive(const settings& cfg, storage::vers
   co_return std::move(*stored);
 }
 
-task<first_download> fetch_through(request_context& ctx, std::string name, storage::version_row v,
-                                   storage::token_record token) {
+task<first_download> fetch_through(request_context& ctx, std::string name, storage::version_row v) {
   auto source = co_await storage::find_source(v.source_id);
   if (!source) {
     (void)co_await release_lease(v.id);
@@ -231,40 +227,17 @@ task<first_download> fetch_through(request_context& ctx, std::string name, stora
             std::to_string(ctx.settings().max_archive_bytes) + ")"));
   }
   std::string key = "mirror/" + name + "/" + v.reference + "." + v.dist_type;
-
-  if (length < 0) {
-    auto stored = co_await store_archive(ctx.settings(), v, key, up->body, -1);
-    if (!stored) {
-      (void)co_await release_lease(v.id);
-      co_return answered(upstream_error(name, stored.err().message));
-    }
-    first_download f;
-    f.serve_stored = true;
-    f.dist_key = key;
-    f.sha1 = stored->sha1;
-    f.dist_size = stored->size;
-    co_return f;
-  }
-
-  auto tee = co_await fx::body_tee(up->body);
-  if (!tee) {
+  auto stored = co_await store_archive(ctx.settings(), v, key, up->body, length);
+  if (!stored) {
     (void)co_await release_lease(v.id);
-    co_return answered(upstream_error(name, tee.err().message));
+    co_return answered(upstream_error(name, stored.err().message));
   }
-  http::response r;
-  r.status = 200;
-  r.header_list.set("content-type", content_type_for(v.dist_type));
-  r.header_list.set("cache-control", archive_cache_control);
-  r.header_list.set("content-length", std::to_string(length));
-  r.body_from = tee->first;
-  http::response already_sent;
-  already_sent.status = 0;
-  auto sent = co_await fx::respond(std::move(r));
-  if (!sent) co_return answered(std::move(already_sent));
-  auto stored = co_await store_archive(ctx.settings(), v, key, tee->second, length);
-  if (!stored) (void)co_await release_lease(v.id);
-  if (storage::needs_touch(token, ctx.now_ms)) (void)co_await storage::touch_token(token.id, ctx.now_ms);
-  co_return answered(std::move(already_sent));
+  first_download f;
+  f.serve_stored = true;
+  f.dist_key = key;
+  f.sha1 = stored->sha1;
+  f.dist_size = stored->size;
+  co_return f;
 }
 
 // The part of the packagist sources' include patterns a token may see: a pattern that lies within one
@@ -395,7 +368,7 @@ task<http::response> dist_archive(request_context& ctx) {
     auto f = co_await join_flight(v.id, ctx.now_ms);
     if (!f) co_return store_error(f.err());
     if (f->fetch) {
-      first_download first = co_await fetch_through(ctx, name, v, *auth.token);
+      first_download first = co_await fetch_through(ctx, name, v);
       if (!first.serve_stored) co_return std::move(first.answer);
       v.dist_key = first.dist_key;  // stored whole just now: served from R2 with its length
       v.dist_size = first.dist_size;
@@ -430,6 +403,7 @@ task<http::response> dist_archive(request_context& ctx) {
         r.status = 206;
         r.header_list.set("content-range", "bytes " + std::to_string(br.first) + "-" + std::to_string(br.last) + "/" +
                                                std::to_string(v.dist_size));
+        r.header_list.set("content-length", std::to_string(br.last - br.first + 1));
         r.body_from = (*obj)->body;
         co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
       }
@@ -437,6 +411,9 @@ task<http::response> dist_archive(request_context& ctx) {
     }
   }
 
+  // The length is known from the stored archive: HEAD answers it as GET does, and a short body is an
+  // error for the client.
+  r.header_list.set("content-length", std::to_string(v.dist_size));
   // Edge cache first (keyed by the immutable storage key, never by credentials), then R2. The entry
   // lives in the Worker's own named cache (see cache.match in PROTOCOL.md), which no request from
   // outside reads or fills, whatever its URL; no route answers that URL either.
