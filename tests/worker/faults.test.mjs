@@ -23,6 +23,11 @@ describe("faults of D1, KV and R2 in workerd", () => {
   const cold = () => api("POST", "/__fixture/clock?advance_ms=11000"); // past the isolate cache's 10 s
   const objects = async (prefix) => (await bucket.list({ prefix })).objects.map((o) => o.key);
   const rows = (sql, ...params) => db.prepare(sql).bind(...params).all().then((r) => r.results);
+  // The dist path of name@version, as its p2 document gives it.
+  async function distPathOf(name, version) {
+    const meta = await api("GET", `/p2/${name}.json`, { token });
+    return new URL(meta.json.packages[name].find((x) => x.version === version).dist.url).pathname;
+  }
   function assertPlainError(r, status, code) {
     assert.equal(r.status, status, r.text);
     assert.equal(r.headers.get("cache-control"), "no-store");
@@ -124,8 +129,7 @@ describe("faults of D1, KV and R2 in workerd", () => {
   });
 
   test("R2 failing on a stored archive's read: 503 with a plain message, the key only in the log", async () => {
-    const meta = await api("GET", "/p2/acme/widget.json", { token });
-    const path = new URL(meta.json.packages["acme/widget"].find((x) => x.version === "1.0.0").dist.url).pathname;
+    const path = await distPathOf("acme/widget", "1.0.0");
     await inject({ binding: "BUCKET", op: "get", match: "artifacts/", kind: "fail" });
     const r = await api("GET", path, { token });
     assertPlainError(r, 503, "unavailable");
@@ -134,8 +138,7 @@ describe("faults of D1, KV and R2 in workerd", () => {
   });
 
   test("R2 failing while a first download is stored: 502, nothing recorded, the next download works", async () => {
-    const meta = await api("GET", "/p2/acme/mirrored.json", { token });
-    const path = new URL(meta.json.packages["acme/mirrored"].find((x) => x.version === "1.0.0").dist.url).pathname;
+    const path = await distPathOf("acme/mirrored", "1.0.0");
     await inject({ binding: "BUCKET", op: "put", match: "mirror/acme/mirrored/", kind: "fail" });
     const r = await api("GET", path, { token });
     assertPlainError(r, 502, "upstream");
@@ -147,8 +150,7 @@ describe("faults of D1, KV and R2 in workerd", () => {
   });
 
   test("D1 failing while a first download is recorded: 502, the stored copy removed, the next download works", async () => {
-    const meta = await api("GET", "/p2/acme/mirrored.json", { token });
-    const path = new URL(meta.json.packages["acme/mirrored"].find((x) => x.version === "1.1.0").dist.url).pathname;
+    const path = await distPathOf("acme/mirrored", "1.1.0");
     await inject({ binding: "DB", op: "run", match: "UPDATE versions SET dist_key", kind: "fail" });
     const r = await api("GET", path, { token });
     assertPlainError(r, 502, "upstream");
