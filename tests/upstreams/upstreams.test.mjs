@@ -588,6 +588,17 @@ describe("faults and the request log", () => {
       assert.equal(readZip(Buffer.from(await r.arrayBuffer())).length > 0, true, `${what}: a whole zip`);
     }
   });
+  it("archiveGzip: an archive gzip-encoded for a client that accepts it, identity otherwise", async () => {
+    const g = await started(github.start({ repos: [{ name: "acme/widget", tags: ["v1.0.0"] }], archiveGzip: true }));
+    const loc = new URL((await get(`${g.apiUrl}/repos/acme/widget/zipball/v1.0.0`)).headers.get("location"), g.url).href;
+    const gz = await get(loc, { headers: { "accept-encoding": "gzip" } });
+    assert.equal(gz.headers.get("content-encoding"), "gzip");
+    const zip = Buffer.from(await gz.arrayBuffer()); // fetch decodes it
+    assert.ok(readZip(zip).length > 0);
+    const plain = await get(loc, { headers: { "accept-encoding": "identity" } });
+    assert.equal(plain.headers.get("content-encoding"), null);
+    assert.ok(Buffer.from(await plain.arrayBuffer()).equals(zip));
+  });
   it("truncate: half the body, then the socket is destroyed (short against its Content-Length, or chunked without its last chunk)", async () => {
     const sha = pk.state.packages.get("acme/a").versions.get("1.0.0").sha;
     pk.state.addFault({ path: "/acme/a/zipball/*", type: "truncate", count: 1 });
