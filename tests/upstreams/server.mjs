@@ -264,7 +264,17 @@ export async function startServer({ name, tls, handler, state = {}, rateLimitSty
     // Generated on the fly: written in pieces as the socket drains.
     for (let at = 0; at < body.length; at += CHUNK_BYTES) {
       if (res.destroyed) return finish("client gone");
-      if (!res.write(body.subarray(at, at + CHUNK_BYTES))) await new Promise((r) => res.once("drain", r).once("close", r));
+      if (!res.write(body.subarray(at, at + CHUNK_BYTES))) {
+        await new Promise((r) => {
+          const done = () => {
+            res.off("drain", done);
+            res.off("close", done);
+            r();
+          };
+          res.on("drain", done);
+          res.on("close", done);
+        });
+      }
     }
     res.end();
     finish(status);
