@@ -11,6 +11,8 @@
 #include "core/json.h"
 #include "driver.h"
 #include "routes/app.h"
+#include "auth/rate_limit.h"
+#include "storage/audit.h"
 #include "storage/hot_cache.h"
 #include "wire.h"
 
@@ -48,14 +50,23 @@ std::string finish_document(const http::response& r) {
 }
 
 // The body leaves as raw bytes beside the document: no JSON escaping on the way out, no decoding in JS.
+// The response's "log" carries what the shim's request log line needs from C++ (route, cache outcome).
 task<std::string> run_fetch(request_context* ctx, std::string* raw_body) {
   http::response r = co_await routes::handle_fetch(*ctx);
-  if (r.status == 0 || r.body_from != http::no_body || r.body.empty()) co_return finish_document(r);
-  *raw_body = std::move(r.body);
-  r.body.clear();
   json_writer w;
-  w.begin_object().key("response");
-  wire::write_response(w, r, static_cast<std::int64_t>(raw_body->size()));
+  w.begin_object();
+  if (r.status != 0) {  // 0: already sent with http.respond (routes::respond_early labelled it)
+    r.log_route = ctx->route;
+    r.log_cache = ctx->cache;
+    std::int64_t raw_len = -1;
+    if (r.body_from == http::no_body && !r.body.empty()) {
+      *raw_body = std::move(r.body);
+      r.body.clear();
+      raw_len = static_cast<std::int64_t>(raw_body->size());
+    }
+    w.key("response");
+    wire::write_response(w, r, raw_len);
+  }
   w.end_object();
   co_return std::move(w).str();
 }
@@ -143,7 +154,8 @@ PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
     ctx->cfg = configured();
     j->ctx = std::move(*ctx);
     j->drv = std::make_unique<driver>(j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
-                                                                                 : run_fetch(&j->ctx, &j->raw_body));
+                                                                                 : run_fetch(&j->ctx, &j->raw_body),
+                                      j->ctx.settings().subrequest_budget());
   } else {
     j->drv = std::make_unique<driver>(reject(ctx.err().message));
   }
@@ -180,7 +192,11 @@ PB_EXPORT std::uint32_t pb_out_len(std::uint32_t id) {
 }
 
 // Empties the isolate's caches (native test hosts call it so every case starts cold; not exported to wasm).
-PB_EXPORT void pb_reset_caches() { storage::hot_cache::clear(); }
+PB_EXPORT void pb_reset_caches() {
+  storage::hot_cache::clear();
+  auth::reset_rate_limits();
+  storage::reset_denials();
+}
 
 // The raw body of a finished job's response ("body_raw" in the finish document).
 PB_EXPORT const char* pb_out_body_ptr(std::uint32_t id) {

@@ -41,6 +41,17 @@ function log(fields) {
   console.log(JSON.stringify(fields));
 }
 
+// The request log line (docs/OPERATIONS.md): route pattern, method, path, status, milliseconds to the
+// response, cache outcome, the operator-only detail; with PB_LOG=debug also the effect batches. Built
+// as a string: a JSON.stringify of an object per request cost as much as a warm p2 hit.
+function requestLine(method, path, status, ms, meta, batches) {
+  const route = meta?.route ? JSON.stringify(meta.route) : "null";
+  const cache = meta?.cache ? `"${meta.cache}"` : "null";
+  const detail = meta?.detail ? `,"detail":${JSON.stringify(meta.detail)}` : "";
+  const tail = batches ? `,"batches":${JSON.stringify(batches)}` : "";
+  return `{"route":${route},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${status},"ms":${ms},"cache":${cache}${detail}${tail}}`;
+}
+
 export default {
   async fetch(request, env, ctx) {
     const started = Date.now();
@@ -61,41 +72,43 @@ export default {
         ...(request.body ? { body_handle: 0 } : {}),
       },
     };
-    // Request log (PB_LOG=requests: every request; otherwise only 5xx; a line per request costs as much
-    // as the rest of a warm p2 hit, and Cloudflare logs invocations anyway). The line is written when the
-    // response is handed over, so lines follow the order in which clients got their answers; `batches`
-    // holds the ops of each effect batch (one entry per suspension); `detail` is what C++ noted for the
-    // log only (an upstream URL, a raw fetch error), never sent to the client. Work that goes on after
-    // the response (http.respond) gets a second line, phase "after_response", with its own batches.
-    const batches = [];
-    const logAll = env.PB_LOG === "requests";
+    // Request log (docs/OPERATIONS.md). PB_LOG "requests" (scripts/dev, and scripts/deploy with
+    // [observability] on): one line per request; "debug": the same with the effect ops of each batch
+    // (one entry per suspension) and a second line, phase "after_response", for the work done after the
+    // response (http.respond); otherwise ("errors", the default) only server errors. The line is written
+    // when the response is handed over, so lines follow the order in which clients got their answers.
+    // C++ labels each response with its route, cache outcome and `detail` (what failed, for the operator
+    // only: an upstream URL, a raw fetch error; never sent to the client).
+    const logAll = env.PB_LOG === "requests" || env.PB_LOG === "debug";
+    const batches = env.PB_LOG === "debug" ? [] : undefined;
     const path = url.pathname;
     return new Promise((resolve) => {
       let sent = false;
       let status = 0;
       let batchesAtSend = 0;
-      const send = (resp, detail) => {
+      const send = (resp, meta) => {
         if (sent) return;
         sent = true;
         status = resp.status;
-        batchesAtSend = batches.length;
-        if (logAll || status >= 500)
-          log({ method: request.method, path, status, ms: Date.now() - started, batches: batches.slice(), ...(detail ? { detail } : {}) });
+        if (logAll || status >= 500) {
+          batchesAtSend = batches?.length ?? 0;
+          console.log(requestLine(request.method, path, status, Date.now() - started, meta, batches?.slice()));
+        }
         resolve(resp);
       };
       const io = { env, ctx, handles, batches, respond: (r) => send(toResponse(r, handles, request.method), r.log) };
       const done = drive(wasmModule, startDoc, io)
         .then((finish) => {
           if (finish.response) send(toResponse(finish.response, handles, request.method), finish.response.log);
-          else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"), "no response");
-          else if (logAll && batches.length > batchesAtSend)
+          else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" });
+          else if (batches && batches.length > batchesAtSend)
             log({ phase: "after_response", method: request.method, path, status, ms: Date.now() - started, batches: batches.slice(batchesAtSend) });
         })
         .catch((err) => {
           const trapped = err instanceof Trap;
           const error = String(err?.message ?? err);
           log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error, method: request.method, path, ...(sent ? { phase: "after_response" } : {}) });
-          send(jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"), error);
+          send(jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"), { detail: error });
         })
         .finally(() => handles.release());
       ctx.waitUntil(done);

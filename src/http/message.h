@@ -32,6 +32,9 @@ struct response {
   // For the request log only, never sent: what the client must not see (an upstream URL that may carry
   // a signed token, a raw fetch or storage error, a secret's name), so an operator can still find it.
   std::string log_note;
+  // Also for the request log: the matched route pattern and where the body came from ("hot", "d1",
+  // "edge", "r2", "upstream"); static strings, set by the router when the response leaves.
+  std::string_view log_route, log_cache;
 
   static response json_body(int status, std::string body);
   static response text(int status, std::string body, std::string_view content_type = "text/plain; charset=utf-8");

@@ -1,5 +1,7 @@
 #include "http/url.h"
 
+#include "core/text.h"
+
 namespace pb::http {
 
 namespace {
@@ -66,6 +68,14 @@ std::vector<std::pair<std::string, std::string>> url::query_params() const {
   return out;
 }
 
+bool url::edge_cache_works() const {
+  std::string_view h = host;
+  if (auto colon = h.rfind(':'); colon != std::string_view::npos && h.find(']') == std::string_view::npos) h = h.substr(0, colon);
+  while (!h.empty() && h.back() == '.') h.remove_suffix(1);
+  constexpr std::string_view suffix = ".workers.dev";
+  return !(h.size() > suffix.size() && ascii_lower(h.substr(h.size() - suffix.size())) == suffix);
+}
+
 std::optional<std::string> url::query_param(std::string_view name) const {
   for (auto& [k, v] : query_params())
     if (k == name) return v;
@@ -80,6 +90,18 @@ std::vector<std::string_view> split_path(std::string_view path) {
     out.push_back(path.substr(0, slash));
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                c == '_' || c == '~';
+    if (keep) out += static_cast<char>(c);
+    else out += {'%', hex[c >> 4], hex[c & 15]};
   }
   return out;
 }

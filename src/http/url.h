@@ -17,6 +17,8 @@ struct url {
   std::string query;   // without '?'
 
   std::string origin() const { return scheme + "://" + host; }
+  // False on *.workers.dev: Cloudflare's Cache API does nothing there (matches and puts are no-ops).
+  bool edge_cache_works() const;
   // First value of a query parameter, percent-decoded ('+' is a space).
   std::optional<std::string> query_param(std::string_view name) const;
   std::vector<std::pair<std::string, std::string>> query_params() const;
@@ -25,6 +27,8 @@ struct url {
 url parse_url(std::string_view s);
 // Percent-decodes; returns nullopt on a malformed escape. plus_is_space for form/query encoding.
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space = false);
+// Percent-encodes everything but RFC 3986 unreserved characters ("group/sub" -> "group%2Fsub").
+std::string percent_encode(std::string_view s);
 // Splits a path into segments ("/a/b/" -> {"a","b",""}), without decoding.
 std::vector<std::string_view> split_path(std::string_view path);
 

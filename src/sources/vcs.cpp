@@ -9,6 +9,7 @@
 #include "core/http_date.h"
 #include "http/headers.h"
 #include "http/url.h"
+#include "http/web_url.h"
 #include "sources/upstream.h"
 #include "storage/packages.h"
 #include "versions/comparator.h"
@@ -28,18 +29,7 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-// Percent-encodes everything but RFC 3986 unreserved characters ("group/sub" -> "group%2Fsub").
-std::string url_encode(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-                c == '_' || c == '~';
-    if (keep) out += static_cast<char>(c);
-    else out += {'%', hex[c >> 4], hex[c & 15]};
-  }
-  return out;
-}
+std::string url_encode(std::string_view s) { return http::percent_encode(s); }
 
 // The repository's URLs at one provider, all derived from the source's url and api_url.
 struct provider {
@@ -536,11 +526,12 @@ task<result<slice_report>> vcs_slice(const settings& cfg, storage::source_record
   }
   auto u = co_await open_upstream(cfg, s);
   if (!u) co_return std::move(u).err();
-  std::string api_host = ascii_lower(http::parse_url(p->api).host);
-  if (std::find(u->hosts.begin(), u->hosts.end(), api_host) == u->hosts.end()) u->hosts.push_back(api_host);
+  // The API may live on the web host's origin (GHE's /api/v3, GitLab's /api/v4) or on its own.
+  if (auto api = http::parse_web_url(p->api); api && !credentials_allowed(*u, *api)) u->origins.push_back(api->origin());
 
   rate_state rs;
-  std::int64_t budget = requests_per_slice;
+  // Upstream reads are subrequests too: the invocation's budget, less the slice's closing writes.
+  std::int64_t budget = std::min(requests_per_slice, fx::subrequests_left() - package_subrequests - slice_closing_subrequests);
   std::string failure;
   // Rounds of requests (the repository, a listing page, or up to 6 composer.json reads), one batch each.
   while (failure.empty() && !rs.stop && budget > 0) {

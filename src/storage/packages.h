@@ -23,6 +23,7 @@ struct stored_document {
   std::string body;
   std::string blob_key;  // documents too big for a D1 row live in R2
   std::string last_modified;
+  bool from_hot_cache = false;  // served from the isolate's memory (for the request log line)
 };
 
 struct version_row {
@@ -61,7 +62,12 @@ struct dist_row {
 task<result<std::optional<dist_row>>> find_dist(std::string package, std::string reference, std::string version);
 
 task<result<bool>> version_exists(std::string package, std::string version_normalized);
-// Inserts the version (and the package if new); error_code::conflict if the version exists.
+// True when the package exists and belongs to a source (uploads into it are refused).
+task<result<bool>> belongs_to_source(std::string package);
+// The error for an upload into a package that belongs to a source (409).
+error source_owned(std::string_view package);
+// Inserts the version (and the package if new); error_code::conflict if the version exists or the
+// package belongs to a source.
 task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms);
 // Upstream sources: replaces the package's versions with `versions` in one D1 batch (the package
 // switches to the new set whole), keeping mirrored archives whose reference did not change. The
@@ -94,8 +100,9 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
 // whose rebuild failed, or was cut short by a trap); the cron trigger runs it. Returns how many.
 task<result<std::int64_t>> rebuild_stale_documents(std::int64_t now_ms, std::int64_t limit);
 
-// Admin views.
-task<result<json>> package_summaries();
+// Admin views. Summaries: names after `after` (by name) containing `query`, at most limit, as
+// {"packages":[...],"next_cursor":name|null}.
+task<result<json>> package_summaries(std::string after = {}, std::int64_t limit = 1000, std::string query = {});
 task<result<std::optional<json>>> package_detail(std::string package);
 
 // "/dist/{package}/{version}/{reference}.{type}" (path only; callers prefix the origin).

@@ -18,6 +18,7 @@ json reply::body_json() const {
 
 reply client::call(std::string method, std::string path, header_list headers, std::optional<std::string> body) {
   json start = fetch_start(method, origin + path, headers, false, vars);
+  if (now_ms) start.set("now_ms", json(now_ms));
   if (body) {
     host.set_request_body(*body);
     start = with_body(start);
@@ -29,7 +30,7 @@ reply client::call(std::string method, std::string path, header_list headers, st
   r.status = static_cast<int>(resp["status"].as_int());
   r.headers = resp["headers"];
   r.ops = f.ops;
-  r.log = std::string(resp["log"].as_string());
+  r.log = std::string(resp["log"]["detail"].as_string());
   if (const json* handle = resp.find("body_handle")) {
     r.body = host.take_handle(handle->as_int()).value_or("<missing handle>");
   } else if (resp.find("body_raw")) {

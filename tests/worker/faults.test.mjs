@@ -45,7 +45,7 @@ describe("faults of D1, KV and R2 in workerd", () => {
     });
     mf = await startWorker({
       script: "tests/worker/fixtures/harness.mjs",
-      bindings: { ADMIN_TOKEN: ADMIN, PB_ENCRYPTION_KEY: KEY, PB_LOG: "requests" },
+      bindings: { ADMIN_TOKEN: ADMIN, PB_ENCRYPTION_KEY: KEY, PB_LOG: "debug" },
       logs,
     });
     api = client(mf, { adminToken: ADMIN });

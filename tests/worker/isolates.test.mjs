@@ -34,8 +34,11 @@ describe("two isolates over the same storage", () => {
   });
 
   test("the two workers are separate isolates (each has its own wasm instance)", async () => {
-    assert.equal((await a("GET", "/health")).status, 200);
-    assert.equal((await b("GET", "/health")).status, 200);
+    // Both answer (degraded here: no encryption key, no cron run yet; what matters is that each runs).
+    for (const api of [a, b]) {
+      const h = await api("GET", "/health");
+      assert.ok([200, 503].includes(h.status) && typeof h.json?.status === "string", h.text);
+    }
     assert.equal((await a("GET", "/__fixture/wasm")).json.instances, 1);
     assert.equal((await b("GET", "/__fixture/wasm")).json.instances, 1);
     await a("POST", "/__fixture/clock?advance_ms=1");

@@ -90,7 +90,7 @@ describe("serving archives in workerd", () => {
     });
     mf = await startWorker({
       script: "tests/worker/fixtures/harness.mjs",
-      bindings: { ADMIN_TOKEN: ADMIN, PB_ENCRYPTION_KEY: KEY, PB_TEST_HOOKS: "1", PB_LOG: "requests" },
+      bindings: { ADMIN_TOKEN: ADMIN, PB_ENCRYPTION_KEY: KEY, PB_TEST_HOOKS: "1", PB_LOG: "debug" },
       logs,
     });
     api = client(mf, { adminToken: ADMIN });
