@@ -7,127 +7,12 @@
 
 #include <cstddef>
 
+#include "versions/pcre.h"
+
 namespace pb::versions {
 namespace {
 
-using sv = std::string_view;
-constexpr std::size_t npos = sv::npos;
-
-constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
-constexpr char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-// PCRE's \s in non-UCP mode.
-constexpr bool is_pcre_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-// The characters PHP's trim() strips by default.
-constexpr bool is_trim_char(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0' || c == '\v';
-}
-
-sv php_trim(sv s) {
-  std::size_t b = 0;
-  std::size_t e = s.size();
-  while (b < e && is_trim_char(s[b])) ++b;
-  while (e > b && is_trim_char(s[e - 1])) --e;
-  return s.substr(b, e - b);
-}
-
-// PCRE `$` (no D modifier): end of subject, or just before a "\n" that ends the subject.
-bool at_end(sv s, std::size_t p) { return p == s.size() || (p + 1 == s.size() && s[p] == '\n'); }
-
-// Case-insensitive (ASCII) test that s has `word` at p; `word` is given in lower case.
-bool iprefix_at(sv s, std::size_t p, sv word) {
-  if (p > s.size() || s.size() - p < word.size()) return false;
-  for (std::size_t i = 0; i < word.size(); ++i) {
-    if (to_lower(s[p + i]) != word[i]) return false;
-  }
-  return true;
-}
-
-bool prefix_at(sv s, std::size_t p, sv word) {
-  return p <= s.size() && s.size() - p >= word.size() && s.substr(p, word.size()) == word;
-}
-
-std::size_t digits_end(sv s, std::size_t p) {
-  while (p < s.size() && is_digit(s[p])) ++p;
-  return p;
-}
-
-// End of a run of characters that are neither ',' nor \s (PHP `[^,\s]++`); `plus_too` also stops at
-// '+' (`[^,\s+]++`).
-std::size_t not_comma_space_end(sv s, std::size_t p, bool plus_too = false) {
-  while (p < s.size() && s[p] != ',' && !is_pcre_space(s[p]) && !(plus_too && s[p] == '+')) ++p;
-  return p;
-}
-
-// ---- VersionParser::$modifierRegex ---------------------------------------------------------------
-//   [._-]?(?:(stable|beta|b|RC|alpha|a|patch|pl|p)((?:[.-]?\d+)*+)?)?([.-]?dev)?     (always with /i)
-struct modifier {
-  sv stability;  // group 1 as written ("" when absent)
-  sv numbers;    // group 2
-  sv dev;        // group 3
-};
-
-constexpr sv k_modifier_words[] = {"stable", "beta", "b", "rc", "alpha", "a", "patch", "pl", "p"};
-
-// `(?:[.-]?\d+)*+`: possessive, so the longest run is taken and never given back.
-std::size_t numbers_end(sv s, std::size_t p) {
-  for (;;) {
-    std::size_t q = p;
-    if (q + 1 < s.size() && (s[q] == '.' || s[q] == '-') && is_digit(s[q + 1])) ++q;
-    if (q >= s.size() || !is_digit(s[q])) return p;
-    p = digits_end(s, q);
-  }
-}
-
-// `([.-]?dev)?` followed by whatever `tail` accepts at the resulting position.
-template <class Tail>
-bool match_dev(sv s, std::size_t p, const Tail& tail, sv& dev) {
-  if (p < s.size() && (s[p] == '.' || s[p] == '-') && iprefix_at(s, p + 1, "dev") && tail(p + 4)) {
-    dev = s.substr(p, 4);
-    return true;
-  }
-  if (iprefix_at(s, p, "dev") && tail(p + 3)) {
-    dev = s.substr(p, 3);
-    return true;
-  }
-  if (tail(p)) {
-    dev = {};
-    return true;
-  }
-  return false;
-}
-
-// The modifier starting exactly at p, then `tail`; the first success in PCRE's backtracking order.
-template <class Tail>
-bool match_modifier(sv s, std::size_t p, const Tail& tail, modifier& m) {
-  const bool has_sep = p < s.size() && (s[p] == '.' || s[p] == '_' || s[p] == '-');
-  for (int take_sep = has_sep ? 1 : 0; take_sep >= 0; --take_sep) {
-    const std::size_t q = p + static_cast<std::size_t>(take_sep);
-    for (sv word : k_modifier_words) {
-      if (!iprefix_at(s, q, word)) continue;
-      const std::size_t r = q + word.size();
-      const std::size_t u = numbers_end(s, r);
-      if (match_dev(s, u, tail, m.dev)) {
-        m.stability = s.substr(q, word.size());
-        m.numbers = s.substr(r, u - r);
-        return true;
-      }
-      // `(...)?` around the numbers may also be skipped; only differs when they matched something.
-      if (u != r && match_dev(s, r, tail, m.dev)) {
-        m.stability = s.substr(q, word.size());
-        m.numbers = {};
-        return true;
-      }
-    }
-    if (match_dev(s, q, tail, m.dev)) {
-      m.stability = {};
-      m.numbers = {};
-      return true;
-    }
-  }
-  return false;
-}
+using namespace pcre;  // NOLINT: the matchers below are written in its vocabulary
 
 // VersionParser::expandStability, on a word matched by the modifier (any case).
 sv expand_stability(sv word) {
@@ -257,18 +142,7 @@ result<std::string> normalize_impl(sv input, const sv* full_version) {
   const sv full = full_version ? *full_version : version;
 
   // strip off aliasing: {^([^,\s]++) ++as ++([^,\s]++)$}
-  {
-    const std::size_t a = not_comma_space_end(version, 0);
-    std::size_t p = a;
-    while (p < version.size() && version[p] == ' ') ++p;
-    if (a > 0 && p > a && prefix_at(version, p, "as")) {
-      const std::size_t q = p + 2;
-      std::size_t r = q;
-      while (r < version.size() && version[r] == ' ') ++r;
-      const std::size_t e = not_comma_space_end(version, r);
-      if (r > q && e > r && at_end(version, e)) version = version.substr(0, a);
-    }
-  }
+  version = strip_alias(version);
 
   // strip off stability flag: {@(?:stable|RC|beta|alpha|dev)$}i, leftmost '@' that matches
   for (std::size_t at = version.find('@'); at != npos; at = version.find('@', at + 1)) {
@@ -292,7 +166,7 @@ result<std::string> normalize_impl(sv input, const sv* full_version) {
     const std::size_t a = not_comma_space_end(version, 0, true);
     if (a > 0 && a < version.size() && version[a] == '+') {
       std::size_t e = a + 1;
-      while (e < version.size() && !is_pcre_space(version[e])) ++e;
+      while (e < version.size() && !is_space(version[e])) ++e;
       if (e > a + 1 && at_end(version, e)) version = version.substr(0, a);
     }
   }

@@ -18,6 +18,14 @@
 //                                       (each escaped): version, normalized, alias ("" = none, else
 //                                       "=" + alias), default branch "0"/"1", released ("" = null, else
 //                                       an integer).
+//   parse_constraints <c>               VersionParser::parseConstraints($c): "(string) $c<TAB>getPrettyString()"
+//   satisfies <v> <c>                   Semver::satisfies($v, $c): "true"/"false"
+//   matches <c1> <c2>                   parseConstraints($c1)->matches(parseConstraints($c2)) (first error wins)
+//   matches_version <c> <normalized>    parseConstraints($c)->matches(new Constraint('==', $normalized)); also
+//                                       checks that matches_version() agrees with the generic matches()
+//   match_specific <op> <v> <op2> <v2> <0|1>   (new Constraint($op, $v))->matchSpecific(new Constraint($op2, $v2), $b)
+//   create <0|1> <normalized> <c>...    MultiConstraint::create(array_map(parseConstraints, $cs), $conjunctive):
+//                                       "(string) $m<TAB>" and whether it matches Constraint('==', $normalized)
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -25,6 +33,7 @@
 #include <vector>
 
 #include "versions/comparator.h"
+#include "versions/constraint.h"
 #include "versions/sort.h"
 #include "versions/version_parser.h"
 
@@ -100,13 +109,29 @@ std::vector<sv> split(sv s, char sep) {
   }
 }
 
+
+// "ERR <message>" when r holds an error; whether it did.
+template <class T>
+bool append_error(std::string& out, const pb::result<T>& r) {
+  if (r.ok()) return false;
+  out += "ERR ";
+  append_escaped(out, r.err().message);
+  return true;
+}
+
 void append_result(std::string& out, const pb::result<std::string>& r) {
-  if (r.ok()) {
-    append_escaped(out, *r);
-  } else {
-    out += "ERR ";
-    append_escaped(out, r.err().message);
+  if (!append_error(out, r)) append_escaped(out, *r);
+}
+
+// Whether c matches Constraint('==', normalized), by the generic path and by the per-version one.
+void append_match(std::string& out, const pb::versions::constraint& c, const std::string& normalized) {
+  const bool generic = c.matches(pb::versions::constraint::make_single(pb::versions::constraint_op::eq, normalized));
+  const bool fast = c.matches_version(normalized);
+  if (generic != fast) {
+    out += "ERR matches_version() disagrees with matches()";
+    return;
   }
+  out += fast ? "true" : "false";
 }
 
 void run(sv line, std::string& out) {
@@ -140,20 +165,47 @@ void run(sv line, std::string& out) {
     out += std::to_string(v::version_compare(args[0], args[1]));
   } else if (op == "compare" && arity(3)) {
     const auto parsed = v::parse_operator(args[1]);
-    if (!parsed.ok()) {
-      out += "ERR ";
-      append_escaped(out, parsed.err().message);
-    } else {
-      out += v::compare(args[0], *parsed, args[2]) ? "true" : "false";
-    }
+    if (!append_error(out, parsed)) out += v::compare(args[0], *parsed, args[2]) ? "true" : "false";
   } else if (op == "constraint_version_compare" && arity(4)) {
     const auto parsed = v::parse_operator(args[2]);
-    if (!parsed.ok()) {
-      out += "ERR ";
-      append_escaped(out, parsed.err().message);
-    } else {
+    if (!append_error(out, parsed)) {
       out += v::constraint_version_compare(args[0], args[1], *parsed, args[3] == "1") ? "true" : "false";
     }
+  } else if (op == "parse_constraints" && arity(1)) {
+    const auto parsed = v::parse_constraints(args[0]);
+    if (!append_error(out, parsed)) {
+      append_escaped(out, parsed->to_string());
+      out += '\t';
+      append_escaped(out, parsed->pretty_string());
+    }
+  } else if (op == "satisfies" && arity(2)) {
+    const auto r = v::satisfies(args[0], args[1]);
+    if (!append_error(out, r)) out += *r ? "true" : "false";
+  } else if (op == "matches" && arity(2)) {
+    const auto a = v::parse_constraints(args[0]);
+    if (append_error(out, a)) return;
+    const auto b = v::parse_constraints(args[1]);
+    if (!append_error(out, b)) out += a->matches(*b) ? "true" : "false";
+  } else if (op == "matches_version" && arity(2)) {
+    const auto c = v::parse_constraints(args[0]);
+    if (!append_error(out, c)) append_match(out, *c, args[1]);
+  } else if (op == "match_specific" && arity(5)) {
+    const auto a = v::parse_operator(args[0]);
+    const auto b = v::parse_operator(args[2]);
+    if (!append_error(out, a) && !append_error(out, b)) {
+      out += v::match_specific(*a, args[1], *b, args[3], args[4] == "1") ? "true" : "false";
+    }
+  } else if (op == "create" && args.size() >= 2) {
+    std::vector<v::constraint> parts;
+    for (std::size_t i = 2; i < args.size(); ++i) {
+      auto c = v::parse_constraints(args[i]);
+      if (append_error(out, c)) return;
+      parts.push_back(std::move(c).value());
+    }
+    const v::constraint m = v::constraint::create(std::move(parts), args[0] == "1");
+    append_escaped(out, m.to_string());
+    out += '\t';
+    append_match(out, m, args[1]);
   } else if (op == "sort") {
     std::vector<std::vector<std::string>> fields;
     std::vector<v::dump_version> items;
