@@ -34,12 +34,13 @@ task<authentication> authenticate_client(const http::headers& h, std::int64_t no
   std::string hash = sha256_hex(*presented);
   result<std::optional<storage::token_record>> found = storage::hot_cache::token(hash, now_ms);
   if (!found->has_value()) {
+    std::uint64_t generation = storage::hot_cache::token_generation();
     found = co_await storage::find_token_by_hash(hash);
     if (!found) {
       co_return authentication{std::nullopt, http::error_response(make_error(
                                                  error_code::unavailable, "token store unavailable: " + found.err().message))};
     }
-    if (found->has_value()) storage::hot_cache::put_token(hash, **found, now_ms);
+    if (found->has_value()) storage::hot_cache::put_token(hash, **found, now_ms, generation);
   }
   if (!found->has_value())
     co_return authentication{std::nullopt, unauthorized("package-broker: the token is not valid (unknown token).")};

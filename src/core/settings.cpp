@@ -1,5 +1,7 @@
 #include "core/settings.h"
 
+#include "core/text.h"
+
 namespace pb {
 
 namespace {
@@ -13,6 +15,14 @@ std::int64_t positive_or(std::string_view text, std::int64_t fallback) {
   }
   return n > 0 ? n : fallback;
 }
+
+// A vendor name as Composer allows it, or such a name with '*' wildcards.
+bool vendor_pattern(std::string_view v) {
+  if (v.empty() || v.size() > 100) return false;
+  for (char c : v)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '*')) return false;
+  return true;
+}
 }  // namespace
 
 settings settings::from_vars(json v) {
@@ -22,8 +32,29 @@ settings settings::from_vars(json v) {
   s.admin_token = std::string(v["ADMIN_TOKEN"].as_string());
   s.encryption_key = std::string(v["PB_ENCRYPTION_KEY"].as_string());
   s.sync_packages_per_slice = positive_or(v["PB_SYNC_PACKAGES_PER_SLICE"].as_string(), 8);
+  s.webhook_key = std::string(v["PB_WEBHOOK_KEY"].as_string());
+  // Comma- or space-separated vendor names or patterns; entries that are not patterns are ignored.
+  std::string_view list = v["PB_PRIVATE_VENDORS"].as_string();
+  std::string item;
+  for (std::size_t i = 0; i <= list.size(); ++i) {
+    char c = i < list.size() ? list[i] : ',';
+    if (c == ',' || c == ' ' || c == '\t' || c == '\n') {
+      if (vendor_pattern(item)) s.private_vendors.push_back(item);
+      item.clear();
+    } else {
+      item += ascii_lower(c);
+    }
+  }
   s.vars = std::move(v);
   return s;
+}
+
+bool settings::valid_source_secret_name(std::string_view name) {
+  if (name.size() <= source_secret_prefix.size() || name.size() > 64 || name.substr(0, source_secret_prefix.size()) != source_secret_prefix)
+    return false;
+  for (char c : name)
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
 }
 
 }  // namespace pb

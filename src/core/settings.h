@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/json.h"
 
@@ -16,11 +17,20 @@ struct settings {
   std::string admin_token;      // ADMIN_TOKEN: the bootstrap admin secret; empty = admin API disabled
   std::string encryption_key;   // PB_ENCRYPTION_KEY: base64 of 32 bytes, seals stored credentials
   std::int64_t sync_packages_per_slice = 8;  // PB_SYNC_PACKAGES_PER_SLICE
+  // PB_WEBHOOK_KEY: derives each source's webhook secret; empty = derived from encryption_key instead.
+  std::string webhook_key;
+  // PB_PRIVATE_VENDORS ("acme,acme-*"): vendor names (or patterns) that are never mirrored from packagist.
+  std::vector<std::string> private_vendors;
 
   // Every string binding, for sources whose credentials name a Worker secret ({"secret": NAME}).
   json vars = json::object();
-  // The value of the Worker secret `name`, or empty when it is not set.
-  std::string_view secret(std::string_view name) const { return vars[name].as_string(); }
+  // Only secrets under this prefix may hold a source's credentials (never ADMIN_TOKEN or the keys).
+  static constexpr std::string_view source_secret_prefix = "PB_SOURCE_";
+  static bool valid_source_secret_name(std::string_view name);
+  // The value of the Worker secret `name` when it is a valid source secret name, else empty.
+  std::string_view source_secret(std::string_view name) const {
+    return valid_source_secret_name(name) ? vars[name].as_string() : std::string_view();
+  }
 
   // From the Worker's string bindings ({"NAME": "value", ...}); unknown or malformed values fall back
   // to the defaults above.

@@ -125,6 +125,10 @@ task<http::response> admin_upload_artifact(request_context& ctx) {
   if (length < 0) co_return http::error_response(make_error(error_code::bad_request, "a Content-Length header is required", 411));
   if (length == 0) co_return bad_request("empty body: send the zip archive as the request body");
   if (length > max_artifact) co_return http::error_response(error_code::payload_too_large, "archives are limited to 100 MiB");
+  // Refused before the body is stored (add_version refuses it again if a sync takes the name meanwhile).
+  auto owned = co_await storage::belongs_to_source(package);
+  if (!owned) co_return store_error(owned.err());
+  if (*owned) co_return http::error_response(storage::source_owned(package));
 
   auto random = co_await fx::crypto_random_hex(16);
   if (!random) co_return store_error(random.err());

@@ -22,5 +22,7 @@ task<http::response> admin_show_source(request_context& ctx);
 task<http::response> admin_update_source(request_context& ctx);
 task<http::response> admin_delete_source(request_context& ctx);
 task<http::response> admin_sync_source(request_context& ctx);
+// A new webhook URL and secret (the old ones stop working).
+task<http::response> admin_regenerate_webhook(request_context& ctx);
 
 }  // namespace pb::routes

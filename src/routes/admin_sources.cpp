@@ -1,6 +1,8 @@
-// Admin API for sources: POST/GET /admin/api/sources, GET/PATCH/DELETE /admin/api/sources/{id}.
-// Inline credentials and the webhook secret are sealed before they reach D1; the webhook secret is
-// shown once, in the create response.
+// Admin API for sources: POST/GET /admin/api/sources, GET/PATCH/DELETE /admin/api/sources/{id},
+// POST /admin/api/sources/{id}/sync and /webhook. Inline credentials are sealed, bound to the source's
+// id and origins, before they reach D1; moving a source to another origin drops them unless new ones
+// come with the move. The webhook secret is derived (sources/webhook.h) and shown once, at creation
+// and at regeneration. A packagist source's endpoints and change-feed cursor are taken at creation.
 #include "auth/authenticate.h"
 #include "core/text.h"
 #include "auth/credentials.h"
@@ -8,7 +10,11 @@
 #include "bindings/effects.h"
 #include "http/url.h"
 #include "routes/admin.h"
+#include "sources/endpoints.h"
+#include "sources/packagist.h"
 #include "sources/sync.h"
+#include "sources/upstream.h"
+#include "sources/webhook.h"
 #include "storage/sources.h"
 #include "routes/json_io.h"
 
@@ -16,18 +22,21 @@ namespace pb::routes {
 
 namespace {
 
-constexpr std::string_view credentials_purpose = "source-credentials";
-constexpr std::string_view webhook_purpose = "source-webhook-secret";
-
 http::response failure(const error& e) {
   if (e.code == error_code::effect_failed || e.code == error_code::protocol)
     return http::error_response(make_error(error_code::unavailable, "storage unavailable: " + e.message));
   return http::error_response(e);
 }
 
-bool http_url(std::string_view u) {
-  http::url p = http::parse_url(u);
-  return (p.scheme == "http" || p.scheme == "https") && !p.host.empty() && u.find_first_of(" \t\r\n") == std::string_view::npos;
+// A source location: an absolute http(s) URL (as fetch() parses it) without credentials in it.
+result<std::monostate> check_url(std::string_view field, const std::string& u) {
+  auto p = http::parse_web_url(u);
+  if (!p || u.find_first_of(" \t\r\n") != std::string::npos)
+    return make_error(error_code::bad_request, "\"" + std::string(field) + "\" must be an http(s) URL, got \"" + u + "\"" +
+                                                   (p ? "" : " (" + p.err().message + ")"));
+  if (p->has_userinfo)
+    return make_error(error_code::bad_request, "\"" + std::string(field) + "\" must not carry a user name or password; use \"credentials\"");
+  return std::monostate{};
 }
 
 // The repository path segments of a VCS web URL ("https://github.com/acme/widget(.git)").
@@ -60,9 +69,9 @@ result<std::vector<std::string>> read_patterns(const json& body, std::string_vie
 result<std::monostate> check_location(storage::source_record& s) {
   if (s.type == "packagist" && s.url.empty()) s.url = "https://repo.packagist.org";
   if (s.url.empty()) return make_error(error_code::bad_request, "\"url\" is required");
-  if (!http_url(s.url)) return make_error(error_code::bad_request, "\"url\" must be an http(s) URL, got \"" + s.url + "\"");
-  if (!s.api_url.empty() && !http_url(s.api_url))
-    return make_error(error_code::bad_request, "\"api_url\" must be an http(s) URL, got \"" + s.api_url + "\"");
+  if (auto ok = check_url("url", s.url); !ok) return ok;
+  if (!s.api_url.empty())
+    if (auto ok = check_url("api_url", s.api_url); !ok) return ok;
   std::size_t segments = repo_segments(s.url).size();
   if ((s.type == "github" || s.type == "bitbucket") && segments != 2)
     return make_error(error_code::bad_request, "\"url\" must be the repository's web URL (https://host/owner/repo), got \"" + s.url + "\"");
@@ -71,82 +80,111 @@ result<std::monostate> check_location(storage::source_record& s) {
   return std::monostate{};
 }
 
-// Applies a "credentials" member (object or null) to s, sealing inline credentials.
-task<result<std::monostate>> apply_credentials(const request_context& ctx, const json& creds, storage::source_record& s) {
-  s.credentials_type.clear();
-  s.credentials_enc.clear();
-  s.credentials_secret.clear();
-  if (creds.is_null()) co_return std::monostate{};
-  if (!creds.is_object()) co_return make_error(error_code::bad_request, "\"credentials\" must be an object or null");
+// A "credentials" member as given: none, a Worker secret's name, or inline credentials to seal once
+// the source's id and origins are final.
+struct new_credentials {
+  bool given = false;
+  std::string secret;      // {"secret": NAME}
+  std::string type;        // basic | bearer
+  std::string plaintext;   // the JSON that gets sealed
+};
+
+result<new_credentials> read_credentials(const json& creds) {
+  new_credentials c;
+  c.given = true;
+  if (creds.is_null()) return c;
+  if (!creds.is_object()) return make_error(error_code::bad_request, "\"credentials\" must be an object or null");
   if (const json* secret = creds.find("secret")) {
     std::string_view name = secret->as_string();
-    bool ok = !name.empty() && name.size() <= 64;
-    for (char c : name) ok = ok && ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
-    if (!ok) co_return make_error(error_code::bad_request, "\"credentials.secret\" must name a Worker secret (A-Z, 0-9, _)");
-    s.credentials_secret = std::string(name);
-    co_return std::monostate{};
+    // Only secrets meant for sources: never ADMIN_TOKEN, PB_ENCRYPTION_KEY or any other binding.
+    if (!settings::valid_source_secret_name(name))
+      return make_error(error_code::bad_request, "\"credentials.secret\" must name a Worker secret " +
+                                                     std::string(settings::source_secret_prefix) +
+                                                     "* (A-Z, 0-9, _; at most 64 characters), got " + secret->dump());
+    c.secret = std::string(name);
+    return c;
   }
   std::string_view type = creds["type"].as_string();
   json plain = json::object();
   plain.set("type", json(type));
   if (type == "basic") {
     if (!creds["username"].is_string() || !creds["password"].is_string())
-      co_return make_error(error_code::bad_request, "basic credentials need \"username\" and \"password\"");
+      return make_error(error_code::bad_request, "basic credentials need \"username\" and \"password\"");
     plain.set("username", creds["username"]);
     plain.set("password", creds["password"]);
   } else if (type == "bearer") {
     if (!creds["token"].is_string() || creds["token"].as_string().empty())
-      co_return make_error(error_code::bad_request, "bearer credentials need \"token\"");
+      return make_error(error_code::bad_request, "bearer credentials need \"token\"");
     plain.set("token", creds["token"]);
   } else {
-    co_return make_error(error_code::bad_request,
-                         "\"credentials\" must be {\"type\":\"basic\",..}, {\"type\":\"bearer\",..} or {\"secret\":NAME}");
+    return make_error(error_code::bad_request,
+                      "\"credentials\" must be {\"type\":\"basic\",..}, {\"type\":\"bearer\",..} or {\"secret\":NAME}");
   }
-  auto sealed = co_await auth::seal(ctx.settings(), plain.dump(), std::string(credentials_purpose));
+  c.type = std::string(type);
+  c.plaintext = plain.dump();
+  return c;
+}
+
+// Puts c on s, sealing inline credentials for s's id and origins (s.id must be final).
+task<result<std::monostate>> apply_credentials(const request_context& ctx, const new_credentials& c, storage::source_record& s) {
+  s.credentials_type.clear();
+  s.credentials_enc.clear();
+  s.credentials_secret = c.secret;
+  if (c.plaintext.empty()) co_return std::monostate{};
+  auto sealed = co_await auth::seal(ctx.settings(), c.plaintext, sources::credentials_purpose(s));
   if (!sealed) co_return std::move(sealed).err();
-  s.credentials_type = std::string(type);
+  s.credentials_type = c.type;
   s.credentials_enc = std::move(*sealed);
   co_return std::monostate{};
 }
 
 // Applies the settable members present in body to s (create and PATCH share this).
-task<result<std::monostate>> apply_fields(request_context& ctx, const json& body, storage::source_record& s, bool creating) {
+result<new_credentials> apply_fields(const json& body, storage::source_record& s, bool creating) {
   if (const json* t = body.find("type")) {
     std::string_view type = t->as_string();
     if (type != "composer" && type != "packagist" && type != "github" && type != "gitlab" && type != "bitbucket")
-      co_return make_error(error_code::bad_request,
+      return make_error(error_code::bad_request,
                            "\"type\" must be composer, packagist, github, gitlab or bitbucket, got " + t->dump());
-    if (!creating && type != s.type) co_return make_error(error_code::bad_request, "a source's type cannot change");
+    if (!creating && type != s.type) return make_error(error_code::bad_request, "a source's type cannot change");
     s.type = std::string(type);
   } else if (creating) {
-    co_return make_error(error_code::bad_request, "\"type\" is required");
+    return make_error(error_code::bad_request, "\"type\" is required");
   }
   if (const json* u = body.find("url")) s.url = std::string(u->as_string());
   if (const json* a = body.find("api_url")) s.api_url = std::string(a->as_string());
   if (body.find("include")) {
     auto inc = read_patterns(body, "include");
-    if (!inc) co_return std::move(inc).err();
+    if (!inc) return std::move(inc).err();
     s.include = std::move(*inc);
   }
   if (body.find("exclude")) {
     auto exc = read_patterns(body, "exclude");
-    if (!exc) co_return std::move(exc).err();
+    if (!exc) return std::move(exc).err();
     s.exclude = std::move(*exc);
   }
   if (const json* i = body.find("sync_interval_s")) {
     if (!i->is_integer() || i->as_int() < 60 || i->as_int() > 30 * 86400)
-      co_return make_error(error_code::bad_request, "\"sync_interval_s\" must be an integer from 60 to 2592000");
+      return make_error(error_code::bad_request, "\"sync_interval_s\" must be an integer from 60 to 2592000");
     s.sync_interval_s = i->as_int();
   }
   if (const json* e = body.find("enabled")) {
-    if (!e->is_bool()) co_return make_error(error_code::bad_request, "\"enabled\" must be true or false");
+    if (!e->is_bool()) return make_error(error_code::bad_request, "\"enabled\" must be true or false");
     s.enabled = e->as_bool();
   }
-  if (auto ok = check_location(s); !ok) co_return std::move(ok).err();
-  if (const json* c = body.find("credentials")) {
-    auto applied = co_await apply_credentials(ctx, *c, s);
-    if (!applied) co_return std::move(applied).err();
-  }
+  if (auto ok = check_location(s); !ok) return std::move(ok).err();
+  if (const json* c = body.find("credentials")) return read_credentials(*c);
+  return new_credentials{};
+}
+
+// A packagist source learns where its feed and APIs live and takes the feed's cursor before it exists,
+// so no release published from now on is missed. Upstream trouble is no reason to refuse the source:
+// the fallbacks apply and the next sync reads packages.json again.
+task<result<std::monostate>> prepare_packagist(const request_context& ctx, storage::source_record& s) {
+  auto u = co_await sources::open_upstream(ctx.settings(), s);
+  if (!u) co_return std::move(u).err();
+  auto found = co_await sources::discover_endpoints(*u, s);
+  if (found) s.endpoints = sources::endpoints_json(*found);
+  s.feed_cursor = co_await sources::take_feed_cursor(*u, sources::stored_endpoints(s), ctx.now_ms);
   co_return std::monostate{};
 }
 
@@ -160,6 +198,16 @@ result<std::int64_t> id_param(const std::string& text) {
   return id;
 }
 
+// The source the route's {id} names (not_found when there is none).
+task<result<storage::source_record>> source_of_route(const request_context& ctx) {
+  auto id = id_param(ctx.params[0]);
+  if (!id) co_return std::move(id).err();
+  auto found = co_await storage::find_source(*id);
+  if (!found) co_return std::move(found).err();
+  if (!found->has_value()) co_return make_error(error_code::not_found, "no source " + ctx.params[0]);
+  co_return std::move(**found);
+}
+
 }  // namespace
 
 task<http::response> admin_create_source(request_context& ctx) {
@@ -167,16 +215,30 @@ task<http::response> admin_create_source(request_context& ctx) {
   auto body = co_await read_json_object(ctx);
   if (!body) co_return failure(body.err());
   storage::source_record s;
-  auto applied = co_await apply_fields(ctx, *body, s, true);
-  if (!applied) co_return failure(applied.err());
-  // Every source gets its own webhook secret; it is shown once, here.
-  auto secret = co_await fx::crypto_random_hex(24);
-  if (!secret) co_return failure(secret.err());
-  auto sealed = co_await auth::seal(ctx.settings(), *secret, std::string(webhook_purpose));
-  if (!sealed) co_return failure(sealed.err());
-  s.webhook_secret_enc = std::move(*sealed);
-  auto stored = co_await storage::insert_source(std::move(s), ctx.now_ms);
+  auto creds = apply_fields(*body, s, true);
+  if (!creds) co_return failure(creds.err());
+  auto nonce = co_await sources::new_webhook_nonce();
+  if (!nonce) co_return failure(nonce.err());
+  s.webhook_nonce = *nonce;
+  // Credentials are sealed for the source's id, so the id is chosen first; a concurrent create taking
+  // it makes the insert fail whole, and this one tries the next id.
+  result<storage::source_record> stored = make_error(error_code::internal, "no attempt");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto id = co_await storage::next_source_id();
+    if (!id) co_return failure(id.err());
+    s.id = *id;
+    auto applied = co_await apply_credentials(ctx, *creds, s);
+    if (!applied) co_return failure(applied.err());
+    if (s.type == "packagist" && s.feed_cursor.empty()) {
+      auto ready = co_await prepare_packagist(ctx, s);
+      if (!ready) co_return failure(ready.err());
+    }
+    stored = co_await storage::insert_source(s, ctx.now_ms);
+    if (stored || stored.err().code != error_code::conflict) break;
+  }
   if (!stored) co_return failure(stored.err());
+  auto secret = co_await sources::webhook_secret(ctx.settings(), stored->id, stored->webhook_nonce);
+  if (!secret) co_return failure(secret.err());
   json out = storage::source_to_json(*stored, ctx.req.target.origin());
   out.set("webhook_secret", json(*secret));
   co_return json_response(201, out);
@@ -195,26 +257,38 @@ task<http::response> admin_list_sources(request_context& ctx) {
 
 task<http::response> admin_show_source(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto id = id_param(ctx.params[0]);
-  if (!id) co_return failure(id.err());
-  auto s = co_await storage::find_source(*id);
+  auto s = co_await source_of_route(ctx);
   if (!s) co_return failure(s.err());
-  if (!s->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
-  co_return json_response(200, storage::source_to_json(**s, ctx.req.target.origin()));
+  co_return json_response(200, storage::source_to_json(*s, ctx.req.target.origin()));
 }
 
 task<http::response> admin_update_source(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto id = id_param(ctx.params[0]);
-  if (!id) co_return failure(id.err());
   auto body = co_await read_json_object(ctx);
   if (!body) co_return failure(body.err());
-  auto found = co_await storage::find_source(*id);
+  auto found = co_await source_of_route(ctx);
   if (!found) co_return failure(found.err());
-  if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
-  storage::source_record s = std::move(**found);
-  auto applied = co_await apply_fields(ctx, *body, s, false);
-  if (!applied) co_return failure(applied.err());
+  storage::source_record s = std::move(*found);
+  const std::string before = sources::credentials_purpose(s);
+  const std::string old_url = s.url;
+  auto creds = apply_fields(*body, s, false);
+  if (!creds) co_return failure(creds.err());
+  if (creds->given) {
+    auto applied = co_await apply_credentials(ctx, *creds, s);
+    if (!applied) co_return failure(applied.err());
+  } else if (sources::credentials_purpose(s) != before) {
+    // Another origin: the credentials stay behind (they were sealed for the old one anyway).
+    s.credentials_type.clear();
+    s.credentials_enc.clear();
+    s.credentials_secret.clear();
+  }
+  if (s.type == "packagist" && s.url != old_url) {
+    // Another repository: its endpoints and feed position, not the old one's.
+    s.endpoints.clear();
+    s.feed_cursor.clear();
+    auto ready = co_await prepare_packagist(ctx, s);
+    if (!ready) co_return failure(ready.err());
+  }
   auto updated = co_await storage::update_source(std::move(s), ctx.now_ms);
   if (!updated) co_return failure(updated.err());
   if (!updated->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
@@ -240,24 +314,45 @@ namespace pb::routes {
 
 task<http::response> admin_sync_source(request_context& ctx) {
   if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto id = id_param(ctx.params[0]);
-  if (!id) co_return failure(id.err());
-  auto found = co_await storage::find_source(*id);
+  auto found = co_await source_of_route(ctx);
   if (!found) co_return failure(found.err());
-  if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
-  if ((*found)->sync_cursor.empty()) {
-    auto started = co_await storage::record_sync(*id, {"running", 0, 0, {}}, ctx.now_ms);
+  const std::int64_t id = found->id;
+  if (!found->enabled)
+    co_return http::error_response(error_code::conflict, "source " + ctx.params[0] + " is disabled; enable it to sync");
+  if (found->sync_cursor.empty()) {
+    auto started = co_await storage::record_sync(id, {"running", 0, 0, {}}, ctx.now_ms);
     if (!started) co_return failure(started.err());
   }
   // One slice runs inline; a larger sync continues on the cron trigger from the saved cursor.
-  auto report = co_await sources::run_sync_slice(ctx.settings(), std::move(**found), ctx.now_ms);
+  auto report = co_await sources::run_sync_slice(ctx.settings(), std::move(*found), ctx.now_ms);
   if (!report) {
-    (void)co_await storage::record_sync(*id, {"error", 0, 0, report.err().message}, ctx.now_ms);
+    (void)co_await storage::record_sync(id, {"error", 0, 0, report.err().message}, ctx.now_ms);
     co_return failure(report.err());
   }
   json out = json::object();
   out.set("mode", json(report->status == "running" ? "enqueued" : "inline"));
   out.set("result", sources::slice_to_json(*report));
+  co_return json_response(200, out);
+}
+
+task<http::response> admin_regenerate_webhook(request_context& ctx) {
+  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
+  auto found = co_await source_of_route(ctx);
+  if (!found) co_return failure(found.err());
+  storage::source_record s = std::move(*found);
+  auto nonce = co_await sources::new_webhook_nonce();
+  if (!nonce) co_return failure(nonce.err());
+  auto secret = co_await sources::webhook_secret(ctx.settings(), s.id, *nonce);
+  if (!secret) co_return failure(secret.err());
+  auto r = co_await fx::d1_run("UPDATE sources SET webhook_nonce = ?, updated_at = ? WHERE id = ?",
+                               {json(*nonce), json(ctx.now_ms), json(s.id)});
+  if (!r) co_return failure(r.err());
+  if (r->changes == 0) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
+  s.webhook_nonce = *nonce;
+  json out = json::object();
+  out.set("id", json(s.id));
+  out.set("webhook_url", json(storage::webhook_url(s, ctx.req.target.origin())));
+  out.set("webhook_secret", json(*secret));
   co_return json_response(200, out);
 }
 

@@ -1,6 +1,7 @@
 #include "routes/advisories.h"
 #include "core/text.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -9,7 +10,10 @@
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
 #include "core/http_date.h"
+#include "core/sha256.h"
 #include "http/url.h"
+#include "sources/endpoints.h"
+#include "storage/sources.h"
 #include "sources/packagist.h"
 #include "routes/json_io.h"
 
@@ -17,8 +21,14 @@ namespace pb::routes {
 
 namespace {
 
-constexpr std::int64_t advisory_cache_ttl_s = 3600;
+// The upstream answer for a set of mirrored names is kept an hour (what packagist's own clients do).
+constexpr std::int64_t advisory_cache_ttl_ms = 3600 * 1000;
+// composer audit asks for every locked package at once; a few hundred is usual.
 constexpr std::size_t max_names = 1000;
+constexpr std::size_t max_name_length = 200;
+// KV writes of this cache per UTC day, for the whole deployment (the Free plan allows 1,000 writes a
+// day in all); counted in D1, so no client behaviour can exceed it. One write per request at most.
+constexpr std::int64_t advisory_cache_writes_per_day = 500;
 
 // packages[]=a&packages[]=b, or PHP http_build_query's packages[0]=a&packages[1]=b (what composer
 // sends), also PURLs pkg:composer/vendor/name; from a query or a form body.
@@ -30,17 +40,21 @@ bool packages_key(std::string_view k) {
   return true;
 }
 
-std::vector<std::string> requested_names(std::string_view encoded) {
+// Adds the names of an encoded query or form to out; a bad_request past the caps.
+result<std::monostate> requested_names(std::string_view encoded, std::vector<std::string>& out) {
   http::url u;
   u.query = std::string(encoded);
-  std::vector<std::string> out;
   for (auto& [k, v] : u.query_params()) {
     if (!packages_key(k)) continue;
+    if (v.size() > max_name_length)
+      return make_error(error_code::bad_request, "package names are at most " + std::to_string(max_name_length) + " characters");
+    if (out.size() >= max_names)
+      return make_error(error_code::bad_request, "at most " + std::to_string(max_names) + " package names per request");
     std::string name = ascii_lower(v);
     if (name.rfind("pkg:composer/", 0) == 0) name = name.substr(13);
-    if (auth::valid_package_name(name) && out.size() < max_names) out.push_back(name);
+    if (auth::valid_package_name(name)) out.push_back(name);
   }
-  return out;
+  return std::monostate{};
 }
 
 json advisory_json(const json& row) {
@@ -63,36 +77,69 @@ json advisory_json(const json& row) {
   return a;
 }
 
-task<result<json>> cached_upstream(const settings& cfg, storage::source_record s, std::vector<std::string> names) {
-  std::vector<task<result<std::optional<fx::kv_value>>>> reads;
-  for (const auto& n : names) reads.push_back([](std::string key) -> task<result<std::optional<fx::kv_value>>> {
-    co_return co_await fx::kv_get(std::move(key));
-  }("advisories:" + std::to_string(s.id) + ":" + n));
-  auto cached = co_await when_all(std::move(reads));
+// What one source is asked: names mirrored from it (their answer is cached) and names it could still
+// mirror (asked, never cached: a read token must not be able to grow the cache with made-up names).
+struct upstream_ask {
+  const storage::source_record* source = nullptr;
+  std::vector<std::string> mirrored, possible;
+};
+
+// One more cache write today, if the day's budget allows it (an atomic conditional increment).
+task<bool> take_cache_write(std::int64_t now_ms) {
+  std::string day = format_day(now_ms);
+  auto r = co_await fx::d1_run(
+      "INSERT INTO pb_meta (key, value) VALUES ('advisory_cache_writes', ?1 || ' 1') "
+      "ON CONFLICT (key) DO UPDATE SET value = CASE WHEN substr(value, 1, 10) = ?1 "
+      "THEN ?1 || ' ' || (CAST(substr(value, 12) AS INTEGER) + 1) ELSE ?1 || ' 1' END "
+      "WHERE substr(value, 1, 10) <> ?1 OR CAST(substr(value, 12) AS INTEGER) < ?2",
+      {json(day), json(advisory_cache_writes_per_day)});
+  co_return r && r->changes == 1;
+}
+
+// The source's advisories for the ask, from the cache when fresh, else upstream (recording how that
+// went on the source, and caching the mirrored names' answer when allowed).
+task<result<json>> ask_upstream(const settings& cfg, upstream_ask ask, std::int64_t now_ms, bool* may_write) {
+  const storage::source_record& s = *ask.source;
+  std::sort(ask.mirrored.begin(), ask.mirrored.end());
+  std::string joined;
+  for (const auto& n : ask.mirrored) joined += n + "\n";
+  std::string key = "advisories:" + std::to_string(s.id) + ":" + sha256_hex(joined);
   json out = json::object();
-  std::vector<std::string> missing;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (cached[i] && cached[i]->has_value()) {
-      if (auto j = parse_json((*cached[i])->value); j) {
-        out.set(names[i], std::move(*j));
-        continue;
-      }
+  std::vector<std::string> names = ask.possible;
+  bool cached = false;
+  if (!ask.mirrored.empty()) {
+    auto hit = co_await fx::kv_get(key);
+    std::optional<json> doc;
+    if (hit && hit->has_value())
+      if (auto parsed = parse_json((*hit)->value)) doc = std::move(*parsed);
+    // KV's own expiry is only a backstop: the age is checked against the stored time.
+    if (doc && (*doc)["advisories"].is_object() && now_ms - (*doc)["at"].as_int() < advisory_cache_ttl_ms &&
+        (*doc)["at"].as_int() <= now_ms) {
+      out = (*doc)["advisories"];
+      cached = true;
+    } else {
+      names.insert(names.end(), ask.mirrored.begin(), ask.mirrored.end());
     }
-    missing.push_back(names[i]);
   }
-  if (missing.empty()) co_return out;
-  auto fetched = co_await sources::upstream_advisories(cfg, s, missing);
+  if (names.empty()) co_return out;
+  auto fetched = co_await sources::upstream_advisories(cfg, s, names);
+  // Failures are the source's state, shown in its admin view; composer still gets what is known.
+  (void)co_await storage::record_advisories(s, fetched ? std::string() : fetched.err().message, now_ms);
   if (!fetched) co_return std::move(fetched).err();
-  std::vector<task<result<std::monostate>>> writes;
-  for (const auto& n : missing) {
-    const json* list = fetched->find(n);
-    json value = list && list->is_array() ? *list : json::array();
-    writes.push_back([](std::string key, std::string v) -> task<result<std::monostate>> {
-      co_return co_await fx::kv_put(std::move(key), std::move(v), advisory_cache_ttl_s);
-    }("advisories:" + std::to_string(s.id) + ":" + n, value.dump()));
-    out.set(n, std::move(value));
+  json mirrored_part = json::object();
+  for (const auto& [name, list] : fetched->as_object()) {
+    if (!list.is_array()) continue;
+    bool mirrored = std::binary_search(ask.mirrored.begin(), ask.mirrored.end(), name);
+    if (mirrored) mirrored_part.set(name, list);
+    out.set(name, list);
   }
-  (void)co_await when_all(std::move(writes));
+  if (!cached && !ask.mirrored.empty() && *may_write && co_await take_cache_write(now_ms)) {
+    *may_write = false;
+    json entry = json::object();
+    entry.set("at", json(now_ms));
+    entry.set("advisories", std::move(mirrored_part));
+    (void)co_await fx::kv_put(key, entry.dump(), advisory_cache_ttl_ms / 1000);
+  }
   co_return out;
 }
 
@@ -101,13 +148,15 @@ task<result<json>> cached_upstream(const settings& cfg, storage::source_record s
 task<http::response> security_advisories(request_context& ctx) {
   auto auth = co_await auth::authenticate_client(ctx.req.header_list, ctx.now_ms);
   if (!auth.ok()) co_return auth.denial;
-  std::vector<std::string> names = requested_names(ctx.req.target.query);
+  std::vector<std::string> names;
+  if (auto q = requested_names(ctx.req.target.query, names); !q) co_return http::error_response(q.err());
   if (ctx.req.method == "POST" && ctx.req.body != http::no_body) {
     auto body = co_await fx::body_text(ctx.req.body, 1024 * 1024);
     if (!body) co_return http::error_response(body.err());
-    for (auto& n : requested_names(*body))
-      if (names.size() < max_names) names.push_back(std::move(n));
+    if (auto b = requested_names(*body, names); !b) co_return http::error_response(b.err());
   }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   std::vector<std::string> visible;
   for (auto& n : names)
     if (auth::may_see(*auth.token, n)) visible.push_back(std::move(n));
@@ -121,15 +170,24 @@ task<http::response> security_advisories(request_context& ctx) {
       {"SELECT name, source_id FROM packages WHERE name IN (SELECT value FROM json_each(?))", {json(list.dump())}},
   });
   if (!rows) co_return http::error_response(make_error(error_code::unavailable, rows.err().message));
+  auto all_sources = co_await storage::list_sources();
+  if (!all_sources) co_return http::error_response(make_error(error_code::unavailable, all_sources.err().message));
+
+  // Only sources that have an advisories API (packagist's, or one a Composer repository advertises).
+  std::map<std::int64_t, upstream_ask> asks;
+  for (const auto& src : *all_sources)
+    if (src.enabled && !sources::stored_endpoints(src).advisories_url.empty()) asks[src.id].source = &src;
 
   json advisories = json::object();
-  std::map<std::int64_t, std::vector<std::string>> by_source;
   std::set<std::string> known;
   for (const auto& p : (*rows)[1].rows) {
     std::string name(p["name"].as_string());
     known.insert(name);
     advisories.set(name, json::array());  // a known package with no advisories: [] (Composer then stops asking)
-    if (p["source_id"].as_int()) by_source[p["source_id"].as_int()].push_back(name);
+    // A private vendor's name is never sent to packagist, even one mirrored before it was declared private.
+    auto it = asks.find(p["source_id"].as_int());
+    if (it != asks.end() && (it->second.source->type != "packagist" || sources::mirrorable_name(ctx.settings(), name)))
+      it->second.mirrored.push_back(name);
   }
   for (const auto& a : (*rows)[0].rows) {
     std::string name(a["package_name"].as_string());
@@ -137,29 +195,25 @@ task<http::response> security_advisories(request_context& ctx) {
     if (!slot) slot = &advisories.set(name, json::array());
     slot->push_back(advisory_json(a));
   }
-  // Names no package has yet may still be mirrored later; ask the packagist source about them too.
-  auto mirrors = co_await sources::packagist_sources();
-  if (mirrors) {
-    for (const auto& n : visible) {
-      if (known.count(n)) continue;
-      for (const auto& m : *mirrors)
-        if (storage::source_allows(m, n)) {
-          by_source[m.id].push_back(n);
-          break;
-        }
-    }
-    for (auto& [source_id, group] : by_source) {
-      const storage::source_record* src = nullptr;
-      for (const auto& m : *mirrors)
-        if (m.id == source_id) src = &m;
-      if (!src) continue;  // not a packagist source: only locally recorded advisories
-      auto upstream = co_await cached_upstream(ctx.settings(), *src, group);
-      if (!upstream) continue;  // the source is down: serve what we know, composer still audits the rest
-      for (const auto& [name, entries] : upstream->as_object()) {
-        json* slot = advisories.find(name);
-        if (!slot) slot = &advisories.set(name, json::array());
-        for (const auto& e : entries.as_array()) slot->push_back(e);
+  // Names no package has yet may still be mirrored later (never a private vendor's: those names must
+  // not even be sent to a public service).
+  for (const auto& n : visible) {
+    if (known.count(n) || !sources::mirrorable_name(ctx.settings(), n)) continue;
+    for (auto& [id, ask] : asks)
+      if (ask.source->type == "packagist" && storage::source_allows(*ask.source, n)) {
+        ask.possible.push_back(n);
+        break;
       }
+  }
+  bool may_write = true;
+  for (auto& [id, ask] : asks) {
+    if (ask.mirrored.empty() && ask.possible.empty()) continue;
+    auto upstream = co_await ask_upstream(ctx.settings(), std::move(ask), ctx.now_ms, &may_write);
+    if (!upstream) continue;  // recorded on the source; composer still audits against the rest
+    for (const auto& [name, entries] : upstream->as_object()) {
+      json* slot = advisories.find(name);
+      if (!slot) slot = &advisories.set(name, json::array());
+      for (const auto& e : entries.as_array()) slot->push_back(e);
     }
   }
   json out = json::object();

@@ -85,7 +85,9 @@ task<http::response> fetch_through(request_context& ctx, std::string name, stora
   auto source = co_await storage::find_source(v.source_id);
   if (!source) co_return store_error(source.err());
   if (!source->has_value()) co_return http::error_response(error_code::not_found, "the source of " + name + " was removed");
-  auto u = co_await sources::open_upstream(ctx.settings(), std::move(**source));
+  // A disabled source lends no credentials: its public archives still come through, anonymously.
+  result<sources::upstream> u = sources::upstream{};
+  if ((*source)->enabled) u = co_await sources::open_upstream(ctx.settings(), std::move(**source));
   if (!u) co_return http::error_response(make_error(error_code::upstream, u.err().message));
   auto up = co_await sources::upstream_get(*u, v.upstream_dist_url, {}, fx::body_read::handle);
   if (!up || up->status != 200) {
@@ -196,7 +198,7 @@ task<http::response> p2_document(request_context& ctx) {
   if (!doc->has_value()) {
     // Not mirrored yet: an `update` token may bring it in from a packagist source; `read` tokens may not.
     if (auth.token->access != "update" || !auth::valid_package_name(name)) co_return not_found_package(name);
-    auto mirror = co_await sources::packagist_source_for(name);
+    auto mirror = co_await sources::packagist_source_for(ctx.settings(), name);
     if (!mirror) co_return store_error(mirror.err());
     if (!mirror->has_value()) co_return not_found_package(name);
     auto fetched = co_await sources::mirror_package(ctx.settings(), std::move(**mirror), name, false, ctx.now_ms);

@@ -38,7 +38,8 @@ constexpr route table[] = {
     {"GET", "/p2/{vendor}/{file}", p2_document},
     {"GET", "/dist/{vendor}/{name}/{version}/{file}", dist_archive},
     {"POST", "/downloads", notify_downloads},
-    {"POST", "/hooks/{source_id}", source_webhook},
+    {"POST", "/hooks/{source_id}/{nonce}", source_webhook},
+    {"POST", "/hooks/{source_id}", legacy_source_webhook},
     {"GET", "/api/security-advisories", security_advisories},
     {"POST", "/api/security-advisories", security_advisories},
     // Admin API (ADMIN_TOKEN).
@@ -57,6 +58,7 @@ constexpr route table[] = {
     {"PATCH", "/admin/api/sources/{id}", admin_update_source},
     {"DELETE", "/admin/api/sources/{id}", admin_delete_source},
     {"POST", "/admin/api/sources/{id}/sync", admin_sync_source},
+    {"POST", "/admin/api/sources/{id}/webhook", admin_regenerate_webhook},
     {"GET", "/__test/trap", test_trap, true},
 };
 

@@ -9,12 +9,6 @@ namespace pb::sources {
 
 namespace {
 
-std::string root_url(std::string base) {
-  if (base.find(".json") != std::string::npos) return base;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base + "/packages.json";
-}
-
 error upstream_error(const std::string& url, const std::string& what) {
   return make_error(error_code::upstream, url + ": " + what);
 }
@@ -48,9 +42,10 @@ void merge_v1(json& into, const json& doc) {
 task<result<composer_root>> read_composer_root(const upstream& u, std::string base) {
   composer_root root;
   root.base = base;
-  std::string url = root_url(base);
+  std::string url = root_document_url(base);
   auto doc = co_await get_json(u, url);
   if (!doc) co_return std::move(doc).err();
+  root.advertised = endpoints_of(*doc, url);
   if (const json* m = doc->find("metadata-url"); m && m->is_string()) {
     root.metadata_url = resolve_url(url, m->as_string());
     const json* available = doc->find("available-packages");
@@ -123,14 +118,9 @@ task<result<std::optional<std::vector<json>>>> read_composer_package(const upstr
     for (const auto& [v, data] : versions->as_object()) out.push_back(data);
     co_return std::optional<std::vector<json>>{std::move(out)};
   }
-  auto url_for = [&](const std::string& package) {
-    std::string url = root.metadata_url;
-    std::size_t at = url.find("%package%");
-    if (at != std::string::npos) url.replace(at, 9, package);
-    return url;
-  };
   // Tags and branches in one round trip.
-  auto [tagged, dev] = co_await when_all(upstream_get(u, url_for(name)), upstream_get(u, url_for(name + "~dev")));
+  auto [tagged, dev] = co_await when_all(upstream_get(u, expand_package(root.metadata_url, name)),
+                                         upstream_get(u, expand_package(root.metadata_url, name + "~dev")));
   std::vector<json> out;
   bool found = false;
   for (auto* r : {&tagged, &dev}) {

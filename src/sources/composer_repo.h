@@ -12,6 +12,7 @@
 #include "bindings/task.h"
 #include "core/json.h"
 #include "core/result.h"
+#include "sources/endpoints.h"
 #include "sources/upstream.h"
 
 namespace pb::sources {
@@ -23,6 +24,7 @@ struct composer_root {
   json v1_packages = json::object();  // name -> {version -> data} from inline packages and includes
   std::string providers_url;          // v1 lazy providers: template with %package% and %hash%, resolved
   json provider_hashes = json::object();  // name -> sha256 of its provider file
+  endpoints advertised;                   // the document's other URLs (advisories, list, ...)
 };
 
 task<result<composer_root>> read_composer_root(const upstream& u, std::string base);

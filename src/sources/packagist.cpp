@@ -6,20 +6,13 @@
 #include "composer/minifier.h"
 #include "core/http_date.h"
 #include "http/url.h"
+#include "auth/credentials.h"
 #include "sources/upstream.h"
 #include "storage/packages.h"
 
 namespace pb::sources {
 
 namespace {
-
-std::string base_of(const storage::source_record& s) {
-  std::string b = s.url;
-  while (!b.empty() && b.back() == '/') b.pop_back();
-  return b;
-}
-
-std::string p2_url(const storage::source_record& s, const std::string& file) { return base_of(s) + "/p2/" + file + ".json"; }
 
 // One p2 file: 200 → its versions (expanded), 304 → nullopt, 404 → empty.
 struct p2_read {
@@ -58,13 +51,6 @@ std::string later_date(const std::string& a, const std::string& b) {
   return *da >= *db ? a : b;
 }
 
-task<result<std::monostate>> set_meta(std::string key, std::string value) {
-  auto r = co_await fx::d1_run("INSERT INTO pb_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                               {json(std::move(key)), json(std::move(value))});
-  if (!r) co_return std::move(r).err();
-  co_return std::monostate{};
-}
-
 }  // namespace
 
 task<result<std::vector<storage::source_record>>> packagist_sources() {
@@ -76,7 +62,16 @@ task<result<std::vector<storage::source_record>>> packagist_sources() {
   co_return out;
 }
 
-task<result<std::optional<storage::source_record>>> packagist_source_for(std::string name) {
+bool mirrorable_name(const settings& cfg, std::string_view name) {
+  if (!auth::valid_package_name(name)) return false;
+  std::string_view vendor = name.substr(0, name.find('/'));
+  for (const auto& p : cfg.private_vendors)
+    if (auth::name_matches(vendor, p)) return false;
+  return true;
+}
+
+task<result<std::optional<storage::source_record>>> packagist_source_for(const settings& cfg, std::string name) {
+  if (!mirrorable_name(cfg, name)) co_return std::optional<storage::source_record>{};
   auto sources = co_await packagist_sources();
   if (!sources) co_return std::move(sources).err();
   for (auto& s : *sources)
@@ -84,10 +79,37 @@ task<result<std::optional<storage::source_record>>> packagist_source_for(std::st
   co_return std::optional<storage::source_record>{};
 }
 
+task<std::string> take_feed_cursor(const upstream& u, const endpoints& e, std::int64_t now_ms) {
+  auto r = co_await upstream_get(u, e.changes_url);
+  if (r) {
+    // packagist answers 400 {"error":..,"timestamp":N} without `since`; N is the cursor for now.
+    auto doc = parse_json(r->text);
+    if (doc && (*doc)["timestamp"].is_integer() && (*doc)["timestamp"].as_int() > 0)
+      co_return std::to_string((*doc)["timestamp"].as_int());
+  }
+  // Its unit is 1/10,000 s; ten minutes early re-reads a little rather than miss a change.
+  co_return std::to_string((now_ms - 10 * 60 * 1000) * 10);
+}
+
 task<result<mirror_outcome>> mirror_package(const settings& cfg, storage::source_record s, std::string name,
-                                            bool refresh, std::int64_t now_ms) {
+                                            bool refresh, std::int64_t now_ms, std::vector<std::string>* notes) {
+  if (!refresh) {
+    // Mirroring never takes over a name that is here already (an upload, another source).
+    auto row = co_await fx::d1_first("SELECT source_id FROM packages WHERE name = ?", {json(name)});
+    if (!row) co_return std::move(row).err();
+    if (row->has_value() && (**row)["source_id"].as_int(-1) != s.id) co_return mirror_outcome::not_found;
+  }
   auto u = co_await open_upstream(cfg, s);
   if (!u) co_return std::move(u).err();
+  endpoints e = stored_endpoints(s);
+  if (s.feed_cursor.empty()) {
+    // Before the first package arrives: from here on the change feed reports every release.
+    std::string cursor = co_await take_feed_cursor(*u, e, now_ms);
+    auto saved = co_await storage::save_feed_cursor(s.id, cursor);
+    if (!saved) co_return std::move(saved).err();
+    s.feed_cursor = std::move(cursor);
+  }
+  auto p2_url = [&](const std::string& file) { return expand_package(e.metadata_url, file); };
   std::string since;
   if (refresh) {
     auto row = co_await fx::d1_first("SELECT upstream_last_modified FROM packages WHERE name = ? AND source_id = ?",
@@ -96,7 +118,7 @@ task<result<mirror_outcome>> mirror_package(const settings& cfg, storage::source
     if (row->has_value()) since = std::string((**row)["upstream_last_modified"].as_string());
   }
   auto [tagged_r, dev_r] =
-      co_await when_all(upstream_get(*u, p2_url(s, name), since), upstream_get(*u, p2_url(s, name + "~dev"), since));
+      co_await when_all(upstream_get(*u, p2_url(name), since), upstream_get(*u, p2_url(name + "~dev"), since));
   auto tagged = read_p2(tagged_r, name);
   auto dev = read_p2(dev_r, name);
   if (!tagged) co_return std::move(tagged).err();
@@ -104,12 +126,12 @@ task<result<mirror_outcome>> mirror_package(const settings& cfg, storage::source
   if (tagged->not_modified && dev->not_modified) co_return mirror_outcome::unchanged;
   // One file changed: the version set is replaced whole, so read the other one afresh.
   if (tagged->not_modified) {
-    auto again = read_p2(co_await upstream_get(*u, p2_url(s, name)), name);
+    auto again = read_p2(co_await upstream_get(*u, p2_url(name)), name);
     if (!again) co_return std::move(again).err();
     tagged = std::move(again);
   }
   if (dev->not_modified) {
-    auto again = read_p2(co_await upstream_get(*u, p2_url(s, name + "~dev")), name);
+    auto again = read_p2(co_await upstream_get(*u, p2_url(name + "~dev")), name);
     if (!again) co_return std::move(again).err();
     dev = std::move(again);
   }
@@ -120,12 +142,13 @@ task<result<mirror_outcome>> mirror_package(const settings& cfg, storage::source
     for (const auto& v : *list) {
       auto row = upstream_version_row(v);
       if (row) rows.push_back(std::move(*row));
+      else if (notes && notes->size() < 20) notes->push_back(name + " " + row.err().message);
     }
   }
   auto replaced = co_await storage::replace_source_versions(name, s.id, "packagist", std::move(rows), now_ms);
   if (!replaced) co_return std::move(replaced).err();
-  auto lm = co_await fx::d1_run("UPDATE packages SET upstream_last_modified = ? WHERE name = ?",
-                                {json(later_date(tagged->last_modified, dev->last_modified)), json(name)});
+  auto lm = co_await fx::d1_run("UPDATE packages SET upstream_last_modified = ? WHERE name = ? AND source_id = ?",
+                                {json(later_date(tagged->last_modified, dev->last_modified)), json(name), json(s.id)});
   if (!lm) co_return std::move(lm).err();
   auto rebuilt = co_await storage::rebuild_documents(name, now_ms);
   if (!rebuilt) co_return std::move(rebuilt).err();
@@ -136,32 +159,44 @@ task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_
   slice_report report;
   auto u = co_await open_upstream(cfg, s);
   if (!u) co_return std::move(u).err();
-  std::string since_key = "packagist_since:" + std::to_string(s.id);
-  auto since_row = co_await fx::d1_first("SELECT value FROM pb_meta WHERE key = ?", {json(since_key)});
-  if (!since_row) co_return std::move(since_row).err();
+  std::vector<std::string> errors;
+  auto fail = [&](std::string msg) -> task<result<slice_report>> {
+    (void)co_await finish_sync(s.id, {"error", 0, 0, msg}, now_ms);
+    report.status = "error";
+    report.errors.push_back(std::move(msg));
+    co_return report;
+  };
 
   // Names still to refresh from an earlier slice, else the change feed's news.
   std::vector<std::string> pending;
   if (auto c = parse_json(s.sync_cursor); c)
     for (const auto& n : (*c)["pending"].as_array()) pending.emplace_back(n.as_string());
   if (pending.empty()) {
-    std::string feed = base_of(s) + "/metadata/changes.json";
-    std::string since = since_row->has_value() ? std::string((**since_row)["value"].as_string()) : std::string();
-    auto r = co_await upstream_get(*u, since.empty() ? feed : feed + "?since=" + since);
-    if (!r) {
-      (void)co_await finish_sync(s.id, {"error", 0, 0, r.err().message}, now_ms);
-      report.status = "error";
-      report.errors.push_back(r.err().message);
-      co_return report;
+    // Where the feed and the rest live may change: read what the repository advertises now.
+    auto found = co_await discover_endpoints(*u, s);
+    if (found) {
+      std::string text = endpoints_json(*found);
+      if (text != s.endpoints) {
+        auto saved = co_await storage::save_endpoints(s.id, text);
+        if (!saved) co_return std::move(saved).err();
+        s.endpoints = std::move(text);
+      }
+    } else {
+      errors.push_back("packages.json: " + found.err().message + " (using the endpoints known before)");
     }
+    endpoints e = stored_endpoints(s);
+    if (s.feed_cursor.empty()) {  // a source from before cursors were taken at creation
+      auto saved = co_await storage::save_feed_cursor(s.id, co_await take_feed_cursor(*u, e, now_ms));
+      if (!saved) co_return std::move(saved).err();
+      co_return co_await fail("the change feed's cursor was not taken yet; it is now, the next run reads the feed");
+    }
+    auto r = co_await upstream_get(*u, e.changes_url + (e.changes_url.find('?') == std::string::npos ? "?" : "&") +
+                                           "since=" + s.feed_cursor);
+    if (!r) co_return co_await fail("change feed: " + r.err().message);
     auto doc = parse_json(r->text);
-    if (!doc || !(*doc)["timestamp"].is_number()) {
-      std::string msg = feed + ": HTTP " + std::to_string(r->status) + " without a change-feed timestamp";
-      (void)co_await finish_sync(s.id, {"error", 0, 0, msg}, now_ms);
-      report.status = "error";
-      report.errors.push_back(msg);
-      co_return report;
-    }
+    if (r->status != 200 || !doc || !(*doc)["timestamp"].is_number())
+      co_return co_await fail("change feed " + e.changes_url + ": HTTP " + std::to_string(r->status) +
+                              " without a change-feed timestamp");
     bool resync = false;
     json names = json::array();
     for (const auto& a : (*doc)["actions"].as_array()) {
@@ -177,14 +212,13 @@ task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_
                                                  {json(s.id), json(names.dump())});
     if (!mirrored) co_return std::move(mirrored).err();
     for (const auto& row : mirrored->rows) pending.emplace_back(row["name"].as_string());
-    auto saved = co_await set_meta(since_key, std::to_string((*doc)["timestamp"].as_int()));
+    auto saved = co_await storage::save_feed_cursor(s.id, std::to_string((*doc)["timestamp"].as_int()));
     if (!saved) co_return std::move(saved).err();
   }
 
-  std::vector<std::string> errors;
   std::size_t done = 0;
   for (; done < pending.size() && static_cast<std::int64_t>(done) < cfg.sync_packages_per_slice; ++done) {
-    auto m = co_await mirror_package(cfg, s, pending[done], true, now_ms);
+    auto m = co_await mirror_package(cfg, s, pending[done], true, now_ms, &errors);
     if (!m) {
       errors.push_back(pending[done] + ": " + m.err().message);
       continue;
@@ -212,6 +246,8 @@ task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_
 }
 
 task<result<json>> upstream_advisories(const settings& cfg, storage::source_record s, std::vector<std::string> names) {
+  endpoints e = stored_endpoints(s);
+  if (e.advisories_url.empty()) co_return json::object();  // the repository has no advisories API
   auto u = co_await open_upstream(cfg, s);
   if (!u) co_return std::move(u).err();
   std::string body;
@@ -231,17 +267,19 @@ task<result<json>> upstream_advisories(const settings& cfg, storage::source_reco
     }
   }
   fx::fetch_request req;
-  req.url = base_of(s) + "/api/security-advisories/";
+  req.url = e.advisories_url;
   req.method = "POST";
   req.body = body;
+  req.timeout_ms = 15000;
   req.header_list.set("content-type", "application/x-www-form-urlencoded");
   req.header_list.set("accept", "application/json");
-  if (!u->authorization.empty() && same_host(*u, req.url)) req.header_list.set("authorization", u->authorization);
-  auto r = co_await fx::http_fetch(std::move(req));
+  auto r = co_await upstream_fetch(*u, std::move(req));
   if (!r) co_return make_error(error_code::upstream, "advisories: " + r.err().message);
-  if (r->status != 200) co_return make_error(error_code::upstream, "advisories: HTTP " + std::to_string(r->status));
+  if (r->status != 200)
+    co_return make_error(error_code::upstream, "advisories " + e.advisories_url + ": HTTP " + std::to_string(r->status));
   auto doc = parse_json(r->text);
-  if (!doc) co_return make_error(error_code::upstream, "advisories: invalid JSON");
+  if (!doc || !(*doc)["advisories"].is_object())
+    co_return make_error(error_code::upstream, "advisories " + e.advisories_url + ": not an advisories document");
   co_return json((*doc)["advisories"]);
 }
 

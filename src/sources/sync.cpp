@@ -1,9 +1,11 @@
 #include "sources/sync.h"
 
+#include "auth/credentials.h"
 #include "bindings/effects.h"
 #include "composer/p2_builder.h"
 #include "core/http_date.h"
 #include "core/sha256.h"
+#include "http/web_url.h"
 #include "sources/composer_repo.h"
 #include "sources/packagist.h"
 #include "sources/vcs.h"
@@ -38,6 +40,11 @@ result<storage::upstream_version> upstream_version_row(const json& v) {
   const json& dist = v["dist"];
   if (!dist.is_object() || !dist["url"].is_string() || dist["url"].as_string().empty())
     return make_error(error_code::bad_request, version + ": no dist archive (source-only versions are not mirrored)");
+  // The archive is fetched from this URL later (with the source's credentials when it is the source's
+  // own origin): only a valid absolute http(s) URL, without credentials in it, is kept.
+  auto dist_url = http::parse_web_url(dist["url"].as_string());
+  if (!dist_url) return make_error(error_code::bad_request, version + ": dist URL skipped: " + dist_url.err().message);
+  if (dist_url->has_userinfo) return make_error(error_code::bad_request, version + ": dist URL skipped: it carries a user name or password");
   std::string reference(dist["reference"].as_string());
   if (reference.empty()) reference = std::string(v["source"]["reference"].as_string());
   // Composer's mirror URLs carry %reference% only when it is hex (else its md5): keep references hex.
@@ -49,7 +56,7 @@ result<storage::upstream_version> upstream_version_row(const json& v) {
   u.v.reference = reference;
   u.v.dist_type = std::string(dist["type"].as_string("zip"));
   u.v.dist_shasum = std::string(dist["shasum"].as_string());
-  u.upstream_dist_url = std::string(dist["url"].as_string());
+  u.upstream_dist_url = dist_url->href;
   if (auto t = parse_iso8601(v["time"].as_string()); t) u.v.release_time = *t;
   json kept = v;
   for (const char* k : {"version", "version_normalized", "dist", "source", "notification-url", "time", "uid"}) kept.erase(k);
@@ -149,8 +156,20 @@ task<result<slice_report>> composer_slice(const settings& cfg, storage::source_r
   }
   if (c.names.empty() || s.sync_cursor.empty()) {
     c = cursor{};
-    for (const auto& n : root->names)
-      if (storage::source_allows(s, n)) c.names.push_back(n);
+    for (const auto& n : root->names) {
+      if (!storage::source_allows(s, n)) continue;
+      // The rule uploads follow: "x/y~dev" must never reach x/y's dev document.
+      if (!auth::valid_package_name(n)) {
+        if (c.errors.size() < 20) c.errors.push_back("\"" + n + "\" skipped: not a valid package name");
+        continue;
+      }
+      c.names.push_back(n);
+    }
+    std::string advertised = endpoints_json(root->advertised);
+    if (advertised != s.endpoints) {
+      auto saved = co_await storage::save_endpoints(s.id, std::move(advertised));
+      if (!saved) co_return std::move(saved).err();
+    }
   }
   slice_report report;
   std::int64_t end =
@@ -186,6 +205,8 @@ task<result<slice_report>> composer_slice(const settings& cfg, storage::source_r
 }  // namespace
 
 task<result<slice_report>> run_sync_slice(const settings& cfg, storage::source_record s, std::int64_t now_ms) {
+  // A disabled source talks to nobody: no sync from the admin API, a webhook or the cron trigger.
+  if (!s.enabled) co_return make_error(error_code::conflict, "source " + std::to_string(s.id) + " is disabled");
   if (s.type == "composer") co_return co_await composer_slice(cfg, std::move(s), now_ms);
   if (s.type == "github" || s.type == "gitlab" || s.type == "bitbucket") co_return co_await vcs_slice(cfg, std::move(s), now_ms);
   if (s.type == "packagist") co_return co_await packagist_slice(cfg, std::move(s), now_ms);

@@ -9,6 +9,7 @@
 #include "core/http_date.h"
 #include "http/headers.h"
 #include "http/url.h"
+#include "http/web_url.h"
 #include "sources/upstream.h"
 #include "storage/packages.h"
 #include "versions/comparator.h"
@@ -536,8 +537,8 @@ task<result<slice_report>> vcs_slice(const settings& cfg, storage::source_record
   }
   auto u = co_await open_upstream(cfg, s);
   if (!u) co_return std::move(u).err();
-  std::string api_host = ascii_lower(http::parse_url(p->api).host);
-  if (std::find(u->hosts.begin(), u->hosts.end(), api_host) == u->hosts.end()) u->hosts.push_back(api_host);
+  // The API may live on the web host's origin (GHE's /api/v3, GitLab's /api/v4) or on its own.
+  if (auto api = http::parse_web_url(p->api); api && !credentials_allowed(*u, *api)) u->origins.push_back(api->origin());
 
   rate_state rs;
   std::int64_t budget = requests_per_slice;

@@ -70,11 +70,22 @@ std::optional<token_record> token(const std::string& hash, std::int64_t now_ms) 
   return t ? std::optional<token_record>(*t) : std::nullopt;
 }
 
-void put_token(const std::string& hash, const token_record& t, std::int64_t now_ms) {
+std::uint64_t& generation() {
+  static std::uint64_t g = 0;
+  return g;
+}
+
+std::uint64_t token_generation() { return generation(); }
+
+void put_token(const std::string& hash, const token_record& t, std::int64_t now_ms, std::uint64_t generation_at_lookup) {
+  if (generation_at_lookup != generation()) return;  // read before a revocation: possibly stale
   tokens().put(hash, t, 256, now_ms, max_tokens, max_tokens * 256);
 }
 
-void forget_tokens() { tokens().clear(); }
+void forget_tokens() {
+  tokens().clear();
+  ++generation();
+}
 
 void touched(std::int64_t token_id, std::int64_t now_ms) {
   for (auto& [hash, e] : tokens().map)
@@ -93,7 +104,7 @@ void put_document(const std::string& key, const stored_document& d, std::int64_t
 void forget_document(const std::string& key) { documents().erase(key); }
 
 void clear() {
-  tokens().clear();
+  forget_tokens();
   documents().clear();
 }
 

@@ -16,7 +16,11 @@ namespace pb::storage::hot_cache {
 inline constexpr std::int64_t ttl_ms = 10'000;
 
 std::optional<token_record> token(const std::string& hash, std::int64_t now_ms);
-void put_token(const std::string& hash, const token_record& t, std::int64_t now_ms);
+// Token records carry the generation that was current when their lookup started: a lookup that was in
+// flight across a revocation (forget_tokens) must not put the record it read back into the cache.
+std::uint64_t token_generation();
+void put_token(const std::string& hash, const token_record& t, std::int64_t now_ms, std::uint64_t generation);
+// Empties the token cache and starts a new generation.
 void forget_tokens();
 // Records a token's last use in cached copies, so the hourly last_used_at write is not repeated.
 void touched(std::int64_t token_id, std::int64_t now_ms);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "auth/credentials.h"
 #include "bindings/effects.h"
 #include "composer/p2_builder.h"
 #include "core/http_date.h"
@@ -122,6 +123,17 @@ task<result<std::optional<dist_row>>> find_dist(std::string package, std::string
   co_return std::optional<dist_row>{dist_row{std::move(package), from_row(**row)}};
 }
 
+error source_owned(std::string_view package) {
+  return make_error(error_code::conflict, std::string(package) +
+                                              " comes from a source; its versions change there, not by upload");
+}
+
+task<result<bool>> belongs_to_source(std::string package) {
+  auto row = co_await fx::d1_first("SELECT source_id FROM packages WHERE name = ?", {json(std::move(package))});
+  if (!row) co_return std::move(row).err();
+  co_return row->has_value() && !(**row)["source_id"].is_null();
+}
+
 task<result<bool>> version_exists(std::string package, std::string version_normalized) {
   auto row = co_await fx::d1_first(
       "SELECT 1 AS x FROM versions v JOIN packages p ON p.id = v.package_id WHERE p.name = ? AND v.version_normalized = ?",
@@ -138,13 +150,13 @@ task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms) {
                    {json(nv.package), json(nv.source), json(now_ms), json(now_ms)}});
   batch.push_back({"INSERT INTO versions (package_id, version, version_normalized, stability, is_dev, reference, "
                    "composer_json, dist_type, dist_key, dist_shasum, dist_sha256, dist_size, release_time, source, created_at) "
-                   "SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM packages WHERE name = ?",
+                   "SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM packages WHERE name = ? AND source_id IS NULL",
                    {json(v.version), json(v.version_normalized), json(nv.stability), json(nv.is_dev ? 1 : 0),
                     json(v.reference), json(v.composer_json), json(v.dist_type),
                     v.dist_key.empty() ? json() : json(v.dist_key), v.dist_shasum.empty() ? json() : json(v.dist_shasum),
                     v.dist_sha256.empty() ? json() : json(v.dist_sha256), json(v.dist_size), json(v.release_time),
                     json(nv.source), json(now_ms), json(nv.package)}});
-  batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ?",
+  batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ? AND source_id IS NULL",
                    {json(now_ms), json(nv.package)}});
   auto r = co_await fx::d1_batch(std::move(batch));
   if (!r) {
@@ -153,11 +165,17 @@ task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms) {
                                                      " already exists; versions are immutable");
     co_return std::move(r).err();
   }
+  // The package belongs to a source: its versions come from there only.
+  if ((*r)[1].changes == 0) co_return source_owned(nv.package);
   co_return (*r)[1].last_row_id;
 }
 
 task<result<std::monostate>> replace_source_versions(std::string package, std::int64_t source_id, std::string source_type,
                                                      std::vector<upstream_version> versions, std::int64_t now_ms) {
+  // The rule uploads follow, whatever the upstream calls its packages ("x/y~dev" would overwrite x/y's
+  // dev document).
+  if (!auth::valid_package_name(package))
+    co_return make_error(error_code::bad_request, "\"" + package + "\" is not a valid package name");
   auto owner = co_await fx::d1_first("SELECT source_id FROM packages WHERE name = ?", {json(package)});
   if (!owner) co_return std::move(owner).err();
   if (owner->has_value() && (**owner)["source_id"].as_int(-1) != source_id)
@@ -188,7 +206,8 @@ task<result<std::monostate>> replace_source_versions(std::string package, std::i
     st.sql = "INSERT INTO versions (package_id, source_id, created_at, version, version_normalized, stability, is_dev, "
              "reference, composer_json, dist_type, dist_shasum, upstream_dist_url, release_time, source) "
              "SELECT p.id, ?2, ?3, x.column1, x.column2, x.column3, x.column4, x.column5, x.column6, x.column7, x.column8, "
-             "x.column9, x.column10, p.source FROM (VALUES " + values + ") AS x JOIN packages p ON p.name = ?1 WHERE true "
+             "x.column9, x.column10, p.source FROM (VALUES " + values + ") AS x JOIN packages p ON p.name = ?1 AND p.source_id = ?2 "
+             "WHERE true "
              "ON CONFLICT (package_id, version_normalized) DO UPDATE SET version = excluded.version, "
              "stability = excluded.stability, is_dev = excluded.is_dev, composer_json = excluded.composer_json, "
              "dist_type = excluded.dist_type, upstream_dist_url = excluded.upstream_dist_url, "
@@ -199,15 +218,20 @@ task<result<std::monostate>> replace_source_versions(std::string package, std::i
              "dist_size = CASE WHEN versions.reference = excluded.reference THEN versions.dist_size END, "
              "dist_shasum = CASE WHEN versions.reference = excluded.reference "
              "THEN COALESCE(excluded.dist_shasum, versions.dist_shasum) ELSE excluded.dist_shasum END, "
-             "reference = excluded.reference";
+             "reference = excluded.reference WHERE versions.source_id = ?2";
     batch.push_back(std::move(st));
   }
-  batch.push_back({"DELETE FROM versions WHERE package_id = (SELECT id FROM packages WHERE name = ?) "
-                   "AND version_normalized NOT IN (SELECT value FROM json_each(?))",
-                   {json(package), json(kept.dump())}});
-  batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ?", {json(now_ms), json(package)}});
+  // Only this source's versions go: a version that got in by another way (an upload racing the first
+  // sync) stays, and the ownership check below reports it.
+  batch.push_back({"DELETE FROM versions WHERE package_id = (SELECT id FROM packages WHERE name = ? AND source_id = ?) "
+                   "AND source_id = ? AND version_normalized NOT IN (SELECT value FROM json_each(?))",
+                   {json(package), json(source_id), json(source_id), json(kept.dump())}});
+  batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ? AND source_id = ?",
+                   {json(now_ms), json(package), json(source_id)}});
   auto r = co_await fx::d1_batch(std::move(batch));
   if (!r) co_return std::move(r).err();
+  // The package was taken by someone else between the check above and the batch: nothing was written.
+  if (r->back().changes == 0) co_return make_error(error_code::conflict, package + " is provided by another source or by uploads");
   co_return std::monostate{};
 }
 

@@ -61,7 +61,12 @@ struct dist_row {
 task<result<std::optional<dist_row>>> find_dist(std::string package, std::string reference, std::string version);
 
 task<result<bool>> version_exists(std::string package, std::string version_normalized);
-// Inserts the version (and the package if new); error_code::conflict if the version exists.
+// True when the package exists and belongs to a source (uploads into it are refused).
+task<result<bool>> belongs_to_source(std::string package);
+// The error for an upload into a package that belongs to a source (409).
+error source_owned(std::string_view package);
+// Inserts the version (and the package if new); error_code::conflict if the version exists or the
+// package belongs to a source.
 task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms);
 // Upstream sources: replaces the package's versions with `versions` in one D1 batch (the package
 // switches to the new set whole), keeping mirrored archives whose reference did not change. The

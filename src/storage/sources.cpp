@@ -12,7 +12,8 @@ namespace {
 constexpr const char* columns =
     "id, type, url, api_url, credentials_type, credentials_enc, credentials_secret, include_patterns, exclude_patterns, "
     "webhook_secret_enc, sync_interval_s, enabled, sync_cursor, next_sync_at, last_sync_status, last_sync_started_at, "
-    "last_sync_finished_at, last_sync_packages, last_sync_versions, last_sync_error, created_at, updated_at";
+    "last_sync_finished_at, last_sync_packages, last_sync_versions, last_sync_error, created_at, updated_at, webhook_nonce, "
+    "endpoints, feed_cursor, advisories_status, advisories_error, advisories_at";
 
 std::vector<std::string> patterns(std::string_view text) {
   std::vector<std::string> out;
@@ -53,6 +54,12 @@ source_record from_row(const json& r) {
   s.last_sync_error = str(r, "last_sync_error");
   s.created_at = r["created_at"].as_int();
   s.updated_at = r["updated_at"].as_int();
+  s.webhook_nonce = str(r, "webhook_nonce");
+  s.endpoints = str(r, "endpoints");
+  s.feed_cursor = str(r, "feed_cursor");
+  s.advisories_status = str(r, "advisories_status");
+  s.advisories_error = str(r, "advisories_error");
+  s.advisories_at = r["advisories_at"].as_int();
   return s;
 }
 
@@ -60,7 +67,8 @@ source_record from_row(const json& r) {
 fx::sql_params settable_params(const source_record& s) {
   return {json(s.type), json(s.url), nullable(s.api_url), nullable(s.credentials_type), nullable(s.credentials_enc),
           nullable(s.credentials_secret), json(patterns_json(s.include)), json(patterns_json(s.exclude)),
-          nullable(s.webhook_secret_enc), json(s.sync_interval_s), json(s.enabled ? 1 : 0)};
+          nullable(s.webhook_secret_enc), json(s.sync_interval_s), json(s.enabled ? 1 : 0), nullable(s.webhook_nonce),
+          nullable(s.endpoints), nullable(s.feed_cursor)};
 }
 
 }  // namespace
@@ -80,16 +88,28 @@ task<result<std::vector<source_record>>> list_sources() {
   co_return out;
 }
 
+task<result<std::int64_t>> next_source_id() {
+  auto row = co_await fx::d1_first("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM sources");
+  if (!row) co_return std::move(row).err();
+  co_return row->has_value() ? (**row)["id"].as_int(1) : 1;
+}
+
 task<result<source_record>> insert_source(source_record s, std::int64_t now_ms) {
   fx::sql_params p = settable_params(s);
   p.push_back(json(now_ms));
   p.push_back(json(now_ms));
+  p.push_back(s.id ? json(s.id) : json());
   auto row = co_await fx::d1_first(
       std::string("INSERT INTO sources (type, url, api_url, credentials_type, credentials_enc, credentials_secret, "
-                  "include_patterns, exclude_patterns, webhook_secret_enc, sync_interval_s, enabled, created_at, updated_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ") + columns,
+                  "include_patterns, exclude_patterns, webhook_secret_enc, sync_interval_s, enabled, webhook_nonce, "
+                  "endpoints, feed_cursor, created_at, updated_at, id) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ") + columns,
       std::move(p));
-  if (!row) co_return std::move(row).err();
+  if (!row) {
+    if (row.err().message.find("UNIQUE constraint failed") != std::string::npos)
+      co_return make_error(error_code::conflict, "source id " + std::to_string(s.id) + " was taken meanwhile");
+    co_return std::move(row).err();
+  }
   if (!row->has_value()) co_return make_error(error_code::internal, "source insert returned no row");
   co_return from_row(**row);
 }
@@ -101,7 +121,8 @@ task<result<std::optional<source_record>>> update_source(source_record s, std::i
   auto row = co_await fx::d1_first(
       std::string("UPDATE sources SET type = ?, url = ?, api_url = ?, credentials_type = ?, credentials_enc = ?, "
                   "credentials_secret = ?, include_patterns = ?, exclude_patterns = ?, webhook_secret_enc = ?, "
-                  "sync_interval_s = ?, enabled = ?, updated_at = ? WHERE id = ? RETURNING ") + columns,
+                  "sync_interval_s = ?, enabled = ?, webhook_nonce = ?, endpoints = ?, feed_cursor = ?, updated_at = ? "
+                  "WHERE id = ? RETURNING ") + columns,
       std::move(p));
   if (!row) co_return std::move(row).err();
   if (!row->has_value()) co_return std::optional<source_record>{};
@@ -134,6 +155,29 @@ task<result<std::monostate>> record_sync(std::int64_t id, sync_outcome o, std::i
   co_return std::monostate{};
 }
 
+task<result<std::monostate>> save_endpoints(std::int64_t id, std::string endpoints_json) {
+  auto r = co_await fx::d1_run("UPDATE sources SET endpoints = ? WHERE id = ?", {json(std::move(endpoints_json)), json(id)});
+  if (!r) co_return std::move(r).err();
+  co_return std::monostate{};
+}
+
+task<result<std::monostate>> save_feed_cursor(std::int64_t id, std::string cursor) {
+  auto r = co_await fx::d1_run("UPDATE sources SET feed_cursor = ? WHERE id = ?", {json(std::move(cursor)), json(id)});
+  if (!r) co_return std::move(r).err();
+  co_return std::monostate{};
+}
+
+task<result<std::monostate>> record_advisories(const source_record& s, std::string error, std::int64_t now_ms) {
+  std::string status = error.empty() ? "ok" : "error";
+  // Every composer audit asks: write only when the state changes (or hourly), not on every request.
+  if (status == s.advisories_status && error == s.advisories_error && now_ms - s.advisories_at < 3600 * 1000)
+    co_return std::monostate{};
+  auto r = co_await fx::d1_run("UPDATE sources SET advisories_status = ?, advisories_error = ?, advisories_at = ? WHERE id = ?",
+                               {json(status), nullable(error), json(now_ms), json(s.id)});
+  if (!r) co_return std::move(r).err();
+  co_return std::monostate{};
+}
+
 json source_to_json(const source_record& s, std::string_view origin) {
   json o = json::object();
   o.set("id", json(s.id));
@@ -156,7 +200,7 @@ json source_to_json(const source_record& s, std::string_view origin) {
   o.set("exclude", std::move(exc));
   o.set("sync_interval_s", json(s.sync_interval_s));
   o.set("enabled", json(s.enabled));
-  o.set("webhook_url", json(std::string(origin) + "/hooks/" + std::to_string(s.id)));
+  o.set("webhook_url", json(webhook_url(s, origin)));
   json last;
   if (!s.last_sync_status.empty()) {
     last = json::object();
@@ -168,9 +212,23 @@ json source_to_json(const source_record& s, std::string_view origin) {
     last.set("error", nullable(s.last_sync_error));
   }
   o.set("last_sync", std::move(last));
+  json advisories;  // the last upstream security-advisories call (packagist and composer sources)
+  if (!s.advisories_status.empty()) {
+    advisories = json::object();
+    advisories.set("status", json(s.advisories_status));
+    advisories.set("error", nullable(s.advisories_error));
+    advisories.set("at", nullable_time(s.advisories_at));
+  }
+  o.set("advisories", std::move(advisories));
+  auto endpoints = parse_json(s.endpoints);
+  o.set("endpoints", endpoints && endpoints->is_object() ? std::move(*endpoints) : json());
   o.set("created_at", nullable_time(s.created_at));
   o.set("updated_at", nullable_time(s.updated_at));
   return o;
+}
+
+std::string webhook_url(const source_record& s, std::string_view origin) {
+  return std::string(origin) + "/hooks/" + std::to_string(s.id) + "/" + s.webhook_nonce;
 }
 
 bool source_allows(const source_record& s, std::string_view package) {

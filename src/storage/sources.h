@@ -23,7 +23,8 @@ struct source_record {
   std::string credentials_enc;     // sealed JSON {"iv","ct"}
   std::string credentials_secret;  // Worker secret name
   std::vector<std::string> include, exclude;
-  std::string webhook_secret_enc;
+  std::string webhook_secret_enc;  // legacy (sealed random secrets); webhook secrets are derived now
+  std::string webhook_nonce;       // part of the webhook URL; the secret derives from it (sources/webhook.h)
   std::int64_t sync_interval_s = 3600;
   bool enabled = true;
   std::string sync_cursor;
@@ -33,11 +34,19 @@ struct source_record {
   std::int64_t last_sync_packages = 0, last_sync_versions = 0;
   std::string last_sync_error;
   std::int64_t created_at = 0, updated_at = 0;
+  std::string endpoints;    // JSON: what the upstream's packages.json advertises (sources/endpoints.h)
+  std::string feed_cursor;  // packagist: the change feed's `since`
+  std::string advisories_status, advisories_error;  // the last upstream advisories call
+  std::int64_t advisories_at = 0;
 };
 
 task<result<std::optional<source_record>>> find_source(std::int64_t id);
 task<result<std::vector<source_record>>> list_sources();
+// Inserts with s.id when it is set (credentials sealed for that id), else lets D1 choose.
+// error_code::conflict when s.id is taken meanwhile.
 task<result<source_record>> insert_source(source_record s, std::int64_t now_ms);
+// The id the next insert_source would most likely get (credentials are sealed for an id before insert).
+task<result<std::int64_t>> next_source_id();
 // Writes every settable column of s (not the sync bookkeeping).
 task<result<std::optional<source_record>>> update_source(source_record s, std::int64_t now_ms);
 // Deletes the source and the packages that came from it; false when there was no such source.
@@ -49,9 +58,16 @@ struct sync_outcome {
   std::string error;
 };
 task<result<std::monostate>> record_sync(std::int64_t id, sync_outcome o, std::int64_t now_ms);
+task<result<std::monostate>> save_endpoints(std::int64_t id, std::string endpoints_json);
+task<result<std::monostate>> save_feed_cursor(std::int64_t id, std::string cursor);
+// Records the outcome of an upstream advisories call; writes only when it differs from the stored one.
+task<result<std::monostate>> record_advisories(const source_record& s, std::string error, std::int64_t now_ms);
 
 // The admin view: no secrets, credentials only as {"type":..} or {"secret":NAME}.
 json source_to_json(const source_record& s, std::string_view origin);
+
+// "<origin>/hooks/<id>/<nonce>": where the source's webhooks go.
+std::string webhook_url(const source_record& s, std::string_view origin);
 
 // True when a package name passes the source's include/exclude patterns (empty include = all).
 bool source_allows(const source_record& s, std::string_view package);

@@ -85,6 +85,8 @@ task<result<std::optional<token_record>>> revoke_token(std::int64_t id, std::int
   auto r = co_await fx::d1_first(std::string("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING ") +
                                      columns,
                                  {json(now_ms), json(id)});
+  // And again: a lookup that started while the update was in flight read the record unrevoked.
+  hot_cache::forget_tokens();
   if (!r) co_return std::move(r).err();
   if (!r->has_value()) co_return std::optional<token_record>{};
   co_return std::optional<token_record>{from_row(**r)};

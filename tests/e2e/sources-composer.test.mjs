@@ -1,8 +1,9 @@
 // Upstream sources end to end: the Worker under scripts/dev pulls packages from a private Composer
 // repository (v2 and v1 with includes, both behind Basic auth) and mirrors a packagist-like repository
-// lazily; the real composer client installs through package-broker only. Also: `composer audit` sees a
-// mirrored advisory, a version published upstream appears after a signed webhook and after a cron run,
-// and upstream faults leave every served package intact. Fake upstreams: tests/upstreams/.
+// lazily (its API on a second origin, as packagist.org's); the real composer client installs through
+// package-broker only. Also: `composer audit` sees the upstream's advisory, a version published upstream
+// appears after a signed webhook and after one cron run (the feed cursor was taken at creation), and
+// upstream faults leave every served package intact. Fake upstreams: tests/upstreams/.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -180,7 +181,7 @@ describe("upstream sources through package-broker", { timeout: 600_000 }, () => 
     const v2Auth = v2.state.requests.filter((e) => e.auth);
     assert.ok(v2Auth.length > 0 && v2Auth.every((e) => e.auth.fingerprint === fingerprint("repo-secret")));
     assert.ok(v1.state.requests.every((e) => !e.auth || e.auth.fingerprint === fingerprint("v1-secret")));
-    assert.ok(pk.state.requests.every((e) => !e.auth), "no credentials to the packagist mirror");
+    assert.ok([...pk.state.requests, ...pk.api.state.requests].every((e) => !e.auth), "no credentials to the packagist mirror");
     const listing = await api("GET", `/admin/api/sources/${sources.v2.id}`);
     assert.equal(listing.json.last_sync.status, "ok");
     assert.equal(listing.text.includes("repo-secret"), false);
@@ -198,15 +199,21 @@ describe("upstream sources through package-broker", { timeout: 600_000 }, () => 
     });
     assert.notEqual(audit.code, 0, `${audit.out}\n${direct.status} ${direct.text}\n${broker.output.split("\n").slice(-15).join("\n")}`);
     assert.match(audit.out, /CVE-2099-4242|Log injection/, audit.out);
+    // Asked where packages.json says the API is, never on the metadata origin.
+    assert.ok(pk.api.state.requests.some((e) => e.method === "POST" && e.path === "/api/security-advisories/" && e.status === 200));
+    assert.ok(!pk.state.requests.some((e) => e.path.startsWith("/api/")));
+    const src = await api("GET", `/admin/api/sources/${sources.packagist.id}`);
+    assert.equal(src.json.advisories?.status, "ok", src.text);
   });
 
   it("a version published upstream appears after a signed webhook", async () => {
     v2.state.addVersion("acme/beta", pkg("acme/beta", "1.1.0"));
     const payload = JSON.stringify({ ref: "refs/tags/1.1.0" });
-    const unsigned = await api("POST", `/hooks/${sources.v2.id}`, { auth: null, body: payload, headers: { "x-hub-signature-256": "sha256=00" } });
+    const hook = new URL(sources.v2.webhook_url).pathname;
+    const unsigned = await api("POST", hook, { auth: null, body: payload, headers: { "x-hub-signature-256": "sha256=00" } });
     assert.equal(unsigned.status, 401);
     const sig = createHmac("sha256", sources.v2.webhook_secret).update(payload).digest("hex");
-    const r = await api("POST", `/hooks/${sources.v2.id}`, { auth: null, body: payload, headers: { "x-hub-signature-256": `sha256=${sig}`, "x-github-event": "push" } });
+    const r = await api("POST", hook, { auth: null, body: payload, headers: { "x-hub-signature-256": `sha256=${sig}`, "x-github-event": "push" } });
     assert.equal(r.status, 202, r.text);
     await until("acme/beta 1.1.0 in p2", async () => (await versionsOf("acme/beta")).includes("1.1.0"));
     const dir = project("webhook", { "acme/beta": "^1.1" });
@@ -215,20 +222,15 @@ describe("upstream sources through package-broker", { timeout: 600_000 }, () => 
     assert.equal(await php(dir, "echo Acme\\Beta\\Hello::says();"), "acme/beta 1.1.0");
   });
 
-  it("a version published on the packagist mirror appears after a cron run", async () => {
+  it("a version published on the packagist mirror appears after one cron run", async () => {
     await until("psr/log mirrored", async () => (await versionsOf("psr/log")).includes("2.0.0"));
-    // The first cron run learns the feed position; the version published after it comes with the next.
-    await api("GET", "/__scheduled?cron=*/15+*+*+*+*", { auth: null });
-    await sleep(1500);
+    // Published before any cron run: the feed cursor was taken when the source was created, so the
+    // first run already reports it (read from the API origin packages.json names).
     pk.state.publish("psr/log", "2.0.1", { autoload: { "psr-4": { "Psr\\Log\\": "src/" } } });
-    await until(
-      "psr/log 2.0.1 after cron",
-      async () => {
-        await api("GET", "/__scheduled?cron=*/15+*+*+*+*", { auth: null });
-        return (await versionsOf("psr/log")).includes("2.0.1");
-      },
-      45,
-    );
+    const cron = await api("GET", "/__scheduled?cron=*/15+*+*+*+*", { auth: null });
+    assert.equal(cron.status, 200, cron.text);
+    await until("psr/log 2.0.1 after one cron run", async () => (await versionsOf("psr/log")).includes("2.0.1"), 30);
+    assert.ok(pk.api.state.requests.some((e) => e.path.startsWith("/metadata/changes.json?since=") && e.status === 200));
   });
 
   it("upstream faults leave every served package intact", async () => {

@@ -1,8 +1,10 @@
 // End to end: GitHub (as GitHub Enterprise over plain http), GitLab and Bitbucket repositories as
 // sources of package-broker under `scripts/dev`, with the fake hosts from tests/upstreams. Sources are
 // created and synced through the admin API; the real composer client (Debian's 2.5.5) then installs
-// from package-broker only (never from the fakes). A tag pushed upstream appears after another sync;
-// an upstream answering 500 leaves the installed versions resolvable.
+// from package-broker only (never from the fakes). Credentials reach the API hosts and never GitHub's
+// codeload (its own origin). A tag pushed upstream appears after another sync, and after a signed
+// GitLab or Bitbucket webhook (a redelivery is not synced twice); an upstream answering 500 leaves the
+// installed versions resolvable.
 //
 // Bounded timeouts everywhere, 127.0.0.1 only; every process group and server is stopped in `after`.
 import { describe, it, before, after } from "node:test";
@@ -32,6 +34,7 @@ let port, origin, state, work, proc;
 const servers = {};
 const repos = {};
 const sources = {};
+const hooks = {};
 let clientToken;
 
 const logTail = (n = 40) => (proc?.output ?? "").split("\n").slice(-n).join("\n");
@@ -123,7 +126,8 @@ describe("GitHub, GitLab and Bitbucket sources through package-broker", { timeou
     repos.gitlab = widgetRepo("acme/gl-widget", "Acme\\GlWidget", ["v1.0.0", "v1.1.0"]);
     repos.bitbucket = widgetRepo("acme/bb-widget", "Acme\\BbWidget", ["1.0.0"]);
     // Small pages, so every listing takes more than one request.
-    servers.github = await github.start({ repos: [repos.github], token: GH_TOKEN, perPageMax: 1 });
+    // A fine-grained token: it sees this private repository only.
+    servers.github = await github.start({ repos: [repos.github, createRepo({ name: "acme/other", private: true })], token: GH_TOKEN, grants: { [GH_TOKEN]: ["acme/gh-widget"] }, perPageMax: 1 });
     servers.gitlab = await gitlab.start({ repos: [repos.gitlab], token: GL_TOKEN, perPageMax: 1 });
     servers.bitbucket = await bitbucket.start({ repos: [repos.bitbucket], credentials: [BB_USER], pagelenMax: 1 });
 
@@ -143,6 +147,7 @@ describe("GitHub, GitLab and Bitbucket sources through package-broker", { timeou
       const r = await http("POST", "/admin/api/sources", { body: spec });
       assert.equal(r.status, 201, why(r, `creating the ${type} source`));
       sources[type] = r.json.id;
+      hooks[type] = { url: r.json.webhook_url, secret: r.json.webhook_secret };
     }
     const t = await http("POST", "/admin/api/tokens", { body: { name: "e2e-vcs" } });
     assert.equal(t.status, 201, why(t, "creating a token"));
@@ -178,8 +183,17 @@ describe("GitHub, GitLab and Bitbucket sources through package-broker", { timeou
     const lock = locked(p);
     assert.equal(lock["acme/gh-widget"].dist.reference, repos.github.resolve("v1.0.0"));
     assert.match(lock["acme/gh-widget"].dist.url, new RegExp(`^${origin}/dist/acme/gh-widget/`));
-    // composer never talked to the fakes: only package-broker did (archives fetched through it)
-    assert.ok(servers.github.state.requests.some((e) => /zipball|_codeload/.test(e.path)), "the zipball was fetched upstream");
+    // composer never talked to the fakes: only package-broker did (archives fetched through it). The
+    // zipball redirect went to codeload, another origin: the archive came without credentials, while
+    // the API requests before it carried them.
+    const zipball = servers.github.state.requests.filter((e) => /\/zipball\//.test(e.path));
+    assert.ok(zipball.length > 0 && zipball.every((e) => e.auth?.fingerprint === fingerprint(GH_TOKEN)), JSON.stringify(zipball));
+    const codeload = servers.github.codeload.state.requests;
+    assert.ok(codeload.some((e) => e.status === 200), `the archive came from codeload: ${JSON.stringify(codeload)}`);
+    assert.ok(codeload.every((e) => e.auth === null), `no credentials to codeload: ${JSON.stringify(codeload.map((e) => e.auth))}`);
+    // Every upstream request said who it was (GitHub refuses requests without a User-Agent).
+    for (const s of [servers.github, servers.github.codeload, servers.gitlab, servers.bitbucket])
+      assert.ok(s.state.requests.every((e) => /^package-broker\//.test(e.headers["user-agent"] ?? "")), s.state.name);
   });
 
   it("a tag pushed upstream appears after another sync", { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -193,6 +207,34 @@ describe("GitHub, GitLab and Bitbucket sources through package-broker", { timeou
     assert.equal(says(p, "Acme\\GhWidget"), "1.1.0");
   });
 
+  for (const [type, event] of [["gitlab", "Tag Push Hook"], ["bitbucket", "repo:push"]]) {
+    it(`a ${type} webhook brings a pushed tag; a redelivery does not sync again`, { timeout: TEST_TIMEOUT_MS }, async () => {
+      const name = `acme/${type === "gitlab" ? "gl" : "bb"}-widget`;
+      const ns = type === "gitlab" ? "Acme\\GlWidget" : "Acme\\BbWidget";
+      release(repos[type], name, ns, type === "gitlab" ? "v2.0.0" : "2.0.0");
+      const server = servers[type];
+      const payload = server.state.pushPayload(name, { ref: type === "gitlab" ? "v2.0.0" : "2.0.0" });
+      const bad = await server.state.sendWebhook(hooks[type].url, event, payload, "not-the-secret");
+      assert.equal(bad.status, 401, bad.body);
+      const res = await server.state.sendWebhook(hooks[type].url, event, payload, hooks[type].secret);
+      assert.equal(res.status, 202, res.body);
+      const deadline = Date.now() + 60_000;
+      let versions = [];
+      while (Date.now() < deadline && !versions.includes(type === "gitlab" ? "v2.0.0" : "2.0.0")) {
+        versions = await p2Versions(name);
+        if (!versions.includes(type === "gitlab" ? "v2.0.0" : "2.0.0")) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(versions.includes(type === "gitlab" ? "v2.0.0" : "2.0.0"), `${JSON.stringify(versions)}\n${logTail()}`);
+      // The provider redelivers the same delivery: answered, not synced again.
+      server.state.clearRequests();
+      const id = type === "gitlab" ? { "x-gitlab-event-uuid": res.delivery } : { "x-request-uuid": res.delivery };
+      const again = await server.state.sendWebhook(hooks[type].url, event, payload, hooks[type].secret, { headers: id });
+      assert.equal(again.status, 200, again.body);
+      assert.match(again.body, /duplicate/);
+      assert.equal(server.state.requests.length, 0, "no upstream request for a redelivery");
+    });
+  }
+
   it("an upstream answering 500 leaves the served versions installable", { timeout: TEST_TIMEOUT_MS }, async () => {
     servers.gitlab.state.addFault({ path: "/api/v4/*", type: "status500" });
     try {
@@ -201,7 +243,7 @@ describe("GitHub, GitLab and Bitbucket sources through package-broker", { timeou
       const src = await http("GET", `/admin/api/sources/${sources.gitlab}`);
       assert.equal(src.json.last_sync.status, "error", src.text);
       assert.match(src.json.last_sync.error, /500/);
-      assert.deepEqual(await p2Versions("acme/gl-widget"), ["v1.1.0", "v1.0.0"]);
+      assert.deepEqual(await p2Versions("acme/gl-widget"), ["v2.0.0", "v1.1.0", "v1.0.0"]);
       const p = project("fault", { "acme/gl-widget": "^1.0" });
       const res = await composer(p, ["install"]);
       assert.equal(res.code, 0, `composer install during the fault\n${res.output}\n--- worker log ---\n${logTail()}`);

@@ -18,6 +18,7 @@ json reply::body_json() const {
 
 reply client::call(std::string method, std::string path, header_list headers, std::optional<std::string> body) {
   json start = fetch_start(method, origin + path, headers, false, vars);
+  if (now_ms) start.set("now_ms", json(now_ms));
   if (body) {
     host.set_request_body(*body);
     start = with_body(start);

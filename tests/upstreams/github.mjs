@@ -1,5 +1,8 @@
 // GitHub REST v3 emulator, usable as GitHub Enterprise (API under <url>/api/v3) and optionally with the
-// api.github.com layout (API at the root). See README.md for endpoints and options.
+// api.github.com layout (API at the root). Archives come from codeload, a second server on its own
+// origin, as on github.com. As strict as GitHub: 403 without a User-Agent, per-repository token grants
+// (a valid token without access to a private repository gets 404), and a separate rate-limit bucket
+// for anonymous requests. See README.md for endpoints and options.
 import { randomBytes } from "node:crypto";
 import { startServer, json, raw, redirect, paginate, postWebhook, hmacHex, newDeliveryId } from "./server.mjs";
 import { blobSha } from "./repo-model.mjs";
@@ -11,7 +14,7 @@ const ZERO = "0000000000000000000000000000000000000000";
 export async function start(options = {}) {
   const {
     repos = [], token, tokens, requireAuth = false, perPageMax = 100, perPageDefault = 30,
-    apiRoot = false, tls = false, rateLimit = 5000, apiPrefix = "/api/v3",
+    apiRoot = false, tls = false, rateLimit = 5000, anonRateLimit = 60, apiPrefix = "/api/v3", grants = {},
   } = options;
   const registry = repoRegistry(repos);
   const valid = new Set([...tokenList(token), ...tokenList(tokens)]);
@@ -20,27 +23,46 @@ export async function start(options = {}) {
     repos: registry.repos,
     addRepo: registry.add,
     rateLimit: { limit: rateLimit, remaining: rateLimit, reset: Math.floor(Date.now() / 1000) + 3600 },
+    // Requests without a token count against their own, much smaller bucket (per IP on GitHub).
+    anonRateLimit: { limit: anonRateLimit, remaining: anonRateLimit, reset: Math.floor(Date.now() / 1000) + 3600 },
     tokens: valid,
+    // token -> ["owner/repo", ...]: that token sees those private repositories only (fine-grained
+    // tokens); a token not listed sees every repository.
+    grants: Object.fromEntries(Object.entries(grants).map(([t, list]) => [t, new Set(list.map((n) => n.toLowerCase()))])),
   };
 
-  function authState(ctx) {
+  function tokenOf(ctx) {
     const a = ctx.auth;
-    if (!a) return "none";
+    if (!a) return null;
     const candidates = a.scheme === "basic" ? [a.password, a.username] : [a.token];
-    return candidates.some((c) => c && valid.has(c)) ? "ok" : "bad";
+    return candidates.find((c) => c && valid.has(c)) ?? null;
+  }
+  function authState(ctx) {
+    if (!ctx.auth) return "none";
+    return tokenOf(ctx) ? "ok" : "bad";
+  }
+  // Whether the request may see the repository: public ones always, private ones with a token granted them.
+  function mayRead(ctx, repo) {
+    if (!repo.private) return true;
+    const t = tokenOf(ctx);
+    if (!t) return false;
+    const g = state.grants[t];
+    return !g || g.has(repo.name.toLowerCase());
   }
 
-  function rateHeaders() {
-    const rl = state.rateLimit;
+  function bucket(ctx) { return authState(ctx) === "ok" ? state.rateLimit : state.anonRateLimit; }
+  function rateHeaders(ctx) {
+    const rl = ctx ? bucket(ctx) : state.rateLimit;
     return {
       "x-ratelimit-limit": String(rl.limit), "x-ratelimit-remaining": String(Math.max(0, rl.remaining)),
       "x-ratelimit-reset": String(rl.reset), "x-ratelimit-used": String(rl.limit - Math.max(0, rl.remaining)),
       "x-ratelimit-resource": "core",
     };
   }
+  let current = null; // the request being answered (rate-limit headers show its bucket)
   const apiJson = (body, status = 200, extra = {}) => json(body, status, {
     "content-type": "application/json; charset=utf-8", "x-github-media-type": "github.v3; format=json",
-    "x-github-request-id": randomBytes(8).toString("hex").toUpperCase(), ...rateHeaders(), ...extra,
+    "x-github-request-id": randomBytes(8).toString("hex").toUpperCase(), ...rateHeaders(current), ...extra,
   });
 
   const apiBase = (ctx) => (ctx.host === "api.github.com" ? ctx.origin : ctx.origin + apiPrefix);
@@ -107,31 +129,36 @@ export async function start(options = {}) {
     });
   }
 
-  async function handler(ctx) {
-    // codeload: the zipball redirect target (codeload.github.com when reached through the proxy)
-    let m;
-    const isCodeloadHost = ctx.host === "codeload.github.com";
-    if ((m = /^\/(?:_codeload\/)?([^/]+)\/([^/]+)\/(?:legacy\.)?zip\/(.+)$/.exec(ctx.pathname)) && (isCodeloadHost || ctx.pathname.startsWith("/_codeload/"))) {
-      const repo = registry.get(`${m[1]}/${m[2]}`);
-      if (!repo) return raw("404: Not Found", 404);
-      if (repo.private) {
-        const t = ctx.query.get("token");
-        if (!t || codeloadTokens.get(t) !== repo.name) return raw("404: Not Found", 404);
-      }
-      return codeloadResponse(repo, m[3]);
+  // codeload: the zipball redirect target, on its own server (codeload.github.com through the proxy).
+  async function codeloadHandler(ctx) {
+    const m = /^\/([^/]+)\/([^/]+)\/(?:legacy\.)?zip\/(.+)$/.exec(ctx.pathname);
+    if (!m || (ctx.method !== "GET" && ctx.method !== "HEAD")) return raw("404: Not Found", 404, { "content-type": "text/plain; charset=utf-8" });
+    const repo = registry.get(`${m[1]}/${m[2]}`);
+    if (!repo) return raw("404: Not Found", 404);
+    if (repo.private) {
+      const t = ctx.query.get("token");
+      if (!t || codeloadTokens.get(t) !== repo.name) return raw("404: Not Found", 404);
     }
+    return codeloadResponse(repo, m[3]);
+  }
 
+  async function handler(ctx) {
+    current = ctx;
+    let m;
     let path = null;
     if (ctx.host === "api.github.com") path = ctx.pathname;
     else if (ctx.pathname === apiPrefix || ctx.pathname.startsWith(apiPrefix + "/")) path = ctx.pathname.slice(apiPrefix.length) || "/";
     else if (apiRoot) path = ctx.pathname;
     if (path === null) return raw("Not Found", 404, { "content-type": "text/plain" });
 
-    // the API
+    // the API. GitHub refuses requests without a User-Agent before anything else.
+    if (!String(ctx.headers["user-agent"] ?? "").trim()) {
+      return raw("\r\nRequest forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\r\n", 403, { "content-type": "text/html", connection: "close" });
+    }
     const auth = authState(ctx);
     if (auth === "bad") return apiJson({ message: "Bad credentials", documentation_url: "https://docs.github.com/rest" }, 401);
     if (requireAuth && auth !== "ok") return apiJson({ message: "Requires authentication", documentation_url: "https://docs.github.com/rest" }, 401);
-    const rl = state.rateLimit;
+    const rl = bucket(ctx);
     if (Date.now() / 1000 >= rl.reset) { rl.remaining = rl.limit; rl.reset = Math.floor(Date.now() / 1000) + 3600; }
     if (path !== "/rate_limit") {
       if (rl.remaining <= 0) {
@@ -146,7 +173,7 @@ export async function start(options = {}) {
 
     if (!(m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path))) return apiJson(NOT_FOUND, 404);
     const repo = registry.get(`${m[1]}/${m[2]}`);
-    if (!repo || (repo.private && auth !== "ok")) return apiJson(NOT_FOUND, 404);
+    if (!repo || !mayRead(ctx, repo)) return apiJson(NOT_FOUND, 404);
     const sub = m[3] ?? "";
     const api = `${apiBase(ctx)}/repos/${repo.name}`;
 
@@ -194,7 +221,7 @@ export async function start(options = {}) {
         html: `${webBase(ctx)}/${repo.name}/${type === "dir" ? "tree" : "blob"}/${ref}/${p}`,
       });
       if (buf) {
-        if (/application\/vnd\.github(\.v3)?\.raw/.test(accept)) return raw(buf, 200, { "content-type": "text/plain; charset=utf-8", ...rateHeaders() });
+        if (/application\/vnd\.github(\.v3)?\.raw/.test(accept)) return raw(buf, 200, { "content-type": "text/plain; charset=utf-8", ...rateHeaders(ctx) });
         const links = linkFor(filePath, "file");
         return apiJson({
           type: "file", encoding: "base64", size: buf.length, name: filePath.split("/").pop(), path: filePath,
@@ -217,20 +244,23 @@ export async function start(options = {}) {
       const legacyRef = ref.startsWith("refs/") ? ref : /^[0-9a-f]{40}$/.test(ref) ? ref : repo.tags().some((t) => t.name === ref) ? `refs/tags/${ref}` : `refs/heads/${ref}`;
       let loc = ctx.host === "api.github.com"
         ? `${ctx.origin.replace("://api.github.com", "://codeload.github.com")}/${repo.name}/legacy.zip/${legacyRef}`
-        : `${ctx.origin}/_codeload/${repo.name}/legacy.zip/${legacyRef}`;
+        : `${codeload.url}/${repo.name}/legacy.zip/${legacyRef}`;
       if (repo.private) {
         const t = "AAA" + randomBytes(12).toString("hex").toUpperCase();
         codeloadTokens.set(t, repo.name);
         if (codeloadTokens.size > 1000) codeloadTokens.delete(codeloadTokens.keys().next().value);
         loc += `?token=${t}`;
       }
-      return redirect(loc, 302, rateHeaders());
+      return redirect(loc, 302, rateHeaders(ctx));
     }
     return apiJson(NOT_FOUND, 404);
   }
 
+  const codeloadState = {};
+  const codeload = await startServer({ name: "codeload", tls, handler: codeloadHandler, state: codeloadState });
   const handle = await startServer({ name: "github", tls, handler, state, rateLimitStyle: "github" });
   state.apiUrl = handle.url + apiPrefix;
+  state.codeloadUrl = codeload.url;
 
   // Webhooks: POSTs `payload` (object or string) to targetUrl as GitHub does, signed with `secret`
   // (X-Hub-Signature-256: sha256=<hmac>, and the legacy sha1 X-Hub-Signature). Resolves the receiver's
@@ -268,5 +298,9 @@ export async function start(options = {}) {
     const repo = registry.get(repoName);
     return { ref, ref_type: refType, master_branch: repo.defaultBranch, description: repo.description || null, pusher_type: "user", repository: { ...repoJson({ host: "", origin: handle.url }, repo), permissions: undefined }, sender: { login: "tester", id: 1, type: "User" } };
   };
-  return { url: handle.url, apiUrl: state.apiUrl, port: handle.port, state, stop: handle.stop };
+  const stop = async () => { await Promise.all([handle.stop(), codeload.stop()]); };
+  return {
+    url: handle.url, apiUrl: state.apiUrl, codeloadUrl: codeload.url, port: handle.port, state, stop,
+    codeload: { url: codeload.url, port: codeload.port, state: codeload.state, stop: codeload.stop },
+  };
 }

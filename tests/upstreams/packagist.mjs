@@ -1,6 +1,9 @@
-// A packagist.org-like public repository: v2 metadata (tags in p2/<name>.json, branches in ~dev.json)
-// with Last-Modified/If-Modified-Since, GitHub-like zipball dists on the same server (shasum ""), the
-// metadata change feed and the security advisories API. See README.md.
+// A packagist.org-like public repository, on two origins as the real one: the metadata server
+// (repo.packagist.org: packages.json, v2 metadata with tags in p2/<name>.json and branches in
+// ~dev.json, Last-Modified/If-Modified-Since, GitHub-like zipball dists with shasum "") and the API
+// server (packagist.org: the metadata change feed, the security advisories API, the package list,
+// providers, search, download notifications), which packages.json advertises. Neither answers the
+// other's paths. See README.md.
 import { startServer, json, raw, httpDate } from "./server.mjs";
 import { createRepo } from "./repo-model.mjs";
 import { minify, normalizeVersion, compareNormalizedDesc } from "./composer-meta.mjs";
@@ -140,18 +143,39 @@ export async function start(options = {}) {
     return out;
   }
 
-  async function handler(ctx) {
+  // The API's origin as a client of the metadata origin `origin` reaches it (through the proxy,
+  // repo.packagist.org's API is packagist.org).
+  const apiOriginFor = (ctx) => (ctx.host === "repo.packagist.org" ? ctx.origin.replace("://repo.", "://") : api.url);
+
+  // PHP's parse_str of a query or form body: "k[]=v" appends, "k[i]=v" sets, a repeated plain "k=v"
+  // keeps the last value; Symfony's $request->get() then prefers the query over the body.
+  function phpParams(encoded) {
+    const out = {};
+    for (const [k, v] of new URLSearchParams(encoded)) {
+      const m = /^([^[]+)\[([^\]]*)\]/.exec(k);
+      if (!m) { out[k] = v; continue; }
+      const arr = out[m[1]] !== null && typeof out[m[1]] === "object" ? out[m[1]] : (out[m[1]] = {});
+      if (m[2] === "") {
+        const next = Object.keys(arr).filter((x) => /^\d+$/.test(x)).reduce((a, x) => Math.max(a, Number(x) + 1), 0);
+        arr[next] = v;
+      } else arr[m[2]] = v;
+    }
+    return out;
+  }
+
+  async function metadataHandler(ctx) {
     const path = ctx.pathname;
     const origin = ctx.origin;
+    const apiOrigin = apiOriginFor(ctx);
     let m;
     if (ctx.method === "GET" && path === "/packages.json") {
       return json({
-        packages: [], notify: `${origin}/downloads/%package%`, "notify-batch": `${origin}/downloads/`,
+        packages: [], notify: `${apiOrigin}/downloads/%package%`, "notify-batch": `${apiOrigin}/downloads/`,
         "providers-url": "/p/%package%$%hash%.json", "metadata-url": "/p2/%package%.json",
-        "metadata-changes-url": `${origin}/metadata/changes.json`, search: `${origin}/search.json?q=%query%&type=%type%`,
-        list: `${origin}/packages/list.json`,
-        "security-advisories": { metadata: true, "api-url": `${origin}/api/security-advisories/` },
-        "providers-api": `${origin}/providers/%package%.json`,
+        "metadata-changes-url": `${apiOrigin}/metadata/changes.json`, search: `${apiOrigin}/search.json?q=%query%&type=%type%`,
+        list: `${apiOrigin}/packages/list.json`,
+        "security-advisories": { metadata: true, "api-url": `${apiOrigin}/api/security-advisories/` },
+        "providers-api": `${apiOrigin}/providers/%package%.json`,
       });
     }
     if (ctx.method === "GET" && (m = /^\/p2\/([^/]+\/[^/~]+?)(~dev)?\.json$/.exec(path))) {
@@ -165,6 +189,20 @@ export async function start(options = {}) {
       if (ims && !Number.isNaN(Date.parse(ims)) && Date.parse(ims) >= lm) return raw(Buffer.alloc(0), 304, { "last-modified": httpDate(lm) });
       return raw(Buffer.from(JSON.stringify(doc)), 200, { "content-type": "application/json", "last-modified": httpDate(lm) });
     }
+    // dists: GitHub-like zipball URLs on this server
+    if (ctx.method === "GET" && (m = /^\/([^/]+)\/([^/]+)\/zipball\/([^/]+)$/.exec(path))) {
+      const p = pkgs.get(`${m[1]}/${m[2]}`.toLowerCase());
+      const zip = p?.repo.archive(m[3], "github");
+      if (!zip) return raw("Not Found", 404);
+      return raw(zip, 200, { "content-type": "application/zip", "content-disposition": `attachment; filename=${p.repo.archivePrefix(m[3], "github").slice(0, -1)}.zip` });
+    }
+    return raw("Not Found", 404, { "content-type": "text/plain" });
+  }
+
+  async function apiHandler(ctx) {
+    const path = ctx.pathname;
+    const origin = ctx.origin;
+    let m;
     if (ctx.method === "GET" && path === "/metadata/changes.json") {
       const nowTs = Math.max(Math.floor(now() * 10), lastTs + 1);
       const since = parseInt(ctx.query.get("since") ?? "", 10);
@@ -181,14 +219,17 @@ export async function start(options = {}) {
       return json({ actions, timestamp: nowTs });
     }
     if ((path === "/api/security-advisories/" || path === "/api/security-advisories") && (ctx.method === "GET" || ctx.method === "POST")) {
-      const params = ctx.method === "POST" ? new URLSearchParams(ctx.body.toString("utf8")) : ctx.query;
-      const names = [];
-      for (const [k, v] of params) if (/^packages(\[\d*\])?$/.test(k) && v) names.push(v.toLowerCase().replace(/^pkg:composer\//, ""));
-      const updatedSince = params.get("updatedSince");
+      const query = phpParams(ctx.url.search.slice(1));
+      const body = ctx.method === "POST" && /^application\/x-www-form-urlencoded/i.test(String(ctx.headers["content-type"] ?? ""))
+        ? phpParams(ctx.body.toString("utf8")) : {};
+      const given = "packages" in query ? query.packages : body.packages; // $request->get(): query first
+      const list = given == null ? [] : typeof given === "object" ? Object.values(given) : [given];
+      const names = list.filter((n) => typeof n === "string" && n !== "").map((n) => n.toLowerCase().replace(/^pkg:composer\//, ""));
+      const updatedSince = parseInt(query.updatedSince ?? "", 10) || 0; // $request->query->getInt(): never the body
       if ((!names.length && !updatedSince) || (names.length && updatedSince)) {
         return json({ status: "error", message: 'Missing array of package names as the "packages" parameter' }, 400);
       }
-      return json({ advisories: advisoriesFor(names.length ? names : null, parseInt(updatedSince, 10) || 0) });
+      return json({ advisories: advisoriesFor(names.length ? names : null, updatedSince) });
     }
     if (ctx.method === "GET" && path === "/packages/list.json") {
       let names = [...pkgs.keys()].sort();
@@ -213,18 +254,15 @@ export async function start(options = {}) {
       return json({ results, total: results.length });
     }
     if (ctx.method === "POST" && (path === "/downloads/" || /^\/downloads\/.+/.test(path))) return json({ status: "success" }, 201);
-    // dists: GitHub-like zipball URLs on this server
-    if (ctx.method === "GET" && (m = /^\/([^/]+)\/([^/]+)\/zipball\/([^/]+)$/.exec(path))) {
-      const p = pkgs.get(`${m[1]}/${m[2]}`.toLowerCase());
-      const zip = p?.repo.archive(m[3], "github");
-      if (!zip) return raw("Not Found", 404);
-      return raw(zip, 200, { "content-type": "application/zip", "content-disposition": `attachment; filename=${p.repo.archivePrefix(m[3], "github").slice(0, -1)}.zip` });
-    }
     return raw("Not Found", 404, { "content-type": "text/plain" });
   }
 
-  const handle = await startServer({ name: "packagist", tls, handler, state });
+  const api = await startServer({ name: "packagist-api", tls, handler: apiHandler, state: {} });
+  const handle = await startServer({ name: "packagist", tls, handler: metadataHandler, state });
   // The changes feed cursor for "now" (100µs units), e.g. to start mirroring.
   state.timestamp = () => Math.floor(now() * 10);
-  return { url: handle.url, port: handle.port, state, stop: handle.stop };
+  state.apiUrl = api.url;
+  const stop = async () => { await Promise.all([handle.stop(), api.stop()]); };
+  // url: the metadata origin (repo.packagist.org); api: the API origin (packagist.org), with its own log.
+  return { url: handle.url, apiUrl: api.url, port: handle.port, state, stop, api: { url: api.url, port: api.port, state: api.state, stop: api.stop } };
 }

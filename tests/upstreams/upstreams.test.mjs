@@ -183,8 +183,9 @@ describe("composer against the packagist emulator", () => {
     const list = Array.isArray(adv) ? adv : Object.values(adv);
     assert.equal(list[0].advisoryId, "PKSA-seed-0001");
     assert.equal(list[0].cve, "CVE-2099-0001");
-    const post = pk.state.requests.find((e) => e.method === "POST" && e.path === "/api/security-advisories/");
-    assert.ok(post, "composer POSTed to the advertised api-url");
+    const post = pk.api.state.requests.find((e) => e.method === "POST" && e.path === "/api/security-advisories/");
+    assert.ok(post, "composer POSTed to the advertised api-url, on the API origin");
+    assert.ok(!pk.state.requests.some((e) => e.path.startsWith("/api/")), "nothing asked the metadata origin for the API");
   });
 });
 
@@ -223,7 +224,7 @@ describe("composer VCS drivers against the Git host emulators", () => {
     assert.equal(h.stdout, "Widget 1.2.0", out(h));
     // tags paginated 2 per page: composer followed the Link header
     assert.ok(gh.state.requests.some((e) => /\/tags\?per_page=\d+&page=2$/.test(e.path)), gh.state.requests.map((e) => e.path).join("\n"));
-    assert.ok(gh.state.requests.some((e) => e.path.startsWith("/_codeload/acme/widget/legacy.zip/") && e.status === 200));
+    assert.ok(gh.codeload.state.requests.some((e) => e.path.startsWith("/acme/widget/legacy.zip/") && e.status === 200));
     // GHE tokens travel as Basic token:x-oauth-basic
     const api = gh.state.requests.filter((e) => e.path.startsWith("/api/v3/"));
     assert.ok(api.every((e) => e.auth?.scheme === "basic" && e.auth.username === "ghp_secret" && e.auth.fingerprint === fingerprint("x-oauth-basic")), JSON.stringify(api.map((e) => e.auth)));
@@ -250,7 +251,7 @@ describe("composer VCS drivers against the Git host emulators", () => {
 
   it("GitHub as github.com (apiRoot, through the CONNECT proxy: api.github.com + codeload.github.com)", { timeout: 180_000 }, async () => {
     const gh = await started(github.start({ tls: true, apiRoot: true, repos: [vcsRepoSpec("acme/widget", ["v1.0.0", "v1.1.0"])], token: "ghp_public" }));
-    const px = await started(proxy.start({ routes: { "api.github.com": gh, "codeload.github.com": gh, "github.com": gh } }));
+    const px = await started(proxy.start({ routes: { "api.github.com": gh, "codeload.github.com": gh.codeload, "github.com": gh } }));
     const p = project({
       require: { "acme/widget": "^1.0" },
       repositories: [{ type: "vcs", url: "https://github.com/acme/widget" }],
@@ -265,7 +266,7 @@ describe("composer VCS drivers against the Git host emulators", () => {
     const api = gh.state.requests.filter((e) => e.host === "api.github.com");
     assert.ok(api.length > 0 && api.every((e) => e.auth?.scheme === "token" && e.auth.fingerprint === fingerprint("ghp_public")));
     // the token is not sent to codeload (another origin for composer)
-    const cl = gh.state.requests.filter((e) => e.host === "codeload.github.com");
+    const cl = gh.codeload.state.requests.filter((e) => e.host === "codeload.github.com");
     assert.ok(cl.length === 1 && cl[0].auth === null && cl[0].status === 200, JSON.stringify(cl));
   });
 });
@@ -363,11 +364,12 @@ describe("GitHub emulator", () => {
     assert.equal(tags.pages, 3);
     const branches = await collectGithubPages(`${gh.apiUrl}/repos/acme/widget/branches`);
     assert.deepEqual(branches.names.sort(), ["develop", "feature/x", "main"]);
-    const before = gh.state.rateLimit.remaining;
+    // anonymous requests: the anonymous bucket
+    const before = gh.state.anonRateLimit.remaining;
     await (await get(`${gh.apiUrl}/repos/acme/widget`)).arrayBuffer();
-    assert.equal(gh.state.rateLimit.remaining, before - 1);
+    assert.equal(gh.state.anonRateLimit.remaining, before - 1);
   });
-  it("contents as JSON (base64) and raw; zipball redirects to codeload on the same server", async () => {
+  it("contents as JSON (base64) and raw; zipball redirects to codeload on its own origin", async () => {
     const j = await (await get(`${gh.apiUrl}/repos/acme/widget/contents/composer.json?ref=v1.1.0`)).json();
     assert.equal(j.encoding, "base64");
     assert.equal(JSON.parse(Buffer.from(j.content, "base64").toString()).name, "acme/widget");
@@ -377,7 +379,9 @@ describe("GitHub emulator", () => {
     const z = await get(`${gh.apiUrl}/repos/acme/widget/zipball/v1.1.0`);
     assert.equal(z.status, 302);
     const loc = z.headers.get("location");
-    assert.ok(loc.startsWith(gh.url + "/_codeload/acme/widget/legacy.zip/"));
+    assert.ok(loc.startsWith(gh.codeloadUrl + "/acme/widget/legacy.zip/"), loc);
+    assert.notEqual(new URL(gh.codeloadUrl).origin, new URL(gh.url).origin);
+    assert.equal((await get(`${gh.url}/acme/widget/legacy.zip/v1.1.0`)).status, 404, "no archives on the API host");
     const zip = Buffer.from(await (await get(loc)).arrayBuffer());
     const sha = gh.state.repos.get("acme/widget").resolve("v1.1.0");
     assert.equal(readZip(zip)[0].name, `acme-widget-${sha.slice(0, 7)}/`);
@@ -413,9 +417,48 @@ describe("GitHub emulator", () => {
     assert.equal(create.headers["x-github-event"], "create");
     assert.equal(JSON.parse(create.body).ref_type, "tag");
   });
+  it("403 without a User-Agent, as GitHub answers it", async () => {
+    const { request } = await import("node:http");
+    const res = await new Promise((resolve, reject) => {
+      const r = request(`${gh.apiUrl}/repos/acme/widget`, { headers: {} }, (m) => {
+        let body = "";
+        m.on("data", (c) => (body += c));
+        m.on("end", () => resolve({ status: m.statusCode, type: m.headers["content-type"], body }));
+      });
+      r.on("error", reject);
+      r.end();
+    });
+    assert.equal(res.status, 403);
+    assert.equal(res.type, "text/html");
+    assert.match(res.body, /Request forbidden by administrative rules\. Please make sure your request has a User-Agent header/);
+    assert.equal((await get(`${gh.apiUrl}/repos/acme/widget`, { headers: { "user-agent": "test" } })).status, 200);
+  });
+  it("per-repository grants: a valid token without access to a private repository gets 404", async () => {
+    const g = await started(github.start({ tokens: ["ghp_all", "ghp_one"], grants: { ghp_one: ["acme/one"] }, repos: [
+      { name: "acme/one", private: true, tags: ["v1.0.0"] }, { name: "acme/two", private: true, tags: ["v1.0.0"] }, { name: "acme/pub", tags: ["v1.0.0"] },
+    ] }));
+    const as = (t) => ({ headers: { authorization: `Bearer ${t}` } });
+    assert.equal((await get(`${g.apiUrl}/repos/acme/one`, as("ghp_one"))).status, 200);
+    assert.equal((await get(`${g.apiUrl}/repos/acme/two`, as("ghp_one"))).status, 404);
+    assert.equal((await get(`${g.apiUrl}/repos/acme/pub`, as("ghp_one"))).status, 200);
+    assert.equal((await get(`${g.apiUrl}/repos/acme/two`, as("ghp_all"))).status, 200);
+    assert.equal((await get(`${g.apiUrl}/repos/acme/two`, as("ghp_nope"))).status, 401);
+  });
+  it("anonymous requests count against their own rate-limit bucket", async () => {
+    const g = await started(github.start({ token: "ghp_t", anonRateLimit: 2, repos: [{ name: "acme/pub", tags: ["v1.0.0"] }] }));
+    const anon = await get(`${g.apiUrl}/repos/acme/pub`);
+    assert.equal(anon.headers.get("x-ratelimit-limit"), "2");
+    assert.equal((await get(`${g.apiUrl}/repos/acme/pub`)).status, 200);
+    const refused = await get(`${g.apiUrl}/repos/acme/pub`);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get("x-ratelimit-remaining"), "0");
+    const authed = await get(`${g.apiUrl}/repos/acme/pub`, { headers: { authorization: "token ghp_t" } });
+    assert.equal(authed.status, 200);
+    assert.equal(authed.headers.get("x-ratelimit-limit"), "5000");
+  });
   it("requireAuth and the GitHub-style rate limit (403, remaining 0, reset)", async () => {
     gh.state.rateLimit.remaining = 0;
-    const r = await get(`${gh.apiUrl}/repos/acme/widget`);
+    const r = await get(`${gh.apiUrl}/repos/acme/widget`, { headers: { authorization: "token ghp_unit" } });
     assert.equal(r.status, 403);
     assert.equal(r.headers.get("x-ratelimit-remaining"), "0");
     assert.ok(Number(r.headers.get("x-ratelimit-reset")) > Date.now() / 1000);
@@ -498,7 +541,8 @@ describe("packagist emulator: change feed, Last-Modified, advisories", () => {
   let pk;
   before(async () => { pk = await started(packagist.start({ packages: [{ name: "acme/a", versions: ["1.0.0", "dev-main"] }, { name: "acme/b", versions: ["2.0.0"] }], advisories: [{ packageName: "acme/a", affectedVersions: "<1.0.1" }] })); });
   it("changes.json: 400 with the current timestamp without since; update, delete and resync actions", async () => {
-    const r0 = await get(`${pk.url}/metadata/changes.json`);
+    assert.equal((await get(`${pk.url}/metadata/changes.json`)).status, 404, "the feed is not on the metadata origin");
+    const r0 = await get(`${pk.apiUrl}/metadata/changes.json`);
     assert.equal(r0.status, 400);
     const { timestamp: t0, error } = await r0.json();
     assert.match(error, /since/);
@@ -508,10 +552,10 @@ describe("packagist emulator: change feed, Last-Modified, advisories", () => {
     pk.state.publish("acme/a", "1.1.0");
     pk.state.publish("acme/a", "dev-feature");
     pk.state.remove("acme/b");
-    const feed = await (await get(`${pk.url}/metadata/changes.json?since=${t0}`)).json();
+    const feed = await (await get(`${pk.apiUrl}/metadata/changes.json?since=${t0}`)).json();
     assert.deepEqual(feed.actions.map((a) => [a.type, a.package]), [["update", "acme/a"], ["update", "acme/a~dev"], ["delete", "acme/b"]]);
     assert.ok(feed.timestamp > t0);
-    const again = await (await get(`${pk.url}/metadata/changes.json?since=${feed.timestamp}`)).json();
+    const again = await (await get(`${pk.apiUrl}/metadata/changes.json?since=${feed.timestamp}`)).json();
     assert.deepEqual(again.actions, []);
     // the p2 file changed: new Last-Modified >= action time; 304 with the new one, 200 with the old one
     const r = await get(`${pk.url}/p2/acme/a.json`);
@@ -526,21 +570,35 @@ describe("packagist emulator: change feed, Last-Modified, advisories", () => {
     assert.equal((await get(`${pk.url}/p2/acme/b.json`)).status, 404);
     // older than the retained log => resync
     pk.state.advanceClock(25 * 3600 * 1000);
-    const old = await (await get(`${pk.url}/metadata/changes.json?since=${t0}`)).json();
+    const old = await (await get(`${pk.apiUrl}/metadata/changes.json?since=${t0}`)).json();
     assert.deepEqual(old.actions.map((a) => [a.type, a.package]), [["resync", "*"]]);
   });
   it("security advisories: POST form-encoded and GET, [] for known packages without advisories, updatedSince", async () => {
-    const post = await get(`${pk.url}/api/security-advisories/`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "packages[]=acme/a&packages[]=acme/c&packages[]=unknown/x" });
+    assert.equal((await get(`${pk.url}/api/security-advisories/?packages[]=acme/a`)).status, 404, "not on the metadata origin");
+    const root = await (await get(`${pk.url}/packages.json`)).json();
+    assert.equal(root["security-advisories"]["api-url"], `${pk.apiUrl}/api/security-advisories/`);
+    assert.equal(root["metadata-changes-url"], `${pk.apiUrl}/metadata/changes.json`);
+    const post = await get(`${pk.apiUrl}/api/security-advisories/`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "packages[]=acme/a&packages[]=acme/c&packages[]=unknown/x" });
     pk.state.publish("acme/c", "1.0.0");
     const j = await post.json();
     assert.equal(j.advisories["acme/a"][0].affectedVersions, "<1.0.1");
     for (const k of ["advisoryId", "packageName", "remoteId", "title", "link", "cve", "affectedVersions", "source", "reportedAt", "composerRepository", "severity", "sources"]) assert.ok(k in j.advisories["acme/a"][0], k);
     assert.ok(!("unknown/x" in j.advisories));
-    const g = await (await get(`${pk.url}/api/security-advisories/?packages[]=acme/c`)).json();
+    const g = await (await get(`${pk.apiUrl}/api/security-advisories/?packages[]=acme/c`)).json();
     assert.deepEqual(g.advisories, { "acme/c": [] });
-    const since = await (await get(`${pk.url}/api/security-advisories/?updatedSince=${Math.floor(Date.now() / 1000) - 3600}`)).json();
+    const since = await (await get(`${pk.apiUrl}/api/security-advisories/?updatedSince=${Math.floor(Date.now() / 1000) - 3600}`)).json();
     assert.ok(since.advisories["acme/a"].length === 1);
-    assert.equal((await get(`${pk.url}/api/security-advisories/`)).status, 400);
+    assert.equal((await get(`${pk.apiUrl}/api/security-advisories/`)).status, 400);
+  });
+  it("security advisories: parameters read as PHP reads them", async () => {
+    const ask = async (query, body) => {
+      const r = await get(`${pk.apiUrl}/api/security-advisories/${query}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+      return { status: r.status, names: Object.keys((await r.json()).advisories ?? {}) };
+    };
+    assert.deepEqual(await ask("", "packages%5B0%5D=acme%2Fa"), { status: 200, names: ["acme/a"] });  // http_build_query's form
+    assert.deepEqual(await ask("?packages=acme/b&packages=acme/a", ""), { status: 200, names: ["acme/a"] });  // last plain value wins
+    assert.deepEqual(await ask("?packages[]=nope/x", "packages[]=acme/a"), { status: 200, names: [] });  // the query before the body
+    assert.equal((await ask("", `updatedSince=${Math.floor(Date.now() / 1000) - 3600}`)).status, 400);  // updatedSince: query only
   });
 });
 

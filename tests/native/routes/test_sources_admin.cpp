@@ -22,7 +22,9 @@ TEST_CASE("sources: create, read, update, delete", "[sources][native]") {
   CHECK(s["type"].as_string() == "composer");
   CHECK(s["credentials"]["type"].as_string() == "basic");
   CHECK(s["credentials"].find("password") == nullptr);
-  CHECK(s["webhook_url"].as_string() == "https://repo.test/hooks/" + std::to_string(id));
+  std::string hook_prefix = "https://repo.test/hooks/" + std::to_string(id) + "/";
+  CHECK(s["webhook_url"].as_string().substr(0, hook_prefix.size()) == hook_prefix);
+  CHECK(s["webhook_url"].as_string().size() == hook_prefix.size() + 32);
   CHECK(s["webhook_secret"].as_string().size() == 48);
   CHECK(s["last_sync"].is_null());
   CHECK(created.body.find("s3cret-pass") == std::string::npos);
@@ -39,9 +41,9 @@ TEST_CASE("sources: create, read, update, delete", "[sources][native]") {
   CHECK(c.call("GET", "/admin/api/sources", adm).body_json()["sources"].size() == 1);
 
   reply patched = c.call("PATCH", "/admin/api/sources/" + std::to_string(id), adm,
-                         R"({"exclude":["acme/legacy"],"credentials":{"secret":"SATIS_AUTH"},"sync_interval_s":600})");
+                         R"({"exclude":["acme/legacy"],"credentials":{"secret":"PB_SOURCE_SATIS_AUTH"},"sync_interval_s":600})");
   REQUIRE(patched.status == 200);
-  CHECK(patched.body_json()["credentials"]["secret"].as_string() == "SATIS_AUTH");
+  CHECK(patched.body_json()["credentials"]["secret"].as_string() == "PB_SOURCE_SATIS_AUTH");
   CHECK(patched.body_json()["exclude"].as_array()[0].as_string() == "acme/legacy");
   CHECK(patched.body_json()["include"].as_array()[0].as_string() == "acme/*");
   CHECK(patched.body_json()["sync_interval_s"].as_int() == 600);
@@ -71,6 +73,9 @@ TEST_CASE("sources: defaults and validation", "[sources][native]") {
   rejects(R"({"type":"svn","url":"https://x.test"})", "\"type\" must be");
   rejects(R"({"type":"composer"})", "\"url\" is required");
   rejects(R"({"type":"composer","url":"ftp://x.test"})", "http(s) URL");
+  rejects(R"({"type":"composer","url":"https:evil.example/x://satis.test"})", "no \"//\" after its scheme");
+  rejects(R"({"type":"composer","url":"https://user:pw@satis.test"})", "must not carry a user name or password");
+  rejects(R"({"type":"composer","url":"https://satis.test","api_url":"https://exa mple.test"})", "\"api_url\" must be an http(s) URL");
   rejects(R"({"type":"github","url":"https://github.com/acme"})", "owner/repo");
   rejects(R"({"type":"gitlab","url":"https://gitlab.com/solo"})", "group/project");
   rejects(R"({"type":"composer","url":"https://x.test","include":["Bad Pattern"]})", "invalid package pattern");

@@ -93,6 +93,7 @@ struct fixture {
   std::string token;
   std::int64_t source_id = 0;
   std::string webhook_secret;
+  std::string webhook_path;  // /hooks/{id}/{nonce}
 
   fixture() {
     h.set_upstream([this](const json& req) { return repo(req); });
@@ -103,6 +104,7 @@ struct fixture {
                          "credentials":{"type":"basic","username":"deploy","password":"pw"}})");
     source_id = s.body_json()["id"].as_int();
     webhook_secret = std::string(s.body_json()["webhook_secret"].as_string());
+    webhook_path = std::string(s.body_json()["webhook_url"].as_string()).substr(std::string("https://broker.test").size());
   }
   reply sync() { return c.call("POST", "/admin/api/sources/" + std::to_string(source_id) + "/sync", bearer("adm")); }
   json source() { return c.call("GET", "/admin/api/sources/" + std::to_string(source_id), bearer("adm")).body_json(); }
@@ -291,7 +293,7 @@ TEST_CASE("the cron trigger runs due syncs", "[sources][composer-source][native]
 TEST_CASE("webhooks trigger a sync only when verified", "[sources][hooks][native]") {
   fixture f;
   serve_v2(f.repo);
-  std::string hook = "/hooks/" + std::to_string(f.source_id);
+  std::string hook = f.webhook_path;
   std::string payload = R"({"ref":"refs/tags/v1.1.0","repository":{"full_name":"acme/lib"}})";
 
   SECTION("a bad or missing signature is 401 and changes nothing") {
@@ -300,6 +302,8 @@ TEST_CASE("webhooks trigger a sync only when verified", "[sources][hooks][native
     CHECK(f.c.call("POST", hook, {}, payload).status == 401);
     CHECK(f.c.call("POST", hook, {{"x-gitlab-token", "wrong"}}, payload).status == 401);
     CHECK(f.c.call("POST", "/hooks/999", bad, payload).status == 401);
+    CHECK(f.c.call("POST", "/hooks/999/" + std::string(32, 'a'), bad, payload).status == 401);
+    CHECK(f.c.call("POST", "/hooks/" + std::to_string(f.source_id), bad, payload).status == 401);
     CHECK(f.source()["last_sync"].is_null());
     CHECK(f.repo.seen.empty());
   }

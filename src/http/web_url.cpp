@@ -1,0 +1,88 @@
+#include "http/web_url.h"
+
+#include "ada.h"
+
+namespace pb::http {
+
+namespace {
+
+// What the standard removes before parsing: leading/trailing C0 controls and spaces, and every ASCII
+// tab or newline. The "//" check below runs on that, as the parser would see it.
+std::string cleaned(std::string_view in) {
+  while (!in.empty() && static_cast<unsigned char>(in.front()) <= 0x20) in.remove_prefix(1);
+  while (!in.empty() && static_cast<unsigned char>(in.back()) <= 0x20) in.remove_suffix(1);
+  std::string out;
+  out.reserve(in.size());
+  for (char c : in)
+    if (c != '\t' && c != '\n' && c != '\r') out += c;
+  return out;
+}
+
+bool scheme_char(char c, bool first) {
+  bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  return first ? alpha : alpha || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+}
+
+// Length of a leading "scheme:" (0 when the input has none).
+std::size_t scheme_prefix(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == ':') return i > 0 ? i + 1 : 0;
+    if (!scheme_char(s[i], i == 0)) return 0;
+  }
+  return 0;
+}
+
+result<web_url> from_ada(const ada::url_aggregator& u, std::string_view input) {
+  web_url w;
+  std::string_view protocol = u.get_protocol();
+  if (protocol != "http:" && protocol != "https:")
+    return make_error(error_code::bad_request, "not an http(s) URL: \"" + std::string(input) + "\"");
+  w.scheme = std::string(protocol.substr(0, protocol.size() - 1));
+  w.host = std::string(u.get_hostname());
+  if (w.host.empty()) return make_error(error_code::bad_request, "no host in \"" + std::string(input) + "\"");
+  std::string_view port = u.get_port();
+  w.port = w.scheme == "https" ? 443 : 80;
+  if (!port.empty()) {
+    w.port = 0;
+    for (char c : port) w.port = w.port * 10 + (c - '0');  // ada guarantees 0..65535 digits
+  }
+  w.href = std::string(u.get_href());
+  w.has_userinfo = u.has_credentials();
+  return w;
+}
+
+result<std::monostate> slashes_after_scheme(std::string_view input, const std::string& clean) {
+  std::size_t n = scheme_prefix(clean);
+  if (n > 0 && clean.compare(n, 2, "//") != 0)
+    return make_error(error_code::bad_request, "\"" + std::string(input) + "\" has no \"//\" after its scheme");
+  return std::monostate{};
+}
+
+}  // namespace
+
+std::string web_url::origin() const {
+  bool default_port = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
+  return scheme + "://" + host + (default_port ? "" : ":" + std::to_string(port));
+}
+
+result<web_url> parse_web_url(std::string_view input) {
+  std::string clean = cleaned(input);
+  if (scheme_prefix(clean) == 0)
+    return make_error(error_code::bad_request, "not an absolute http(s) URL: \"" + std::string(input) + "\"");
+  if (auto ok = slashes_after_scheme(input, clean); !ok) return std::move(ok).err();
+  auto u = ada::parse<ada::url_aggregator>(clean);
+  if (!u) return make_error(error_code::bad_request, "not a valid URL: \"" + std::string(input) + "\"");
+  return from_ada(*u, input);
+}
+
+result<web_url> resolve_web_url(const web_url& base, std::string_view ref) {
+  std::string clean = cleaned(ref);
+  if (auto ok = slashes_after_scheme(ref, clean); !ok) return std::move(ok).err();
+  auto b = ada::parse<ada::url_aggregator>(base.href);
+  if (!b) return make_error(error_code::bad_request, "not a valid URL: \"" + base.href + "\"");
+  auto u = ada::parse<ada::url_aggregator>(clean, &*b);
+  if (!u) return make_error(error_code::bad_request, "\"" + std::string(ref) + "\" does not resolve against " + base.href);
+  return from_ada(*u, ref);
+}
+
+}  // namespace pb::http
