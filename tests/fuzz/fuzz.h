@@ -42,6 +42,12 @@ inline std::vector<std::string_view> split(std::string_view s, char sep, std::si
   return out;
 }
 
+// Whether s is valid UTF-8 (what crosses the JS boundary as text unchanged).
+inline bool is_utf8(std::string_view s) {
+  auto back = parse_json(json(s).dump());
+  return back.ok() && back->as_string() == s;
+}
+
 // Whether an object has a key twice (PHP's json_decode keeps the last; the core keeps both, so
 // PHP-equivalence checks skip such inputs).
 inline bool has_duplicate_keys(const json& o) {
