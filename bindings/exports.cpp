@@ -11,6 +11,8 @@
 #include "core/json.h"
 #include "driver.h"
 #include "routes/app.h"
+#include "auth/rate_limit.h"
+#include "storage/audit.h"
 #include "storage/hot_cache.h"
 #include "wire.h"
 
@@ -180,7 +182,11 @@ PB_EXPORT std::uint32_t pb_out_len(std::uint32_t id) {
 }
 
 // Empties the isolate's caches (native test hosts call it so every case starts cold; not exported to wasm).
-PB_EXPORT void pb_reset_caches() { storage::hot_cache::clear(); }
+PB_EXPORT void pb_reset_caches() {
+  storage::hot_cache::clear();
+  auth::reset_rate_limits();
+  storage::reset_denials();
+}
 
 // The raw body of a finished job's response ("body_raw" in the finish document).
 PB_EXPORT const char* pb_out_body_ptr(std::uint32_t id) {

@@ -4,6 +4,7 @@
 #include "core/http_date.h"
 #include "core/json.h"
 #include "core/sha256.h"
+#include "storage/admins.h"
 #include "storage/hot_cache.h"
 
 namespace pb::auth {
@@ -48,11 +49,11 @@ task<authentication> authenticate_client(const http::headers& h, std::int64_t no
   if (t.revoked_at)
     co_return authentication{std::nullopt, unauthorized("package-broker: the token \"" + t.name + "\" was revoked at " +
                                                         format_iso8601_utc(t.revoked_at) +
-                                                        ". Ask your administrator for a new token.")};
+                                                        ". Ask your administrator for a new token."), t.id};
   if (t.expires_at && t.expires_at <= now_ms)
     co_return authentication{std::nullopt, unauthorized("package-broker: the token \"" + t.name + "\" expired at " +
                                                         format_iso8601_utc(t.expires_at) +
-                                                        ". Ask your administrator for a new token.")};
+                                                        ". Ask your administrator for a new token."), t.id};
   co_return authentication{std::move(*found), {}};
 }
 
@@ -71,6 +72,117 @@ std::optional<http::response> check_admin(const settings& cfg, const http::heade
     return r;
   }
   return std::nullopt;
+}
+
+std::optional<admin_role> parse_role(std::string_view name) {
+  if (name == "viewer") return admin_role::viewer;
+  if (name == "maintainer") return admin_role::maintainer;
+  if (name == "owner") return admin_role::owner;
+  return std::nullopt;
+}
+
+std::string_view role_name(admin_role r) {
+  switch (r) {
+    case admin_role::viewer: return "viewer";
+    case admin_role::maintainer: return "maintainer";
+    case admin_role::owner: return "owner";
+  }
+  return "viewer";
+}
+
+namespace {
+
+http::response admin_unauthorized(std::string message) {
+  http::response r = http::error_response(error_code::unauthorized, std::move(message));
+  r.header_list.set("www-authenticate", "Bearer realm=\"package-broker admin\"");
+  return r;
+}
+
+admin_authentication judged(admin_identity who, admin_role needed) {
+  admin_authentication a;
+  if (who.role < needed) {
+    a.denial = http::error_response(error_code::forbidden, "admin \"" + who.name + "\" has the role " +
+                                                               std::string(role_name(who.role)) + "; this needs " +
+                                                               std::string(role_name(needed)));
+  } else {
+    a.allowed = true;
+  }
+  a.who = std::move(who);
+  return a;
+}
+
+}  // namespace
+
+std::string session_secret(const http::headers& h) {
+  auto cookies = h.get("cookie");
+  if (!cookies) return {};
+  std::string_view rest = *cookies;
+  while (!rest.empty()) {
+    std::size_t end = rest.find(';');
+    std::string_view pair = rest.substr(0, end);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    if (pair.size() > session_cookie.size() && pair.substr(0, session_cookie.size()) == session_cookie &&
+        pair[session_cookie.size()] == '=')
+      return std::string(pair.substr(session_cookie.size() + 1));
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+namespace {
+
+task<admin_authentication> session_admin(const http::headers& h, std::string secret, std::string_view method,
+                                         admin_role needed, std::int64_t now_ms) {
+  auto found = co_await storage::find_session(sha256_hex(secret), now_ms);
+  if (!found)
+    co_return admin_authentication{std::nullopt, http::error_response(make_error(
+                                                    error_code::unavailable, "admin store unavailable: " + found.err().message))};
+  if (!found->has_value() || (*found)->admin_revoked)
+    co_return admin_authentication{std::nullopt, admin_unauthorized("admin API: the session expired or was signed out; sign in again")};
+  const storage::session_record& s = **found;
+  admin_identity who{s.admin_id, s.admin_name, parse_role(s.role).value_or(admin_role::viewer), s.id};
+  if (method != "GET" && method != "HEAD") {
+    // A cookie is sent by the browser on its own; the CSRF token only by the console's own script.
+    auto csrf = h.get("x-csrf-token");
+    if (!csrf || !constant_time_equals(sha256_hex(*csrf), s.csrf_hash)) {
+      admin_authentication a;
+      a.who = std::move(who);
+      a.denial = http::error_response(error_code::forbidden, "admin API: missing or wrong X-CSRF-Token for this session");
+      co_return a;
+    }
+  }
+  co_return judged(std::move(who), needed);
+}
+
+}  // namespace
+
+task<admin_authentication> authenticate_admin(const settings& cfg, const http::headers& h, std::string_view method,
+                                              admin_role needed, std::int64_t now_ms) {
+  if (!h.has("authorization")) {
+    if (std::string secret = session_secret(h); !secret.empty())
+      co_return co_await session_admin(h, std::move(secret), method, needed, now_ms);
+  }
+  auto presented = h.get("authorization");
+  std::string_view given;
+  if (presented && presented->size() > 7 && http::iequals(presented->substr(0, 7), "Bearer ")) given = presented->substr(7);
+  // Named admin tokens carry their own prefix, so the secret's check stays the one constant-time compare.
+  if (given.substr(0, 4) == "pba_") {
+    auto found = co_await storage::find_admin_by_hash(sha256_hex(given));
+    if (!found)
+      co_return admin_authentication{std::nullopt, http::error_response(make_error(
+                                                      error_code::unavailable, "admin store unavailable: " + found.err().message))};
+    if (!found->has_value()) co_return admin_authentication{std::nullopt, admin_unauthorized("admin API: unknown admin token")};
+    const storage::admin_record& a = **found;
+    if (a.revoked_at)
+      co_return admin_authentication{std::nullopt, admin_unauthorized("admin API: the admin token \"" + a.name +
+                                                                      "\" was revoked at " + format_iso8601_utc(a.revoked_at))};
+    // Last use is kept to the hour, like package tokens', so admin reads do not become writes.
+    if (now_ms - a.last_used_at >= 3600 * 1000) (void)co_await storage::touch_admin(a.id, now_ms);
+    co_return judged(admin_identity{a.id, a.name, parse_role(a.role).value_or(admin_role::viewer)}, needed);
+  }
+  if (auto denied = check_admin(cfg, h)) co_return admin_authentication{std::nullopt, std::move(*denied)};
+  co_return judged(admin_identity{0, "ADMIN_TOKEN", admin_role::owner}, needed);
 }
 
 bool may_see(const storage::token_record& t, std::string_view package_name) {

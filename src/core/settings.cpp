@@ -5,14 +5,18 @@
 namespace pb {
 
 namespace {
-// A positive decimal number below a sane bound, else the fallback.
-std::int64_t positive_or(std::string_view text, std::int64_t fallback) {
+// A decimal number below a sane bound, else the fallback.
+std::int64_t number_or(std::string_view text, std::int64_t fallback) {
   if (text.empty() || text.size() > 9) return fallback;
   std::int64_t n = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return fallback;
     n = n * 10 + (c - '0');
   }
+  return n;
+}
+std::int64_t positive_or(std::string_view text, std::int64_t fallback) {
+  std::int64_t n = number_or(text, fallback);
   return n > 0 ? n : fallback;
 }
 
@@ -32,6 +36,8 @@ settings settings::from_vars(json v) {
   s.admin_token = std::string(v["ADMIN_TOKEN"].as_string());
   s.encryption_key = std::string(v["PB_ENCRYPTION_KEY"].as_string());
   s.sync_packages_per_slice = positive_or(v["PB_SYNC_PACKAGES_PER_SLICE"].as_string(), 8);
+  s.rate_limit_per_minute = number_or(v["PB_RATE_LIMIT"].as_string(), s.rate_limit_per_minute);
+  s.audit_retention_days = positive_or(v["PB_AUDIT_RETENTION_DAYS"].as_string(), s.audit_retention_days);
   s.webhook_key = std::string(v["PB_WEBHOOK_KEY"].as_string());
   // Comma- or space-separated vendor names or patterns; entries that are not patterns are ignored.
   std::string_view list = v["PB_PRIVATE_VENDORS"].as_string();

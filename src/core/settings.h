@@ -21,6 +21,10 @@ struct settings {
   std::string webhook_key;
   // PB_PRIVATE_VENDORS ("acme,acme-*"): vendor names (or patterns) that are never mirrored from packagist.
   std::vector<std::string> private_vendors;
+  // PB_RATE_LIMIT: requests per minute per package token when the token sets none; 0 = unlimited.
+  std::int64_t rate_limit_per_minute = 1000;
+  // PB_AUDIT_RETENTION_DAYS: the cron trigger deletes audit entries older than this.
+  std::int64_t audit_retention_days = 90;
 
   // Every string binding, for sources whose credentials name a Worker secret ({"secret": NAME}).
   json vars = json::object();

@@ -25,6 +25,8 @@ struct url {
 url parse_url(std::string_view s);
 // Percent-decodes; returns nullopt on a malformed escape. plus_is_space for form/query encoding.
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space = false);
+// Percent-encodes everything but RFC 3986 unreserved characters ("group/sub" -> "group%2Fsub").
+std::string percent_encode(std::string_view s);
 // Splits a path into segments ("/a/b/" -> {"a","b",""}), without decoding.
 std::vector<std::string_view> split_path(std::string_view path);
 

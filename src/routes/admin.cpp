@@ -1,3 +1,4 @@
+// Admin API: artifact uploads and packages (list, show, delete a package or one version).
 #include "routes/admin.h"
 #include "core/text.h"
 
@@ -7,10 +8,11 @@
 #include "core/http_date.h"
 #include "core/json.h"
 #include "sources/artifact.h"
+#include "storage/deletion.h"
 #include "storage/packages.h"
-#include "storage/tokens.h"
 #include "versions/version_parser.h"
 #include "routes/json_io.h"
+#include "routes/validate.h"
 
 namespace pb::routes {
 
@@ -106,7 +108,6 @@ task<result<upload_outcome>> register_upload(request_context& ctx, std::string p
 }  // namespace
 
 task<http::response> admin_upload_artifact(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   std::string package = ascii_lower(ctx.params[0] + "/" + ctx.params[1]);
   if (!auth::valid_package_name(package)) co_return bad_request("\"" + package + "\" is not a valid package name (vendor/name)");
   if (ctx.req.body == http::no_body) co_return bad_request("empty body: send the zip archive as the request body");
@@ -149,87 +150,67 @@ task<http::response> admin_upload_artifact(request_context& ctx) {
     (void)co_await fx::r2_delete({key});  // nothing stays behind a failed upload
     co_return store_error(outcome.err());
   }
+  ctx.audit_target = "package:" + package;
+  ctx.audit_after = outcome->body;
   co_return json_response(201, outcome->body);
 }
 
-task<http::response> admin_create_token(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto body = co_await read_json_object(ctx);
-  if (!body) co_return http::error_response(body.err());
-  storage::new_token t;
-  const json& name = (*body)["name"];
-  if (!name.is_string() || name.as_string().empty() || name.as_string().size() > 100)
-    co_return bad_request("\"name\" must be a string of 1 to 100 characters");
-  t.name = std::string(name.as_string());
-  if (const json* pk = body->find("packages"); pk && !pk->is_null()) {
-    if (!pk->is_array() || pk->size() == 0) co_return bad_request("\"packages\" must be a non-empty list of name patterns");
-    for (const auto& p : pk->as_array()) {
-      std::string pattern = ascii_lower(std::string(p.as_string()));
-      if (!p.is_string() || !auth::valid_pattern(pattern))
-        co_return bad_request("invalid package pattern " + p.dump() + " (use vendor/name, vendor/*, *)");
-      t.packages.push_back(pattern);
-    }
-  } else {
-    t.packages = {"*"};
-  }
-  if (const json* a = body->find("access"); a && !a->is_null()) {
-    if (a->as_string() != "read" && a->as_string() != "update") co_return bad_request("\"access\" must be \"read\" or \"update\"");
-    t.access = std::string(a->as_string());
-  }
-  if (const json* e = body->find("expires_at"); e && !e->is_null()) {
-    auto ms = e->is_string() ? parse_iso8601(e->as_string()) : std::nullopt;
-    if (!ms) co_return bad_request("\"expires_at\" must be an ISO 8601 time such as 2027-01-01T00:00:00Z, got " + e->dump());
-    t.expires_at = *ms;
-  }
-  auto created = co_await storage::create_token(std::move(t), ctx.now_ms);
-  if (!created) co_return store_error(created.err());
-  json out = storage::token_to_json(created->first);
-  out.set("token", json(created->second));
-  co_return json_response(201, out);
-}
-
-task<http::response> admin_list_tokens(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto tokens = co_await storage::list_tokens();
-  if (!tokens) co_return store_error(tokens.err());
-  json list = json::array();
-  for (const auto& t : *tokens) list.push_back(storage::token_to_json(t));
-  json out = json::object();
-  out.set("tokens", std::move(list));
-  co_return json_response(200, out);
-}
-
-task<http::response> admin_revoke_token(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  const std::string& id_text = ctx.params[0];
-  std::int64_t id = 0;
-  bool numeric = !id_text.empty() && id_text.size() < 18;
-  for (char c : id_text) {
-    if (c < '0' || c > '9') numeric = false;
-    else id = id * 10 + (c - '0');
-  }
-  if (!numeric) co_return bad_request("token id must be a number, got \"" + id_text + "\"");
-  auto revoked = co_await storage::revoke_token(id, ctx.now_ms);
-  if (!revoked) co_return store_error(revoked.err());
-  if (!revoked->has_value()) co_return http::error_response(error_code::not_found, "no token with id " + id_text);
-  json out = storage::token_to_json(**revoked);
-  co_return json_response(200, out);
-}
-
 task<http::response> admin_list_packages(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto list = co_await storage::package_summaries();
+  auto page = read_page(ctx.req.target);
+  if (!page) co_return store_error(page.err());
+  std::string query = ascii_lower(ctx.req.target.query_param("q").value_or(""));
+  if (query.size() > 200) co_return bad_request("\"q\" must be at most 200 characters");
+  auto list = co_await storage::package_summaries(page->cursor, page->limit, std::move(query));
   if (!list) co_return store_error(list.err());
   co_return json_response(200, *list);
 }
 
 task<http::response> admin_show_package(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   std::string package = ascii_lower(ctx.params[0] + "/" + ctx.params[1]);
   auto detail = co_await storage::package_detail(package);
   if (!detail) co_return store_error(detail.err());
   if (!detail->has_value()) co_return http::error_response(error_code::not_found, "package " + package + " not found");
   co_return json_response(200, **detail);
+}
+
+namespace {
+
+json deletion_json(const storage::deletion& d) {
+  json out = json::object();
+  out.set("deleted", d.removed);
+  json objects = json::array(), leftover = json::array();
+  for (const auto& k : d.objects) objects.push_back(json(k));
+  for (const auto& k : d.leftover) leftover.push_back(json(k));
+  out.set("objects_deleted", std::move(objects));
+  out.set("objects_left", std::move(leftover));
+  return out;
+}
+
+}  // namespace
+
+task<http::response> admin_delete_package(request_context& ctx) {
+  std::string package = ascii_lower(ctx.params[0] + "/" + ctx.params[1]);
+  auto d = co_await storage::delete_package(package, ctx.now_ms);
+  if (!d) co_return store_error(d.err());
+  if (!d->has_value()) co_return http::error_response(error_code::not_found, "package " + package + " not found");
+  json out = deletion_json(**d);
+  ctx.audit_target = "package:" + package;
+  ctx.audit_before = out;
+  co_return json_response(200, out);
+}
+
+task<http::response> admin_delete_version(request_context& ctx) {
+  std::string package = ascii_lower(ctx.params[0] + "/" + ctx.params[1]);
+  const std::string& version = ctx.params[2];
+  if (version.empty() || version.size() > 200) co_return bad_request("the version must be 1 to 200 characters");
+  auto d = co_await storage::delete_version(package, version, ctx.now_ms);
+  if (!d) co_return store_error(d.err());
+  if (!d->has_value())
+    co_return http::error_response(error_code::not_found, "package " + package + " has no version " + version);
+  json out = deletion_json(**d);
+  ctx.audit_target = "package:" + package;
+  ctx.audit_before = out;
+  co_return json_response(200, out);
 }
 
 }  // namespace pb::routes

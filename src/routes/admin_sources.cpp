@@ -1,5 +1,5 @@
-// Admin API for sources: POST/GET /admin/api/sources, GET/PATCH/DELETE /admin/api/sources/{id},
-// POST /admin/api/sources/{id}/sync and /webhook. Inline credentials are sealed, bound to the source's
+// Admin API for sources: POST/GET /admin/api/sources, GET/PATCH/DELETE /admin/api/sources/{id}, sync,
+// webhook secret rotation and skipped refs. Who may call each route is in the route table. Inline credentials are sealed, bound to the source's
 // id and origins, before they reach D1; moving a source to another origin drops them unless new ones
 // come with the move. The webhook secret is derived (sources/webhook.h) and shown once, at creation
 // and at regeneration. A packagist source's endpoints and change-feed cursor are taken at creation.
@@ -15,8 +15,10 @@
 #include "sources/sync.h"
 #include "sources/upstream.h"
 #include "sources/webhook.h"
+#include "storage/deletion.h"
 #include "storage/sources.h"
 #include "routes/json_io.h"
+#include "routes/validate.h"
 
 namespace pb::routes {
 
@@ -94,6 +96,8 @@ result<new_credentials> read_credentials(const json& creds) {
   c.given = true;
   if (creds.is_null()) return c;
   if (!creds.is_object()) return make_error(error_code::bad_request, "\"credentials\" must be an object or null");
+  if (auto ok = only_fields(creds, {"type", "username", "password", "token", "secret"}); !ok)
+    return make_error(error_code::bad_request, "\"credentials\": " + ok.err().message);
   if (const json* secret = creds.find("secret")) {
     std::string_view name = secret->as_string();
     // Only secrets meant for sources: never ADMIN_TOKEN, PB_ENCRYPTION_KEY or any other binding.
@@ -140,6 +144,13 @@ task<result<std::monostate>> apply_credentials(const request_context& ctx, const
 
 // Applies the settable members present in body to s (create and PATCH share this).
 result<new_credentials> apply_fields(const json& body, storage::source_record& s, bool creating) {
+  if (auto ok = only_fields(body, {"type", "url", "api_url", "credentials", "include", "exclude", "sync_interval_s", "enabled"});
+      !ok)
+    return std::move(ok).err();
+  for (std::string_view key : {"type", "url", "api_url"}) {
+    auto text = string_field(body, key, key == "api_url" ? 0 : 1, 2000, key == "api_url");
+    if (!text) return std::move(text).err();
+  }
   if (const json* t = body.find("type")) {
     std::string_view type = t->as_string();
     if (type != "composer" && type != "packagist" && type != "github" && type != "gitlab" && type != "bitbucket")
@@ -188,15 +199,7 @@ task<result<std::monostate>> prepare_packagist(const request_context& ctx, stora
   co_return std::monostate{};
 }
 
-result<std::int64_t> id_param(const std::string& text) {
-  std::int64_t id = 0;
-  if (text.empty() || text.size() > 17) return make_error(error_code::not_found, "no source " + text);
-  for (char c : text) {
-    if (c < '0' || c > '9') return make_error(error_code::not_found, "no source \"" + text + "\"");
-    id = id * 10 + (c - '0');
-  }
-  return id;
-}
+result<std::int64_t> id_param(const std::string& text) { return path_id(text, "source"); }
 
 // The source the route's {id} names (not_found when there is none).
 task<result<storage::source_record>> source_of_route(const request_context& ctx) {
@@ -211,7 +214,6 @@ task<result<storage::source_record>> source_of_route(const request_context& ctx)
 }  // namespace
 
 task<http::response> admin_create_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto body = co_await read_json_object(ctx);
   if (!body) co_return failure(body.err());
   storage::source_record s;
@@ -240,35 +242,38 @@ task<http::response> admin_create_source(request_context& ctx) {
   auto secret = co_await sources::webhook_secret(ctx.settings(), stored->id, stored->webhook_nonce);
   if (!secret) co_return failure(secret.err());
   json out = storage::source_to_json(*stored, ctx.req.target.origin());
+  ctx.audit_target = "source:" + std::to_string(stored->id);
+  ctx.audit_after = out;  // without the secret
   out.set("webhook_secret", json(*secret));
   co_return json_response(201, out);
 }
 
 task<http::response> admin_list_sources(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto list = co_await storage::list_sources();
+  auto page = read_page(ctx.req.target);
+  if (!page) co_return failure(page.err());
+  auto after = id_cursor(*page);
+  if (!after) co_return failure(after.err());
+  auto list = co_await storage::list_sources(*after, page->limit + 1);
   if (!list) co_return failure(list.err());
-  json arr = json::array();
-  for (const auto& s : *list) arr.push_back(storage::source_to_json(s, ctx.req.target.origin()));
-  json out = json::object();
-  out.set("sources", std::move(arr));
-  co_return json_response(200, out);
+  std::string origin = ctx.req.target.origin();
+  co_return json_response(200, page_json("sources", *list, page->limit,
+                                         [&](const storage::source_record& s) { return storage::source_to_json(s, origin); },
+                                         [](const storage::source_record& s) { return std::to_string(s.id); }));
 }
 
 task<http::response> admin_show_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto s = co_await source_of_route(ctx);
   if (!s) co_return failure(s.err());
   co_return json_response(200, storage::source_to_json(*s, ctx.req.target.origin()));
 }
 
 task<http::response> admin_update_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto body = co_await read_json_object(ctx);
   if (!body) co_return failure(body.err());
   auto found = co_await source_of_route(ctx);
   if (!found) co_return failure(found.err());
   storage::source_record s = std::move(*found);
+  json before_json = storage::source_to_json(s, ctx.req.target.origin());
   const std::string before = sources::credentials_purpose(s);
   const std::string old_url = s.url;
   auto creds = apply_fields(*body, s, false);
@@ -292,19 +297,34 @@ task<http::response> admin_update_source(request_context& ctx) {
   auto updated = co_await storage::update_source(std::move(s), ctx.now_ms);
   if (!updated) co_return failure(updated.err());
   if (!updated->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
-  co_return json_response(200, storage::source_to_json(**updated, ctx.req.target.origin()));
+  json out = storage::source_to_json(**updated, ctx.req.target.origin());
+  ctx.audit_target = "source:" + ctx.params[0];
+  ctx.audit_before = std::move(before_json);
+  ctx.audit_after = out;
+  co_return json_response(200, out);
 }
 
 task<http::response> admin_delete_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto id = id_param(ctx.params[0]);
   if (!id) co_return failure(id.err());
-  auto deleted = co_await storage::delete_source(*id);
+  auto found = co_await storage::find_source(*id);
+  if (!found) co_return failure(found.err());
+  if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
+  auto deleted =
+      co_await storage::delete_source_and_packages(*id, storage::source_to_json(**found, ctx.req.target.origin()));
   if (!deleted) co_return failure(deleted.err());
-  if (!*deleted) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
+  if (!deleted->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
   json out = json::object();
   out.set("id", json(*id));
   out.set("deleted", json(true));
+  out.set("packages", (*deleted)->removed["packages"]);
+  json objects = json::array(), left = json::array();
+  for (const auto& k : (*deleted)->objects) objects.push_back(json(k));
+  for (const auto& k : (*deleted)->leftover) left.push_back(json(k));
+  out.set("objects_deleted", std::move(objects));
+  out.set("objects_left", std::move(left));
+  ctx.audit_target = "source:" + ctx.params[0];
+  ctx.audit_before = (*deleted)->removed;
   co_return json_response(200, out);
 }
 
@@ -313,7 +333,6 @@ task<http::response> admin_delete_source(request_context& ctx) {
 namespace pb::routes {
 
 task<http::response> admin_sync_source(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto found = co_await source_of_route(ctx);
   if (!found) co_return failure(found.err());
   const std::int64_t id = found->id;
@@ -332,11 +351,13 @@ task<http::response> admin_sync_source(request_context& ctx) {
   json out = json::object();
   out.set("mode", json(report->status == "running" ? "enqueued" : "inline"));
   out.set("result", sources::slice_to_json(*report));
+  ctx.audit_target = "source:" + ctx.params[0];
+  ctx.audit_after = out;
   co_return json_response(200, out);
 }
 
-task<http::response> admin_regenerate_webhook(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
+// A new webhook URL (nonce) and secret; the old ones stop working.
+task<http::response> admin_rotate_webhook_secret(request_context& ctx) {
   auto found = co_await source_of_route(ctx);
   if (!found) co_return failure(found.err());
   storage::source_record s = std::move(*found);
@@ -352,8 +373,24 @@ task<http::response> admin_regenerate_webhook(request_context& ctx) {
   json out = json::object();
   out.set("id", json(s.id));
   out.set("webhook_url", json(storage::webhook_url(s, ctx.req.target.origin())));
+  ctx.audit_target = "source:" + ctx.params[0];
+  ctx.audit_after = out;  // without the secret
   out.set("webhook_secret", json(*secret));
   co_return json_response(200, out);
+}
+
+task<http::response> admin_skipped_refs(request_context& ctx) {
+  auto id = id_param(ctx.params[0]);
+  if (!id) co_return failure(id.err());
+  auto page = read_page(ctx.req.target);
+  if (!page) co_return failure(page.err());
+  auto found = co_await storage::find_source(*id);
+  if (!found) co_return failure(found.err());
+  if (!found->has_value()) co_return http::error_response(error_code::not_found, "no source " + ctx.params[0]);
+  auto refs = co_await storage::skipped_refs(*id, page->cursor, page->limit + 1);
+  if (!refs) co_return failure(refs.err());
+  co_return json_response(200, page_json("refs", *refs, page->limit, [](const json& r) { return r; },
+                                         [](const json& r) { return std::string(r["ref"].as_string()); }));
 }
 
 }  // namespace pb::routes

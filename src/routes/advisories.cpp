@@ -15,7 +15,9 @@
 #include "sources/endpoints.h"
 #include "storage/sources.h"
 #include "sources/packagist.h"
+#include "routes/gate.h"
 #include "routes/json_io.h"
+#include "routes/validate.h"
 
 namespace pb::routes {
 
@@ -146,7 +148,7 @@ task<result<json>> ask_upstream(const settings& cfg, upstream_ask ask, std::int6
 }  // namespace
 
 task<http::response> security_advisories(request_context& ctx) {
-  auto auth = co_await auth::authenticate_client(ctx.req.header_list, ctx.now_ms);
+  auto auth = co_await authenticate(ctx);
   if (!auth.ok()) co_return auth.denial;
   std::vector<std::string> names;
   if (auto q = requested_names(ctx.req.target.query, names); !q) co_return http::error_response(q.err());
@@ -222,9 +224,17 @@ task<http::response> security_advisories(request_context& ctx) {
 }
 
 task<http::response> admin_create_advisory(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
   auto body = co_await read_json_object(ctx);
   if (!body) co_return http::error_response(body.err());
+  if (auto ok = only_fields(*body, {"package", "title", "affected_versions", "cve", "link", "severity", "reported_at",
+                                    "advisory_id"});
+      !ok)
+    co_return http::error_response(ok.err());
+  for (auto [key, max] : {std::pair{"title", 500}, {"affected_versions", 500}, {"cve", 50}, {"link", 2000},
+                          {"severity", 20}, {"advisory_id", 100}}) {
+    auto v = string_field(*body, key, 1, static_cast<std::size_t>(max), true);
+    if (!v) co_return http::error_response(v.err());
+  }
   std::string package = ascii_lower(std::string((*body)["package"].as_string()));
   if (!auth::valid_package_name(package))
     co_return http::error_response(error_code::bad_request, "\"package\" must be a package name (vendor/name)");
@@ -255,31 +265,38 @@ task<http::response> admin_create_advisory(request_context& ctx) {
   }
   json out = advisory_json(**row);
   out.set("id", (**row)["id"]);
+  ctx.audit_target = "advisory:" + id;
+  ctx.audit_after = out;
   co_return json_response(201, out, "no-store");
 }
 
 task<http::response> admin_list_advisories(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto rows = co_await fx::d1_all("SELECT * FROM advisories ORDER BY id");
+  auto page = read_page(ctx.req.target);
+  if (!page) co_return http::error_response(page.err());
+  auto after = id_cursor(*page);
+  if (!after) co_return http::error_response(after.err());
+  auto rows = co_await fx::d1_all("SELECT * FROM advisories WHERE id > ? ORDER BY id LIMIT ?", {json(*after), json(page->limit + 1)});
   if (!rows) co_return http::error_response(make_error(error_code::unavailable, rows.err().message));
-  json list = json::array();
-  for (const auto& r : rows->rows) {
-    json a = advisory_json(r);
-    a.set("id", r["id"]);
-    list.push_back(std::move(a));
-  }
-  json out = json::object();
-  out.set("advisories", std::move(list));
+  json out = page_json(
+      "advisories", rows->rows, page->limit,
+      [](const json& r) {
+        json a = advisory_json(r);
+        a.set("id", r["id"]);
+        return a;
+      },
+      [](const json& r) { return std::to_string(r["id"].as_int()); });
   co_return json_response(200, out, "no-store");
 }
 
 task<http::response> admin_delete_advisory(request_context& ctx) {
-  if (auto denied = auth::check_admin(ctx.settings(), ctx.req.header_list)) co_return *denied;
-  auto r = co_await fx::d1_run("DELETE FROM advisories WHERE id = ? OR advisory_id = ?", {json(ctx.params[0]), json(ctx.params[0])});
+  auto r = co_await fx::d1_all("DELETE FROM advisories WHERE id = ? OR advisory_id = ? RETURNING *",
+                               {json(ctx.params[0]), json(ctx.params[0])});
   if (!r) co_return http::error_response(make_error(error_code::unavailable, r.err().message));
-  if (r->changes == 0) co_return http::error_response(error_code::not_found, "no advisory " + ctx.params[0]);
+  if (r->rows.empty()) co_return http::error_response(error_code::not_found, "no advisory " + ctx.params[0]);
   json out = json::object();
   out.set("deleted", json(true));
+  ctx.audit_target = "advisory:" + std::string(r->rows[0]["advisory_id"].as_string());
+  ctx.audit_before = advisory_json(r->rows[0]);
   co_return json_response(200, out, "no-store");
 }
 

@@ -9,8 +9,12 @@
 #include "core/http_date.h"
 #include "http/range.h"
 #include "auth/credentials.h"
+#include "auth/licences.h"
+#include "routes/gate.h"
+#include "routes/listing.h"
 #include "sources/packagist.h"
 #include "sources/upstream.h"
+#include "storage/hot_cache.h"
 #include "storage/packages.h"
 #include "storage/sources.h"
 
@@ -20,6 +24,8 @@ namespace {
 
 constexpr const char* metadata_cache_control = "private, no-cache";
 constexpr const char* archive_cache_control = "private, max-age=31536000, immutable";
+constexpr std::int64_t max_notify_body = 256 * 1024;
+constexpr std::size_t max_notify_entries = 1000;
 
 http::response not_found_package(std::string_view name) {
   return http::error_response(error_code::not_found, "package " + std::string(name) + " not found");
@@ -31,13 +37,23 @@ http::response store_error(const error& e) {
 
 // Sends the response; then, at most hourly per token, records the token's last use. The write happens
 // after the client has its answer.
-task<http::response> finish(http::response r, storage::token_record t, std::int64_t now_ms) {
-  if (!storage::needs_touch(t, now_ms)) co_return r;
-  auto sent = co_await fx::respond(std::move(r));
-  if (sent) (void)co_await storage::touch_token(t.id, now_ms);
-  http::response already_sent;
-  already_sent.status = 0;
-  co_return already_sent;
+task<http::response> finish(request_context& ctx, http::response r, const storage::token_record& t) {
+  if (!storage::needs_touch(t, ctx.now_ms)) co_return r;
+  std::int64_t id = t.id;
+  if (co_await respond_early(ctx, std::move(r))) (void)co_await storage::touch_token(id, ctx.now_ms);
+  co_return already_sent();
+}
+
+// After an archive went out whole: one more fetch in the stats (downloads.fetches) and, hourly, the
+// token's last use. Both happen after the client has its bytes.
+task<std::monostate> after_archive(request_context& ctx, std::int64_t version_id, const storage::token_record& t) {
+  (void)co_await fx::d1_run(
+      "INSERT INTO downloads (package_id, version_normalized, token_id, day, count, fetches) "
+      "SELECT package_id, version_normalized, ?, ?, 0, 1 FROM versions WHERE id = ? "
+      "ON CONFLICT (package_id, version_normalized, token_id, day) DO UPDATE SET fetches = fetches + 1",
+      {json(t.id), json(format_day(ctx.now_ms)), json(version_id)});
+  if (storage::needs_touch(t, ctx.now_ms)) (void)co_await storage::touch_token(t.id, ctx.now_ms);
+  co_return std::monostate{};
 }
 
 std::string content_type_for(std::string_view type) {
@@ -110,10 +126,7 @@ task<http::response> fetch_through(request_context& ctx, std::string name, stora
   r.header_list.set("cache-control", archive_cache_control);
   if (length >= 0) r.header_list.set("content-length", std::to_string(length));
   r.body_from = tee->first;
-  http::response already_sent;
-  already_sent.status = 0;
-  auto sent = co_await fx::respond(std::move(r));
-  if (!sent) co_return already_sent;
+  if (!co_await respond_early(ctx, std::move(r))) co_return already_sent();
 
   std::string key = "mirror/" + name + "/" + v.reference + "." + v.dist_type;
   fx::r2_put_args put;
@@ -135,19 +148,38 @@ task<http::response> fetch_through(request_context& ctx, std::string name, stora
   }
   // Whoever waits on this archive fetches it themselves next.
   if (!recorded) (void)co_await fx::d1_run("UPDATE versions SET fetch_lease_until = NULL WHERE id = ?", {json(v.id)});
-  if (storage::needs_touch(token, ctx.now_ms)) (void)co_await storage::touch_token(token.id, ctx.now_ms);
-  co_return already_sent;
+  (void)co_await after_archive(ctx, v.id, token);
+  co_return already_sent();
+}
+
+// The document as this token's licences let it see it. Cached in the isolate under the document key
+// plus the licence set, valid while its basis (the prebuilt document's Last-Modified, which moves on
+// every change) is the current one.
+task<std::optional<storage::stored_document>> licensed_document(const std::string& key, const std::string& name,
+                                                                 const storage::stored_document& base,
+                                                                 const storage::token_record& token, std::int64_t now_ms) {
+  std::string cache_key = key + "|licences:" + auth::licence_key(token.licences);
+  if (auto hot = storage::hot_cache::document(cache_key, now_ms); hot && hot->last_modified == base.last_modified)
+    co_return hot;
+  auto body = auth::filter_document(base.body, name, token.licences);
+  if (!body) co_return std::nullopt;
+  storage::stored_document d{std::move(*body), {}, base.last_modified};
+  storage::hot_cache::put_document(cache_key, d, now_ms);
+  co_return d;
 }
 
 }  // namespace
 
 task<http::response> packages_json(request_context& ctx) {
   if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
-  auto [auth, names, mirrors] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
-                                                  storage::list_package_names(), sources::packagist_sources());
+  auto [auth, names, mirrors] = co_await when_all(authenticate(ctx), storage::list_package_names(),
+                                                  sources::packagist_sources());
   if (!auth.ok()) co_return auth.denial;
   if (!names) co_return store_error(names.err());
   if (!mirrors) co_return store_error(mirrors.err());
+  // Licences: only packages with at least one version the token may install.
+  auto visible = co_await visible_names(*auth.token, std::move(*names));
+  if (!visible) co_return store_error(visible.err());
   const std::string origin = ctx.req.target.origin();
   json_writer w;
   w.begin_object();
@@ -155,8 +187,7 @@ task<http::response> packages_json(request_context& ctx) {
   w.field("metadata-url", "/p2/%package%.json");
   // With a packagist mirror the set of names is open: patterns (over-matching only costs a 404).
   w.key(mirrors->empty() ? "available-packages" : "available-package-patterns").begin_array();
-  for (const auto& n : *names)
-    if (auth::may_see(*auth.token, n)) w.value(n);
+  for (const auto& n : *visible) w.value(n);
   for (const auto& m : *mirrors) {
     if (m.include.empty()) w.value("*");
     for (const auto& p : m.include) w.value(p);
@@ -168,10 +199,13 @@ task<http::response> packages_json(request_context& ctx) {
   w.field("dist-url", origin + "/dist/%package%/%version%/%reference%.%type%").field("preferred", true);
   w.end_object().end_array();
   w.field("notify-batch", origin + "/downloads");
+  // Name listing and search for `composer show -a`, `composer search` (packagist's shapes).
+  w.field("list", origin + "/packages/list.json");
+  w.field("search", origin + "/search.json?q=%query%&type=%type%");
   w.end_object();
   http::response r = http::response::json_body(200, std::move(w).str());
   r.header_list.set("cache-control", metadata_cache_control);
-  co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
+  co_return co_await finish(ctx, std::move(r), *auth.token);
 }
 
 task<http::response> p2_document(request_context& ctx) {
@@ -190,8 +224,7 @@ task<http::response> p2_document(request_context& ctx) {
   std::string name = vendor + "/" + std::string(base);
   if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
   // The token check and the document read are independent: one round trip for both.
-  auto [auth, doc] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
-                                       storage::load_document(storage::document_key(name, dev), ctx.now_ms));
+  auto [auth, doc] = co_await when_all(authenticate(ctx), storage::load_document(storage::document_key(name, dev), ctx.now_ms));
   if (!auth.ok()) co_return auth.denial;
   if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
   if (!doc) co_return store_error(doc.err());
@@ -208,24 +241,40 @@ task<http::response> p2_document(request_context& ctx) {
     if (!doc) co_return store_error(doc.err());
     if (!doc->has_value()) co_return not_found_package(name);
   }
-  const storage::stored_document& d = **doc;
+  const storage::token_record& token = *auth.token;
+  // Licences: a filtered copy of the document, cached in the isolate next to the prebuilt one; the
+  // prebuilt document stays the path for every token without licences on this package.
+  std::optional<storage::stored_document> filtered;
+  if (auth::restricted(token.licences, name)) {
+    filtered = co_await licensed_document(storage::document_key(name, dev), name, **doc, token, ctx.now_ms);
+    if (!filtered) co_return http::error_response(error_code::internal, "the metadata of " + name + " could not be filtered");
+  }
+  const storage::stored_document& d = filtered ? *filtered : **doc;
 
   http::response r;
-  r.header_list.set("last-modified", d.last_modified);
   r.header_list.set("cache-control", metadata_cache_control);
   auto since = ctx.req.header_list.get("if-modified-since");
   auto modified = parse_http_date(d.last_modified);
+  if (filtered && modified) {
+    // A filtered copy is never answered with 304: composer's cache is per URL, not per token, so a copy
+    // cached under another token or another licence set must not be confirmed. Its Last-Modified is a
+    // second before the prebuilt document's, so a full copy requested with it is always sent again.
+    r.header_list.set("last-modified", format_http_date((*modified - 1) * 1000));
+    since.reset();
+  } else {
+    r.header_list.set("last-modified", d.last_modified);
+  }
   if (since && modified) {
     auto since_s = parse_http_date(*since);
     if (since_s && *modified <= *since_s) {
       r.status = 304;  // composer treats only a 304 with an empty body as "not modified"
-      co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
+      co_return co_await finish(ctx, std::move(r), token);
     }
   }
   r.status = 200;
   r.header_list.set("content-type", "application/json");
   r.body = storage::with_origin(d.body, ctx.req.target.origin());
-  co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
+  co_return co_await finish(ctx, std::move(r), token);
 }
 
 task<http::response> dist_archive(request_context& ctx) {
@@ -238,13 +287,14 @@ task<http::response> dist_archive(request_context& ctx) {
   std::string type(file.substr(dot + 1));
   if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
 
-  auto [auth, row] = co_await when_all(auth::authenticate_client(ctx.req.header_list, ctx.now_ms),
-                                       storage::find_dist(name, reference, version));
+  auto [auth, row] = co_await when_all(authenticate(ctx), storage::find_dist(name, reference, version));
   if (!auth.ok()) co_return auth.denial;
   if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
   if (!row) co_return store_error(row.err());
+  // A version outside the token's licences answers like one that does not exist.
   if (!row->has_value() || (*row)->v.dist_type != type ||
-      ((*row)->v.dist_key.empty() && (*row)->v.upstream_dist_url.empty()))
+      ((*row)->v.dist_key.empty() && (*row)->v.upstream_dist_url.empty()) ||
+      !auth::version_visible(auth.token->licences, name, (*row)->v.version_normalized, (*row)->v.release_time))
     co_return http::error_response(error_code::not_found, "no archive " + reference + "." + type + " for " + name);
   storage::version_row v = (*row)->v;
   if (v.dist_key.empty()) {
@@ -280,7 +330,7 @@ task<http::response> dist_archive(request_context& ctx) {
         r.header_list.set("content-range", "bytes " + std::to_string(br.first) + "-" + std::to_string(br.last) + "/" +
                                                std::to_string(v.dist_size));
         r.body_from = (*obj)->body;
-        co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
+        co_return co_await finish(ctx, std::move(r), *auth.token);
       }
       case http::range_kind::none: break;
     }
@@ -292,15 +342,15 @@ task<http::response> dist_archive(request_context& ctx) {
   if (hit && hit->has_value() && (*hit)->status == 200) {
     r.status = 200;
     r.body_from = (*hit)->body;
-    co_return co_await finish(std::move(r), std::move(*auth.token), ctx.now_ms);
+    if (co_await respond_early(ctx, std::move(r))) (void)co_await after_archive(ctx, v.id, *auth.token);
+    co_return already_sent();
   }
   auto obj = co_await fx::r2_get(v.dist_key);
   if (!obj) co_return store_error(obj.err());
   if (!obj->has_value()) co_return http::error_response(error_code::internal, "archive missing from storage: " + v.dist_key);
   r.status = 200;
   r.body_from = (*obj)->body;
-  auto sent = co_await fx::respond(std::move(r));
-  if (sent) {
+  if (co_await respond_early(ctx, std::move(r))) {
     // Fill the edge cache after the client has its bytes: a second R2 read, never on the client's path.
     auto again = co_await fx::r2_get(v.dist_key);
     if (again && again->has_value()) {
@@ -310,32 +360,34 @@ task<http::response> dist_archive(request_context& ctx) {
       h.set("content-length", std::to_string(v.dist_size));
       (void)co_await fx::cache_put(cache_key, 200, std::move(h), {}, (*again)->body);
     }
-    if (storage::needs_touch(*auth.token, ctx.now_ms)) (void)co_await storage::touch_token(auth.token->id, ctx.now_ms);
+    (void)co_await after_archive(ctx, v.id, *auth.token);
   }
-  http::response already_sent;
-  already_sent.status = 0;
-  co_return already_sent;
+  co_return already_sent();
 }
 
 task<http::response> notify_downloads(request_context& ctx) {
-  auto auth = co_await auth::authenticate_client(ctx.req.header_list, ctx.now_ms);
+  auto auth = co_await authenticate(ctx);
   if (!auth.ok()) co_return auth.denial;
   if (ctx.req.body == http::no_body) co_return http::error_response(error_code::bad_request, "empty body: expected {\"downloads\":[...]}");
-  auto text = co_await fx::body_text(ctx.req.body, 1024 * 1024);
+  auto text = co_await fx::body_text(ctx.req.body, max_notify_body);
   if (!text) co_return http::error_response(text.err());
   auto doc = parse_json(*text);
   if (!doc || !(*doc)["downloads"].is_array())
     co_return http::error_response(error_code::bad_request, "expected {\"downloads\":[{\"name\":..,\"version\":..}]}");
 
-  // Count duplicates first; composer sends one entry per installed package.
+  // Count duplicates first; composer sends one entry per installed package. Names and versions are
+  // bounded and only versions that exist are counted (the join below), so a client cannot grow the
+  // table with made-up entries.
   std::map<std::pair<std::string, std::string>, std::int64_t> counts;
   std::size_t seen = 0;
   for (const auto& d : (*doc)["downloads"].as_array()) {
-    if (++seen > 1000) break;
+    if (++seen > max_notify_entries) break;
     std::string name = ascii_lower(d["name"].as_string());
-    std::string version(d["version"].as_string());
-    if (name.empty() || version.empty() || !auth::may_see(*auth.token, name)) continue;
-    ++counts[{name, version}];
+    std::string_view version = d["version"].as_string();
+    if (name.size() > 200 || version.empty() || version.size() > 100 || !auth::valid_package_name(name) ||
+        !auth::may_see(*auth.token, name))
+      continue;
+    ++counts[{name, std::string(version)}];
   }
   std::string day = format_day(ctx.now_ms);
   std::vector<fx::d1_statement> batch;
@@ -353,8 +405,10 @@ task<http::response> notify_downloads(request_context& ctx) {
       s.params.push_back(json(it->second));
     }
     s.sql = "INSERT INTO downloads (package_id, version_normalized, token_id, day, count) "
-            "SELECT p.id, x.column2, ?1, ?2, x.column3 FROM (VALUES " + values + ") AS x "
-            "JOIN packages p ON p.name = x.column1 WHERE true "
+            "SELECT p.id, v.version_normalized, ?1, ?2, SUM(x.column3) FROM (VALUES " + values + ") AS x "
+            "JOIN packages p ON p.name = x.column1 "
+            "JOIN versions v ON v.package_id = p.id AND (v.version_normalized = x.column2 OR v.version = x.column2) "
+            "WHERE true GROUP BY p.id, v.version_normalized "
             "ON CONFLICT (package_id, version_normalized, token_id, day) DO UPDATE SET count = count + excluded.count";
     batch.push_back(std::move(s));
   }

@@ -27,6 +27,19 @@ struct request_context {
   const pb::settings& settings() const { return *cfg; }
   std::int64_t now_ms = 0;     // host clock at start (advances only across I/O in production)
   std::string cron;            // scheduled: the cron expression that fired
+
+  // Who made the request, for the audit log: "admin:3", "token:12"; empty = anonymous.
+  std::string actor;
+  std::string actor_name;
+  std::string admin_role;  // an admin caller's role ("owner", "maintainer", "viewer")
+  std::int64_t admin_id = 0;
+  std::int64_t session_id = 0;  // the console session the admin came with, if any
+  // The caller's rate limit for this minute (limit 0: none, no X-RateLimit-* headers).
+  std::int64_t rate_limit = 0, rate_remaining = 0, rate_reset_s = 0;
+  // What an admin change did, filled by its handler; routes.cpp writes the audit entry when the change
+  // succeeded. No secrets here: the objects are the admin API's own views.
+  std::string audit_target;
+  json audit_before, audit_after;
 };
 
 }  // namespace pb

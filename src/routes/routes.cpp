@@ -1,17 +1,25 @@
 // The route table: every path the Worker answers, in one place. Patterns are matched segment by
 // segment; "{x}" captures one percent-decoded segment into ctx.params. Each family's handlers live in
-// their own file (health.cpp, composer.cpp, admin.cpp). Unknown paths get the JSON 404.
+// their own file (health.cpp, composer.cpp, admin*.cpp). Unknown paths get the JSON 404.
+// Admin routes name the weakest role they accept and the audit action of a change: the admin check runs
+// here, before the handler, and a successful change is written to the audit log here, after it. Every
+// 401, 403 and 429 is recorded as a denied access. docs/openapi.json describes every route of the table
+// (tests/worker/openapi.test.mjs checks that).
 #include "bindings/effects.h"
 #include "bindings/task.h"
 #include "http/url.h"
+#include "auth/authenticate.h"
 #include "routes/admin.h"
 #include "routes/advisories.h"
 #include "routes/app.h"
 #include "routes/composer.h"
+#include "routes/gate.h"
 #include "routes/health.h"
+#include "routes/listing.h"
 #include "routes/hooks.h"
 #include "routes/route_match.h"
 #include "sources/sync.h"
+#include "storage/audit.h"
 
 namespace pb::routes {
 
@@ -19,11 +27,17 @@ namespace {
 
 using handler = task<http::response> (*)(request_context&);
 
+// Who may call a route: anyone (the handler authenticates composer clients itself, so it can overlap the
+// token check with its first read), or an admin with at least this role.
+enum class gate : std::uint8_t { open, viewer, maintainer, owner };
+
 struct route {
   std::string_view method;  // "GET" also answers HEAD
   std::string_view pattern;
   handler fn;
-  bool test_hook = false;  // only when the host enabled test hooks
+  gate access = gate::open;
+  std::string_view action = {};  // audit action of an admin change
+  bool test_hook = false;        // only when the host enabled test hooks
 };
 
 task<http::response> test_trap(request_context&) {
@@ -33,33 +47,52 @@ task<http::response> test_trap(request_context&) {
 
 constexpr route table[] = {
     {"GET", "/health", health},
-    // Composer repository (token auth).
+    // Composer repository (token auth in the handlers).
     {"GET", "/packages.json", packages_json},
     {"GET", "/p2/{vendor}/{file}", p2_document},
     {"GET", "/dist/{vendor}/{name}/{version}/{file}", dist_archive},
     {"POST", "/downloads", notify_downloads},
+    {"GET", "/packages/list.json", package_list},
+    {"GET", "/search.json", package_search},
     {"POST", "/hooks/{source_id}/{nonce}", source_webhook},
     {"POST", "/hooks/{source_id}", legacy_source_webhook},
     {"GET", "/api/security-advisories", security_advisories},
     {"POST", "/api/security-advisories", security_advisories},
-    // Admin API (ADMIN_TOKEN).
-    {"PUT", "/admin/api/artifacts/{vendor}/{name}", admin_upload_artifact},
-    {"GET", "/admin/api/tokens", admin_list_tokens},
-    {"POST", "/admin/api/tokens", admin_create_token},
-    {"DELETE", "/admin/api/tokens/{id}", admin_revoke_token},
-    {"GET", "/admin/api/packages", admin_list_packages},
-    {"GET", "/admin/api/packages/{vendor}/{name}", admin_show_package},
-    {"GET", "/admin/api/advisories", admin_list_advisories},
-    {"POST", "/admin/api/advisories", admin_create_advisory},
-    {"DELETE", "/admin/api/advisories/{id}", admin_delete_advisory},
-    {"GET", "/admin/api/sources", admin_list_sources},
-    {"POST", "/admin/api/sources", admin_create_source},
-    {"GET", "/admin/api/sources/{id}", admin_show_source},
-    {"PATCH", "/admin/api/sources/{id}", admin_update_source},
-    {"DELETE", "/admin/api/sources/{id}", admin_delete_source},
-    {"POST", "/admin/api/sources/{id}/sync", admin_sync_source},
-    {"POST", "/admin/api/sources/{id}/webhook", admin_regenerate_webhook},
-    {"GET", "/__test/trap", test_trap, true},
+    // Admin API.
+    {"GET", "/admin/api/openapi.json", admin_openapi},
+    {"GET", "/admin/api/me", admin_me, gate::viewer},
+    {"POST", "/admin/api/sessions", admin_create_session, gate::viewer, "session.create"},
+    {"DELETE", "/admin/api/sessions/current", admin_end_session, gate::viewer, "session.delete"},
+    {"GET", "/admin/api/status", admin_status, gate::viewer},
+    {"PUT", "/admin/api/artifacts/{vendor}/{name}", admin_upload_artifact, gate::maintainer, "artifact.upload"},
+    {"GET", "/admin/api/tokens", admin_list_tokens, gate::viewer},
+    {"POST", "/admin/api/tokens", admin_create_token, gate::maintainer, "token.create"},
+    {"GET", "/admin/api/tokens/{id}", admin_show_token, gate::viewer},
+    {"PATCH", "/admin/api/tokens/{id}", admin_update_token, gate::maintainer, "token.update"},
+    {"DELETE", "/admin/api/tokens/{id}", admin_revoke_token, gate::maintainer, "token.revoke"},
+    {"GET", "/admin/api/packages", admin_list_packages, gate::viewer},
+    {"GET", "/admin/api/packages/{vendor}/{name}", admin_show_package, gate::viewer},
+    {"DELETE", "/admin/api/packages/{vendor}/{name}", admin_delete_package, gate::maintainer, "package.delete"},
+    {"DELETE", "/admin/api/packages/{vendor}/{name}/versions/{version}", admin_delete_version, gate::maintainer,
+     "version.delete"},
+    {"GET", "/admin/api/advisories", admin_list_advisories, gate::viewer},
+    {"POST", "/admin/api/advisories", admin_create_advisory, gate::maintainer, "advisory.create"},
+    {"DELETE", "/admin/api/advisories/{id}", admin_delete_advisory, gate::maintainer, "advisory.delete"},
+    {"GET", "/admin/api/sources", admin_list_sources, gate::viewer},
+    {"POST", "/admin/api/sources", admin_create_source, gate::maintainer, "source.create"},
+    {"GET", "/admin/api/sources/{id}", admin_show_source, gate::viewer},
+    {"PATCH", "/admin/api/sources/{id}", admin_update_source, gate::maintainer, "source.update"},
+    {"DELETE", "/admin/api/sources/{id}", admin_delete_source, gate::maintainer, "source.delete"},
+    {"POST", "/admin/api/sources/{id}/sync", admin_sync_source, gate::maintainer, "source.sync"},
+    {"POST", "/admin/api/sources/{id}/webhook-secret", admin_rotate_webhook_secret, gate::maintainer,
+     "source.webhook_secret"},
+    {"GET", "/admin/api/sources/{id}/skipped-refs", admin_skipped_refs, gate::viewer},
+    {"GET", "/admin/api/admins", admin_list_admins, gate::owner},
+    {"POST", "/admin/api/admins", admin_create_admin, gate::owner, "admin.create"},
+    {"DELETE", "/admin/api/admins/{id}", admin_revoke_admin, gate::owner, "admin.revoke"},
+    {"GET", "/admin/api/audit", admin_audit, gate::viewer},
+    {"GET", "/admin/api/stats", admin_stats, gate::viewer},
+    {"GET", "/__test/trap", test_trap, gate::open, {}, true},
 };
 
 // Matches path against pattern; on success fills params. A malformed escape never matches.
@@ -115,6 +148,59 @@ lookup_result lookup(std::string_view method, std::string_view path, bool test_h
   return out;
 }
 
+auth::admin_role role_for(gate g) {
+  switch (g) {
+    case gate::owner: return auth::admin_role::owner;
+    case gate::maintainer: return auth::admin_role::maintainer;
+    default: return auth::admin_role::viewer;
+  }
+}
+
+// The error message of a JSON error response (denials carry their reason there).
+std::string error_message(const http::response& r) {
+  auto doc = parse_json(r.body);
+  return doc ? std::string((*doc)["error"]["message"].as_string()) : std::string();
+}
+
+// Audit: a successful admin change, or a denied access (folded per isolate, see storage/audit.h).
+task<std::monostate> record_outcome(request_context& ctx, const route* r, const http::response& resp) {
+  const std::string& method = ctx.req.method;
+  std::string actor = ctx.actor.empty() ? "anonymous" : ctx.actor;
+  if (r && r->access != gate::open && !r->action.empty() && resp.status >= 200 && resp.status < 300) {
+    storage::audit_entry e{actor, ctx.actor_name, std::string(r->action), ctx.audit_target, method,
+                           ctx.req.target.path, resp.status, {}, ctx.audit_before, ctx.audit_after};
+    auto written = co_await storage::record_audit(e, ctx.now_ms);
+    if (!written) written = co_await storage::record_audit(std::move(e), ctx.now_ms);  // one retry
+    co_return std::monostate{};
+  }
+  if (resp.status != 401 && resp.status != 403 && resp.status != 429) co_return std::monostate{};
+  std::string action = resp.status == 429 ? "access.rate_limited" : "access.denied";
+  std::string reason = error_message(resp);
+  // Anonymous denials fold by reason alone: varying the path must not turn a flood into D1 writes.
+  std::string key = actor + "|" + reason + (ctx.actor.empty() ? std::string() : "|" + ctx.req.target.path);
+  auto count = storage::admit_denial(key, ctx.now_ms);
+  if (!count) co_return std::monostate{};
+  storage::audit_entry e{actor, ctx.actor_name, action, ctx.req.target.path, method, ctx.req.target.path,
+                         resp.status, reason, {}, {}, *count};
+  (void)co_await storage::record_audit(std::move(e), ctx.now_ms);
+  co_return std::monostate{};
+}
+
+task<http::response> run_route(request_context& ctx, const route& r) {
+  if (r.access == gate::open) co_return co_await r.fn(ctx);
+  auto a = co_await auth::authenticate_admin(ctx.settings(), ctx.req.header_list, ctx.req.method, role_for(r.access),
+                                             ctx.now_ms);
+  if (a.who) {
+    ctx.actor = a.who->actor();
+    ctx.actor_name = a.who->name;
+    ctx.admin_role = std::string(auth::role_name(a.who->role));
+    ctx.admin_id = a.who->id;
+    ctx.session_id = a.who->session_id;
+  }
+  if (!a.allowed) co_return std::move(a.denial);
+  co_return co_await r.fn(ctx);
+}
+
 }  // namespace
 
 task<http::response> handle_fetch(request_context& ctx) {
@@ -122,7 +208,10 @@ task<http::response> handle_fetch(request_context& ctx) {
   const std::string& method = ctx.req.method;
   lookup_result found = lookup(method, path, ctx.settings().test_hooks, ctx.params);
   if (found.hit) {
-    http::response resp = co_await found.hit->fn(ctx);
+    http::response resp = co_await run_route(ctx, *found.hit);
+    if (resp.status == 0) co_return resp;  // answered early
+    add_rate_headers(ctx, resp);
+    (void)co_await record_outcome(ctx, found.hit, resp);
     if (method == "HEAD") resp.body.clear();
     co_return resp;
   }
@@ -152,6 +241,7 @@ route_match find_route(std::string_view method, std::string_view path, bool test
 
 task<std::monostate> handle_scheduled(request_context& ctx) {
   (void)co_await sources::run_due_syncs(ctx.settings(), ctx.now_ms);
+  (void)co_await storage::prune_audit(ctx.now_ms - ctx.settings().audit_retention_days * 86'400'000);
   auto r = co_await fx::d1_run(
       "INSERT INTO pb_meta (key, value) VALUES ('last_cron_ms', ?) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -29,18 +29,7 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-// Percent-encodes everything but RFC 3986 unreserved characters ("group/sub" -> "group%2Fsub").
-std::string url_encode(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-                c == '_' || c == '~';
-    if (keep) out += static_cast<char>(c);
-    else out += {'%', hex[c >> 4], hex[c & 15]};
-  }
-  return out;
-}
+std::string url_encode(std::string_view s) { return http::percent_encode(s); }
 
 // The repository's URLs at one provider, all derived from the source's url and api_url.
 struct provider {

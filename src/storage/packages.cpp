@@ -337,15 +337,25 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
   co_return std::monostate{};
 }
 
-task<result<json>> package_summaries() {
+task<result<json>> package_summaries(std::string after, std::int64_t limit, std::string query) {
+  std::string like = "%" + like_pattern(query, false) + "%";
+  constexpr const char* page = "SELECT id, name, source, updated_at FROM packages WHERE name > ? AND name LIKE ? ESCAPE '\\' "
+                               "ORDER BY name LIMIT ?";
   auto r = co_await fx::d1_batch({
-      {"SELECT p.name, p.source, p.updated_at FROM packages p ORDER BY p.name", {}},
-      {"SELECT p.name, v.version, v.version_normalized, v.release_time FROM versions v JOIN packages p ON p.id = v.package_id",
-       {}},
+      {page, {json(after), json(like), json(limit + 1)}},
+      {std::string("SELECT p.name, v.version, v.version_normalized, v.release_time FROM versions v JOIN (") + page +
+           ") p ON p.id = v.package_id",
+       {json(after), json(like), json(limit + 1)}},
   });
   if (!r) co_return std::move(r).err();
   json list = json::array();
+  json next;
+  std::int64_t n = 0;
   for (const auto& p : (*r)[0].rows) {
+    if (n++ == limit) {
+      next = list.as_array().back()["name"];
+      break;
+    }
     std::vector<version_row> rows;
     std::vector<json> cjs;
     for (const auto& v : (*r)[1].rows) {
@@ -374,6 +384,7 @@ task<result<json>> package_summaries() {
   }
   json out = json::object();
   out.set("packages", std::move(list));
+  out.set("next_cursor", std::move(next));
   co_return out;
 }
 

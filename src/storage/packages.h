@@ -93,8 +93,9 @@ task<result<std::monostate>> record_mirrored_dist(std::int64_t version_id, std::
 // Rebuilds and stores the package's p2 documents (tagged and ~dev).
 task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms);
 
-// Admin views.
-task<result<json>> package_summaries();
+// Admin views. Summaries: names after `after` (by name) containing `query`, at most limit, as
+// {"packages":[...],"next_cursor":name|null}.
+task<result<json>> package_summaries(std::string after = {}, std::int64_t limit = 1000, std::string query = {});
 task<result<std::optional<json>>> package_detail(std::string package);
 
 // "/dist/{package}/{version}/{reference}.{type}" (path only; callers prefix the origin).

@@ -80,8 +80,9 @@ task<result<std::optional<source_record>>> find_source(std::int64_t id) {
   co_return std::optional<source_record>{from_row(**row)};
 }
 
-task<result<std::vector<source_record>>> list_sources() {
-  auto rows = co_await fx::d1_all(std::string("SELECT ") + columns + " FROM sources ORDER BY id");
+task<result<std::vector<source_record>>> list_sources(std::int64_t after_id, std::int64_t limit) {
+  auto rows = co_await fx::d1_all(std::string("SELECT ") + columns + " FROM sources WHERE id > ? ORDER BY id LIMIT ?",
+                                  {json(after_id), json(limit)});
   if (!rows) co_return std::move(rows).err();
   std::vector<source_record> out;
   for (const auto& r : rows->rows) out.push_back(from_row(r));
@@ -129,13 +130,19 @@ task<result<std::optional<source_record>>> update_source(source_record s, std::i
   co_return std::optional<source_record>{from_row(**row)};
 }
 
-task<result<bool>> delete_source(std::int64_t id) {
-  auto r = co_await fx::d1_batch({
-      {"DELETE FROM packages WHERE source_id = ?", {json(id)}},
-      {"DELETE FROM sources WHERE id = ?", {json(id)}},
-  });
-  if (!r) co_return std::move(r).err();
-  co_return (*r)[1].changes > 0;
+task<result<json_array>> skipped_refs(std::int64_t id, std::string after, std::int64_t limit) {
+  auto rows = co_await fx::d1_all("SELECT ref, reason, seen_at FROM skipped_refs WHERE source_id = ? AND ref > ? ORDER BY ref LIMIT ?",
+                                  {json(id), json(std::move(after)), json(limit)});
+  if (!rows) co_return std::move(rows).err();
+  json_array refs;
+  for (const auto& r : rows->rows) {
+    json o = json::object();
+    o.set("ref", r["ref"]);
+    o.set("reason", r["reason"]);
+    o.set("seen_at", nullable_time(r["seen_at"].as_int()));
+    refs.push_back(std::move(o));
+  }
+  co_return refs;
 }
 
 task<result<std::monostate>> record_sync(std::int64_t id, sync_outcome o, std::int64_t now_ms) {

@@ -41,7 +41,8 @@ struct source_record {
 };
 
 task<result<std::optional<source_record>>> find_source(std::int64_t id);
-task<result<std::vector<source_record>>> list_sources();
+// Sources with id > after_id, by id; at most limit.
+task<result<std::vector<source_record>>> list_sources(std::int64_t after_id = 0, std::int64_t limit = 1000);
 // Inserts with s.id when it is set (credentials sealed for that id), else lets D1 choose.
 // error_code::conflict when s.id is taken meanwhile.
 task<result<source_record>> insert_source(source_record s, std::int64_t now_ms);
@@ -49,8 +50,8 @@ task<result<source_record>> insert_source(source_record s, std::int64_t now_ms);
 task<result<std::int64_t>> next_source_id();
 // Writes every settable column of s (not the sync bookkeeping).
 task<result<std::optional<source_record>>> update_source(source_record s, std::int64_t now_ms);
-// Deletes the source and the packages that came from it; false when there was no such source.
-task<result<bool>> delete_source(std::int64_t id);
+// Refs a VCS sync skipped, with why ({"ref","reason","seen_at"}), by ref after `after`; at most limit.
+task<result<json_array>> skipped_refs(std::int64_t id, std::string after, std::int64_t limit);
 
 struct sync_outcome {
   std::string status;  // running | ok | error

@@ -11,7 +11,7 @@ namespace pb::storage {
 namespace {
 
 constexpr const char* columns =
-    "id, name, token_prefix, packages, access, expires_at, revoked_at, created_at, last_used_at";
+    "id, name, token_prefix, packages, access, expires_at, revoked_at, created_at, last_used_at, licences, rate_limit";
 
 token_record from_row(const json& row) {
   token_record t;
@@ -25,8 +25,18 @@ token_record from_row(const json& row) {
   t.revoked_at = row["revoked_at"].as_int();
   t.created_at = row["created_at"].as_int();
   t.last_used_at = row["last_used_at"].as_int();
+  if (auto l = parse_json(row["licences"].as_string("[]")); l) t.licences = auth::licences_from_json(*l);
+  t.rate_limit = row["rate_limit"].is_null() ? -1 : row["rate_limit"].as_int(-1);
   return t;
 }
+
+std::string patterns_json(const std::vector<std::string>& ps) {
+  json a = json::array();
+  for (const auto& p : ps) a.push_back(json(p));
+  return a.dump();
+}
+
+json rate_param(std::int64_t rate_limit) { return rate_limit < 0 ? json() : json(rate_limit); }
 
 
 }  // namespace
@@ -44,6 +54,8 @@ json token_to_json(const token_record& t) {
   o.set("created_at", nullable_time(t.created_at));
   o.set("last_used_at", nullable_time(t.last_used_at));
   o.set("revoked_at", nullable_time(t.revoked_at));
+  o.set("licences", auth::licences_to_json(t.licences, true));
+  o.set("rate_limit", t.rate_limit < 0 ? json() : json(t.rate_limit));
   return o;
 }
 
@@ -59,25 +71,44 @@ task<result<std::pair<token_record, std::string>>> create_token(new_token t, std
   auto random = co_await fx::crypto_random_hex(24);
   if (!random) co_return std::move(random).err();
   std::string secret = "pbt_" + *random;
-  json patterns = json::array();
-  for (const auto& p : t.packages) patterns.push_back(json(p));
   std::string prefix = secret.substr(0, 12);
   auto r = co_await fx::d1_first(
-      std::string("INSERT INTO tokens (name, token_hash, token_prefix, packages, access, expires_at, created_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ") + columns,
-      {json(t.name), json(sha256_hex(secret)), json(prefix), json(patterns.dump()), json(t.access),
-       t.expires_at ? json(t.expires_at) : json(), json(now_ms)});
+      std::string("INSERT INTO tokens (name, token_hash, token_prefix, packages, access, expires_at, created_at, licences, "
+                  "rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ") + columns,
+      {json(t.name), json(sha256_hex(secret)), json(prefix), json(patterns_json(t.packages)), json(t.access),
+       t.expires_at ? json(t.expires_at) : json(), json(now_ms), json(auth::licences_to_json(t.licences, false).dump()),
+       rate_param(t.rate_limit)});
   if (!r) co_return std::move(r).err();
   if (!r->has_value()) co_return make_error(error_code::internal, "token insert returned no row");
   co_return std::pair<token_record, std::string>{from_row(**r), std::move(secret)};
 }
 
-task<result<std::vector<token_record>>> list_tokens() {
-  auto rows = co_await fx::d1_all(std::string("SELECT ") + columns + " FROM tokens ORDER BY id");
+task<result<std::vector<token_record>>> list_tokens(std::int64_t after_id, std::int64_t limit) {
+  auto rows = co_await fx::d1_all(std::string("SELECT ") + columns + " FROM tokens WHERE id > ? ORDER BY id LIMIT ?",
+                                  {json(after_id), json(limit)});
   if (!rows) co_return std::move(rows).err();
   std::vector<token_record> out;
   for (const auto& row : rows->rows) out.push_back(from_row(row));
   co_return out;
+}
+
+task<result<std::optional<token_record>>> find_token(std::int64_t id) {
+  auto row = co_await fx::d1_first(std::string("SELECT ") + columns + " FROM tokens WHERE id = ?", {json(id)});
+  if (!row) co_return std::move(row).err();
+  if (!row->has_value()) co_return std::optional<token_record>{};
+  co_return std::optional<token_record>{from_row(**row)};
+}
+
+task<result<std::optional<token_record>>> update_token(std::int64_t id, new_token t) {
+  hot_cache::forget_tokens();  // this isolate applies the new scope, licences and limit at once
+  auto r = co_await fx::d1_first(
+      std::string("UPDATE tokens SET name = ?, packages = ?, access = ?, expires_at = ?, licences = ?, rate_limit = ? "
+                  "WHERE id = ? RETURNING ") + columns,
+      {json(t.name), json(patterns_json(t.packages)), json(t.access), t.expires_at ? json(t.expires_at) : json(),
+       json(auth::licences_to_json(t.licences, false).dump()), rate_param(t.rate_limit), json(id)});
+  if (!r) co_return std::move(r).err();
+  if (!r->has_value()) co_return std::optional<token_record>{};
+  co_return std::optional<token_record>{from_row(**r)};
 }
 
 task<result<std::optional<token_record>>> revoke_token(std::int64_t id, std::int64_t now_ms) {

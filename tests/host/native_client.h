@@ -28,7 +28,7 @@ struct client {
   native_host& host;
   std::string origin = "https://repo.test";
   json vars = json::object();
-  std::int64_t now_ms = 0;  // the request's clock; 0 = fetch_start's fixed time
+  std::int64_t now_ms = 0;  // the request's clock; 0 = the harness's fixed one (2026-01-01T00:00:00Z)
 
   reply call(std::string method, std::string path, header_list headers = {}, std::optional<std::string> body = {});
 };

@@ -212,6 +212,11 @@ fs::path native_host::blob_path(const std::string& key) const {
 
 bool native_host::blob_exists(const std::string& key) const { return fs::exists(blob_path(key)); }
 
+void native_host::put_blob(const std::string& key, const std::string& bytes) {
+  std::ofstream out(blob_path(key), std::ios::binary);
+  out << bytes;
+}
+
 std::size_t native_host::blob_count() const {
   std::size_t n = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(blob_dir_)) ++n;

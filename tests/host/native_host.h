@@ -46,6 +46,7 @@ class native_host final : public host {
   std::map<std::string, std::string>& kv() { return kv_; }
   std::filesystem::path blob_dir() const { return blob_dir_; }
   bool blob_exists(const std::string& key) const;
+  void put_blob(const std::string& key, const std::string& bytes);  // an R2 object, as a fixture
   void set_request_body(std::string body) { handles_[0] = std::move(body); }
   // The bytes behind a body handle a response streamed (consumes it); nullopt if unknown.
   std::optional<std::string> take_handle(std::int64_t id);

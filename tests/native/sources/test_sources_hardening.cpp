@@ -330,8 +330,12 @@ TEST_CASE("webhooks: verified before any storage read, deliveries deduplicated",
     return header_list{{"x-github-event", "push"}, {"x-github-delivery", delivery},
                        {"x-hub-signature-256", "sha256=" + hex_hmac_sha256(secret, body)}};
   };
+  // Storage reads: a denied delivery may be written to the audit log (a d1.run after the check), but
+  // nothing is read for it.
   auto d1_ops = [](const reply& r) {
-    return std::count_if(r.ops.begin(), r.ops.end(), [](const std::string& op) { return op.rfind("d1.", 0) == 0; });
+    return std::count_if(r.ops.begin(), r.ops.end(), [](const std::string& op) {
+      return op.rfind("d1.", 0) == 0 && op != "d1.run";
+    });
   };
 
   SECTION("a wrong signature costs no storage read") {
@@ -366,7 +370,7 @@ TEST_CASE("webhooks: verified before any storage read, deliveries deduplicated",
     CHECK(f.c.call("POST", hook, bitbucket, body).status == 200);
   }
   SECTION("a regenerated webhook retires the old URL and secret") {
-    reply regen = f.c.call("POST", "/admin/api/sources/" + std::to_string(id) + "/webhook", bearer("adm"));
+    reply regen = f.c.call("POST", "/admin/api/sources/" + std::to_string(id) + "/webhook-secret", bearer("adm"));
     REQUIRE(regen.status == 200);
     std::string new_hook = std::string(regen.body_json()["webhook_url"].as_string()).substr(std::string("https://broker.test").size());
     CHECK(new_hook != hook);

@@ -1,8 +1,8 @@
--- 0100 (sources hardening, issues 10 and 13). Webhook URLs carry a per-source nonce: the webhook secret
+-- 0004 (sources hardening, issues 10 and 13). Webhook URLs carry a per-source nonce: the webhook secret
 -- is derived from PB_WEBHOOK_KEY (or PB_ENCRYPTION_KEY), the source id and the nonce, so a delivery is
 -- verified before anything is read; a new nonce (regeneration) makes the old URL and secret useless.
 -- Existing sources get a fresh nonce here: their webhooks must be set up again with the new URL and
--- secret (POST /admin/api/sources/{id}/webhook).
+-- secret (POST /admin/api/sources/{id}/webhook-secret).
 ALTER TABLE sources ADD COLUMN webhook_nonce TEXT;
 UPDATE sources SET webhook_nonce = lower(hex(randomblob(16)));
 
@@ -28,3 +28,5 @@ CREATE TABLE webhook_deliveries (
   received_at  INTEGER NOT NULL,
   PRIMARY KEY (source_id, delivery_id)
 );
+
+UPDATE pb_meta SET value = '4' WHERE key = 'schema_version';

@@ -1,0 +1,25 @@
+// What every client request passes before its handler's own work: token authentication with the rate
+// limit (429 with Retry-After and a `warning` composer prints), and the X-RateLimit-* headers on every
+// answer, including the ones a handler sends early with fx::respond.
+#pragma once
+
+#include "auth/authenticate.h"
+#include "bindings/task.h"
+#include "http/message.h"
+#include "routes/context.h"
+
+namespace pb::routes {
+
+// authenticate_client, then the token's rate limit; records the caller on ctx (actor, rate).
+task<auth::authentication> authenticate(request_context& ctx);
+
+// Adds X-RateLimit-Limit/-Remaining/-Reset when the caller has a limit.
+void add_rate_headers(const request_context& ctx, http::response& r);
+
+// fx::respond with the rate headers; for handlers that stream after answering.
+task<bool> respond_early(const request_context& ctx, http::response r);
+
+// The response a handler returns when it answered early (status 0: nothing more to send).
+http::response already_sent();
+
+}  // namespace pb::routes
