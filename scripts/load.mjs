@@ -163,8 +163,9 @@ const MIX = ["packages", "p2", "p2_ims", "p2", "dist", "p2_ims", "p2", "notify",
 const KINDS = ["packages", "p2", "p2_ims", "dist", "notify"];
 
 function planTraffic(ctx) {
-  const { names, docs, dists, basic } = ctx;
-  return (i) => {
+  const { names, docs, dists, basics } = ctx;
+  return (i, client) => {
+    const basic = basics[client];
     const kind = MIX[i % MIX.length];
     const k = Math.floor(i / MIX.length);
     const name = names[(k * 7 + i) % names.length];
@@ -234,10 +235,10 @@ async function drive(ctx, port, { onTick } = {}) {
   const deadline = t0 + opt.seconds * 1000;
   try {
     await Promise.all(
-      Array.from({ length: opt.clients }, async () => {
+      Array.from({ length: opt.clients }, async (_, client) => {
         while (sent < opt.maxRequests && performance.now() < deadline) {
           const i = sent++;
-          const t = target(i);
+          const t = target(i, client);
           const r = await request(agent, port, { ...t, timeoutMs: 60_000 });
           const why = verdict(t, r);
           const p = per[t.kind];
@@ -301,8 +302,14 @@ async function main() {
   );
   const firstSync = await runSync(source.id);
   if (firstSync.status !== "ok") throw new Error(`the first sync ended ${firstSync.status}: ${firstSync.error}`);
-  const token = must(await api("POST", "/admin/api/tokens", { body: { name: "load" } }), 201, "POST /admin/api/tokens").token;
-  const basic = `Basic ${Buffer.from(`token:${token}`).toString("base64")}`;
+  // One token per client, as composer runs on different machines; rate_limit 0 because the test measures
+  // capacity, not the per-token limiter (1000 requests a minute by default).
+  const basics = [];
+  for (let c = 0; c < opt.clients; c++) {
+    const t = must(await api("POST", "/admin/api/tokens", { body: { name: `load-${c}`, rate_limit: 0 } }), 201, "POST /admin/api/tokens");
+    basics.push(`Basic ${Buffer.from(`token:${t.token}`).toString("base64")}`);
+  }
+  const basic = basics[0];
   const seedMs = Date.now() - t0;
   log(`load: seeded ${names.length} packages × ${versions.length} versions and synced ${upNames.length} upstream packages ` +
       `(${firstSync.slices} slices) in ${f0(seedMs / 1000)} s`);
@@ -321,7 +328,7 @@ async function main() {
     }
   }
   if (dists.length < all.length) throw new Error(`only ${dists.length} archives listed for ${all.length} packages`);
-  const traffic = { names: all, docs, dists, basic };
+  const traffic = { names: all, docs, dists, basics };
 
   // The sync during the load: new upstream versions appear, then the source syncs them.
   const brokerPids = workerdPids(broker.child.pid);
@@ -359,8 +366,18 @@ async function main() {
     const r = await api("GET", `/p2/${name}.json`, { auth: basic });
     if (r.status !== 200 || !expand(r.json.packages[name]).some((v) => v.version === "2.0.0")) syncErrors.push(`${name} 2.0.0 is not served after the sync`);
   }
-  const recorded = (await d1("SELECT COALESCE(SUM(count), 0) AS n FROM downloads", state))[0].n;
+  // Archive fetches are recorded after the response is sent (waitUntil): poll, bounded.
+  const served = run.per.dist.latencies.length - run.per.dist.errors.length;
+  let recorded = 0;
+  let fetches = 0;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const [row] = await d1("SELECT COALESCE(SUM(count), 0) AS n, COALESCE(SUM(fetches), 0) AS f FROM downloads", state);
+    ({ n: recorded, f: fetches } = row);
+    if (recorded === run.notified && fetches === served) break;
+    await sleep(1000);
+  }
   if (recorded !== run.notified) syncErrors.push(`downloads recorded ${recorded}, notified ${run.notified}`);
+  if (fetches !== served) syncErrors.push(`archive fetches recorded ${fetches}, served ${served}`);
 
   // ---- report ----
   const total = stats(run.all);
@@ -386,7 +403,7 @@ async function main() {
     error_samples: [...new Set([...KINDS.flatMap((k) => run.per[k].errors), ...syncErrors])].slice(0, 10),
     kinds,
     sync: { ...sync, during_load: sync.started_at_s < run.seconds, running_at_end: syncRunningAtEnd, new_versions: upNames.length },
-    downloads: { notified: run.notified, recorded },
+    downloads: { notified: run.notified, recorded, archives_served: served, fetches_recorded: fetches },
     cpu: { workerd_cores: workerdCores, client_cores: clientCores, machine_busy_cores: machineCores, other_cores: Math.max(0, machineCores - workerdCores - clientCores) },
     total_seconds: (Date.now() - started) / 1000,
   };
@@ -400,7 +417,7 @@ async function main() {
     `everything else ${f2(results.cpu.other_cores)} (of ${m.nproc}).`;
   const syncLine = `Sync during the load: ${upNames.length} upstream packages got a new version ${f2(sync.started_at_s)} s into the run; ` +
     `the source synced them in ${sync.slices} slices (${f2(sync.ms / 1000)} s), ${sync.status}${syncRunningAtEnd ? ", finishing after the load ended" : ""}. ` +
-    `Downloads notified ${run.notified}, recorded ${recorded}.`;
+    `Downloads notified ${run.notified}, recorded ${recorded}; archives served ${served}, fetches recorded ${fetches}.`;
   console.log(table);
   console.log(`\n${f0(results.throughput_rps)} req/s, p50 ${f2(total.p50_ms)} ms, p95 ${f2(total.p95_ms)} ms, p99 ${f2(total.p99_ms)} ms, ${errors} errors`);
   console.log(syncLine);
@@ -419,7 +436,8 @@ async function main() {
       "",
       `\`wrangler dev\` (started by the script through \`scripts/dev\`, local D1/KV/R2 in a fresh state directory) serves ` +
         `${names.length} uploaded packages × ${versions.length} versions and ${upNames.length} packages of a composer source on a fake ` +
-        `upstream (tests/upstreams/composer-repo.mjs, Basic auth). ${opt.clients} keep-alive clients on 127.0.0.1 send composer's ` +
+        `upstream (tests/upstreams/composer-repo.mjs, Basic auth). ${opt.clients} keep-alive clients on 127.0.0.1, each with its own ` +
+        `token (rate limit off: the test measures capacity, not the limiter), send composer's ` +
         `requests in a fixed mix (per 20: 2 packages.json, 7 p2, 6 p2 with If-Modified-Since, 3 dist downloads checked against ` +
         `their shasum, 2 notify-batch posts) for ${opt.seconds} s; every response is checked. Latencies are per request, ` +
         `from send to the last byte.`,

@@ -34,6 +34,7 @@ test("scripts/load reports throughput, p50/p95/p99 and zero errors", { timeout: 
     assert.equal(r.sync.status, "ok", JSON.stringify(r.sync));
     assert.ok(r.sync.during_load, "the sync started during the load");
     assert.equal(r.downloads.recorded, r.downloads.notified);
+    assert.equal(r.downloads.fetches_recorded, r.downloads.archives_served);
     assert.ok(r.downloads.notified > 0);
     assert.ok(Number.isFinite(r.cpu.other_cores) && Number.isFinite(r.cpu.workerd_cores));
     assert.match(run.out, /req\/s, p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms, 0 errors/);
