@@ -42,6 +42,18 @@ inline std::vector<std::string_view> split(std::string_view s, char sep, std::si
   return out;
 }
 
+// Every byte as %XX: the most escaped spelling of s in a URL.
+inline std::string percent_encode_all(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    out += '%';
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
 // Whether s is valid UTF-8 (what crosses the JS boundary as text unchanged).
 inline bool is_utf8(std::string_view s) {
   auto back = parse_json(json(s).dump());

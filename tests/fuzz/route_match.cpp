@@ -8,17 +8,6 @@
 using namespace pb;
 
 namespace {
-std::string encode_all(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    out += '%';
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
-
 // The pattern with its placeholders replaced by the encoded values.
 std::string fill(std::string_view pattern, const std::vector<std::string>& values) {
   std::string out;
@@ -26,7 +15,7 @@ std::string fill(std::string_view pattern, const std::vector<std::string>& value
   for (std::string_view seg : http::split_path(pattern)) {
     out += '/';
     if (!seg.empty() && seg.front() == '{') {
-      out += encode_all(values[next++]);
+      out += fuzz::percent_encode_all(values[next++]);
     } else {
       out += seg;
     }

@@ -6,19 +6,6 @@
 
 using namespace pb;
 
-namespace {
-std::string encode_all(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    out += '%';
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in = fuzz::as_text(data, size);
   http::url u = http::parse_url(in);
@@ -43,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (bool plus : {false, true}) {
     auto decoded = http::percent_decode(in, plus);
     if (decoded) fuzz::check(decoded->size() <= in.size(), "percent_decode grew the input", in);
-    auto round = http::percent_decode(encode_all(in), plus);
+    auto round = http::percent_decode(fuzz::percent_encode_all(in), plus);
     fuzz::check(round.has_value() && *round == in, "percent_decode(encode(x)) != x", in);
   }
   return 0;
