@@ -9,7 +9,27 @@ effect_sink*& current_effect_sink() {
   return sink;
 }
 
+bool is_subrequest(std::string_view effect_json) {
+  // Effects are written {"op":"…", …} (effects.cpp); the op's family decides.
+  constexpr std::string_view key = "{\"op\":\"";
+  if (effect_json.substr(0, key.size()) != key) return false;
+  std::string_view op = effect_json.substr(key.size());
+  op = op.substr(0, op.find('"'));
+  for (std::string_view family : {"d1.", "kv.", "r2.", "cache."})
+    if (op.substr(0, family.size()) == family) return true;
+  return op == "fetch";
+}
+
 void driver::enqueue(std::string effect_json, effect_outcome* out, std::coroutine_handle<> waiter) {
+  if (is_subrequest(effect_json)) {
+    if (subrequests_used_ >= subrequest_budget_) {
+      *out = make_error(error_code::unavailable, "this invocation used its budget of " + std::to_string(subrequest_budget_) +
+                                                     " subrequests (PB_PLAN); the rest waits for the next one");
+      refused_.push_back(waiter);
+      return;
+    }
+    ++subrequests_used_;
+  }
   pending_.push_back(pending{std::move(effect_json), out, waiter});
 }
 
@@ -27,6 +47,12 @@ driver_state driver::start() {
 }
 
 driver_state driver::settle() {
+  // Refused effects already hold their outcome: resume their waiters before anything leaves.
+  while (!refused_.empty()) {
+    std::vector<std::coroutine_handle<>> now;
+    now.swap(refused_);
+    for (auto h : now) step(h);
+  }
   if (root_.done()) {
     if (!pending_.empty()) std::abort();  // finished while effects were still owed: a bug
     out_ = root_.take();

@@ -4,6 +4,7 @@
 // in the wasm ABI, and the native test hosts call the same ABI.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,10 +17,18 @@ namespace pb {
 
 enum class driver_state : int { done = 0, waiting = 1 };
 
+// Every effect that leaves the isolate (fetch, d1.*, kv.*, r2.*, cache.*) is a subrequest to Cloudflare,
+// which ends an invocation past its plan's limit. The driver counts them against the invocation's
+// budget and fails the ones past it itself (error_code::unavailable), so an invocation never reaches it.
+bool is_subrequest(std::string_view effect_json);
+
 class driver final : public effect_sink {
  public:
+  static constexpr std::int64_t unlimited = INT64_MAX;
+
   // root yields the final output document (see PROTOCOL.md "Finish").
-  explicit driver(task<std::string> root) : root_(std::move(root)) {}
+  explicit driver(task<std::string> root, std::int64_t subrequest_budget = unlimited)
+      : root_(std::move(root)), subrequest_budget_(subrequest_budget) {}
   driver(const driver&) = delete;
   driver& operator=(const driver&) = delete;
   ~driver() = default;
@@ -32,6 +41,7 @@ class driver final : public effect_sink {
   const std::string& output() const { return out_; }
 
   void enqueue(std::string effect_json, effect_outcome* out, std::coroutine_handle<> waiter) override;
+  std::int64_t subrequests_left() const override { return subrequest_budget_ - subrequests_used_; }
 
  private:
   struct pending {
@@ -43,7 +53,10 @@ class driver final : public effect_sink {
   void step(std::coroutine_handle<> h);
 
   task<std::string> root_;
+  std::int64_t subrequest_budget_;
+  std::int64_t subrequests_used_ = 0;
   std::vector<pending> pending_;
+  std::vector<std::coroutine_handle<>> refused_;  // over budget: answered here, resumed in settle()
   std::string out_;
 };
 

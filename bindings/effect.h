@@ -4,6 +4,7 @@
 // Typed wrappers for each op (d1, kv, r2, fetch, crypto, ...) live in effects.h.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -22,6 +23,8 @@ using effect_outcome = result<json>;
 class effect_sink {
  public:
   virtual void enqueue(std::string effect_json, effect_outcome* out, std::coroutine_handle<> waiter) = 0;
+  // How many more subrequests this invocation may raise before the driver refuses them.
+  virtual std::int64_t subrequests_left() const = 0;
 
  protected:
   ~effect_sink() = default;

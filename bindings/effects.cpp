@@ -1,9 +1,16 @@
 #include "effects.h"
 
+#include <climits>
+
 #include "core/base64.h"
 #include "wire.h"
 
 namespace pb::fx {
+
+std::int64_t subrequests_left() {
+  effect_sink* sink = current_effect_sink();
+  return sink ? sink->subrequests_left() : INT64_MAX;
+}
 
 namespace {
 

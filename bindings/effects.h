@@ -29,6 +29,10 @@ struct typed_effect {
   result<T> await_resume() { return parse(raw.await_resume()); }
 };
 
+// Subrequests the running invocation may still make (its plan's budget, see driver.h): work that costs
+// several (a sync slice's next package) checks first instead of failing half way.
+std::int64_t subrequests_left();
+
 // ---- D1 -------------------------------------------------------------------------------------------
 // Parameters and column values: null, integer, number or string (json of those kinds).
 using sql_params = std::vector<json>;

@@ -50,14 +50,26 @@ std::string finish_document(const http::response& r) {
 }
 
 // The body leaves as raw bytes beside the document: no JSON escaping on the way out, no decoding in JS.
+// "log" carries what the shim's request log line needs from C++ (the route and the cache outcome).
 task<std::string> run_fetch(request_context* ctx, std::string* raw_body) {
   http::response r = co_await routes::handle_fetch(*ctx);
-  if (r.status == 0 || r.body_from != http::no_body || r.body.empty()) co_return finish_document(r);
-  *raw_body = std::move(r.body);
-  r.body.clear();
   json_writer w;
-  w.begin_object().key("response");
-  wire::write_response(w, r, static_cast<std::int64_t>(raw_body->size()));
+  w.begin_object();
+  if (r.status != 0) {  // 0: already sent with http.respond
+    std::int64_t raw_len = -1;
+    if (r.body_from == http::no_body && !r.body.empty()) {
+      *raw_body = std::move(r.body);
+      r.body.clear();
+      raw_len = static_cast<std::int64_t>(raw_body->size());
+    }
+    w.key("response");
+    wire::write_response(w, r, raw_len);
+  }
+  if (!ctx->route.empty()) {
+    w.key("log").begin_object().field("route", ctx->route);
+    if (!ctx->cache.empty()) w.field("cache", ctx->cache);
+    w.end_object();
+  }
   w.end_object();
   co_return std::move(w).str();
 }
@@ -145,7 +157,8 @@ PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
     ctx->cfg = configured();
     j->ctx = std::move(*ctx);
     j->drv = std::make_unique<driver>(j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
-                                                                                 : run_fetch(&j->ctx, &j->raw_body));
+                                                                                 : run_fetch(&j->ctx, &j->raw_body),
+                                      j->ctx.settings().subrequest_budget());
   } else {
     j->drv = std::make_unique<driver>(reject(ctx.err().message));
   }

@@ -3,7 +3,7 @@
 // by a closed loop of keep-alive HTTP clients. Every phase is measured right after a floor run, and
 // reported as a ratio to that floor: throughput and workerd CPU time per request.
 // Usage: node scripts/bench.mjs [--quick] [--concurrency N] [--requests N] [--seconds T] [--warmup N]
-//                               [--packages N] [--versions N] [--no-docs]
+//                               [--packages N] [--versions N] [--no-docs] [--log errors|requests|debug]
 import { Miniflare } from "miniflare";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -17,7 +17,7 @@ const started = Date.now();
 const argv = process.argv.slice(2);
 
 function parseArgs(args) {
-  const o = { quick: false, concurrency: 8, requests: null, seconds: 10, warmup: 200, packages: 200, versions: 40, docs: true };
+  const o = { quick: false, concurrency: 8, requests: null, seconds: 10, warmup: 200, packages: 200, versions: 40, docs: true, log: "errors" };
   const num = (i, flag) => {
     const v = Number(args[i]);
     if (!Number.isFinite(v) || v <= 0) usage(`${flag} needs a positive number, got ${args[i]}`);
@@ -33,6 +33,7 @@ function parseArgs(args) {
     else if (a === "--packages") o.packages = num(++i, a);
     else if (a === "--versions") o.versions = num(++i, a);
     else if (a === "--no-docs") o.docs = false;
+    else if (a === "--log" && ["errors", "requests", "debug"].includes(args[i + 1])) o.log = args[++i];  // PB_LOG of the Worker
     else if (a === "--help" || a === "-h") usage();
     else usage(`unknown option ${a}`);
   }
@@ -137,7 +138,7 @@ async function main() {
         d1Databases: { DB: "bench-db" },
         kvNamespaces: { KV: "bench-kv" },
         r2Buckets: { BUCKET: "bench-bucket" },
-        bindings: { PB_TEST_HOOKS: "0", ADMIN_TOKEN },
+        bindings: { PB_TEST_HOOKS: "0", ADMIN_TOKEN, PB_LOG: opt.log },
         unsafeDirectSockets: direct,
       },
       {
@@ -256,7 +257,7 @@ async function main() {
       label: p.label,
       floor: fl,
       log_lines_per_req: (runtime.stdoutLines - lines1) / (r.requests + r.warmup_requests),
-      // The Worker's own request log line (status, ms, effects raised), when it logs requests (PB_LOG).
+      // The Worker's own request log line (route, status, ms, cache outcome), when it logs requests (PB_LOG).
       sample_log_line: runtime.stdoutLines > lines1 ? runtime.lastLine : null,
     };
     rows.push(row);

@@ -39,6 +39,16 @@ function log(fields) {
   console.log(JSON.stringify(fields));
 }
 
+// The request log line (docs/OPERATIONS.md): route pattern, method, path, status, milliseconds to the
+// response, cache outcome; with PB_LOG=debug also the effect ops. Built as a string: a JSON.stringify of
+// an object per request cost as much as a warm p2 hit.
+function requestLine(method, path, status, ms, meta, effects) {
+  const route = meta?.route ? JSON.stringify(meta.route) : "null";
+  const cache = meta?.cache ? `"${meta.cache}"` : "null";
+  const tail = effects ? `,"effects":${JSON.stringify(effects)}` : "";
+  return `{"route":${route},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${status},"ms":${ms},"cache":${cache}${tail}}`;
+}
+
 export default {
   async fetch(request, env, ctx) {
     const started = Date.now();
@@ -59,19 +69,26 @@ export default {
         ...(request.body ? { body_handle: 0 } : {}),
       },
     };
-    const effects = [];
+    // PB_LOG: "requests" (scripts/dev, and scripts/deploy with [observability] on): one line per request;
+    // "debug": the same with the effect ops; otherwise ("errors", the default) only server errors.
+    const logAll = env.PB_LOG === "requests" || env.PB_LOG === "debug";
+    const effects = env.PB_LOG === "debug" ? [] : undefined;
     return new Promise((resolve) => {
       let sent = false;
       let status = 0;
+      let ms = 0;
+      let meta = null;
       const send = (resp) => {
         if (sent) return;
         sent = true;
         status = resp.status;
+        ms = Date.now() - started;
         resolve(resp);
       };
       const io = { env, ctx, handles, effects, respond: (r) => send(toResponse(r, handles, request.method)) };
       const done = drive(wasmModule, startDoc, io)
         .then((finish) => {
+          meta = finish.log;
           if (finish.response) send(toResponse(finish.response, handles, request.method));
           else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"));
         })
@@ -81,10 +98,7 @@ export default {
           send(jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"));
         })
         .finally(() => {
-          // Every request with PB_LOG=requests (scripts/dev); otherwise only server errors (a log line
-          // per request costs as much as the rest of a warm p2 hit; Cloudflare logs invocations anyway).
-          if (env.PB_LOG === "requests" || status >= 500)
-            log({ method: request.method, path: url.pathname, status, ms: Date.now() - started, effects });
+          if (logAll || status >= 500) console.log(requestLine(request.method, url.pathname, status, ms, meta, effects));
           return handles.release();
         });
       ctx.waitUntil(done);

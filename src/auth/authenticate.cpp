@@ -141,7 +141,7 @@ task<admin_authentication> session_admin(const http::headers& h, std::string sec
   if (!found->has_value() || (*found)->admin_revoked)
     co_return admin_authentication{std::nullopt, admin_unauthorized("admin API: the session expired or was signed out; sign in again")};
   const storage::session_record& s = **found;
-  admin_identity who{s.admin_id, s.admin_name, parse_role(s.role).value_or(admin_role::viewer), s.id};
+  admin_identity who{s.admin_id, s.admin_name, parse_role(s.role).value_or(admin_role::viewer), s.id, s.expires_at};
   if (method != "GET" && method != "HEAD") {
     // A cookie is sent by the browser on its own; the CSRF token only by the console's own script.
     auto csrf = h.get("x-csrf-token");

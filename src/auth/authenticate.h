@@ -43,6 +43,7 @@ struct admin_identity {
   std::string name;     // "ADMIN_TOKEN" for the secret
   admin_role role = admin_role::viewer;
   std::int64_t session_id = 0;  // set when the request came with a console session cookie
+  std::int64_t session_expires_at = 0;
   std::string actor() const { return "admin:" + std::to_string(id); }
 };
 

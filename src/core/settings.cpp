@@ -35,7 +35,11 @@ settings settings::from_vars(json v) {
   s.test_hooks = v["PB_TEST_HOOKS"].as_string() == "1";
   s.admin_token = std::string(v["ADMIN_TOKEN"].as_string());
   s.encryption_key = std::string(v["PB_ENCRYPTION_KEY"].as_string());
-  s.sync_packages_per_slice = positive_or(v["PB_SYNC_PACKAGES_PER_SLICE"].as_string(), 8);
+  s.encryption_key_previous = std::string(v["PB_ENCRYPTION_KEY_PREVIOUS"].as_string());
+  // Anything but "paid" is the Free plan: a wrong value errs on the side of the smaller budget.
+  s.plan = v["PB_PLAN"].as_string() == "paid" ? plan::paid : plan::free;
+  // About 6 subrequests a package: 8 fit Free's 50, 150 fit Paid's 1,000 (the budget still has the last word).
+  s.sync_packages_per_slice = positive_or(v["PB_SYNC_PACKAGES_PER_SLICE"].as_string(), s.plan == plan::paid ? 150 : 8);
   s.rate_limit_per_minute = number_or(v["PB_RATE_LIMIT"].as_string(), s.rate_limit_per_minute);
   s.audit_retention_days = positive_or(v["PB_AUDIT_RETENTION_DAYS"].as_string(), s.audit_retention_days);
   s.webhook_key = std::string(v["PB_WEBHOOK_KEY"].as_string());

@@ -12,11 +12,21 @@
 
 namespace pb {
 
+// The Workers plan the deployment runs on (PB_PLAN): it bounds what one invocation may do.
+enum class plan { free, paid };
+
 struct settings {
   bool test_hooks = false;      // PB_TEST_HOOKS=1: enables /__test/* routes (never in production)
   std::string admin_token;      // ADMIN_TOKEN: the bootstrap admin secret; empty = admin API disabled
   std::string encryption_key;   // PB_ENCRYPTION_KEY: base64 of 32 bytes, seals stored credentials
-  std::int64_t sync_packages_per_slice = 8;  // PB_SYNC_PACKAGES_PER_SLICE
+  // PB_ENCRYPTION_KEY_PREVIOUS: the key before a rotation; still opens what it sealed until re-sealed.
+  std::string encryption_key_previous;
+  std::int64_t sync_packages_per_slice = 8;  // PB_SYNC_PACKAGES_PER_SLICE (default 8 on Free, 150 on Paid)
+  pb::plan plan = pb::plan::free;            // PB_PLAN: "free" (default) or "paid"
+
+  // Subrequests (fetch, D1, KV, R2, Cache API calls) one invocation may make on this plan: Cloudflare
+  // ends an invocation past 50 on Free and 1,000 on Paid.
+  std::int64_t subrequest_budget() const { return plan == pb::plan::paid ? 1000 : 50; }
   // PB_WEBHOOK_KEY: derives each source's webhook secret; empty = derived from encryption_key instead.
   std::string webhook_key;
   // PB_PRIVATE_VENDORS ("acme,acme-*"): vendor names (or patterns) that are never mirrored from packagist.

@@ -1,5 +1,7 @@
 #include "http/url.h"
 
+#include "core/text.h"
+
 namespace pb::http {
 
 namespace {
@@ -64,6 +66,14 @@ std::vector<std::pair<std::string, std::string>> url::query_params() const {
     if (k && v) out.emplace_back(std::move(*k), std::move(*v));
   }
   return out;
+}
+
+bool url::edge_cache_works() const {
+  std::string_view h = host;
+  if (auto colon = h.rfind(':'); colon != std::string_view::npos && h.find(']') == std::string_view::npos) h = h.substr(0, colon);
+  while (!h.empty() && h.back() == '.') h.remove_suffix(1);
+  constexpr std::string_view suffix = ".workers.dev";
+  return !(h.size() > suffix.size() && ascii_lower(h.substr(h.size() - suffix.size())) == suffix);
 }
 
 std::optional<std::string> url::query_param(std::string_view name) const {

@@ -17,6 +17,8 @@ struct url {
   std::string query;   // without '?'
 
   std::string origin() const { return scheme + "://" + host; }
+  // False on *.workers.dev: Cloudflare's Cache API does nothing there (matches and puts are no-ops).
+  bool edge_cache_works() const;
   // First value of a query parameter, percent-decoded ('+' is a space).
   std::optional<std::string> query_param(std::string_view name) const;
   std::vector<std::pair<std::string, std::string>> query_params() const;

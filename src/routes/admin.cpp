@@ -1,4 +1,5 @@
-// Admin API: artifact uploads and packages (list, show, delete a package or one version).
+// Admin API: artifact uploads (named by the URL or by the archive's composer.json) and packages (list,
+// show, delete a package or one version).
 #include "routes/admin.h"
 #include "core/text.h"
 
@@ -34,7 +35,8 @@ struct upload_outcome {
   std::string package;
 };
 
-// Everything after the archive reached R2: on any error the caller deletes the stored object.
+// Everything after the archive reached R2: on any error the caller deletes the stored object. An empty
+// `package` takes the name composer.json declares (the console uploads a file without knowing it).
 task<result<upload_outcome>> register_upload(request_context& ctx, std::string package, std::string key,
                                              fx::r2_put_result stored) {
   auto text = co_await sources::read_composer_json_from_zip(key, stored.size);
@@ -43,6 +45,18 @@ task<result<upload_outcome>> register_upload(request_context& ctx, std::string p
   if (!composer_json) co_return make_error(error_code::bad_request, "composer.json is not valid JSON: " + composer_json.err().message);
   if (!composer_json->is_object()) co_return make_error(error_code::bad_request, "composer.json must be a JSON object");
   const json& declared_name = (*composer_json)["name"];
+  if (package.empty()) {
+    if (!declared_name.is_string())
+      co_return make_error(error_code::bad_request, "composer.json has no \"name\"; the package name is read from it");
+    package = ascii_lower(std::string(declared_name.as_string()));
+    if (!auth::valid_package_name(package))
+      co_return make_error(error_code::bad_request, "composer.json names \"" + std::string(declared_name.as_string()) +
+                                                        "\", which is not a valid package name (vendor/name)");
+    // What the named route checks before storing the body; this route can only check it now.
+    auto owned = co_await storage::belongs_to_source(package);
+    if (!owned) co_return std::move(owned).err();
+    if (*owned) co_return storage::source_owned(package);
+  }
   if (!declared_name.is_string())
     co_return make_error(error_code::bad_request, "composer.json has no \"name\"; it must be \"" + package + "\"");
   if (ascii_lower(std::string(declared_name.as_string())) != package)
@@ -105,11 +119,8 @@ task<result<upload_outcome>> register_upload(request_context& ctx, std::string p
   co_return upload_outcome{std::move(out), package};
 }
 
-}  // namespace
-
-task<http::response> admin_upload_artifact(request_context& ctx) {
-  std::string package = ascii_lower(ctx.params[0] + "/" + ctx.params[1]);
-  if (!auth::valid_package_name(package)) co_return bad_request("\"" + package + "\" is not a valid package name (vendor/name)");
+// Both upload routes: `package` is the URL's name, or empty when the archive's composer.json names it.
+task<http::response> upload_artifact(request_context& ctx, std::string package) {
   if (ctx.req.body == http::no_body) co_return bad_request("empty body: send the zip archive as the request body");
   auto length_header = ctx.req.header_list.get("content-length");
   std::int64_t length = -1;
@@ -126,14 +137,18 @@ task<http::response> admin_upload_artifact(request_context& ctx) {
   if (length < 0) co_return http::error_response(make_error(error_code::bad_request, "a Content-Length header is required", 411));
   if (length == 0) co_return bad_request("empty body: send the zip archive as the request body");
   if (length > max_artifact) co_return http::error_response(error_code::payload_too_large, "archives are limited to 100 MiB");
-  // Refused before the body is stored (add_version refuses it again if a sync takes the name meanwhile).
-  auto owned = co_await storage::belongs_to_source(package);
-  if (!owned) co_return store_error(owned.err());
-  if (*owned) co_return http::error_response(storage::source_owned(package));
+  if (!package.empty()) {
+    // Refused before the body is stored (add_version refuses it again if a sync takes the name meanwhile).
+    auto owned = co_await storage::belongs_to_source(package);
+    if (!owned) co_return store_error(owned.err());
+    if (*owned) co_return http::error_response(storage::source_owned(package));
+  }
 
   auto random = co_await fx::crypto_random_hex(16);
   if (!random) co_return store_error(random.err());
-  std::string key = "artifacts/" + package + "/" + *random + ".zip";
+  // Under the package's name when the URL gives it; the version row keeps the key, so a nameless upload
+  // can stay where it was written (nothing lists R2 by prefix).
+  std::string key = "artifacts/" + (package.empty() ? std::string() : package + "/") + *random + ".zip";
   fx::r2_put_args put;
   put.key = key;
   put.from = ctx.req.body;
@@ -150,10 +165,20 @@ task<http::response> admin_upload_artifact(request_context& ctx) {
     (void)co_await fx::r2_delete({key});  // nothing stays behind a failed upload
     co_return store_error(outcome.err());
   }
-  ctx.audit_target = "package:" + package;
+  ctx.audit_target = "package:" + outcome->package;
   ctx.audit_after = outcome->body;
   co_return json_response(201, outcome->body);
 }
+
+}  // namespace
+
+task<http::response> admin_upload_artifact(request_context& ctx) {
+  std::string package = ascii_lower(ctx.params[0] + "/" + ctx.params[1]);
+  if (!auth::valid_package_name(package)) co_return bad_request("\"" + package + "\" is not a valid package name (vendor/name)");
+  co_return co_await upload_artifact(ctx, std::move(package));
+}
+
+task<http::response> admin_upload_named_by_archive(request_context& ctx) { co_return co_await upload_artifact(ctx, {}); }
 
 task<http::response> admin_list_packages(request_context& ctx) {
   auto page = read_page(ctx.req.target);

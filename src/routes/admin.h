@@ -12,6 +12,8 @@
 namespace pb::routes {
 
 task<http::response> admin_upload_artifact(request_context& ctx);
+// The same upload with the package name read from the archive's composer.json (the console's upload).
+task<http::response> admin_upload_named_by_archive(request_context& ctx);
 task<http::response> admin_list_packages(request_context& ctx);
 task<http::response> admin_show_package(request_context& ctx);
 task<http::response> admin_delete_package(request_context& ctx);
@@ -26,6 +28,8 @@ task<http::response> admin_revoke_token(request_context& ctx);
 task<http::response> admin_me(request_context& ctx);
 task<http::response> admin_create_session(request_context& ctx);
 task<http::response> admin_end_session(request_context& ctx);
+// The caller's session and its CSRF token (a console tab that was opened after sign-in needs it).
+task<http::response> admin_current_session(request_context& ctx);
 task<http::response> admin_list_admins(request_context& ctx);
 task<http::response> admin_create_admin(request_context& ctx);
 task<http::response> admin_revoke_admin(request_context& ctx);
@@ -43,6 +47,7 @@ task<http::response> admin_show_source(request_context& ctx);
 task<http::response> admin_update_source(request_context& ctx);
 task<http::response> admin_delete_source(request_context& ctx);
 task<http::response> admin_sync_source(request_context& ctx);
+task<http::response> admin_reseal(request_context& ctx);
 // A new webhook URL and secret (the old ones stop working).
 task<http::response> admin_rotate_webhook_secret(request_context& ctx);
 task<http::response> admin_skipped_refs(request_context& ctx);

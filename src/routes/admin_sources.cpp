@@ -393,4 +393,55 @@ task<http::response> admin_skipped_refs(request_context& ctx) {
                                          [](const json& r) { return std::string(r["ref"].as_string()); }));
 }
 
+// Re-seals every source's stored credentials under the current PB_ENCRYPTION_KEY: after a rotation the
+// old key sits in PB_ENCRYPTION_KEY_PREVIOUS until this has run. Values already under the current key are
+// left alone, so it is safe to repeat; each write is conditional on the value it replaces (a concurrent
+// edit wins). Webhook secrets are derived, not stored (sources/webhook.h): nothing to re-seal there.
+task<http::response> admin_reseal(request_context& ctx) {
+  const settings& cfg = ctx.settings();
+  if (cfg.encryption_key.empty())
+    co_return http::error_response(error_code::unavailable, "PB_ENCRYPTION_KEY is not set: nothing to re-seal under");
+  auto rows = co_await fx::d1_all("SELECT id, url, api_url, credentials_enc FROM sources WHERE credentials_enc IS NOT NULL ORDER BY id");
+  if (!rows) co_return failure(rows.err());
+  std::int64_t resealed = 0, current = 0;
+  json failed = json::array();
+  std::vector<fx::d1_statement> writes;
+  for (const auto& row : rows->rows) {
+    std::string sealed(row["credentials_enc"].as_string());
+    if (auth::sealed_with_current_key(cfg, sealed)) {
+      ++current;
+      continue;
+    }
+    // The purpose binds the credentials to the source's id and origins, as when they were sealed.
+    storage::source_record s;
+    s.id = row["id"].as_int();
+    s.url = std::string(row["url"].as_string());
+    s.api_url = std::string(row["api_url"].as_string());
+    std::string purpose = sources::credentials_purpose(s);
+    auto plain = co_await auth::unseal(cfg, sealed, purpose);
+    if (!plain) {  // neither key opens it: say which source, nothing more (no secret material)
+      json f = json::object();
+      f.set("source_id", json(s.id));
+      f.set("field", json("credentials"));
+      failed.push_back(std::move(f));
+      continue;
+    }
+    auto again = co_await auth::seal(cfg, std::move(*plain), std::move(purpose));
+    if (!again) co_return failure(again.err());
+    writes.push_back({"UPDATE sources SET credentials_enc = ? WHERE id = ? AND credentials_enc = ?", {json(*again), json(s.id), json(sealed)}});
+    ++resealed;
+  }
+  if (!writes.empty()) {
+    auto written = co_await fx::d1_batch(std::move(writes));
+    if (!written) co_return failure(written.err());
+  }
+  json out = json::object();
+  out.set("key_id", json(auth::key_id(cfg.encryption_key)));
+  out.set("resealed", json(resealed));
+  out.set("already_current", json(current));
+  out.set("failed", std::move(failed));
+  ctx.audit_after = out;  // counts and source ids only
+  co_return json_response(200, out);
+}
+
 }  // namespace pb::routes

@@ -1,6 +1,7 @@
 // Admin API for package tokens (/admin/api/tokens: create, list, show, update, revoke, with licences and
 // rate limits), named admins (/admin/api/admins, /admin/api/me) and console sessions
-// (/admin/api/sessions). Secrets appear only in create responses; only their SHA-256 is stored.
+// (/admin/api/sessions). Secrets appear only in create responses (a session's CSRF token also to its own
+// cookie); only their SHA-256 is stored.
 #include "auth/authenticate.h"
 #include "auth/licences.h"
 #include "core/text.h"
@@ -211,6 +212,29 @@ task<http::response> admin_create_session(request_context& ctx) {
   http::response r = json_response(201, out);
   r.header_list.set("set-cookie", session_cookie_for(ctx, s->secret, session_ttl_ms / 1000));
   co_return r;
+}
+
+task<http::response> admin_current_session(request_context& ctx) {
+  // Open in the route table: the console asks on every load, and a browser without the cookie is not a
+  // denied access but someone about to sign in (404). A cookie that is presented is judged as usual
+  // (an ended session is a 401, audited by routes.cpp).
+  if (ctx.req.header_list.has("authorization") || auth::session_secret(ctx.req.header_list).empty())
+    co_return http::error_response(error_code::not_found, "this request did not come with a session");
+  auto a = co_await auth::authenticate_admin(ctx.settings(), ctx.req.header_list, ctx.req.method, auth::admin_role::viewer,
+                                             ctx.now_ms);
+  if (a.who) {
+    ctx.actor = a.who->actor();
+    ctx.actor_name = a.who->name;
+  }
+  if (!a.allowed) co_return std::move(a.denial);
+  json out = json::object();
+  out.set("actor", json(a.who->actor()));
+  out.set("name", json(a.who->name));
+  out.set("role", json(std::string(auth::role_name(a.who->role))));
+  out.set("expires_at", json(format_iso8601_utc(a.who->session_expires_at)));
+  // Readable only by a page of this origin: the cookie is SameSite=Strict and no CORS header is sent.
+  out.set("csrf_token", json(storage::session_csrf(auth::session_secret(ctx.req.header_list))));
+  co_return json_response(200, out);
 }
 
 task<http::response> admin_end_session(request_context& ctx) {

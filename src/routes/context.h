@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.h"
@@ -40,6 +41,10 @@ struct request_context {
   // succeeded. No secrets here: the objects are the admin API's own views.
   std::string audit_target;
   json audit_before, audit_after;
+  // For the shim's request log line (PROTOCOL.md "Finish"): the route pattern that answered, and where
+  // the body came from ("hot" isolate cache, "d1", "edge" cache, "r2", "upstream"); static strings.
+  std::string_view route;
+  std::string_view cache;
 };
 
 }  // namespace pb

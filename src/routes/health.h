@@ -1,5 +1,7 @@
-// GET /health: public liveness and readiness for load balancers and uptime checks. Reads D1, KV and R2
-// concurrently (read-only, so frequent probes cost no writes) and answers 200 "ok" or 503 "degraded".
+// GET /health: liveness and readiness for load balancers and uptime checks. 200 "ok" or 503 "degraded"
+// when D1, KV or R2 is unreachable, the database schema is older than the code's, the cron trigger has
+// missed two intervals, or ADMIN_TOKEN / PB_ENCRYPTION_KEY is missing. Anonymous callers get status words
+// only; the admin token adds the messages. Its storage probe is read-only and kept 10 s per isolate.
 #pragma once
 
 #include "bindings/task.h"

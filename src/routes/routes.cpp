@@ -7,6 +7,7 @@
 // (tests/worker/openapi.test.mjs checks that).
 #include "bindings/effects.h"
 #include "bindings/task.h"
+#include "core/cron.h"
 #include "http/url.h"
 #include "auth/authenticate.h"
 #include "routes/admin.h"
@@ -62,8 +63,10 @@ constexpr route table[] = {
     {"GET", "/admin/api/openapi.json", admin_openapi},
     {"GET", "/admin/api/me", admin_me, gate::viewer},
     {"POST", "/admin/api/sessions", admin_create_session, gate::viewer, "session.create"},
+    {"GET", "/admin/api/sessions/current", admin_current_session},  // judges a presented cookie itself
     {"DELETE", "/admin/api/sessions/current", admin_end_session, gate::viewer, "session.delete"},
     {"GET", "/admin/api/status", admin_status, gate::viewer},
+    {"PUT", "/admin/api/artifacts", admin_upload_named_by_archive, gate::maintainer, "artifact.upload"},
     {"PUT", "/admin/api/artifacts/{vendor}/{name}", admin_upload_artifact, gate::maintainer, "artifact.upload"},
     {"GET", "/admin/api/tokens", admin_list_tokens, gate::viewer},
     {"POST", "/admin/api/tokens", admin_create_token, gate::maintainer, "token.create"},
@@ -92,6 +95,7 @@ constexpr route table[] = {
     {"DELETE", "/admin/api/admins/{id}", admin_revoke_admin, gate::owner, "admin.revoke"},
     {"GET", "/admin/api/audit", admin_audit, gate::viewer},
     {"GET", "/admin/api/stats", admin_stats, gate::viewer},
+    {"POST", "/admin/api/reseal", admin_reseal, gate::owner, "keys.reseal"},
     {"GET", "/__test/trap", test_trap, gate::open, {}, true},
 };
 
@@ -208,6 +212,7 @@ task<http::response> handle_fetch(request_context& ctx) {
   const std::string& method = ctx.req.method;
   lookup_result found = lookup(method, path, ctx.settings().test_hooks, ctx.params);
   if (found.hit) {
+    ctx.route = found.hit->pattern;
     http::response resp = co_await run_route(ctx, *found.hit);
     if (resp.status == 0) co_return resp;  // answered early
     add_rate_headers(ctx, resp);
@@ -242,10 +247,11 @@ route_match find_route(std::string_view method, std::string_view path, bool test
 task<std::monostate> handle_scheduled(request_context& ctx) {
   (void)co_await sources::run_due_syncs(ctx.settings(), ctx.now_ms);
   (void)co_await storage::prune_audit(ctx.now_ms - ctx.settings().audit_retention_days * 86'400'000);
+  // /health reads both: a run more than two intervals ago means the trigger stopped.
   auto r = co_await fx::d1_run(
-      "INSERT INTO pb_meta (key, value) VALUES ('last_cron_ms', ?) "
+      "INSERT INTO pb_meta (key, value) VALUES ('last_cron_ms', ?), ('cron_interval_ms', ?) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      {json(std::to_string(ctx.now_ms))});
+      {json(std::to_string(ctx.now_ms)), json(std::to_string(cron_interval_ms(ctx.cron)))});
   (void)r;
   co_return std::monostate{};
 }

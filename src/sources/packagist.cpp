@@ -217,7 +217,7 @@ task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_
   }
 
   std::size_t done = 0;
-  for (; done < pending.size() && static_cast<std::int64_t>(done) < cfg.sync_packages_per_slice; ++done) {
+  for (; done < pending.size() && static_cast<std::int64_t>(done) < cfg.sync_packages_per_slice && room_for_package(); ++done) {
     auto m = co_await mirror_package(cfg, s, pending[done], true, now_ms, &errors);
     if (!m) {
       errors.push_back(pending[done] + ": " + m.err().message);

@@ -28,6 +28,9 @@ bool hex_reference(std::string_view r) {
 
 }  // namespace
 
+bool room_for_package() { return fx::subrequests_left() >= package_subrequests + slice_closing_subrequests; }
+bool room_for_slice() { return fx::subrequests_left() >= 2 + package_subrequests + slice_closing_subrequests; }
+
 result<storage::upstream_version> upstream_version_row(const json& v) {
   if (!v["version"].is_string()) return make_error(error_code::bad_request, "a version without \"version\"");
   std::string version(v["version"].as_string());
@@ -174,7 +177,7 @@ task<result<slice_report>> composer_slice(const settings& cfg, storage::source_r
   slice_report report;
   std::int64_t end =
       std::min<std::int64_t>(c.next + cfg.sync_packages_per_slice, static_cast<std::int64_t>(c.names.size()));
-  for (; c.next < end; ++c.next) {
+  for (; c.next < end && room_for_package(); ++c.next) {
     const std::string& name = c.names[static_cast<std::size_t>(c.next)];
     auto written = co_await sync_composer_package(*u, *root, s, name, now_ms, &c.errors);
     if (!written) {
@@ -221,6 +224,7 @@ task<std::monostate> run_due_syncs(const settings& cfg, std::int64_t now_ms) {
       {json(now_ms), json(max_sources_per_cron)});
   if (!due) co_return std::monostate{};
   for (const auto& row : due->rows) {
+    if (!room_for_slice()) break;  // the next cron run continues; this one stays within its plan
     auto s = co_await storage::find_source(row["id"].as_int());
     if (!s || !s->has_value()) continue;
     if ((*s)->sync_cursor.empty()) (void)co_await storage::record_sync((*s)->id, {"running", 0, 0, {}}, now_ms);

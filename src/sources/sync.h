@@ -18,7 +18,16 @@
 namespace pb::sources {
 
 // A package costs about 6 subrequests (2 upstream reads, 4 D1 calls); the Workers Free plan allows 50
-// per invocation, hence the default of 8 packages per slice.
+// per invocation, hence the default of 8 packages per slice. Whatever the slice size, a slice starts
+// a package only while the invocation's subrequest budget (settings::subrequest_budget, shared by the
+// whole cron run) covers it and the slice's closing writes: no invocation goes past its plan.
+constexpr std::int64_t package_subrequests = 6;
+constexpr std::int64_t slice_closing_subrequests = 6;  // cursor or outcome, the last package's switch
+// The budget left covers one more package and the slice's closing writes.
+bool room_for_package();
+// ... and also a new slice's opening reads (the source row, its sync record).
+bool room_for_slice();
+
 struct slice_report {
   std::string status;  // running (more slices to come) | ok | error
   std::int64_t packages = 0;   // packages written in this slice

@@ -530,7 +530,8 @@ task<result<slice_report>> vcs_slice(const settings& cfg, storage::source_record
   if (auto api = http::parse_web_url(p->api); api && !credentials_allowed(*u, *api)) u->origins.push_back(api->origin());
 
   rate_state rs;
-  std::int64_t budget = requests_per_slice;
+  // Upstream reads are subrequests too: the invocation's budget, less the slice's closing writes.
+  std::int64_t budget = std::min(requests_per_slice, fx::subrequests_left() - package_subrequests - slice_closing_subrequests);
   std::string failure;
   // Rounds of requests (the repository, a listing page, or up to 6 composer.json reads), one batch each.
   while (failure.empty() && !rs.stop && budget > 0) {

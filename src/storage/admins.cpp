@@ -92,11 +92,17 @@ task<result<std::monostate>> touch_admin(std::int64_t id, std::int64_t now_ms) {
   co_return std::monostate{};
 }
 
+std::string session_csrf(std::string_view secret) {
+  // Domain-separated so the token can never equal the hash stored for the cookie itself.
+  return sha256_hex("package-broker csrf\n" + std::string(secret));
+}
+
 task<result<new_session>> create_session(std::int64_t admin_id, std::string admin_name, std::string role,
                                          std::int64_t now_ms, std::int64_t expires_at) {
-  auto random = co_await fx::crypto_random_hex(48);
+  auto random = co_await fx::crypto_random_hex(24);
   if (!random) co_return std::move(random).err();
-  new_session s{0, "pbs_" + random->substr(0, 48), random->substr(48)};
+  std::string secret = "pbs_" + *random;
+  new_session s{0, secret, session_csrf(secret)};
   auto r = co_await fx::d1_first(
       "INSERT INTO admin_sessions (token_hash, csrf_hash, admin_id, admin_name, role, created_at, expires_at) "
       "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bindings/task.h"
@@ -48,6 +49,10 @@ struct session_record {
   std::int64_t expires_at = 0;
   bool admin_revoked = false;  // the named admin behind it was revoked since
 };
+// A session's CSRF token is derived from its cookie secret (SHA-256, domain-separated): the Worker can
+// hand it again to a page that presents the cookie (GET /admin/api/sessions/current), so a console tab
+// opened later needs no storage of its own, while a page on another site gets neither.
+std::string session_csrf(std::string_view secret);
 struct new_session {
   std::int64_t id = 0;
   std::string secret;  // the cookie's value

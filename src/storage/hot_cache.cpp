@@ -103,9 +103,29 @@ void put_document(const std::string& key, const stored_document& d, std::int64_t
 
 void forget_document(const std::string& key) { documents().erase(key); }
 
+namespace {
+struct probe_entry {
+  json probe;
+  std::int64_t at_ms = 0;
+};
+std::optional<probe_entry>& last_probe() {
+  static std::optional<probe_entry> p;
+  return p;
+}
+}  // namespace
+
+std::optional<json> health_probe(std::int64_t now_ms) {
+  auto& p = last_probe();
+  if (!p || now_ms - p->at_ms >= ttl_ms || now_ms < p->at_ms) return std::nullopt;
+  return p->probe;
+}
+
+void put_health_probe(json probe, std::int64_t now_ms) { last_probe() = probe_entry{std::move(probe), now_ms}; }
+
 void clear() {
   forget_tokens();
   documents().clear();
+  last_probe().reset();
 }
 
 }  // namespace pb::storage::hot_cache

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "core/json.h"
 #include "storage/packages.h"
 #include "storage/tokens.h"
 
@@ -28,6 +29,11 @@ void touched(std::int64_t token_id, std::int64_t now_ms);
 std::optional<stored_document> document(const std::string& key, std::int64_t now_ms);
 void put_document(const std::string& key, const stored_document& d, std::int64_t now_ms);
 void forget_document(const std::string& key);
+
+// /health's storage probe (its D1 meta rows and KV/R2 reachability, as JSON): a load balancer calling
+// every few seconds costs each isolate at most one probe per ttl_ms.
+std::optional<json> health_probe(std::int64_t now_ms);
+void put_health_probe(json probe, std::int64_t now_ms);
 
 // Empties everything (tests start each case from a clean cache).
 void clear();

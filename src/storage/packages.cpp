@@ -95,7 +95,10 @@ task<result<std::vector<std::string>>> list_package_names() {
 }
 
 task<result<std::optional<stored_document>>> load_document(std::string key, std::int64_t now_ms) {
-  if (auto hot = hot_cache::document(key, now_ms)) co_return std::optional<stored_document>{std::move(*hot)};
+  if (auto hot = hot_cache::document(key, now_ms)) {
+    hot->from_hot_cache = true;
+    co_return std::optional<stored_document>{std::move(*hot)};
+  }
   auto row = co_await fx::d1_first("SELECT body, blob_key, last_modified FROM metadata_documents WHERE key = ?",
                                    {json(key)});
   if (!row) co_return std::move(row).err();

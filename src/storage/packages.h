@@ -23,6 +23,7 @@ struct stored_document {
   std::string body;
   std::string blob_key;  // documents too big for a D1 row live in R2
   std::string last_modified;
+  bool from_hot_cache = false;  // served from the isolate's memory (for the request log line)
 };
 
 struct version_row {

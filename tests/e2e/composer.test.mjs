@@ -465,6 +465,16 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
         ],
         why(res, "dist downloads through the preferred mirror template", entries),
       );
+      // The structured log line: route pattern, status, duration and where the body came from.
+      for (const e of get("/p2/acme/widget.json")) {
+        assert.equal(e.route, "/p2/{vendor}/{file}", why(res, "p2 log line names its route", entries));
+        assert.ok(["hot", "d1"].includes(e.cache), why(res, "p2 log line has a cache outcome", entries));
+        assert.equal(typeof e.ms, "number");
+      }
+      for (const e of dists) {
+        assert.equal(e.route, "/dist/{vendor}/{name}/{version}/{file}", why(res, "dist log line names its route", entries));
+        assert.ok(["edge", "r2"].includes(e.cache), why(res, "dist log line has a cache outcome", entries));
+      }
       const notify = entries.filter((e) => e.path === "/downloads");
       assert.ok(notify.length >= 1, why(res, "composer posted to notify-batch /downloads", entries));
       assert.ok(notify.every((e) => e.method === "POST" && e.status === 201), why(res, "POST /downloads → 201", entries));

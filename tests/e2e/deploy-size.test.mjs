@@ -1,5 +1,6 @@
 // `wrangler deploy --dry-run` bundles the Worker as a real deployment would; the gzip upload size must
-// stay under 300 KiB (issue 2's budget; Cloudflare's own limit is far higher).
+// stay under 300 KiB (issue 2's budget; Cloudflare's own limit is far higher); the web UI's static
+// assets are part of the deployment.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -22,6 +23,11 @@ test("wrangler deploy --dry-run succeeds and the gzip upload stays under 300 KiB
     console.log(`deploy size: ${m[1]} KiB raw, ${m[2]} KiB gzip`);
     assert.ok(gzipKiB < 300, `gzip upload ${gzipKiB} KiB is over 300 KiB`);
     assert.ok(readdirSync(out).some((f) => f.endsWith(".wasm")), "the bundle has no .wasm module");
+    // The web UI goes along as static assets (their own budget: tests/worker/ui-assets.test.mjs).
+    const assets = log.match(/Read (\d+) files? from the assets directory (\S+)/);
+    assert.ok(assets, `no assets line in:\n${log}`);
+    assert.equal(path.resolve(assets[2]), path.join(root, "ui"));
+    assert.ok(Number(assets[1]) >= 10, `wrangler read only ${assets[1]} files of ui/`);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

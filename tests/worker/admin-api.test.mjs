@@ -179,7 +179,17 @@ describe("admin API against its OpenAPI document", () => {
     assert.equal(ok(await call("GET", "/admin/api/me", { token: null, headers: { cookie } })).role, "owner");
     assert.equal((await call("POST", "/admin/api/tokens", { token: null, headers: { cookie }, body: { name: "csrf" } })).status, 403);
     ok(await call("POST", "/admin/api/tokens", { token: null, headers: { cookie, "x-csrf-token": session.csrf_token }, body: { name: "console" } }), 201);
+    // Another tab of the same session asks for the CSRF token with the cookie alone.
+    const current = ok(await call("GET", "/admin/api/sessions/current", { token: null, headers: { cookie } }));
+    assert.equal(current.csrf_token, session.csrf_token);
+    assert.equal((await call("GET", "/admin/api/sessions/current")).status, 404);
+    // The console's upload: the name comes from the archive's composer.json.
+    const up = ok(await call("PUT", "/admin/api/artifacts?version=1.0.0", {
+      token: null, headers: { cookie, "x-csrf-token": current.csrf_token }, body: new Uint8Array(zip("console/upload", "1.0.0")),
+    }), 201);
+    assert.equal(up.name, "console/upload");
     ok(await call("DELETE", "/admin/api/sessions/current", { token: null, headers: { cookie, "x-csrf-token": session.csrf_token } }));
+    assert.equal((await call("GET", "/admin/api/sessions/current", { token: null, headers: { cookie } })).status, 401);
     assert.equal((await call("GET", "/admin/api/me", { token: null, headers: { cookie } })).status, 401);
   });
 

@@ -4,10 +4,13 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, BASE } from "./helpers.mjs";
 
+const SECRETS = { ADMIN_TOKEN: "worker-test-admin", PB_ENCRYPTION_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" };
+const ADMIN = { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}` };
+
 describe("worker in workerd", () => {
   let mf;
   before(async () => {
-    mf = await startWorker({ bindings: { PB_TEST_HOOKS: "1" } });
+    mf = await startWorker({ bindings: { PB_TEST_HOOKS: "1", ...SECRETS } });
   });
   after(async () => {
     await mf?.dispose();
@@ -20,7 +23,14 @@ describe("worker in workerd", () => {
     assert.equal(r.headers.get("cache-control"), "no-store");
     const body = await r.json();
     assert.equal(body.status, "ok");
-    assert.deepEqual(body.checks, { db: { status: "ok" }, kv: { status: "ok" }, blob: { status: "ok" } });
+    assert.deepEqual(body.checks, {
+      db: { status: "ok" },
+      kv: { status: "ok" },
+      blob: { status: "ok" },
+      schema: { status: "ok" },
+      cron: { status: "waiting" },
+      secrets: { status: "ok" },
+    });
     assert.match(body.version, /^\d+\.\d+\.\d+/);
   });
 
@@ -78,14 +88,19 @@ describe("worker in workerd", () => {
 describe("worker with a failing D1", () => {
   let mf;
   before(async () => {
-    mf = await startWorker({ script: "tests/worker/fixtures/faulty-db.mjs", migrate: false });
+    mf = await startWorker({ script: "tests/worker/fixtures/faulty-db.mjs", migrate: false, bindings: SECRETS });
   });
   after(async () => {
     await mf?.dispose();
   });
 
-  test("/health is 503 degraded and names the database error", async () => {
-    const r = await mf.dispatchFetch(`${BASE}/health`);
+  test("/health is 503 degraded and names the database error to the admin only", async () => {
+    const anonymous = await mf.dispatchFetch(`${BASE}/health`);
+    assert.equal(anonymous.status, 503);
+    const words = await anonymous.text();
+    assert.doesNotMatch(words, /injected failure/, "no storage error text for anonymous callers");
+    assert.equal(JSON.parse(words).checks.db.status, "error");
+    const r = await mf.dispatchFetch(`${BASE}/health`, { headers: ADMIN });
     assert.equal(r.status, 503);
     const body = await r.json();
     assert.equal(body.status, "degraded");
@@ -99,14 +114,14 @@ describe("worker with a failing D1", () => {
 describe("worker with an unmigrated D1", () => {
   let mf;
   before(async () => {
-    mf = await startWorker({ migrate: false });
+    mf = await startWorker({ migrate: false, bindings: SECRETS });
   });
   after(async () => {
     await mf?.dispose();
   });
 
   test("/health is 503 until migrations are applied", async () => {
-    const r = await mf.dispatchFetch(`${BASE}/health`);
+    const r = await mf.dispatchFetch(`${BASE}/health`, { headers: ADMIN });
     assert.equal(r.status, 503);
     assert.match((await r.json()).checks.db.message, /no such table: pb_meta/);
   });

@@ -5,7 +5,9 @@
 #include "bindings/driver.h"
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
+#include "core/version.h"
 #include "host/abi.h"
+#include "host/native_client.h"
 
 using namespace pb;
 
@@ -126,6 +128,34 @@ TEST_CASE("malformed host replies fail every effect of the batch with a protocol
   }
 }
 
+task<std::string> budget_probe() {
+  std::string seen = std::to_string(fx::subrequests_left());
+  auto [a, b, c] = co_await when_all(kv_value_or_error("a"), kv_value_or_error("b"), kv_value_or_error("c"));
+  auto digest = co_await fx::crypto_digest("SHA-256", "x");  // in-isolate work is not a subrequest
+  seen += "|" + a + "|" + b + "|" + c + "|" + (digest ? "digest" : "no digest") + "|" + std::to_string(fx::subrequests_left());
+  co_return seen;
+}
+
+TEST_CASE("effects past the invocation's subrequest budget fail in C++ and never reach the host", "[driver][budget]") {
+  driver d(budget_probe(), 2);
+  REQUIRE(d.start() == driver_state::waiting);
+  json batch = effects_of(d);
+  REQUIRE(batch.size() == 2);  // the third kv.get was refused before it left
+  REQUIRE(d.resume(ok_results({R"({"value":"1"})", R"({"value":"2"})"})) == driver_state::waiting);
+  json next = effects_of(d);
+  REQUIRE(next.size() == 1);
+  CHECK(next.as_array()[0]["op"].as_string() == "crypto.digest");
+  REQUIRE(d.resume(ok_results({R"({"hex":"00"})"})) == driver_state::done);
+  CHECK(d.output() == "2|1|2|error:this invocation used its budget of 2 subrequests (PB_PLAN); the rest waits for the next one|digest|0");
+}
+
+TEST_CASE("subrequests are the effects that leave the isolate", "[driver][budget]") {
+  for (const char* op : {"fetch", "d1.all", "d1.batch", "kv.get", "kv.put", "r2.get", "r2.put", "cache.match", "cache.put"})
+    CHECK(is_subrequest(std::string("{\"op\":\"") + op + "\",\"x\":1}"));
+  for (const char* op : {"crypto.digest", "clock.now", "clock.sleep", "body.tee", "body.text", "http.respond", "compression.decompress", "fetcher"})
+    CHECK_FALSE(is_subrequest(std::string("{\"op\":\"") + op + "\"}"));
+}
+
 TEST_CASE("when_all of no tasks completes at once", "[driver]") {
   driver d(none_in_parallel());
   REQUIRE(d.start() == driver_state::done);
@@ -140,8 +170,8 @@ TEST_CASE("a deep chain of awaits completes by symmetric transfer", "[driver]") 
 
 TEST_CASE("two requests interleave in one instance", "[driver][abi]") {
   using namespace pb::testing;
-  std::uint32_t a = start(fetch_start("GET", "http://pb.test/health"));
-  std::uint32_t b = start(fetch_start("GET", "http://pb.test/health"));
+  std::uint32_t a = start(fetch_start("GET", "http://pb.test/health", {}, false, admin_vars()));
+  std::uint32_t b = start(fetch_start("GET", "http://pb.test/health", {}, false, admin_vars()));
   REQUIRE(a != b);
   REQUIRE(pb_state(a) == 1);
   REQUIRE(pb_state(b) == 1);
@@ -150,7 +180,8 @@ TEST_CASE("two requests interleave in one instance", "[driver][abi]") {
       R"({"results":[{"ok":false,"error":{"name":"Error","message":"D1_ERROR: boom"}},)"
       R"({"ok":true,"value":{"value":null,"metadata":null}},{"ok":true,"value":{"found":false}}]})";
   const std::string healthy =
-      R"({"results":[{"ok":true,"value":{"row":{"value":"1"}}},)"
+      R"({"results":[{"ok":true,"value":{"results":[{"key":"schema_version","value":")" + std::to_string(schema_version) +
+      R"("}],"meta":{}}},)"
       R"({"ok":true,"value":{"value":null,"metadata":null}},{"ok":true,"value":{"found":false}}]})";
   REQUIRE(resume(b, failing_db) == 0);
   REQUIRE(resume(a, healthy) == 0);

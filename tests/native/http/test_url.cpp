@@ -32,3 +32,12 @@ TEST_CASE("split_path keeps empty segments", "[url]") {
   CHECK(s[0] == "a");
   CHECK(s[2].empty());
 }
+
+TEST_CASE("the edge cache works everywhere but on workers.dev hosts", "[http]") {
+  CHECK(parse_url("https://packages.example.com/dist/a").edge_cache_works());
+  CHECK(parse_url("https://workers.dev/x").edge_cache_works());  // not a workers.dev subdomain
+  CHECK(parse_url("https://notworkers.dev/x").edge_cache_works());
+  CHECK_FALSE(parse_url("https://pb.acme.workers.dev/x").edge_cache_works());
+  CHECK_FALSE(parse_url("https://pb.acme.Workers.Dev:443/x").edge_cache_works());
+  CHECK_FALSE(parse_url("https://pb.acme.workers.dev./x").edge_cache_works());
+}

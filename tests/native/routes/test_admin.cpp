@@ -230,6 +230,32 @@ TEST_CASE("console sessions: cookie, CSRF token, sign-out, revocation", "[admin]
   CHECK(f.c.call("GET", "/admin/api/admins", with_cookie).status == 403);
   CHECK(f.c.call("POST", "/admin/api/sessions", with_csrf).status == 400);
 
+  SECTION("a console tab opened later gets the session's CSRF token from the cookie alone") {
+    reply current = f.c.call("GET", "/admin/api/sessions/current", with_cookie);
+    INFO(current.body);
+    REQUIRE(current.status == 200);
+    CHECK(current.body_json()["csrf_token"].as_string() == csrf);
+    CHECK(current.body_json()["name"].as_string() == "max");
+    CHECK(current.body_json()["expires_at"].as_string() == made.body_json()["expires_at"].as_string());
+    CHECK(current.header("cache-control") == "no-store");
+    // An admin token has no session to describe; a browser without the cookie is about to sign in,
+    // not denied (nothing audited); another session's cookie gets its own token.
+    CHECK(f.admin("GET", "/admin/api/sessions/current", {}, maint).status == 404);
+    std::int64_t denials = f.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'access.denied'");
+    CHECK(f.c.call("GET", "/admin/api/sessions/current").status == 404);
+    CHECK(f.count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'access.denied'") == denials);
+    reply other = f.admin("POST", "/admin/api/sessions", {}, maint);
+    std::string other_cookie = other.header("set-cookie").substr(0, other.header("set-cookie").find(';'));
+    reply mine = f.c.call("GET", "/admin/api/sessions/current", {{"cookie", other_cookie}});
+    CHECK(mine.body_json()["csrf_token"].as_string() == other.body_json()["csrf_token"].as_string());
+    CHECK(mine.body_json()["csrf_token"].as_string() != csrf);
+    header_list crossed = {{"cookie", other_cookie}, {"x-csrf-token", csrf}, {"content-type", "application/json"}};
+    CHECK(f.c.call("POST", "/admin/api/tokens", crossed, R"({"name":"y"})").status == 403);
+    f.c.call("DELETE", "/admin/api/sessions/current", with_csrf);
+    reply ended = f.c.call("GET", "/admin/api/sessions/current", with_cookie);
+    CHECK(ended.status == 401);
+    CHECK(f.audit("?action=access.denied").as_array()[0]["path"].as_string() == "/admin/api/sessions/current");
+  }
   SECTION("signing out ends the session and clears the cookie") {
     reply out = f.c.call("DELETE", "/admin/api/sessions/current", with_csrf);
     CHECK(out.status == 200);

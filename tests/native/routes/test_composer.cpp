@@ -3,6 +3,8 @@
 // notify-batch, and every refusal. Plus the exact effect sequence of a p2 hit (scripted host).
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
+
 #include "core/base64.h"
 #include "core/json.h"
 #include "core/sha256.h"
@@ -150,6 +152,34 @@ TEST_CASE("artifact upload stores the archive and publishes p2 metadata", "[comp
   }
 }
 
+TEST_CASE("dist uses the edge cache only where it works: not on workers.dev", "[composer][native]") {
+  native_host h;
+  std::string zip = make_zip({{"composer.json", composer_json("acme/widget")}});
+  reply up = upload(h, "acme/widget", "1.0.0", zip);
+  REQUIRE(up.status == 201);
+  std::string token = create_token(h, R"({"name":"ci"})");
+  std::string path = std::string(up.body_json()["dist_url"].as_string()).substr(origin.size());
+  auto count = [](const reply& r, std::string_view op) { return std::count(r.ops.begin(), r.ops.end(), op); };
+
+  client custom{h, "https://packages.example.com", vars()};
+  reply first = custom.call("GET", path, basic(token));
+  REQUIRE(first.status == 200);
+  CHECK(first.body == zip);
+  CHECK(count(first, "cache.match") == 1);
+  CHECK(count(first, "cache.put") == 1);
+  CHECK(count(first, "r2.get") == 2);  // one for the client, one to fill the cache afterwards
+
+  for (const char* host : {"https://package-broker.acme.workers.dev", "https://package-broker.acme.WORKERS.dev:443"}) {
+    client dev{h, host, vars()};
+    reply d = dev.call("GET", path, basic(token));
+    REQUIRE(d.status == 200);
+    CHECK(d.body == zip);
+    CHECK(count(d, "cache.match") == 0);
+    CHECK(count(d, "cache.put") == 0);
+    CHECK(count(d, "r2.get") == 1);
+  }
+}
+
 TEST_CASE("uploads that cannot be accepted store nothing", "[composer][native]") {
   native_host h;
   std::string good = make_zip({{"composer.json", composer_json("acme/widget")}});
@@ -181,6 +211,50 @@ TEST_CASE("uploads that cannot be accepted store nothing", "[composer][native]")
   header_list no_auth = {{"content-length", std::to_string(good.size())}};
   CHECK(call(h, "PUT", "/admin/api/artifacts/acme/widget?version=3.0.0", no_auth, good).status == 401);
   CHECK(h.blob_count() == blobs);
+}
+
+TEST_CASE("an upload named by its archive (PUT /admin/api/artifacts): the console's upload", "[composer][native]") {
+  native_host h;
+  auto put = [&](const std::string& zip, const std::string& query = "") {
+    header_list hs = admin_auth();
+    hs.emplace_back("content-length", std::to_string(zip.size()));
+    return call(h, "PUT", "/admin/api/artifacts" + query, hs, zip);
+  };
+  std::string zip = make_zip({{"acme-widget-1a2b3c/", ""},
+                              {"acme-widget-1a2b3c/composer.json", composer_json("Acme/Widget", ",\"version\":\"1.4.0\"")}});
+  reply up = put(zip);
+  INFO(up.body);
+  REQUIRE(up.status == 201);
+  json u = up.body_json();
+  CHECK(u["name"].as_string() == "acme/widget");
+  CHECK(u["version"].as_string() == "1.4.0");
+  CHECK(u["dist_url"].as_string() == origin + "/dist/acme/widget/1.4.0.0/" + hex_digest("SHA-1", zip) + ".zip");
+  std::string token = create_token(h, R"({"name":"ci"})");
+  json doc = call(h, "GET", "/p2/acme/widget.json", basic(token)).body_json();
+  REQUIRE(doc["packages"]["acme/widget"].size() == 1);
+  CHECK(doc["packages"]["acme/widget"].as_array()[0]["version"].as_string() == "1.4.0");
+  // ?version= wins over composer.json's, as on the named route; the audit entry names the package.
+  REQUIRE(put(make_zip({{"composer.json", composer_json("acme/widget")}}), "?version=2.0.0").status == 201);
+  json audit = h.query("SELECT target FROM audit_log WHERE action = 'artifact.upload'");
+  REQUIRE(audit.size() == 2);
+  CHECK(audit.as_array()[1]["target"].as_string() == "package:acme/widget");
+
+  std::size_t blobs = h.blob_count();
+  auto refused = [&](const std::string& zip, int status, const std::string& says) {
+    reply r = put(zip, "?version=9.0.0");
+    INFO(r.body);
+    CHECK(r.status == status);
+    CHECK(std::string(r.body_json()["error"]["message"].as_string()).find(says) != std::string::npos);
+    CHECK(h.blob_count() == blobs);  // nothing stays behind
+  };
+  refused(make_zip({{"composer.json", R"({"description":"no name"})"}}), 400, "has no \"name\"");
+  refused(make_zip({{"composer.json", R"({"name":"not a name"})"}}), 400, "not a valid package name");
+  refused(make_zip({{"README.md", "no composer.json"}}), 400, "composer.json");
+  // A package that comes from a source takes no uploads, whichever route names it.
+  h.query("INSERT INTO sources (type, url, created_at, updated_at) VALUES ('composer', 'https://up.test', 0, 0)");
+  h.query("UPDATE packages SET source_id = 1 WHERE name = 'acme/widget'");
+  refused(make_zip({{"composer.json", composer_json("acme/widget")}}, "from elsewhere"), 409, "comes from a source");
+  CHECK(h.query("SELECT version FROM versions").size() == 2);
 }
 
 TEST_CASE("token authentication and scopes", "[composer][native][auth]") {

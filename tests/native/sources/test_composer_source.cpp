@@ -3,9 +3,11 @@
 // host, dist fetch-through into R2, and upstream failures that leave the last good metadata served.
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
+#include "auth/sealing.h"
 #include "composer/minifier.h"
 #include "core/base64.h"
 #include "host/native_client.h"
@@ -324,4 +326,121 @@ TEST_CASE("webhooks trigger a sync only when verified", "[sources][hooks][native
     CHECK(f.c.call("POST", hook, ping, "{}").status == 200);
     CHECK(f.source()["last_sync"].is_null());
   }
+}
+
+namespace {
+
+// n packages acme/p00.. in a v2 repository, one tagged version each.
+void serve_many(fake_repo& repo, int n) {
+  json names = json::array();
+  for (int i = 0; i < n; ++i) {
+    std::string name = std::string("acme/p") + (i < 10 ? "0" : "") + std::to_string(i);
+    names.push_back(json(name));
+    json v = version_obj("1.0.0", "1.0.0.0", "https://satis.test/dist/" + name + ".zip", "3333333333333333333333333333333333333333", "", ">=8.1");
+    v.set("name", json(name));
+    json doc = json::object();
+    doc.set("minified", json("composer/2.0"));
+    json pk = json::object();
+    pk.set(name, composer::minify(json_array{v}));
+    doc.set("packages", pk);
+    repo.routes["https://satis.test/p2/" + name + ".json"] = {200, {}, doc.dump()};
+  }
+  json root = json::object();
+  root.set("packages", json::array());
+  root.set("metadata-url", json("/p2/%package%.json"));
+  root.set("available-packages", names);
+  repo.routes["https://satis.test/packages.json"] = {200, {}, root.dump()};
+}
+
+std::size_t subrequests(const std::vector<std::string>& ops) {
+  return static_cast<std::size_t>(std::count_if(ops.begin(), ops.end(), [](const std::string& op) {
+    return op == "fetch" || op.rfind("d1.", 0) == 0 || op.rfind("kv.", 0) == 0 || op.rfind("r2.", 0) == 0 || op.rfind("cache.", 0) == 0;
+  }));
+}
+
+}  // namespace
+
+TEST_CASE("a cron run stays within its plan's subrequest budget and continues at the next run", "[sources][budget][native]") {
+  fixture f;
+  serve_many(f.repo, 30);
+  json vars = admin_vars();
+  vars.set("PB_SYNC_PACKAGES_PER_SLICE", json("100"));  // the budget, not the slice size, must hold the run
+
+  SECTION("Free: at most 50 per run, the sync finishes over several runs") {
+    int runs = 0;
+    std::int64_t packages_before = -1;
+    for (; runs < 12 && f.source()["last_sync"]["status"].as_string() != "ok"; ++runs) {
+      f.h.clock_ms += 16 * 60 * 1000;
+      finished run = invoke(f.h, scheduled_start("*/15 * * * *", vars));
+      CHECK(subrequests(run.ops) <= 50);
+      std::int64_t written = f.h.query("SELECT count(*) AS n FROM packages").as_array()[0]["n"].as_int();
+      CHECK(written > packages_before);  // every run makes progress
+      packages_before = written;
+    }
+    CHECK(runs > 1);
+    CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
+    CHECK(f.h.query("SELECT count(*) AS n FROM packages").as_array()[0]["n"].as_int() == 30);
+  }
+  SECTION("Paid: one run does it all") {
+    vars.set("PB_PLAN", json("paid"));
+    finished run = invoke(f.h, scheduled_start("*/15 * * * *", vars));
+    CHECK(subrequests(run.ops) > 50);
+    CHECK(subrequests(run.ops) <= 1000);
+    CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
+    CHECK(f.h.query("SELECT count(*) AS n FROM packages").as_array()[0]["n"].as_int() == 30);
+  }
+}
+
+TEST_CASE("rotating PB_ENCRYPTION_KEY: the previous key still opens, reseal moves everything to the new one", "[sources][sealing][native]") {
+  fixture f;  // the source's credentials are sealed with admin_vars()'s key
+  serve_v2(f.repo);
+  const std::string old_key(admin_vars()["PB_ENCRYPTION_KEY"].as_string());
+  const std::string new_key = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+  json stored = f.h.query("SELECT credentials_enc FROM sources").as_array()[0];
+  CHECK((*parse_json(stored["credentials_enc"].as_string()))["k"].as_string() == auth::key_id(old_key));
+
+  auto vars_with = [&](const std::string& key, const std::string& previous) {
+    json v = admin_vars();
+    v.set("PB_ENCRYPTION_KEY", json(key));
+    if (!previous.empty()) v.set("PB_ENCRYPTION_KEY_PREVIOUS", json(previous));
+    v.set("PB_WEBHOOK_KEY", json(old_key));  // webhook secrets stay what they were (docs/OPERATIONS.md)
+    return v;
+  };
+  client rotated{f.h, "https://broker.test", vars_with(new_key, old_key)};
+  client new_only{f.h, "https://broker.test", vars_with(new_key, "")};
+  std::string sync_path = "/admin/api/sources/" + std::to_string(f.source_id) + "/sync";
+
+  // Without the previous key the stored credentials cannot be opened: the sync fails, nothing is lost.
+  CHECK(new_only.call("POST", sync_path, bearer("adm")).status != 200);
+  // With it, they can.
+  reply synced = rotated.call("POST", sync_path, bearer("adm"));
+  CHECK(synced.status == 200);
+  CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
+
+  reply resealed = rotated.call("POST", "/admin/api/reseal", bearer("adm"));
+  REQUIRE(resealed.status == 200);
+  json r = resealed.body_json();
+  CHECK(r["key_id"].as_string() == auth::key_id(new_key));
+  CHECK(r["resealed"].as_int() == 1);
+  CHECK(r["already_current"].as_int() == 0);
+  CHECK(r["failed"].size() == 0);
+  json again = rotated.call("POST", "/admin/api/reseal", bearer("adm")).body_json();
+  CHECK(again["resealed"].as_int() == 0);
+  CHECK(again["already_current"].as_int() == 1);
+
+  // Now the new key alone opens the upstream credentials, and the webhook keeps its secret.
+  f.repo.seen.clear();
+  CHECK(new_only.call("POST", sync_path, bearer("adm")).status == 200);
+  REQUIRE_FALSE(f.repo.seen.empty());
+  CHECK(f.repo.seen.front().second == "Basic " + base64_encode("deploy:pw"));
+  CHECK(new_only.call("POST", f.webhook_path, {{"x-gitlab-token", f.webhook_secret}}, "{}").status == 202);
+
+  // A key that opens nothing: reseal names what failed and reveals nothing else.
+  client stranger{f.h, "https://broker.test", vars_with("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "")};
+  reply failed = stranger.call("POST", "/admin/api/reseal", bearer("adm"));
+  REQUIRE(failed.status == 200);
+  CHECK(failed.body_json()["failed"].size() == 1);
+  CHECK(failed.body_json()["resealed"].as_int() == 0);
+  CHECK(failed.body.find("deploy:pw") == std::string::npos);
+  CHECK(new_only.call("POST", "/admin/api/reseal", {}).status == 401);
 }
