@@ -51,8 +51,17 @@ struct d1_result {
 typed_effect<d1_result> d1_all(std::string sql, sql_params params = {});
 typed_effect<std::optional<json>> d1_first(std::string sql, sql_params params = {});
 typed_effect<d1_result> d1_run(std::string sql, sql_params params = {});
-// All statements in one implicit transaction (D1 batch semantics): all apply or none.
-typed_effect<std::vector<d1_result>> d1_batch(std::vector<d1_statement> statements);
+// All statements in one implicit transaction (D1 batch semantics): all apply or none. Callers index
+// the results by statement, so a reply with another count is a protocol error, never a short vector.
+struct d1_batch_effect {
+  raw_effect raw;
+  std::size_t statements = 0;
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) { raw.await_suspend(h); }
+  result<std::vector<d1_result>> await_resume();
+};
+d1_batch_effect d1_batch(std::vector<d1_statement> statements);
 
 // ---- KV -------------------------------------------------------------------------------------------
 struct kv_value {

@@ -232,13 +232,58 @@ result<json> parse_json(std::string_view text) {
   return out;
 }
 
+namespace {
+constexpr std::string_view replacement_character = "\xEF\xBF\xBD";  // U+FFFD
+
+// Appends the bytes of s from `from` that form valid UTF-8 sequences, each maximal invalid subpart
+// replaced by U+FFFD: the WHATWG UTF-8 decoder's rule (what TextDecoder does on the JS side), so what
+// JS reads is unchanged and the document stays valid JSON. Returns where the ASCII resumes.
+std::size_t append_non_ascii(std::string& out, std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t need = 0;
+  unsigned char lower = 0x80, upper = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    need = 1;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    need = 2;
+    if (lead == 0xE0) lower = 0xA0;  // no overlong forms
+    if (lead == 0xED) upper = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    need = 3;
+    if (lead == 0xF0) lower = 0x90;  // no overlong forms
+    if (lead == 0xF4) upper = 0x8F;  // nothing past U+10FFFF
+  } else {
+    out += replacement_character;
+    return i + 1;
+  }
+  std::size_t k = i + 1;
+  for (std::size_t seen = 0; seen < need; ++seen, ++k) {
+    if (k >= s.size() || byte(k) < lower || byte(k) > upper) {
+      out += replacement_character;  // the bytes so far are the maximal subpart; k is read again
+      return k;
+    }
+    lower = 0x80;
+    upper = 0xBF;
+  }
+  out.append(s.substr(i, k - i));
+  return k;
+}
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   // Grow geometrically: libc++ reserves exactly what is asked, so reserving size + s.size() before every
   // string made dumping a document of many strings quadratic in wasm (minutes for a few MB).
   if (std::size_t need = out.size() + s.size() + 2; need > out.capacity()) out.reserve(std::max(need, 2 * out.capacity()));
   out += '"';
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      i = append_non_ascii(out, s, i);
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

@@ -122,7 +122,8 @@ class json_writer {
   bool after_key_ = false;
 };
 
-// Appends s to out as a JSON string literal (with quotes).
+// Appends s to out as a JSON string literal (with quotes). Bytes that are not UTF-8 become U+FFFD,
+// exactly as JS's TextDecoder would read them, so every document the core writes is valid JSON.
 void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace pb

@@ -8,6 +8,7 @@
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
 #include "core/http_date.h"
+#include "http/range.h"
 #include "auth/credentials.h"
 #include "auth/licences.h"
 #include "routes/gate.h"
@@ -68,48 +69,6 @@ task<std::monostate> after_archive(request_context& ctx, std::int64_t version_id
       {json(t.id), json(format_day(ctx.now_ms)), json(version_id)});
   if (storage::needs_touch(t, ctx.now_ms)) (void)co_await storage::touch_token(t.id, ctx.now_ms);
   co_return std::monostate{};
-}
-
-struct byte_range {
-  std::int64_t first = 0, last = 0;  // inclusive
-};
-
-enum class range_kind { none, ok, unsatisfiable };
-
-// RFC 9110 single byte range; anything else (several ranges, other units, junk) is ignored and the
-// whole archive is served, as the RFC allows.
-range_kind parse_range(std::string_view header, std::int64_t size, byte_range& out) {
-  if (header.substr(0, 6) != "bytes=") return range_kind::none;
-  std::string_view spec = header.substr(6);
-  if (spec.find(',') != std::string_view::npos) return range_kind::none;
-  std::size_t dash = spec.find('-');
-  if (dash == std::string_view::npos) return range_kind::none;
-  auto number = [](std::string_view s, std::int64_t& v) {
-    if (s.empty() || s.size() > 18) return false;
-    v = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + (c - '0');
-    }
-    return true;
-  };
-  std::int64_t a = 0, b = 0;
-  std::string_view left = spec.substr(0, dash), right = spec.substr(dash + 1);
-  if (left.empty()) {  // suffix: last b bytes
-    if (!number(right, b)) return range_kind::none;
-    if (b == 0 || size == 0) return range_kind::unsatisfiable;
-    out = {size - std::min(b, size), size - 1};
-    return range_kind::ok;
-  }
-  if (!number(left, a)) return range_kind::none;
-  if (right.empty()) {
-    b = size - 1;
-  } else if (!number(right, b) || b < a) {
-    return range_kind::none;
-  }
-  if (a >= size) return range_kind::unsatisfiable;
-  out = {a, std::min(b, size - 1)};
-  return range_kind::ok;
 }
 
 std::string content_type_for(std::string_view type) {
@@ -443,14 +402,14 @@ task<http::response> dist_archive(request_context& ctx) {
   if (!v.dist_shasum.empty()) r.header_list.set("etag", "\"" + v.dist_shasum + "\"");
 
   if (auto range_header = ctx.req.header_list.get("range"); range_header && ctx.req.method == "GET") {
-    byte_range br;
-    switch (parse_range(*range_header, v.dist_size, br)) {
-      case range_kind::unsatisfiable: {
+    http::byte_range br;
+    switch (http::parse_range(*range_header, v.dist_size, br)) {
+      case http::range_kind::unsatisfiable: {
         http::response e = http::error_response(make_error(error_code::bad_request, "range not satisfiable", 416));
         e.header_list.set("content-range", "bytes */" + std::to_string(v.dist_size));
         co_return e;
       }
-      case range_kind::ok: {
+      case http::range_kind::ok: {
         fx::r2_range rr;
         rr.offset = br.first;
         rr.length = br.last - br.first + 1;
@@ -465,7 +424,7 @@ task<http::response> dist_archive(request_context& ctx) {
         r.body_from = (*obj)->body;
         co_return co_await finish(ctx, std::move(r), *auth.token);
       }
-      case range_kind::none: break;
+      case http::range_kind::none: break;
     }
   }
 

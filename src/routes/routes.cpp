@@ -20,6 +20,7 @@
 #include "routes/health.h"
 #include "routes/listing.h"
 #include "routes/hooks.h"
+#include "routes/route_match.h"
 #include "sources/sync.h"
 #include "storage/audit.h"
 #include "storage/packages.h"
@@ -160,6 +161,27 @@ std::string allowed_methods(std::string_view path, bool test_hooks) {
   return allow;
 }
 
+// The first route whose pattern matches path and whose method is method (GET answers HEAD too), with
+// its captures in params; else, for a 405, the first route that has this path at all.
+struct lookup_result {
+  const route* hit = nullptr;
+  const route* path_match = nullptr;
+};
+
+lookup_result lookup(std::string_view method, std::string_view path, bool test_hooks, std::vector<std::string>& params) {
+  lookup_result out;
+  for (const route& r : table) {
+    if (r.test_hook && !test_hooks) continue;
+    if (!match(r.pattern, path, params)) continue;
+    if (!out.path_match) out.path_match = &r;
+    if (r.method == method || (r.method == "GET" && method == "HEAD")) {
+      out.hit = &r;
+      break;
+    }
+  }
+  return out;
+}
+
 auth::admin_role role_for(gate g) {
   switch (g) {
     case gate::owner: return auth::admin_role::owner;
@@ -218,27 +240,38 @@ task<http::response> run_route(request_context& ctx, const route& r) {
 task<http::response> handle_fetch(request_context& ctx) {
   const std::string& path = ctx.req.target.path;
   const std::string& method = ctx.req.method;
-  bool path_known = false;
-  for (const route& r : table) {
-    if (r.test_hook && !ctx.settings().test_hooks) continue;
-    if (!match(r.pattern, path, ctx.params)) continue;
-    path_known = true;
-    if (r.method == method || (r.method == "GET" && method == "HEAD")) {
-      ctx.route = r.pattern;
-      http::response resp = co_await run_route(ctx, r);
-      if (resp.status == 0) co_return resp;  // answered early
-      add_rate_headers(ctx, resp);
-      (void)co_await record_outcome(ctx, &r, resp);
-      if (method == "HEAD") resp.body.clear();
-      co_return resp;
-    }
+  lookup_result found = lookup(method, path, ctx.settings().test_hooks, ctx.params);
+  if (found.hit) {
+    ctx.route = found.hit->pattern;
+    http::response resp = co_await run_route(ctx, *found.hit);
+    if (resp.status == 0) co_return resp;  // answered early
+    add_rate_headers(ctx, resp);
+    (void)co_await record_outcome(ctx, found.hit, resp);
+    if (method == "HEAD") resp.body.clear();
+    co_return resp;
   }
-  if (path_known) {
+  if (found.path_match) {
     http::response resp = http::error_response(error_code::method_not_allowed, method + " is not allowed on " + path);
     resp.header_list.set("allow", allowed_methods(path, ctx.settings().test_hooks));
     co_return resp;
   }
   co_return http::error_response(error_code::not_found, "no route for " + path);
+}
+
+route_match find_route(std::string_view method, std::string_view path, bool test_hooks) {
+  route_match m;
+  lookup_result found = lookup(method, path, test_hooks, m.params);
+  if (found.hit) {
+    m.pattern = found.hit->pattern;
+    m.method_allowed = true;
+    return m;
+  }
+  m.params.clear();
+  if (found.path_match) {
+    m.pattern = found.path_match->pattern;
+    m.allow = allowed_methods(path, test_hooks);
+  }
+  return m;
 }
 
 task<std::monostate> handle_scheduled(request_context& ctx) {

@@ -238,3 +238,30 @@ TEST_CASE("a bad start document is answered with a protocol error response", "[a
     pb_finish(id);
   }
 }
+
+namespace {
+task<std::string> batch_of_two() {
+  auto r = co_await fx::d1_batch({{"SELECT 1", {}}, {"SELECT 2", {}}});
+  if (!r) co_return "error:" + std::string(error_code_name(r.err().code)) + ":" + r.err().message;
+  co_return std::to_string(r->size()) + ":" + std::to_string((*r)[1].changes);
+}
+}  // namespace
+
+TEST_CASE("a d1.batch reply with another number of results than statements is a protocol error", "[driver]") {
+  // Found by the wire fuzzer: callers index the results by statement (rebuild_documents reads [1] and
+  // [2]), so a short reply read past the end of the vector.
+  const std::string one = R"({"results":[],"meta":{"changes":1,"last_row_id":0}})";
+  const std::string two = R"({"results":[],"meta":{"changes":2,"last_row_id":0}})";
+  for (const auto& [reply, want] : std::vector<std::pair<std::string, std::string>>{
+           {"{\"results\":[" + one + "]}", "error:protocol:d1.batch of 2 statements answered with 1 results"},
+           {"{\"results\":[" + one + "," + two + "," + one + "]}", "error:protocol:d1.batch of 2 statements answered with 3 results"},
+           {"{}", "error:protocol:d1.batch of 2 statements answered with 0 results"},
+           {"{\"results\":[" + one + "," + two + "]}", "2:2"},
+       }) {
+    INFO(reply);
+    driver d(batch_of_two());
+    REQUIRE(d.start() == driver_state::waiting);
+    REQUIRE(d.resume(ok_results({reply})) == driver_state::done);
+    CHECK(d.output() == want);
+  }
+}
