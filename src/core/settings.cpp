@@ -7,9 +7,9 @@
 namespace pb {
 
 namespace {
-// A decimal number below a sane bound, else the fallback.
-std::int64_t number_or(std::string_view text, std::int64_t fallback) {
-  if (text.empty() || text.size() > 9) return fallback;
+// A decimal number of at most `digits` digits (a sane bound), else the fallback.
+std::int64_t number_or(std::string_view text, std::int64_t fallback, std::size_t digits = 9) {
+  if (text.empty() || text.size() > digits) return fallback;
   std::int64_t n = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return fallback;
@@ -17,8 +17,8 @@ std::int64_t number_or(std::string_view text, std::int64_t fallback) {
   }
   return n;
 }
-std::int64_t positive_or(std::string_view text, std::int64_t fallback) {
-  std::int64_t n = number_or(text, fallback);
+std::int64_t positive_or(std::string_view text, std::int64_t fallback, std::size_t digits = 9) {
+  std::int64_t n = number_or(text, fallback, digits);
   return n > 0 ? n : fallback;
 }
 
@@ -61,6 +61,7 @@ settings settings::from_vars(json v) {
   s.dist_redirect_presigned = v["PB_DIST_REDIRECT"].as_string() == "presigned";
   s.presign_ttl_s = std::min<std::int64_t>(positive_or(v["PB_PRESIGN_TTL_S"].as_string(), 300), 7 * 24 * 3600);
   s.broadcast_invalidations = v["PB_INVALIDATION_BROADCAST"].as_string() == "1";
+  s.max_archive_bytes = positive_or(v["PB_MAX_ARCHIVE_BYTES"].as_string(), s.max_archive_bytes, 15);
   s.vars = std::move(v);
   return s;
 }

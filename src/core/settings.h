@@ -45,6 +45,10 @@ struct settings {
   // PB_INVALIDATION_BROADCAST=1 (set by the self-hosted server when replicas share a Redis): writes that
   // drop hot-cache entries tell the other instances at once (isolates.invalidate).
   bool broadcast_invalidations = false;
+  // PB_MAX_ARCHIVE_BYTES: the largest upstream archive mirrored into R2 (bigger ones are refused with a
+  // 502 and nothing stored). Archives stream through in 5 MiB parts, so this bounds storage and time,
+  // not memory.
+  std::int64_t max_archive_bytes = std::int64_t{1} << 30;
 
   // Every string binding, for sources whose credentials name a Worker secret ({"secret": NAME}).
   json vars = json::object();
