@@ -35,6 +35,24 @@ std::int64_t expected_size(const json& e, const source_ptr& body) {
   return body ? body->length : -1;
 }
 
+std::int64_t max_bytes(const json& e) {
+  const json* x = e.find("max_bytes");
+  return x && x->is_integer() ? x->as_int() : -1;
+}
+
+// The next chunk of a body being stored: a body that breaks off is the body's fault (BadBody, as
+// PROTOCOL.md has it for r2.put), not the store's; an over-long request body stays PayloadTooLarge.
+awaitable<std::string> next_chunk(const source_ptr& body) {
+  try {
+    co_return co_await body->next();
+  } catch (const runners::failure& f) {
+    if (f.name == "PayloadTooLarge" || f.name == "BadBody") throw;
+    fail("BadBody", "the body broke off: " + f.message);
+  } catch (const std::exception& x) {
+    fail("BadBody", std::string("the body broke off: ") + x.what());
+  }
+}
+
 // ---- file store ----------------------------------------------------------------------------------------
 
 class file_store final : public blob_store {
@@ -88,10 +106,10 @@ class file_store final : public blob_store {
   awaitable<json> put(const json& e, source_ptr body) override {
     auto w = std::make_shared<runners::file_blob_store::writer>(files_.begin_put(
         std::string(e["key"].as_string()), e["http_metadata"], e["custom_metadata"], want(e, "SHA-1"), want(e, "SHA-256"),
-        expected_size(e, body)));
+        expected_size(e, body), max_bytes(e)));
     if (body) {
       for (;;) {
-        std::string c = co_await body->next();
+        std::string c = co_await next_chunk(body);
         if (c.empty()) break;
         w->append(c);  // page cache: fast enough for the loop; the fsync below is not
       }
@@ -187,7 +205,7 @@ class s3_store final : public blob_store {
   awaitable<json> put(const json& e, source_ptr body) override {
     std::string key(e["key"].as_string());
     if (key.empty() || key.size() > 1024) fail("TypeError", "object keys must be 1 to 1024 bytes long");
-    std::int64_t expected = expected_size(e, body);
+    std::int64_t expected = expected_size(e, body), max = max_bytes(e);
     runners::digest_stream md5("MD5"), sha1("SHA-1"), sha256("SHA-256");
     std::int64_t total = 0;
     std::string buffer;
@@ -198,6 +216,9 @@ class s3_store final : public blob_store {
       if (want(e, "SHA-1")) sha1.update(c);
       if (want(e, "SHA-256")) sha256.update(c);
       total += static_cast<std::int64_t>(c.size());
+      if (max >= 0 && total > max) fail("PayloadTooLarge", "body is larger than " + std::to_string(max) + " bytes");
+      if (expected >= 0 && total > expected)
+        fail("BadBody", "the body is longer than the " + std::to_string(expected) + " bytes expected");
       buffer += c;
     };
     runners::header_pairs meta;
@@ -207,10 +228,9 @@ class s3_store final : public blob_store {
     try {
       if (body) {
         for (;;) {
-          std::string c = co_await body->next();
+          std::string c = co_await next_chunk(body);
           if (c.empty()) break;
           absorb(c);
-          if (expected >= 0 && total > expected) break;
           // Large archives stream to S3 in parts as they arrive; nothing is visible before Complete.
           while (buffer.size() >= part_size) {
             if (upload_id.empty()) upload_id = co_await create_upload(key, meta);
@@ -222,8 +242,7 @@ class s3_store final : public blob_store {
         absorb(std::string(e["body"].as_string()));
       }
       if (expected >= 0 && total != expected)
-        fail("TypeError", "FixedLengthStream: stream length (" + std::to_string(total) + ") does not match the expected size (" +
-                              std::to_string(expected) + ")");
+        fail("BadBody", "the body ended after " + std::to_string(total) + " of the " + std::to_string(expected) + " bytes expected");
       std::string etag;
       if (upload_id.empty()) {
         runners::header_pairs hs = meta;

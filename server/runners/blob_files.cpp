@@ -182,12 +182,13 @@ std::size_t file_blob_store::count() const {
 }
 
 file_blob_store::writer::writer(const file_blob_store& store, std::string key, json http_metadata, json custom_metadata, bool sha1,
-                                bool sha256, std::int64_t expected_size)
+                                bool sha256, std::int64_t expected_size, std::int64_t max_bytes)
     : store_(&store),
       key_(std::move(key)),
       http_metadata_(std::move(http_metadata)),
       custom_metadata_(std::move(custom_metadata)),
       expected_(expected_size),
+      max_(max_bytes),
       md5_("MD5"),
       sha1_("SHA-1"),
       sha256_("SHA-256"),
@@ -207,6 +208,7 @@ file_blob_store::writer::writer(writer&& o) noexcept
       fd_(o.fd_),
       size_(o.size_),
       expected_(o.expected_),
+      max_(o.max_),
       md5_(std::move(o.md5_)),
       sha1_(std::move(o.sha1_)),
       sha256_(std::move(o.sha256_)),
@@ -223,6 +225,9 @@ file_blob_store::writer::~writer() {
 }
 
 void file_blob_store::writer::append(std::string_view chunk) {
+  std::int64_t after = size_ + static_cast<std::int64_t>(chunk.size());
+  if (max_ >= 0 && after > max_) fail("PayloadTooLarge", "body is larger than " + std::to_string(max_) + " bytes");
+  if (expected_ >= 0 && after > expected_) fail("BadBody", "the body is longer than the " + std::to_string(expected_) + " bytes expected");
   write_all(fd_, chunk);
   size_ += static_cast<std::int64_t>(chunk.size());
   md5_.update(chunk);
@@ -232,8 +237,7 @@ void file_blob_store::writer::append(std::string_view chunk) {
 
 json file_blob_store::writer::commit(std::int64_t uploaded_ms) {
   if (expected_ >= 0 && size_ != expected_)
-    fail("TypeError", "FixedLengthStream: stream length (" + std::to_string(size_) + ") does not match the expected size (" +
-                          std::to_string(expected_) + ")");
+    fail("BadBody", "the body ended after " + std::to_string(size_) + " of the " + std::to_string(expected_) + " bytes expected");
   ::fsync(fd_);
   ::close(fd_);
   fd_ = -1;
@@ -262,9 +266,9 @@ json file_blob_store::writer::commit(std::int64_t uploaded_ms) {
 }
 
 file_blob_store::writer file_blob_store::begin_put(std::string key, json http_metadata, json custom_metadata, bool sha1, bool sha256,
-                                                   std::int64_t expected_size) {
+                                                   std::int64_t expected_size, std::int64_t max_bytes) {
   check_key(key);
-  return writer(*this, std::move(key), std::move(http_metadata), std::move(custom_metadata), sha1, sha256, expected_size);
+  return writer(*this, std::move(key), std::move(http_metadata), std::move(custom_metadata), sha1, sha256, expected_size, max_bytes);
 }
 
 json file_blob_store::put(const std::string& key, std::string_view data, const json& e, std::int64_t uploaded_ms) {
@@ -274,7 +278,8 @@ json file_blob_store::put(const std::string& key, std::string_view data, const j
     if (a.as_string() == "SHA-256") sha256 = true;
   }
   const json* want = e.find("expected_size");
-  writer w = begin_put(key, e["http_metadata"], e["custom_metadata"], sha1, sha256, want ? want->as_int() : -1);
+  const json* max = e.find("max_bytes");
+  writer w = begin_put(key, e["http_metadata"], e["custom_metadata"], sha1, sha256, want ? want->as_int() : -1, max ? max->as_int() : -1);
   w.append(data);
   return w.commit(uploaded_ms);
 }

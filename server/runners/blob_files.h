@@ -54,7 +54,8 @@ class file_blob_store {
     writer& operator=(writer&&) = delete;
     ~writer();  // an uncommitted writer leaves nothing behind
     void append(std::string_view chunk);
-    // Throws failure (TypeError) when expected_size >= 0 and a different number of bytes arrived.
+    // Throws failure (BadBody) when expected_size >= 0 and a different number of bytes arrived; append
+    // throws PayloadTooLarge past max_bytes (>= 0) and BadBody past expected_size, before writing.
     // Returns r2.put's value {"key","size","etag","sha1"?,"sha256"?}.
     json commit(std::int64_t uploaded_ms);
     std::int64_t written() const { return size_; }
@@ -62,17 +63,18 @@ class file_blob_store {
    private:
     friend class file_blob_store;
     writer(const file_blob_store& store, std::string key, json http_metadata, json custom_metadata, bool sha1, bool sha256,
-           std::int64_t expected_size);
+           std::int64_t expected_size, std::int64_t max_bytes);
     const file_blob_store* store_;
     std::string key_;
     json http_metadata_, custom_metadata_;
     std::filesystem::path tmp_;
     int fd_ = -1;
-    std::int64_t size_ = 0, expected_;
+    std::int64_t size_ = 0, expected_, max_;
     digest_stream md5_, sha1_, sha256_;
     bool want_sha1_, want_sha256_, done_ = false;
   };
-  writer begin_put(std::string key, json http_metadata, json custom_metadata, bool sha1, bool sha256, std::int64_t expected_size);
+  writer begin_put(std::string key, json http_metadata, json custom_metadata, bool sha1, bool sha256, std::int64_t expected_size,
+                   std::int64_t max_bytes = -1);
   json put(const std::string& key, std::string_view data, const json& effect, std::int64_t uploaded_ms);
 
   const std::filesystem::path& root() const { return root_; }
