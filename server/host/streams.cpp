@@ -67,6 +67,7 @@ class tee_branch final : public body_source {
   ~tee_branch() override {
     s_->alive[side_] = false;
     s_->queued[side_].clear();
+    s_->progress.notify();  // a branch waiting for this one to catch up goes on alone
   }
   awaitable<std::string> next() override {
     for (;;) {
@@ -74,11 +75,15 @@ class tee_branch final : public body_source {
       if (!mine.empty()) {
         std::string c = std::move(mine.front());
         mine.pop_front();
+        s_->progress.notify();  // the other branch may read ahead again
         co_return c;
       }
       if (s_->error) std::rethrow_exception(s_->error);
       if (s_->ended) co_return std::string();
-      if (s_->reading) {  // the other branch is reading: wait for its chunk
+      // The other branch is reading, or has not taken the last chunk yet: wait. The branches advance
+      // together (as PROTOCOL.md has body.tee), so a slow reader holds the other back instead of
+      // chunks piling up in memory.
+      if (s_->reading || (s_->alive[1 - side_] && !s_->queued[1 - side_].empty())) {
         co_await s_->progress.wait();
         continue;
       }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "host/async.h"
 #include "host/config.h"
 #include "host/cron.h"
 #include "host/static_files.h"
@@ -170,24 +171,52 @@ TEST_CASE("the in-process Cache API store honours Cache-Control and its byte bou
   CHECK(c.match("https://h/19", 1));
 }
 
-TEST_CASE("body streams: tee gives both readers every byte; collect bounds; file ranges", "[server][host]") {
+TEST_CASE("body streams: tee gives both readers every byte in step; collect bounds; file ranges", "[server][host]") {
   std::string data(700'000, '\0');
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+  // Two readers at different paces: both get every byte, and the fast one is never more than one chunk
+  // ahead of the slow one (PROTOCOL.md body.tee: a slow reader holds the other back).
   std::string both = run_on_loop([](std::string d) -> awaitable<std::string> {
-    auto [a, b] = tee(std::make_shared<memory_source>(d), co_await asio::this_coro::executor);
-    std::string x, y;
-    for (;;) {  // read the two branches at different paces
-      std::string c1 = co_await a->next();
-      std::string c2 = co_await b->next();
-      std::string c3 = c2.empty() ? std::string() : co_await b->next();
-      x += c1;
-      y += c2 + c3;
-      if (c1.empty() && c2.empty()) break;
-    }
-    for (std::string c = co_await a->next(); !c.empty(); c = co_await a->next()) x += c;
-    co_return x + "|" + y;
+    auto ex = co_await asio::this_coro::executor;
+    auto [a, b] = tee(std::make_shared<memory_source>(d), ex);
+    auto x = std::make_shared<std::string>(), y = std::make_shared<std::string>();
+    auto fast_chunks = std::make_shared<int>(0), slow_chunks = std::make_shared<int>(0), max_lead = std::make_shared<int>(0);
+    auto done = std::make_shared<int>(0);
+    event finished(ex);
+    asio::co_spawn(ex, [&, a = a]() -> awaitable<void> {
+      for (std::string c = co_await a->next(); !c.empty(); c = co_await a->next()) {
+        *x += c;
+        *max_lead = std::max(*max_lead, ++*fast_chunks - *slow_chunks);
+      }
+      if (++*done == 2) finished.set();
+    }, asio::detached);
+    asio::co_spawn(ex, [&, b = b]() -> awaitable<void> {
+      asio::steady_timer t(ex);
+      for (std::string c = co_await b->next(); !c.empty(); c = co_await b->next()) {
+        *y += c;
+        ++*slow_chunks;
+        t.expires_after(std::chrono::milliseconds(1));
+        co_await t.async_wait(use_awaitable);
+      }
+      if (++*done == 2) finished.set();
+    }, asio::detached);
+    co_await finished.wait();
+    CHECK(*fast_chunks > 2);
+    CHECK(*max_lead <= 1);
+    co_return *x + "|" + *y;
   }(data));
   CHECK(both == data + "|" + data);
+
+  // A branch dropped early does not hold the other back.
+  std::string alone = run_on_loop([](std::string d) -> awaitable<std::string> {
+    auto [a, b] = tee(std::make_shared<memory_source>(d), co_await asio::this_coro::executor);
+    (void)co_await b->next();
+    b.reset();
+    std::string x;
+    for (std::string c = co_await a->next(); !c.empty(); c = co_await a->next()) x += c;
+    co_return x;
+  }(data));
+  CHECK(alone == data);
 
   CHECK_THROWS_AS(run_on_loop(collect(std::make_shared<memory_source>(data), 1000)), runners::failure);
   CHECK(run_on_loop(collect(std::make_shared<memory_source>("abc"), 3)) == "abc");
