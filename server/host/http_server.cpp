@@ -279,6 +279,7 @@ awaitable<void> http_server::session(std::shared_ptr<connection> c) {
     int status = 0;
     int effects = 0;
     bool ok = true;
+    std::string cache, detail;
 
     std::optional<core_response> asset;
     if (path != "/metrics") asset = ui_.answer(method, target, if_none_match);
@@ -318,6 +319,8 @@ awaitable<void> http_server::session(std::shared_ptr<connection> c) {
           });
       core_response r = co_await response->get();
       status = r.status;
+      cache = r.cache;
+      detail = r.detail;
       ok = co_await write_response(c->stream, std::move(r), head, keep_alive, bytes, body_timeout);
       effects = inv->effects_run();
       // A body the core did not read (a refusal before the upload) is read and dropped, up to a bound,
@@ -335,10 +338,14 @@ awaitable<void> http_server::session(std::shared_ptr<connection> c) {
     s_.stats.latency.observe(seconds);
     s_.stats.latency_by_route[route.empty() ? "unmatched" : route].observe(seconds);
     if (s_.config.log == "requests" || (s_.config.log == "errors" && (status >= 500 || !ok))) {
+      // The Worker's request line (PROTOCOL.md "The request log") plus the server's own fields; "level"
+      // is for lifecycle and error lines, as there.
       json_writer w;
-      w.begin_object().field("ts", iso_now()).field("level", status >= 500 || !ok ? "error" : "info");
+      w.begin_object().field("ts", iso_now());
       w.field("method", method).field("path", path).field("route", route.empty() ? "unmatched" : route);
       w.field("status", ok ? status : 0).field("ms", static_cast<std::int64_t>(seconds * 1000)).field("bytes", bytes);
+      if (!cache.empty()) w.field("cache", cache);
+      if (!detail.empty()) w.field("detail", detail);
       w.field("effects", effects).field("instance", s_.config.instance_id);
       if (!ok) w.field("error", "connection closed before the response was complete");
       w.end_object();

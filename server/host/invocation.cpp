@@ -77,6 +77,10 @@ core_response invocation::response_from(const json& r, const char* raw_body, std
   if (r.find("body_raw")) out.body.assign(raw_body, raw_len);
   else if (const json* h = r.find("body_handle"); h && h->is_integer()) out.stream = handles_.take(h->as_int());
   else out.body = std::string(r["body"].as_string());
+  if (const json* log = r.find("log"); log && log->is_object()) {
+    out.cache = std::string((*log)["cache"].as_string());
+    out.detail = std::string((*log)["detail"].as_string());
+  }
   return out;
 }
 

@@ -41,6 +41,8 @@ struct core_response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;     // in-memory body
   source_ptr stream;    // or a body handle's stream
+  // For the request log only (PROTOCOL.md "Response"): where the body came from, and what failed.
+  std::string cache, detail;
 };
 
 class invocation : public std::enable_shared_from_this<invocation> {
