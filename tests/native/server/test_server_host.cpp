@@ -1,6 +1,7 @@
 // Pieces of the self-hosted server that need no service: its settings (and which of them reach the
 // core), the download partitions' upkeep plan, the in-process Cache API store, body streams (tee
-// hands both readers every byte), and the web UI's static files (_headers, trailing-slash spellings). The server as a whole is tested with its services in
+// hands both readers every byte, in step), the web UI's static files (_headers, trailing-slash
+// spellings), and the file store's r2.put bounds. The server as a whole is tested with its services in
 // tests/server/server.test.mjs.
 #include <catch2/catch_test_macros.hpp>
 
@@ -16,6 +17,7 @@
 #include "host/static_files.h"
 #include "host/stores.h"
 #include "host/streams.h"
+#include "runners/blob_files.h"
 #include "runners/failure.h"
 
 using namespace pb;
@@ -227,4 +229,34 @@ TEST_CASE("body streams: tee gives both readers every byte in step; collect boun
   REQUIRE(::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()));
   ::unlink(path);
   CHECK(run_on_loop(collect(std::make_shared<file_source>(fd, 10, 300'000), 1 << 20)) == data.substr(10, 300'000));
+}
+
+TEST_CASE("the file store's r2.put: BadBody for another length, PayloadTooLarge past max_bytes, nothing stored", "[server][host]") {
+  char dir[] = "/tmp/pb-blobs-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  runners::file_blob_store files{std::filesystem::path(dir)};
+  auto failure_name = [&](std::string_view data, json effect) -> std::string {
+    try {
+      files.put("k", data, effect, 0);
+    } catch (const runners::failure& f) {
+      return f.name;
+    }
+    return "stored";
+  };
+  auto put_args = [](const char* name, std::int64_t n) {
+    json e = json::object();
+    e.set(name, json(n));
+    return e;
+  };
+  CHECK(failure_name("abc", put_args("expected_size", 4)) == "BadBody");  // short
+  CHECK(failure_name("abcde", put_args("expected_size", 4)) == "BadBody");  // long
+  CHECK(failure_name("abcde", put_args("max_bytes", 4)) == "PayloadTooLarge");
+  CHECK_FALSE(files.head("k"));
+  // A streamed put checks each chunk before writing it.
+  auto w = files.begin_put("k", json::object(), json::object(), false, false, -1, 4);
+  w.append("abc");
+  CHECK_THROWS_AS(w.append("de"), runners::failure);
+  CHECK(failure_name("abcd", put_args("max_bytes", 4)) == "stored");
+  CHECK(files.head("k")->size == 4);
+  std::filesystem::remove_all(dir);
 }
