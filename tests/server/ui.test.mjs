@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { root } from "../worker/helpers.mjs";
-import { UI, assertAssetPathsRefuseChanges, assertRoutesReachTheApp, served, urlPath } from "../worker/ui-files.mjs";
+import { CONTENT_TYPES, UI, assertAssetPathsRefuseChanges, assertRoutesReachTheApp, served, urlPath } from "../worker/ui-files.mjs";
 import { requestLog, startServer } from "./stack.mjs";
 
 // The headers ui/_headers gives every file ("/*" is its only rule).
@@ -55,20 +55,12 @@ describe("the web UI on the self-hosted server", { timeout: 5 * 60_000 }, () => 
       for (const [name, value] of Object.entries(expected)) assert.equal(r.headers.get(name), value, `${p}: ${name}`);
       assert.match(r.headers.get("etag") ?? "", /^"[0-9a-f]{32}"$/, `${p}: a strong ETag`);
     }
-    const types = {
-      "/": /^text\/html/,
-      "/admin/": /^text\/html/,
-      "/assets/console/app.js": /javascript/,
-      "/assets/vendor/preact.mjs": /javascript/,
-      "/assets/style.css": /^text\/css/,
-      "/assets/icon.svg": /^image\/svg\+xml/,
-    };
-    for (const [p, type] of Object.entries(types)) {
+    for (const [p, type] of Object.entries(CONTENT_TYPES)) {
       const r = await get(p, { method: "HEAD" });
       assert.match(r.headers.get("content-type"), type, p);
       assert.equal(r.headers.get("content-length"), String(readFileSync(path.join(UI, p.endsWith("/") ? `${p}index.html` : p)).length), `HEAD ${p}`);
     }
-    const log = await waitForLog(srv, new Set(paths.map(([p]) => p)), paths.length + Object.keys(types).length);
+    const log = await waitForLog(srv, new Set(paths.map(([p]) => p)), paths.length + Object.keys(CONTENT_TYPES).length);
     for (const e of log) {
       assert.equal(e.route, "static", `${e.method} ${e.path} was answered before the core`);
       assert.equal(e.effects, 0);

@@ -13,7 +13,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { root, startSite } from "./helpers.mjs";
 import { routeTable } from "./openapi.mjs";
-import { UI, assertAssetPathsRefuseChanges, assertRoutesReachTheApp, served, urlPath } from "./ui-files.mjs";
+import { CONTENT_TYPES, UI, assertAssetPathsRefuseChanges, assertRoutesReachTheApp, served, urlPath } from "./ui-files.mjs";
 
 const BUDGET_GZIP = 80 * 1024;
 const routeRegex = (pattern) => new RegExp(`^${pattern.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+")}/?$`);
@@ -37,15 +37,7 @@ describe("the web UI as static assets", () => {
       assert.equal(r.status, 200, `${p}: ${r.status}`);
       await r.arrayBuffer();
     }
-    const types = {
-      "/": /^text\/html/,
-      "/admin/": /^text\/html/,
-      "/assets/console/app.js": /javascript/,
-      "/assets/vendor/preact.mjs": /javascript/,
-      "/assets/style.css": /^text\/css/,
-      "/assets/icon.svg": /^image\/svg\+xml/,
-    };
-    for (const [p, type] of Object.entries(types)) assert.match((await get(p)).headers.get("content-type"), type, p);
+    for (const [p, type] of Object.entries(CONTENT_TYPES)) assert.match((await get(p)).headers.get("content-type"), type, p);
     // /admin without the slash is sent to the page, still without the Worker.
     const bare = await get("/admin");
     assert.ok([301, 307, 308].includes(bare.status), `/admin: ${bare.status}`);

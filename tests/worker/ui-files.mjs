@@ -24,6 +24,16 @@ export function urlPath(file) {
   return rel.endsWith(".html") ? rel.slice(0, -5) : rel;
 }
 
+// The Content-Type a few of the files are served with.
+export const CONTENT_TYPES = {
+  "/": /^text\/html/,
+  "/admin/": /^text\/html/,
+  "/assets/console/app.js": /javascript/,
+  "/assets/vendor/preact.mjs": /javascript/,
+  "/assets/style.css": /^text\/css/,
+  "/assets/icon.svg": /^image\/svg\+xml/,
+};
+
 // Requests the assets must leave to the Worker (or the server's core): routes and unknown paths, GET or
 // not. `get(path, init)` fetches from the site. Returns how many requests it made.
 export async function assertRoutesReachTheApp(get) {
