@@ -404,6 +404,7 @@ task<http::response> dist_archive(request_context& ctx) {
       redirect.status = 302;
       redirect.header_list.set("location", *url);
       redirect.header_list.set("cache-control", "private, no-store");
+      ctx.cache = "r2";  // for the log: the bytes come straight from the store (the server's R2)
       // The client takes the whole archive from the store: one fetch in the stats, as a streamed one.
       if (co_await respond_early(ctx, std::move(redirect))) (void)co_await after_archive(ctx, v.id, *auth.token);
       co_return already_sent();
