@@ -19,6 +19,7 @@
 #include "routes/listing.h"
 #include "routes/hooks.h"
 #include "sources/sync.h"
+#include "sources/sync_run.h"
 #include "storage/audit.h"
 
 namespace pb::routes {
@@ -209,6 +210,10 @@ task<http::response> handle_fetch(request_context& ctx) {
     co_return resp;
   }
   co_return http::error_response(error_code::not_found, "no route for " + path);
+}
+
+task<json_array> handle_queue(request_context& ctx) {
+  co_return co_await sources::handle_sync_messages(ctx.settings(), ctx.messages.as_array(), ctx.now_ms);
 }
 
 task<std::monostate> handle_scheduled(request_context& ctx) {

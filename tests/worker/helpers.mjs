@@ -28,8 +28,16 @@ export async function applyMigrations(mf) {
   }
 }
 
+// The sync queue as wrangler.toml declares it ([[queues.producers]] / [[queues.consumers]]), in
+// Miniflare's own Queues: one message per invocation, delivered at once, 3 retries.
+export const SYNC_QUEUE = {
+  queueProducers: { SYNC_QUEUE: { queueName: "pb-sync" } },
+  queueConsumers: { "pb-sync": { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 3 } },
+};
+
 // script: path relative to the repo root of the entry module (the worker, or a fixture importing it).
-export async function startWorker({ script = "worker/index.mjs", migrate = true, bindings = {} } = {}) {
+// options: more Miniflare options (e.g. SYNC_QUEUE).
+export async function startWorker({ script = "worker/index.mjs", migrate = true, bindings = {}, options = {} } = {}) {
   const mf = new Miniflare({
     modules: true,
     modulesRoot: root,
@@ -41,6 +49,7 @@ export async function startWorker({ script = "worker/index.mjs", migrate = true,
     kvNamespaces: { KV: "test-kv" },
     r2Buckets: { BUCKET: "test-bucket" },
     bindings: { PB_TEST_HOOKS: "0", ...bindings },
+    ...options,
   });
   await mf.ready;
   if (migrate) await applyMigrations(mf);
