@@ -344,6 +344,13 @@ task<http::response> admin_sync_source(request_context& ctx) {
   // One slice runs inline; a larger sync continues at once on the sync queue (or on the cron trigger
   // where there is none) from the saved cursor.
   auto step = co_await sources::run_sync_step(ctx.settings(), id, ctx.now_ms, false);
+  // A slice running elsewhere (the queue's, right after the source was created) usually ends within
+  // seconds: wait for it a little (a claim attempt every 2 s, 16 s at most) rather than refuse.
+  for (int i = 0; i < 8 && step && !step->ran; ++i) {
+    auto now = co_await fx::clock_sleep(2000);
+    if (!now) break;
+    step = co_await sources::run_sync_step(ctx.settings(), id, *now, false);
+  }
   if (!step) co_return failure(step.err());
   if (!step->ran)
     co_return http::error_response(error_code::conflict, "a slice of source " + ctx.params[0] +

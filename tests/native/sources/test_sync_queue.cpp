@@ -150,8 +150,20 @@ TEST_CASE("a duplicate wake-up while a slice runs finds the claim taken and does
   reply busy = f.sync();
   CHECK(busy.status == 409);
   CHECK(busy.body.find("running in another invocation") != std::string::npos);
+  CHECK(std::count(busy.ops.begin(), busy.ops.end(), "clock.sleep") == 8);  // it waited 16 s first
 
-  finish_job(f, job);
+  // When the running slice ends while sync now waits, sync now runs the next slice itself.
+  f.h.on_sleep = [&] {
+    if (job) finish_job(f, job);
+    job = 0;
+  };
+  reply waited = f.sync();
+  f.h.on_sleep = nullptr;
+  INFO(waited.body);
+  CHECK(waited.status == 200);
+  CHECK(std::count(waited.ops.begin(), waited.ops.end(), "clock.sleep") == 1);
+  CHECK(job == 0);
+
   deliver_queue(f.h, f.c.vars, 20, false);
   check_complete(f);
   for (const auto& [url, n] : composer_reads(f.up)) CHECK(n == 1);
