@@ -17,7 +17,8 @@ import { freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 import { buildPackages, composerJson, widgetSays, zipFiles } from "./fixtures/composer-packages.mjs";
 
 const ADMIN_TOKEN = "e2e-composer-admin-token-5f0c2a9b7d";
-const FETCH_TIMEOUT_MS = 15_000;
+// A bound against hangs, not a timing assertion: a loaded 2-core machine can take many seconds for an upload.
+const FETCH_TIMEOUT_MS = 60_000;
 const COMPOSER_TIMEOUT_MS = 120_000;
 const PHP_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 300_000;
