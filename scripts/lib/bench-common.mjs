@@ -55,11 +55,12 @@ export function busyCores(a, b, nproc) {
   return ((b.busy - a.busy) / (b.total - a.total || 1)) * nproc;
 }
 
-// The broker (worker/index.mjs, or a wrapper `script` around it) in workerd with in-memory D1/KV/R2 on a
-// direct socket of 127.0.0.1, migrated. Counts the Worker's stdout lines (PB_LOG=requests logs one per
-// request) and keeps the lines when `keepLines`. Returns { mf, base, pids, runtime, dispose }.
-export async function startBroker({ script = "worker/index.mjs", bindings = {}, pbLog = "requests", keepLines = false } = {}) {
+// One Worker in its own workerd (Miniflare) on a direct socket of 127.0.0.1 (`port`, 0 = any). Counts
+// the Worker's stdout lines and keeps them when `keepLines`. Returns { mf, base, port, pids, runtime,
+// dispose }; `pids` are the workerd processes started since the call.
+export async function startWorkerd({ script, port = 0, keepLines = false, options = {} }) {
   const runtime = { lines: 0, partial: "", kept: [], stderrTail: [] };
+  const before = new Set(workerdPids());
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
@@ -84,17 +85,13 @@ export async function startBroker({ script = "worker/index.mjs", bindings = {}, 
     },
     workers: [
       {
-        name: "broker",
+        name: "main",
         modules: true,
         modulesRoot: root,
         scriptPath: path.join(root, script),
-        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
         compatibilityDate: "2025-09-01",
-        d1Databases: { DB: "bench-db" },
-        kvNamespaces: { KV: "bench-kv" },
-        r2Buckets: { BUCKET: "bench-bucket" },
-        bindings: { PB_TEST_HOOKS: "0", ADMIN_TOKEN, PB_LOG: pbLog, ...bindings },
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+        unsafeDirectSockets: [{ host: "127.0.0.1", port }],
+        ...options,
       },
     ],
   });
@@ -102,13 +99,34 @@ export async function startBroker({ script = "worker/index.mjs", bindings = {}, 
   const dispose = () => (disposing ??= mf.dispose().catch((e) => log(`bench: dispose failed: ${e.message}`)));
   try {
     await mf.ready;
-    const url = await mf.unsafeGetDirectURL("broker");
-    const pids = workerdPids();
-    if (!pids.length) throw new Error("found no workerd process among this node process's children");
-    await applyMigrations(mf);
+    const url = await mf.unsafeGetDirectURL("main");
+    const pids = workerdPids().filter((p) => !before.has(p));
+    if (!pids.length) throw new Error("found no new workerd process among this node process's children");
     return { mf, base: url.origin, port: Number(url.port), pids, runtime, dispose };
   } catch (e) {
     await dispose();
+    throw e;
+  }
+}
+
+// The broker (worker/index.mjs, or a wrapper `script` around it) with in-memory D1/KV/R2, migrated.
+export async function startBroker({ script = "worker/index.mjs", bindings = {}, pbLog = "requests", keepLines = false } = {}) {
+  const w = await startWorkerd({
+    script,
+    keepLines,
+    options: {
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      d1Databases: { DB: "bench-db" },
+      kvNamespaces: { KV: "bench-kv" },
+      r2Buckets: { BUCKET: "bench-bucket" },
+      bindings: { PB_TEST_HOOKS: "0", ADMIN_TOKEN, PB_LOG: pbLog, ...bindings },
+    },
+  });
+  try {
+    await applyMigrations(w.mf);
+    return w;
+  } catch (e) {
+    await w.dispose();
     throw e;
   }
 }

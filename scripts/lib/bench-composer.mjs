@@ -3,9 +3,9 @@
 // package), both on 127.0.0.1. The packages are uploaded to the broker through the admin API; the
 // static copy is what the broker then serves (packages.json and the p2 documents with the broker's
 // origin replaced by nginx's, the uploaded zips at the broker's /dist paths), so both setups answer the
-// same bytes and composer makes the same requests. Runs alternate (nginx first, then the broker first)
-// and each run is `composer install` with an empty cache (no lock: resolve + download) followed by
-// `composer update` with the warm cache (every p2 answered 304). Reported: medians, broker ÷ nginx.
+// same bytes and composer makes the same requests. A third setup, the floor Worker, serves the same copy
+// from memory in workerd: the runtime's own cost. Each setup goes first in turn; each run is `composer install` with an empty cache (no lock: resolve + download) followed by
+// `composer update` with the warm cache (every p2 answered 304). Reported: medians, ÷ nginx, ÷ the floor Worker.
 // Usage: scripts/bench --composer [--packages N=30] [--versions N=5] [--runs N=5] [--profile] [--no-docs]
 //                                 [--out FILE] [--keep]
 import { execFile } from "node:child_process";
@@ -17,7 +17,7 @@ import { uploadZip } from "../../tests/bench/seed.mjs";
 import { zipFiles } from "../../tests/upstreams/zip.mjs";
 import {
   ADMIN_TOKEN, adminApi, busyCores, cpuNanos, createToken, f0, f1, f2, groupPids, log, machine, machineJiffies,
-  machineLine, median, onSignals, rewriteDocsSection, root, startBroker,
+  machineLine, median, onSignals, rewriteDocsSection, root, startBroker, startWorkerd,
 } from "./bench-common.mjs";
 
 const TARGET = 1.1; // issue 11: broker ÷ nginx wall time
@@ -234,9 +234,12 @@ async function main(argv) {
   chmodSync(work, 0o755); // nginx's worker runs as nobody
   let broker = null;
   let nginx = null;
+  let floor = null;
   const cleanup = async () => {
     await stopGroup(nginx);
     nginx = null;
+    await floor?.dispose();
+    floor = null;
     await broker?.dispose();
     broker = null;
     if (!opt.keep) rmSync(work, { recursive: true, force: true });
@@ -269,29 +272,21 @@ async function main(argv) {
     const auth = { authorization: `Basic ${Buffer.from(`token:${token}`).toString("base64")}` };
     log(`bench: uploaded ${tree.archives.length} archives (${f0(zipBytes / 1024)} KiB) in ${uploadMs} ms`);
 
-    // The static copy: what the broker serves, with nginx's origin.
-    const nginxPort = await freePort();
-    const nginxOrigin = `http://127.0.0.1:${nginxPort}`;
-    const www = path.join(work, "www");
-    const put = (p, bytes) => {
-      const f = path.join(www, p);
-      mkdirSync(path.dirname(f), { recursive: true, mode: 0o755 });
-      writeFileSync(f, bytes);
-    };
+    // The static copy: what the broker serves (metadata with its origin, to be replaced per server).
     const get = async (p, init = {}) => {
       const r = await fetch(base + p, { ...init, headers: { ...auth, ...(init.headers ?? {}) }, signal: AbortSignal.timeout(60_000) });
       return { status: r.status, body: Buffer.from(await r.arrayBuffer()), headers: r.headers };
     };
-    const relocate = (buf) => Buffer.from(buf.toString("utf8").replaceAll(base, nginxOrigin));
+    const files = new Map(); // path -> { bytes, text (origin to replace) }
     const pj = await get("/packages.json");
     if (pj.status !== 200) throw new Error(`GET /packages.json: HTTP ${pj.status} ${pj.body.toString().slice(0, 300)}`);
-    put("packages.json", relocate(pj.body));
+    files.set("/packages.json", { bytes: pj.body, text: true });
     const p2Files = [];
     for (const name of tree.names)
       for (const file of [`${name}.json`, `${name}~dev.json`]) {
         const r = await get(`/p2/${file}`);
         if (r.status === 200) {
-          put(`p2/${file}`, relocate(r.body));
+          files.set(`/p2/${file}`, { bytes: r.body, text: true });
           p2Files.push(file);
           for (const v of JSON.parse(r.body).packages[name]) {
             const u = v.dist?.url && new URL(v.dist.url);
@@ -300,8 +295,10 @@ async function main(argv) {
         } else if (r.status !== 404) throw new Error(`GET /p2/${file}: HTTP ${r.status} ${r.body.toString().slice(0, 300)}`);
       }
     if (p2Files.length < tree.names.length) throw new Error(`only ${p2Files.length} p2 documents for ${tree.names.length} packages`);
-    for (const [p, zip] of distPaths) put(p.slice(1), zip);
-    // Composer's two POSTs (advisories for the audit, download counts): nginx answers what the broker did.
+    for (const [p, zip] of distPaths) files.set(p, { bytes: zip, text: false });
+    const copyFor = (origin) =>
+      [...files].map(([p, f]) => [p, f.text ? Buffer.from(f.bytes.toString("utf8").replaceAll(base, origin)) : f.bytes, f.text ? "application/json" : "application/zip"]);
+    // Composer's two POSTs (advisories for the audit, download counts): the copies answer what the broker did.
     const form = tree.names.map((n) => `packages%5B%5D=${encodeURIComponent(n)}`).join("&");
     const adv = await get("/api/security-advisories", { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" } });
     const dl = await get("/downloads", { method: "POST", body: JSON.stringify({ downloads: [] }), headers: { "content-type": "application/json" } });
@@ -309,6 +306,15 @@ async function main(argv) {
       if (r.status >= 300) throw new Error(`POST ${what}: HTTP ${r.status} ${r.body.toString().slice(0, 300)}`);
     const answers = { advisories: { status: adv.status, body: adv.body.toString() }, downloads: { status: dl.status, body: dl.body.toString() } };
 
+    // nginx: the copy on disk.
+    const nginxPort = await freePort();
+    const nginxOrigin = `http://127.0.0.1:${nginxPort}`;
+    const www = path.join(work, "www");
+    for (const [p, bytes] of copyFor(nginxOrigin)) {
+      const f = path.join(www, p);
+      mkdirSync(path.dirname(f), { recursive: true, mode: 0o755 });
+      writeFileSync(f, bytes);
+    }
     const prefix = path.join(work, "nginx");
     for (const d of ["tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"]) mkdirSync(path.join(prefix, d), { recursive: true });
     writeFileSync(path.join(prefix, "nginx.conf"), nginxConfig({ prefix, www, port: nginxPort, answers }));
@@ -317,14 +323,54 @@ async function main(argv) {
     const accessLog = path.join(prefix, "access.log");
     log(`bench: nginx on ${nginxOrigin} serves ${p2Files.length} p2 documents and ${distPaths.size} zips`);
 
+    // The floor Worker: the same copy from memory, in its own workerd.
+    const floorPort = await freePort();
+    const floorOrigin = `http://127.0.0.1:${floorPort}`;
+    const index = {};
+    const chunks = [];
+    let offset = 0;
+    for (const [p, bytes, type] of copyFor(floorOrigin)) {
+      index[p] = [offset, bytes.length, type];
+      chunks.push(bytes);
+      offset += bytes.length;
+    }
+    floor = await startWorkerd({
+      script: "tests/bench/static-worker.mjs",
+      port: floorPort,
+      keepLines: true,
+      options: {
+        dataBlobBindings: { FILES: new Uint8Array(Buffer.concat(chunks)) },
+        bindings: { INDEX: JSON.stringify(index), ANSWERS: JSON.stringify(answers), LAST_MODIFIED: new Date().toUTCString() },
+      },
+    });
+    await waitFor(`${floorOrigin}/packages.json`, { seconds: 30 });
+    log(`bench: the floor Worker on ${floorOrigin} serves the same copy from memory`);
+
     // ---- the runs ----
     let markers = 0;
+    // A workerd setup's requests since `from` (its log lines), once a marker request shows that every
+    // line before it has arrived.
+    const workerdSetup = (origin, w) => ({
+      origin,
+      pids: () => w().pids,
+      mark: () => w().runtime.kept.length,
+      async since(from) {
+        const marker = `/__bench_marker/${++markers}`;
+        await fetch(origin + marker).then((r) => r.arrayBuffer()).catch(() => {});
+        for (let i = 0; i < 200; i++) {
+          const lines = w().runtime.kept.slice(from);
+          if (lines.some((l) => l.includes(marker)))
+            return lines.filter((l) => l.startsWith("{") && !l.includes("/__bench_marker/")).map((l) => JSON.parse(l)).filter((e) => e.path);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`${origin} never logged ${marker}`);
+      },
+    });
     const setups = {
       nginx: {
         origin: nginxOrigin,
         pids: () => groupPids(nginx.child.pid),
         mark: () => (existsSync(accessLog) ? statSync(accessLog).size : 0),
-        // The access log lines since `from`, once a marker request shows everything before it is written.
         async since(from) {
           const marker = `/__bench_marker/${++markers}`;
           await fetch(nginxOrigin + marker).then((r) => r.arrayBuffer()).catch(() => {});
@@ -337,23 +383,10 @@ async function main(argv) {
           throw new Error(`nginx never logged ${marker}`);
         },
       },
-      broker: {
-        origin: base,
-        pids: () => broker.pids,
-        mark: () => broker.runtime.kept.length,
-        async since(from) {
-          const marker = `/__bench_marker/${++markers}`;
-          await fetch(base + marker).then((r) => r.arrayBuffer()).catch(() => {});
-          for (let i = 0; i < 200; i++) {
-            const lines = broker.runtime.kept.slice(from);
-            if (lines.some((l) => l.includes(marker)))
-              return lines.filter((l) => l.startsWith("{") && !l.includes("/__bench_marker/")).map((l) => JSON.parse(l)).filter((e) => e.path);
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          throw new Error(`the broker never logged ${marker}`);
-        },
-      },
+      floor: workerdSetup(floorOrigin, () => floor),
+      broker: workerdSetup(base, () => broker),
     };
+    const SETUPS = ["nginx", "floor", "broker"];
 
     let projects = 0;
     function makeProject(setup) {
@@ -414,10 +447,10 @@ async function main(argv) {
     }
 
     log("bench: warm-up round per setup (not measured)");
-    for (const s of ["nginx", "broker"]) await round(s);
+    for (const s of SETUPS) await round(s);
     const results = [];
     for (let r = 0; r < opt.runs; r++) {
-      const order = r % 2 === 0 ? ["nginx", "broker"] : ["broker", "nginx"];
+      const order = SETUPS.map((_, k) => SETUPS[(k + r) % SETUPS.length]); // each setup goes first in turn
       for (const s of order) {
         const [i, u] = await round(s);
         results.push({ ...i, run: r }, { ...u, run: r });
@@ -428,7 +461,7 @@ async function main(argv) {
     // ---- report ----
     const rows = [];
     for (const kind of ["install", "update"])
-      for (const setup of ["nginx", "broker"]) {
+      for (const setup of SETUPS) {
         const rs = results.filter((x) => x.kind === kind && x.setup === setup);
         rows.push({
           kind, setup, runs: rs.length,
@@ -437,26 +470,32 @@ async function main(argv) {
           machine_busy_cores: median(rs.map((x) => x.machine_busy_cores)), requests: rs[0].requests, statuses: rs[0].statuses,
         });
       }
-    const ratio = (kind) => rows.find((x) => x.kind === kind && x.setup === "broker").median_ms / rows.find((x) => x.kind === kind && x.setup === "nginx").median_ms;
-    const ratios = { install: ratio("install"), update: ratio("update") };
+    const med = (kind, setup) => rows.find((x) => x.kind === kind && x.setup === setup).median_ms;
+    for (const x of rows) {
+      x.ratio_nginx = x.median_ms / med(x.kind, "nginx");
+      x.ratio_floor = x.median_ms / med(x.kind, "floor");
+    }
+    const ratios = { install: med("install", "broker") / med("install", "nginx"), update: med("update", "broker") / med("update", "nginx") };
+    const floorRatios = { install: med("install", "broker") / med("install", "floor"), update: med("update", "broker") / med("update", "floor") };
     const label = { install: "`composer install`, empty cache, no lock", update: "`composer update`, warm cache (304s)" };
+    const served = { nginx: "nginx (files on disk)", floor: "floor Worker (files in memory)", broker: "package-broker" };
     const table = [
-      "| phase | served by | runs | median ms | min–max ms | composer CPU ms | server CPU ms | requests per run | broker ÷ nginx |",
-      "|---|---|---:|---:|---:|---:|---:|---|---:|",
-      ...rows.map((x) => `| ${label[x.kind]} | ${x.setup} | ${x.runs} | ${f0(x.median_ms)} | ${f0(x.min_ms)}–${f0(x.max_ms)} | ${f0(x.composer_cpu_ms)} | ${f1(x.server_cpu_ms)} | ${x.requests} (${x.statuses}) | ${x.setup === "broker" ? `**${f2(ratios[x.kind])}×**` : "1"} |`),
+      "| phase | served by | runs | median ms | min–max ms | composer CPU ms | server CPU ms | requests per run | ÷ nginx | ÷ floor Worker |",
+      "|---|---|---:|---:|---:|---:|---:|---|---:|---:|",
+      ...rows.map((x) => `| ${label[x.kind]} | ${served[x.setup]} | ${x.runs} | ${f0(x.median_ms)} | ${f0(x.min_ms)}–${f0(x.max_ms)} | ${f0(x.composer_cpu_ms)} | ${f1(x.server_cpu_ms)} | ${x.requests} (${x.statuses}) | ${x.setup === "broker" ? `**${f2(x.ratio_nginx)}×**` : `${f2(x.ratio_nginx)}×`} | ${f2(x.ratio_floor)}× |`),
     ].join("\n");
     const busy = median(results.map((x) => x.machine_busy_cores));
     const totalS = (Date.now() - started) / 1000;
     const date = new Date().toISOString().slice(0, 10);
     const command = `npm run bench -- --composer${argv.length ? ` ${argv.join(" ")}` : ""}`;
-    const verdict = (k) => `${f2(ratios[k])}× (target ≤ ${TARGET}×: ${ratios[k] <= TARGET ? "met" : "**not met**"})`;
+    const verdict = (k) => `${f2(ratios[k])}× (target ≤ ${TARGET}×: ${ratios[k] <= TARGET ? "met" : "**not met**"}); ÷ the floor Worker ${f2(floorRatios[k])}×`;
     console.log(table);
     console.log(`\ninstall: broker ÷ nginx ${verdict("install")}; update: ${verdict("update")}`);
 
     const out = {
       date: new Date().toISOString(), command, options: opt, machine: m, total_seconds: totalS,
       tree: { packages: tree.names.length, versions_per_package: tree.versions.length, archives: tree.archives.length, zip_bytes: zipBytes, root_require: tree.rootRequire, p2_documents: p2Files.length, upload_ms: uploadMs },
-      rows, ratios, target: TARGET, machine_busy_cores_median: busy, runs: results,
+      rows, ratios, floor_ratios: floorRatios, target: TARGET, machine_busy_cores_median: busy, runs: results,
     };
     const outFile = opt.out ?? path.join(root, "build/bench/composer.json");
     mkdirSync(path.dirname(outFile), { recursive: true });
@@ -474,11 +513,14 @@ async function main(argv) {
           `the project requires the top three, so every run installs all ${tree.names.length}. The archives are uploaded ` +
           `through the admin API; nginx then serves what the broker serves (packages.json and the p2 documents with the ` +
           `origin replaced, the same zips at the same /dist paths, the broker's answers to composer's advisories and ` +
-          `download-count POSTs), so composer makes the same requests to both. The broker runs in workerd (Miniflare, ` +
-          `in-memory D1/KV/R2, direct socket, \`PB_LOG=requests\` as deployed), nginx with one worker; both on 127.0.0.1. ` +
+          `download-count POSTs), so composer makes the same requests to each. The floor Worker ` +
+          `(\`tests/bench/static-worker.mjs\`) serves the same copy from memory in its own workerd, with nginx's ` +
+          `Last-Modified/304 rule: what any Worker costs on this runtime, so "÷ floor Worker" is the broker's own share. ` +
+          `The broker runs in workerd (Miniflare, in-memory D1/KV/R2, direct socket, \`PB_LOG=requests\` as deployed; ` +
+          `the floor logs a line per request too), nginx with one worker; all on 127.0.0.1. ` +
           `Each run: a new project with empty COMPOSER_HOME and cache, \`composer install\` (no lock: resolve + ` +
           `download), then \`composer update\` (warm cache: every p2 document answered 304, nothing to change). ` +
-          `Runs alternate which setup goes first, after one unmeasured round each. composer CPU = user + system of the ` +
+          `Each setup goes first in turn, after one unmeasured round each. composer CPU = user + system of the ` +
           `composer process (bash \`times\`); server CPU = the workerd process or the nginx process group (schedstat).`,
         "",
         table,

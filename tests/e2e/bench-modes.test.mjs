@@ -22,25 +22,29 @@ function bench(args, timeout) {
 const dir = mkdtempSync(path.join(tmpdir(), "pb-bench-smoke-"));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-test("scripts/bench --composer: install and update rows for nginx and the broker", { timeout: 150_000 }, async () => {
+test("scripts/bench --composer: install and update rows for nginx, the floor Worker and the broker", { timeout: 150_000 }, async () => {
   const out = path.join(dir, "composer.json");
   const r = await bench(["--composer", "--packages", "4", "--versions", "2", "--runs", "1", "--no-docs", "--out", out], 120_000);
   assert.equal(r.code, 0, `scripts/bench --composer failed:\n${r.stderr.slice(-4000)}`);
   const res = JSON.parse(readFileSync(out, "utf8"));
-  assert.deepEqual(res.rows.map((x) => `${x.kind}/${x.setup}`), ["install/nginx", "install/broker", "update/nginx", "update/broker"]);
+  assert.deepEqual(res.rows.map((x) => `${x.kind}/${x.setup}`), [
+    "install/nginx", "install/floor", "install/broker", "update/nginx", "update/floor", "update/broker",
+  ]);
   for (const row of res.rows) {
     assert.equal(row.runs, 1, JSON.stringify(row));
     assert.ok(row.median_ms > 0 && row.requests > 0, JSON.stringify(row));
   }
-  // The same requests reached both servers (the copy is faithful), and the update was all 304 for p2.
+  // The same requests reached every server (the copies are faithful), and the update was all 304 for p2.
   const runs = (setup, kind) => res.runs.find((x) => x.setup === setup && x.kind === kind);
   for (const kind of ["install", "update"]) {
     const paths = (setup) => runs(setup, kind).request_log.map((l) => l.split(" ").slice(0, 2).join(" ")).sort();
-    assert.deepEqual(paths("broker"), paths("nginx"), `${kind}: composer asked both servers for the same paths`);
+    assert.deepEqual(paths("broker"), paths("nginx"), `${kind}: composer asked the broker and nginx for the same paths`);
+    assert.deepEqual(paths("floor"), paths("nginx"), `${kind}: composer asked the floor Worker and nginx for the same paths`);
   }
-  assert.ok(runs("broker", "update").request_log.filter((l) => l.includes("/p2/")).every((l) => / 304\b/.test(l)), "p2 answered 304 on update");
-  assert.ok(Number.isFinite(res.ratios.install) && Number.isFinite(res.ratios.update));
-  for (const kind of ["install", "update"]) assert.match(r.stdout, new RegExp(`${kind === "install" ? "composer install" : "composer update"}.*\\| broker \\|`));
+  for (const setup of ["nginx", "floor", "broker"])
+    assert.ok(runs(setup, "update").request_log.filter((l) => l.includes("/p2/")).every((l) => / 304\b/.test(l)), `${setup}: p2 answered 304 on update`);
+  assert.ok(Number.isFinite(res.ratios.install) && Number.isFinite(res.ratios.update) && Number.isFinite(res.floor_ratios.update));
+  for (const kind of ["install", "update"]) assert.match(r.stdout, new RegExp(`${kind === "install" ? "composer install" : "composer update"}.*\\| package-broker \\|`));
 });
 
 test("scripts/bench --scale: a row per versions size and per packages size", { timeout: 150_000 }, async () => {
