@@ -7,7 +7,7 @@
 // from memory in workerd: the runtime's own cost. Each setup goes first in turn; each run is `composer install` with an empty cache (no lock: resolve + download) followed by
 // `composer update` with the warm cache (every p2 answered 304). Reported: medians, ÷ nginx, ÷ the floor Worker.
 // Usage: scripts/bench --composer [--packages N=30] [--versions N=5] [--runs N=5] [--profile] [--no-docs]
-//                                 [--out FILE] [--keep]
+//                                 [--log requests|debug] [--out FILE] [--keep]
 import { execFile } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +24,7 @@ const TARGET = 1.1; // issue 11: broker ÷ nginx wall time
 const COMPOSER_TIMEOUT_MS = 240_000;
 
 function parseArgs(args) {
-  const o = { packages: 30, versions: 5, runs: 5, profile: false, docs: true, out: null, keep: false };
+  const o = { packages: 30, versions: 5, runs: 5, profile: false, docs: true, out: null, keep: false, log: "requests" };
   const num = (i, flag, min) => {
     const v = Number(args[i]);
     if (!Number.isInteger(v) || v < min || v > 1000) usage(`${flag} needs a whole number from ${min} to 1000, got ${args[i]}`);
@@ -39,6 +39,7 @@ function parseArgs(args) {
     else if (a === "--no-docs") o.docs = false;
     else if (a === "--out") o.out = args[++i] ?? usage("--out needs a file");
     else if (a === "--keep") o.keep = true; // keep the temp dir (projects, nginx root and logs)
+    else if (a === "--log" && ["requests", "debug"].includes(args[i + 1])) o.log = args[++i]; // the broker's PB_LOG (debug: effect ops too)
     else if (a === "--help" || a === "-h") usage();
     else usage(`unknown option ${a}`);
   }
@@ -47,7 +48,7 @@ function parseArgs(args) {
 
 function usage(msg) {
   if (msg) console.error(`bench --composer: ${msg}`);
-  console.error("usage: scripts/bench --composer [--packages N=30] [--versions N=5] [--runs N=5] [--profile] [--no-docs] [--out FILE] [--keep]");
+  console.error("usage: scripts/bench --composer [--packages N=30] [--versions N=5] [--runs N=5] [--profile] [--log requests|debug] [--no-docs] [--out FILE] [--keep]");
   process.exit(msg ? 2 : 0);
 }
 
@@ -71,15 +72,18 @@ export function versionList(count) {
   return out;
 }
 
-// Package i depends on i-1 (so the top package pulls in the whole tree) and on up to two lower ones;
-// constraints follow the depending version's major: 1.x wants ^1.0, later majors accept the previous
-// one too, so the solver has real choices.
-function dependencies(i) {
-  if (i === 0) return [];
-  const deps = new Set([i - 1]);
-  if (i >= 3) deps.add((i * 7) % (i - 1));
-  if (i >= 5) deps.add((i * 13) % (i - 2));
-  return [...deps];
+// The tree has five layers (a real application's dependency graph is wide and a few levels deep, and
+// composer discovers it level by level): package i depends on the package at its place in the layer
+// below (so every package is needed) and on up to two others from lower layers; constraints follow the
+// depending version's major: 1.x wants ^1.0, later majors accept the previous one too, so the solver
+// has real choices.
+const LAYERS = 5;
+function dependencies(i, count) {
+  const width = Math.ceil(count / LAYERS);
+  const layer = Math.floor(i / width);
+  if (layer === 0) return [];
+  const below = layer * width; // how many packages the lower layers hold
+  return [...new Set([i - width, (i * 7) % below, (i * 13 + 5) % below])];
 }
 
 function constraintFor(major, k) {
@@ -116,7 +120,7 @@ export function buildTree(packages, versions) {
     for (const version of list) {
       const major = Number(version.split(".")[0]);
       const require = { php: ">=8.1", "ext-json": "*" };
-      dependencies(i).forEach((d, k) => (require[names[d]] = constraintFor(major, k)));
+      dependencies(i, packages).forEach((d, k) => (require[names[d]] = constraintFor(major, k)));
       const composer = {
         name,
         description: `${studly(name.split("/")[1])}: part of the benchmark's generated tree.`,
@@ -139,7 +143,9 @@ export function buildTree(packages, versions) {
       out.push({ name, version, composer, zip: zipFiles(files) });
     }
   });
-  const top = names.slice(-Math.min(3, names.length));
+  // The project requires every package nothing else requires (the top layer), so it installs them all.
+  const needed = new Set(names.flatMap((_, i) => dependencies(i, packages)));
+  const top = names.filter((_, i) => !needed.has(i));
   return { names, versions: list, archives: out, rootRequire: Object.fromEntries(top.map((n) => [n, `^${Number(list.at(-1).split(".")[0])}.0`])) };
 }
 
@@ -250,7 +256,7 @@ async function main(argv) {
     const tree = buildTree(opt.packages, opt.versions);
     const zipBytes = tree.archives.reduce((a, z) => a + z.zip.length, 0);
 
-    broker = await startBroker({ pbLog: "requests", keepLines: true });
+    broker = await startBroker({ pbLog: opt.log, keepLines: true });
     const base = broker.base;
     log(`bench: broker on ${base}`);
 
@@ -431,7 +437,7 @@ async function main(argv) {
         server_cpu_ms: cpu0 != null && cpu1 != null ? (cpu1 - cpu0) / 1e6 : NaN,
         machine_busy_cores: busyCores(mach0, mach1, m.nproc),
         requests: requests.length, statuses: statusMix(requests.map((r) => r.status)),
-        request_log: requests.map((r) => `${r.method} ${r.path} ${r.status}${r.ms != null ? ` ${r.ms}ms` : ""}`),
+        request_log: requests.map((r) => `${r.method} ${r.path} ${r.status}${r.ms != null ? ` ${r.ms}ms` : ""}${r.effects ? ` ${JSON.stringify(r.effects)}` : ""}`),
         output: opt.profile ? res.output : undefined,
       };
     }
@@ -509,8 +515,9 @@ async function main(argv) {
           `composer 2.5.5 and nginx 1.22.1 (Debian). Full run: ${f0(totalS)} s.`,
         "",
         `Tree: ${tree.names.length} generated packages × ${tree.versions.length} versions (${tree.archives.length} zips, ` +
-          `${f0(zipBytes / 1024)} KiB, 10–49 real files each), each depending on up to three others with real constraints; ` +
-          `the project requires the top three, so every run installs all ${tree.names.length}. The archives are uploaded ` +
+          `${f0(zipBytes / 1024)} KiB, 10–49 real files each) in ${LAYERS} layers, each package depending on up to three from ` +
+          `lower layers with real constraints; the project requires the ${Object.keys(tree.rootRequire).length} packages ` +
+          `nothing else requires, so every run installs all ${tree.names.length}. The archives are uploaded ` +
           `through the admin API; nginx then serves what the broker serves (packages.json and the p2 documents with the ` +
           `origin replaced, the same zips at the same /dist paths, the broker's answers to composer's advisories and ` +
           `download-count POSTs), so composer makes the same requests to each. The floor Worker ` +
