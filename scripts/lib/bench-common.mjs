@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { applyMigrations, root } from "../../tests/worker/helpers.mjs";
 import { cpuNanos, workerdPids, machineJiffies } from "../../tests/bench/load.mjs";
+import { freePort } from "../../tests/e2e/process.mjs";
 
 export { root, cpuNanos, machineJiffies };
 
@@ -58,13 +59,16 @@ export function busyCores(a, b, nproc) {
 // One Worker in its own workerd (Miniflare) on a direct socket of 127.0.0.1 (`port`, 0 = any). Counts
 // the Worker's stdout lines and keeps them when `keepLines`. Returns { mf, base, port, pids, runtime,
 // dispose }; `pids` are the workerd processes started since the call.
-export async function startWorkerd({ script, port = 0, keepLines = false, options = {} }) {
+// With `inspect`, workerd's inspector is served on `inspectorPort` (for bench-profile.mjs).
+export async function startWorkerd({ script, port = 0, keepLines = false, inspect = false, options = {} }) {
   const runtime = { lines: 0, partial: "", kept: [], stderrTail: [] };
   const before = new Set(workerdPids());
+  const inspectorPort = inspect ? await freePort() : undefined;
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
     cf: false,
+    ...(inspect ? { inspectorPort } : {}),
     handleRuntimeStdio(stdout, stderr) {
       stdout.on("data", (c) => {
         const text = runtime.partial + c.toString();
@@ -91,6 +95,7 @@ export async function startWorkerd({ script, port = 0, keepLines = false, option
         scriptPath: path.join(root, script),
         compatibilityDate: "2025-09-01",
         unsafeDirectSockets: [{ host: "127.0.0.1", port }],
+        ...(inspect ? { unsafeInspectorProxy: true } : {}),
         ...options,
       },
     ],
@@ -102,7 +107,7 @@ export async function startWorkerd({ script, port = 0, keepLines = false, option
     const url = await mf.unsafeGetDirectURL("main");
     const pids = workerdPids().filter((p) => !before.has(p));
     if (!pids.length) throw new Error("found no new workerd process among this node process's children");
-    return { mf, base: url.origin, port: Number(url.port), pids, runtime, dispose };
+    return { mf, base: url.origin, port: Number(url.port), pids, runtime, dispose, inspectorPort };
   } catch (e) {
     await dispose();
     throw e;
@@ -110,10 +115,11 @@ export async function startWorkerd({ script, port = 0, keepLines = false, option
 }
 
 // The broker (worker/index.mjs, or a wrapper `script` around it) with in-memory D1/KV/R2, migrated.
-export async function startBroker({ script = "worker/index.mjs", bindings = {}, pbLog = "requests", keepLines = false } = {}) {
+export async function startBroker({ script = "worker/index.mjs", bindings = {}, pbLog = "requests", keepLines = false, inspect = false } = {}) {
   const w = await startWorkerd({
     script,
     keepLines,
+    inspect,
     options: {
       modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
       d1Databases: { DB: "bench-db" },
