@@ -10,7 +10,7 @@
 //                                 [--log requests|debug] [--out FILE] [--keep]
 import { execFile } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, startGroup, stopGroup, waitFor } from "../../tests/e2e/process.mjs";
 import { uploadZip } from "../../tests/bench/seed.mjs";
@@ -228,6 +228,7 @@ function statusMix(statuses) {
 async function main(argv) {
   const opt = parseArgs(argv);
   const started = Date.now();
+  const load0 = loadavg()[0];
   const m = machine();
   for (const [cmd, args] of [["composer", ["--version"]], ["nginx", ["-v"]]]) {
     try {
@@ -536,7 +537,8 @@ async function main(argv) {
         `- update: broker ÷ nginx ${verdict("update")}`,
         "",
         `Noise: the machine was busy ${f2(busy)} cores of ${m.nproc} during the median run (composer, the server and ` +
-          `everything else on the machine).`,
+          `everything else on the machine); load average (1 min) ${f1(load0)} at the start, ${f1(loadavg()[0])} at the end. ` +
+          "min–max shows the spread between runs.",
         "",
         "Raw numbers, each run's request log: `build/bench/composer.json`.",
         "",

@@ -10,6 +10,7 @@
 //                              [--no-docs] [--out FILE]
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import * as composerRepo from "../../tests/upstreams/composer-repo.mjs";
 import { seed, composerJson, uploadZip } from "../../tests/bench/seed.mjs";
@@ -202,6 +203,7 @@ const duration = (min) => (min >= 120 ? `${f1(min / 60)} h` : `${f0(min)} min`);
 async function main(argv) {
   const opt = parseArgs(argv);
   const started = Date.now();
+  const load0 = os.loadavg()[0];
   const m = machine();
   onSignals(stopCurrent);
   const vrows = [];
@@ -262,7 +264,11 @@ async function main(argv) {
       "",
       ptable,
       "",
-      "Raw numbers: `build/bench/scale.json`.",
+      `Noise: load average (1 min) ${f1(load0)} at the start and ${f1(os.loadavg()[0])} at the end, on ${m.nproc} cores; the ` +
+        `machine was busy ${f1(median(vrows.map((r) => r.busy_cores)))} cores (median) during the uploads. Wall times and ` +
+        "busy times grow with that load; the counts (cron runs, requests, bytes, memory) do not.",
+      "",
+      "Raw numbers (with each upload's profile): `build/bench/scale.json`.",
       "",
     ].join("\n"));
     log("bench: wrote build/bench/scale.json and the Scale section of docs/PERFORMANCE.md");
