@@ -10,6 +10,7 @@ import path from "node:path";
 import { applyMigrations, root } from "../../tests/worker/helpers.mjs";
 import { cpuNanos, workerdPids, machineJiffies } from "../../tests/bench/load.mjs";
 import { freePort } from "../../tests/e2e/process.mjs";
+import { api } from "../../tests/bench/seed.mjs";
 
 export { root, cpuNanos, machineJiffies };
 
@@ -138,20 +139,9 @@ export async function startBroker({ script = "worker/index.mjs", bindings = {}, 
 }
 
 // Admin API call with the bench's admin token; JSON body when `body` is a plain object.
-export async function adminApi(base, method, p, body, headers = {}) {
+export function adminApi(base, method, p, body, headers = {}) {
   const isJson = body != null && !(body instanceof Uint8Array) && typeof body !== "string";
-  const r = await fetch(base + p, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(isJson ? { "content-type": "application/json" } : {}), ...headers },
-    body: isJson ? JSON.stringify(body) : body,
-    signal: AbortSignal.timeout(120_000),
-  });
-  const text = await r.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: r.status, json, text };
+  return api(base, ADMIN_TOKEN, method, p, isJson ? JSON.stringify(body) : body, { ...(isJson ? { "content-type": "application/json" } : {}), ...headers });
 }
 
 export async function createToken(base, name = "bench") {

@@ -12,7 +12,7 @@ import { execFile } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
-import { freePort, startGroup, stopGroup, waitFor } from "../../tests/e2e/process.mjs";
+import { composerEnv, freePort, startGroup, stopGroup, waitFor } from "../../tests/e2e/process.mjs";
 import { uploadZip } from "../../tests/bench/seed.mjs";
 import { zipFiles } from "../../tests/upstreams/zip.mjs";
 import {
@@ -189,26 +189,12 @@ http {
 
 // ---- composer ----
 
-function clientEnv(project) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^COMPOSER_/.test(k) && !/^(https?|all|no)_proxy$/i.test(k)) env[k] = v;
-  return {
-    ...env,
-    COMPOSER_HOME: project.home,
-    COMPOSER_CACHE_DIR: project.cache,
-    COMPOSER_NO_INTERACTION: "1",
-    COMPOSER_ALLOW_SUPERUSER: "1",
-    no_proxy: "127.0.0.1",
-    NO_PROXY: "127.0.0.1",
-  };
-}
-
 // Runs composer under bash so that `times` reports composer's own CPU (user + system of the children).
 function runComposer(project, args) {
   const script = 'composer "$@"; rc=$?; times >&2; exit $rc';
   const t0 = process.hrtime.bigint();
   return new Promise((resolve) => {
-    execFile("bash", ["-c", script, "bash", ...args], { cwd: project.dir, env: clientEnv(project), timeout: COMPOSER_TIMEOUT_MS, killSignal: "SIGKILL", maxBuffer: 64 << 20 },
+    execFile("bash", ["-c", script, "bash", ...args], { cwd: project.dir, env: composerEnv(project), timeout: COMPOSER_TIMEOUT_MS, killSignal: "SIGKILL", maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         const lines = String(stderr).trimEnd().split("\n");

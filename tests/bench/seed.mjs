@@ -93,7 +93,7 @@ export function packageZip(cj, { bigBytes = 0 } = {}) {
   return zipFiles(files);
 }
 
-async function api(base, adminToken, method, path, body, headers = {}) {
+export async function api(base, adminToken, method, path, body, headers = {}) {
   const r = await fetch(base + path, {
     method,
     headers: { authorization: `Bearer ${adminToken}`, ...headers },
