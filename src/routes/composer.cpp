@@ -517,14 +517,13 @@ task<http::response> notify_downloads(request_context& ctx) {
             "ON CONFLICT (package_id, version_normalized, token_id, day) DO UPDATE SET count = count + excluded.count";
     batch.push_back(std::move(s));
   }
+  if (!batch.empty()) {
+    auto r = co_await fx::d1_batch(std::move(batch));
+    if (!r) co_return store_error(r.err());
+  }
   http::response resp = http::response::json_body(201, "{\"status\":\"success\"}");
   resp.header_list.set("cache-control", "private, no-store");
-  if (batch.empty()) co_return resp;
-  // composer waits for this answer at the end of every install and ignores what it says: the counts are
-  // written after it (one atomic batch; a failed write loses those counts, as an error answer would).
-  (void)co_await respond_early(ctx, std::move(resp));
-  (void)co_await fx::d1_batch(std::move(batch));
-  co_return already_sent();
+  co_return resp;
 }
 
 }  // namespace pb::routes
