@@ -76,6 +76,16 @@ task<std::string> run_scheduled(request_context* ctx) {
   co_return std::string("{}");
 }
 
+// {"retry":[{"id","delay_s"}]}: the messages the shim hands back to the queue; it acknowledges the rest.
+task<std::string> run_queue(request_context* ctx) {
+  json_array retry = co_await routes::handle_queue(*ctx);
+  json_writer w;
+  w.begin_object().key("retry").begin_array();
+  for (const auto& r : retry) w.value(r);
+  w.end_array().end_object();
+  co_return std::move(w).str();
+}
+
 task<std::string> reject(std::string message) {
   co_return finish_document(http::error_response(error_code::protocol, std::move(message)));
 }
@@ -93,6 +103,11 @@ result<request_context> read_start(std::string_view doc) {
   if (kind == "scheduled") {
     ctx.kind = invocation_kind::scheduled;
     ctx.cron = std::string(j["cron"].as_string());
+    return ctx;
+  }
+  if (kind == "queue") {
+    ctx.kind = invocation_kind::queue;
+    ctx.messages = j["messages"].is_array() ? j["messages"] : json::array();
     return ctx;
   }
   if (kind != "fetch") return make_error(error_code::protocol, "unknown invocation kind " + j["kind"].dump());
@@ -153,9 +168,10 @@ PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
   if (ctx) {
     ctx->cfg = configured();
     j->ctx = std::move(*ctx);
-    j->drv = std::make_unique<driver>(j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
-                                                                                 : run_fetch(&j->ctx, &j->raw_body),
-                                      j->ctx.settings().subrequest_budget());
+    task<std::string> root = j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
+                             : j->ctx.kind == invocation_kind::queue   ? run_queue(&j->ctx)
+                                                                       : run_fetch(&j->ctx, &j->raw_body);
+    j->drv = std::make_unique<driver>(std::move(root), j->ctx.settings().subrequest_budget());
   } else {
     j->drv = std::make_unique<driver>(reject(ctx.err().message));
   }

@@ -115,6 +115,31 @@ export default {
     });
   },
 
+  // The sync queue's consumer (wrangler.toml [[queues.consumers]]): each message wakes one source's sync
+  // (PROTOCOL.md, "queue" start document). C++ runs the next slice and sends the continuation itself;
+  // here a message is acknowledged unless the finish document hands it back for a later retry. A trap
+  // or shim failure retries the whole batch (Queues' max_retries bounds it; the cron trigger follows).
+  async queue(batch, env, ctx) {
+    const handles = new Handles();
+    const messages = batch.messages.map((m) => ({ id: m.id, body: m.body, attempts: m.attempts }));
+    const startDoc = { v: PROTOCOL_VERSION, kind: "queue", messages, now_ms: Date.now() };
+    const io = { env, ctx, handles, effects: [], respond() {} };
+    try {
+      const finish = await drive(wasmModule, startDoc, io);
+      const retry = new Map((finish.retry ?? []).map((r) => [r.id, r.delay_s]));
+      for (const m of batch.messages) {
+        if (retry.has(m.id)) m.retry({ delaySeconds: retry.get(m.id) });
+        else m.ack();
+      }
+      log({ kind: "queue", queue: batch.queue, messages: messages.length, retried: retry.size, effects: io.effects });
+    } catch (err) {
+      log({ level: "error", msg: err instanceof Trap ? "wasm trap" : "shim error", kind: "queue", error: String(err?.message ?? err) });
+      batch.retryAll({ delaySeconds: 30 });
+    } finally {
+      await handles.release();
+    }
+  },
+
   async scheduled(controller, env, ctx) {
     const handles = new Handles();
     const startDoc = { v: PROTOCOL_VERSION, kind: "scheduled", cron: controller.cron, now_ms: Date.now() };

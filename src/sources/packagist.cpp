@@ -161,7 +161,7 @@ task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_
   if (!u) co_return std::move(u).err();
   std::vector<std::string> errors;
   auto fail = [&](std::string msg) -> task<result<slice_report>> {
-    (void)co_await finish_sync(s.id, {"error", 0, 0, msg}, now_ms);
+    (void)co_await finish_sync(s, {"error", 0, 0, msg}, now_ms);
     report.status = "error";
     report.errors.push_back(std::move(msg));
     co_return report;
@@ -232,7 +232,7 @@ task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_
     for (std::size_t i = done; i < pending.size(); ++i) rest.push_back(json(pending[i]));
     json cursor = json::object();
     cursor.set("pending", std::move(rest));
-    auto saved = co_await save_sync_cursor(s.id, cursor.dump(), now_ms);
+    auto saved = co_await save_sync_cursor(s, cursor.dump(), now_ms);
     if (!saved) co_return std::move(saved).err();
     report.status = "running";
     co_return report;
@@ -240,7 +240,7 @@ task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_
   std::string joined;
   for (const auto& e : errors) joined += (joined.empty() ? "" : "; ") + e;
   report.status = errors.empty() ? "ok" : "error";
-  auto finished = co_await finish_sync(s.id, {report.status, report.packages, 0, joined}, now_ms);
+  auto finished = co_await finish_sync(s, {report.status, report.packages, 0, joined}, now_ms);
   if (!finished) co_return std::move(finished).err();
   co_return report;
 }
