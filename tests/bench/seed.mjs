@@ -93,7 +93,7 @@ export function packageZip(cj, { bigBytes = 0 } = {}) {
   return zipFiles(files);
 }
 
-async function api(base, adminToken, method, path, body, headers = {}) {
+export async function api(base, adminToken, method, path, body, headers = {}) {
   const r = await fetch(base + path, {
     method,
     headers: { authorization: `Bearer ${adminToken}`, ...headers },
@@ -173,9 +173,11 @@ export async function seed({ mf, base, adminToken, packages = 200, versions = 40
       t: now - (plan.sqlRows.length - k) * 86_400_000 * 7, // one release a week
     }));
     inserted += list.length;
-    statements.push(
-      insert.bind(row.package_id, row.dist_type, row.dist_key, row.dist_shasum, row.dist_sha256, row.dist_size, now, JSON.stringify(list)),
-    );
+    // At most 500 rows per parameter: SQLite refuses a string past its length limit (SQLITE_TOOBIG).
+    for (let k = 0; k < list.length; k += 500)
+      statements.push(
+        insert.bind(row.package_id, row.dist_type, row.dist_key, row.dist_shasum, row.dist_sha256, row.dist_size, now, JSON.stringify(list.slice(k, k + 500))),
+      );
   });
   for (let i = 0; i < statements.length; i += 50) await db.batch(statements.slice(i, i + 50));
   const count = await db.prepare("SELECT COUNT(*) AS n FROM versions").first("n");

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
+import { composerEnv, freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 import { buildPackages, composerJson, widgetSays, zipFiles } from "./fixtures/composer-packages.mjs";
 
 const ADMIN_TOKEN = "e2e-composer-admin-token-5f0c2a9b7d";
@@ -168,21 +168,7 @@ function makeProject(label, { token, bearer = false, require = {}, extra = {} } 
 }
 
 function clientEnv(project) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^COMPOSER_/.test(k) || /^(https?|all|no)_proxy$/i.test(k)) continue;
-    env[k] = v;
-  }
-  return {
-    ...env,
-    COMPOSER_HOME: project.home,
-    COMPOSER_CACHE_DIR: project.cache,
-    COMPOSER_NO_INTERACTION: "1",
-    COMPOSER_ALLOW_SUPERUSER: "1",
-    COLUMNS: "10000", // no wrapping of composer's error blocks (assertions match their text)
-    no_proxy: "127.0.0.1",
-    NO_PROXY: "127.0.0.1",
-  };
+  return composerEnv(project, { COLUMNS: "10000" }); // no wrapping of composer's error blocks (assertions match their text)
 }
 
 function composer(project, args, { timeout = COMPOSER_TIMEOUT_MS } = {}) {
