@@ -30,7 +30,9 @@ constexpr std::uint32_t buffer_padding = 64;
 
 struct job {
   request_context ctx;
-  std::string raw_body;  // the finished response's body, handed over as bytes (PROTOCOL.md "Finish")
+  // The finished response's body, handed over as bytes (PROTOCOL.md "Finish"); shared with the hot cache
+  // when the response came from it, so a p2 hit leaves wasm without a copy inside wasm.
+  std::shared_ptr<const std::string> raw_body;
   std::unique_ptr<driver> drv;
   driver_state state = driver_state::waiting;
 };
@@ -51,16 +53,17 @@ std::string finish_document(const http::response& r) {
 
 // The body leaves as raw bytes beside the document: no JSON escaping on the way out, no decoding in JS.
 // "log" carries what the shim's request log line needs from C++ (the route and the cache outcome).
-task<std::string> run_fetch(request_context* ctx, std::string* raw_body) {
+task<std::string> run_fetch(request_context* ctx, std::shared_ptr<const std::string>* raw_body) {
   http::response r = co_await routes::handle_fetch(*ctx);
   json_writer w;
   w.begin_object();
   if (r.status != 0) {  // 0: already sent with http.respond
     std::int64_t raw_len = -1;
-    if (r.body_from == http::no_body && !r.body.empty()) {
-      *raw_body = std::move(r.body);
+    if (r.body_from == http::no_body && !r.body_bytes().empty()) {
+      *raw_body = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
       r.body.clear();
-      raw_len = static_cast<std::int64_t>(raw_body->size());
+      r.shared_body.reset();
+      raw_len = static_cast<std::int64_t>((*raw_body)->size());
     }
     w.key("response");
     wire::write_response(w, r, raw_len);
@@ -204,12 +207,12 @@ PB_EXPORT void pb_reset_caches() {
 // The raw body of a finished job's response ("body_raw" in the finish document).
 PB_EXPORT const char* pb_out_body_ptr(std::uint32_t id) {
   auto it = jobs().find(id);
-  return it == jobs().end() ? nullptr : it->second->raw_body.data();
+  return it == jobs().end() || !it->second->raw_body ? nullptr : it->second->raw_body->data();
 }
 
 PB_EXPORT std::uint32_t pb_out_body_len(std::uint32_t id) {
   auto it = jobs().find(id);
-  return it == jobs().end() ? 0 : static_cast<std::uint32_t>(it->second->raw_body.size());
+  return it == jobs().end() || !it->second->raw_body ? 0 : static_cast<std::uint32_t>(it->second->raw_body->size());
 }
 
 // Frees the job; a job abandoned while waiting destroys its coroutine frames.

@@ -26,7 +26,7 @@ void write_response(json_writer& w, const http::response& r, std::int64_t raw_bo
   } else if (raw_body_len >= 0) {
     w.field("body_raw", raw_body_len);
   } else {
-    w.field("body", r.body);
+    w.field("body", r.body_bytes());
   }
   w.end_object();
 }

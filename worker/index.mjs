@@ -2,7 +2,7 @@
 // this file turns an invocation into a start document, runs the effect loop (engine.mjs) and turns
 // the finish document back into a Response. A trap answers 500 and the next request gets a new instance.
 import wasmModule from "../build/wasm/package_broker.wasm";
-import { drive, Handles, Trap } from "./engine.mjs";
+import { drive, run, Handles, Trap } from "./engine.mjs";
 
 const PROTOCOL_VERSION = 2;
 
@@ -49,10 +49,17 @@ function requestLine(method, path, status, ms, meta, effects) {
   return `{"route":${route},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${status},"ms":${ms},"cache":${cache}${tail}}`;
 }
 
+// The path for log lines, without parsing the whole URL on every request.
+function pathOf(url) {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const end = url.search(/[?#]/);
+  return end < 0 || end < start ? url.slice(start) : url.slice(start, end);
+}
+
 export default {
   async fetch(request, env, ctx) {
     const started = Date.now();
-    const url = new URL(request.url);
     const handles = new Handles();
     if (request.body) {
       const len = request.headers.get("content-length");
@@ -73,32 +80,57 @@ export default {
     // "debug": the same with the effect ops; otherwise ("errors", the default) only server errors.
     const logAll = env.PB_LOG === "requests" || env.PB_LOG === "debug";
     const effects = env.PB_LOG === "debug" ? [] : undefined;
-    return new Promise((resolve) => {
-      let sent = false;
-      let status = 0;
-      let ms = 0;
-      let meta = null;
-      const send = (resp) => {
-        if (sent) return;
-        sent = true;
-        status = resp.status;
-        ms = Date.now() - started;
-        resolve(resp);
-      };
-      const io = { env, ctx, handles, effects, respond: (r) => send(toResponse(r, handles, request.method)) };
-      const done = drive(wasmModule, startDoc, io)
+    const failed = (err) => {
+      const trapped = err instanceof Trap;
+      log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error: String(err?.message ?? err), path: pathOf(request.url) });
+      return jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim");
+    };
+    let sent = false;
+    let status = 0;
+    let ms = 0;
+    let meta = null;
+    let resolve = null;
+    let early = null; // a response sent (http.respond) before the promise below existed
+    const send = (resp) => {
+      if (sent) return;
+      sent = true;
+      status = resp.status;
+      ms = Date.now() - started;
+      if (resolve) resolve(resp);
+      else early = resp;
+    };
+    const io = { env, ctx, handles, effects, respond: (r) => send(toResponse(r, handles, request.method)) };
+    let first;
+    try {
+      first = run(wasmModule, startDoc, io);
+    } catch (err) {
+      first = { failed: err };
+    }
+    if (!(first instanceof Promise)) {
+      // Finished without I/O (a warm hit): answered now, no promise chain, no waitUntil unless a request
+      // body is left to cancel.
+      const resp = first.failed
+        ? failed(first.failed)
+        : first.response
+          ? toResponse(first.response, handles, request.method)
+          : jsonError(500, "internal", "the handler finished without a response");
+      if (logAll || resp.status >= 500)
+        console.log(requestLine(request.method, pathOf(request.url), resp.status, Date.now() - started, first.log, effects));
+      if (handles.map.size) ctx.waitUntil(handles.release());
+      return resp;
+    }
+    return new Promise((res) => {
+      resolve = res;
+      if (early) res(early);
+      const done = first
         .then((finish) => {
           meta = finish.log;
           if (finish.response) send(toResponse(finish.response, handles, request.method));
           else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"));
         })
-        .catch((err) => {
-          const trapped = err instanceof Trap;
-          log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error: String(err?.message ?? err), path: url.pathname });
-          send(jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"));
-        })
+        .catch((err) => send(failed(err)))
         .finally(() => {
-          if (logAll || status >= 500) console.log(requestLine(request.method, url.pathname, status, ms, meta, effects));
+          if (logAll || status >= 500) console.log(requestLine(request.method, pathOf(request.url), status, ms, meta, effects));
           return handles.release();
         });
       ctx.waitUntil(done);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -27,8 +28,12 @@ struct request {
 struct response {
   int status = 200;
   headers header_list;
-  std::string body;             // used when body_from is no_body
+  std::string body;             // used when body_from is no_body and shared_body is not set
   body_handle body_from = no_body;  // stream this host body instead
+  // An immutable body shared with the isolate's cache (a p2 document as served): sent without a copy.
+  std::shared_ptr<const std::string> shared_body;
+
+  std::string_view body_bytes() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
 
   static response json_body(int status, std::string body);
   static response text(int status, std::string body, std::string_view content_type = "text/plain; charset=utf-8");

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "bindings/task.h"
 #include "core/json.h"
@@ -47,6 +49,9 @@ task<result<std::monostate>> finish_sync(std::int64_t source_id, storage::sync_o
 // One upstream version object (Composer's package format) → the row we keep; the error says why a
 // version is skipped. References are made hex (Composer's mirror URLs need hex %reference%).
 result<storage::upstream_version> upstream_version_row(const json& version);
+// The versions of `name` (lower-case) in an upstream p2 document, expanded when it is minified
+// ("composer/2.0"): what a packagist mirror keeps of each file it reads.
+std::vector<json> p2_versions(const json& doc, std::string_view name);
 
 // Cron: continues running syncs and starts due ones, a bounded number per invocation.
 task<std::monostate> run_due_syncs(const settings& cfg, std::int64_t now_ms);
