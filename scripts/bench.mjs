@@ -19,7 +19,7 @@ const started = Date.now();
 const argv = process.argv.slice(2);
 
 function parseArgs(args) {
-  const o = { quick: false, concurrency: 8, requests: null, seconds: 10, warmup: 200, packages: 200, versions: 40, bigPackages: 10000, mirrorMb: 5, docs: true, log: "errors" };
+  const o = { quick: false, concurrency: 8, requests: null, seconds: 10, warmup: 200, packages: 200, versions: 40, bigPackages: 10000, mirrorMb: 5, docs: true, log: "errors", out: null };
   const num = (i, flag) => {
     const v = Number(args[i]);
     if (!Number.isFinite(v) || v <= 0) usage(`${flag} needs a positive number, got ${args[i]}`);
@@ -37,6 +37,7 @@ function parseArgs(args) {
     else if (a === "--big-packages") o.bigPackages = num(++i, a);
     else if (a === "--mirror-mb") o.mirrorMb = num(++i, a);
     else if (a === "--no-docs") o.docs = false;
+    else if (a === "--out" && args[i + 1]) o.out = args[++i]; // results JSON elsewhere than build/bench/results.json
     else if (a === "--log" && ["errors", "requests", "debug"].includes(args[i + 1])) o.log = args[++i];  // PB_LOG of the Worker
     else if (a === "--help" || a === "-h") usage();
     else usage(`unknown option ${a}`);
@@ -49,7 +50,7 @@ function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
   console.error(
     "usage: scripts/bench [--quick] [--concurrency N=8] [--requests N=3000 (--quick: 300)] [--seconds T=10] [--warmup N=200]\n" +
-      "                     [--packages N=200] [--versions N=40] [--big-packages N=10000] [--mirror-mb N=5] [--no-docs]",
+      "                     [--packages N=200] [--versions N=40] [--big-packages N=10000] [--mirror-mb N=5] [--no-docs] [--out results.json]",
   );
   process.exit(msg ? 2 : 0);
 }
@@ -485,13 +486,14 @@ async function main() {
     runtime_stdout: { bytes: runtime.stdoutBytes, lines: runtime.stdoutLines },
     total_seconds: totalS,
   };
-  mkdirSync(path.join(root, "build/bench"), { recursive: true });
-  writeFileSync(path.join(root, "build/bench/results.json"), JSON.stringify(results, null, 2) + "\n");
+  const out = opt.out ? path.resolve(opt.out) : path.join(root, "build/bench/results.json");
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
   if (opt.docs) {
     rewriteDocs(section);
-    log("bench: wrote build/bench/results.json and the \"Serving benchmark\" section of docs/PERFORMANCE.md");
+    log(`bench: wrote ${path.relative(root, out)} and the "Serving benchmark" section of docs/PERFORMANCE.md`);
   } else {
-    log("bench: wrote build/bench/results.json (--no-docs: docs/PERFORMANCE.md untouched)");
+    log(`bench: wrote ${path.relative(root, out)} (--no-docs: docs/PERFORMANCE.md untouched)`);
   }
   log(`bench: done in ${f0(totalS)} s`);
   return { exitCode: rows.some((r) => r.failed) ? 1 : 0 };
