@@ -9,6 +9,7 @@
 #include "core/settings.h"
 
 #include "core/json.h"
+#include "simdjson.h"
 #include "driver.h"
 #include "routes/app.h"
 #include "auth/rate_limit.h"
@@ -86,27 +87,47 @@ task<std::string> reject(std::string message) {
   co_return finish_document(http::error_response(error_code::protocol, std::move(message)));
 }
 
+// The start document, read straight from simdjson's DOM (no owning JSON tree): it is parsed on every
+// request, so its cost is part of every warm hit's.
 result<request_context> read_start(std::string_view doc) {
-  auto parsed = parse_json(doc);
-  if (!parsed) return std::move(parsed).err();
-  const json& j = *parsed;
-  if (j["v"].as_int() != wire::protocol_version)
-    return make_error(error_code::protocol, "protocol version " + j["v"].dump() + " is not " +
-                                                std::to_string(wire::protocol_version));
+  static simdjson::dom::parser parser;  // keeps its buffers between invocations (single-threaded module)
+  simdjson::dom::element root;
+  if (auto err = parser.parse(doc.data(), doc.size()).get(root))
+    return make_error(error_code::protocol, std::string("start document: invalid JSON (") + simdjson::error_message(err) + ")");
+  auto str = [](simdjson::dom::element e, std::string_view key, std::string_view fallback = {}) {
+    std::string_view v;
+    return e[key].get(v) ? std::string(fallback) : std::string(v);
+  };
+  std::int64_t version = 0;
+  bool versioned = !root["v"].get(version);
+  if (!versioned || version != wire::protocol_version)
+    return make_error(error_code::protocol, "protocol version " + (versioned ? std::to_string(version) : std::string("(none)")) +
+                                                " is not " + std::to_string(wire::protocol_version));
   request_context ctx;
-  ctx.now_ms = j["now_ms"].as_int();
-  std::string_view kind = j["kind"].as_string();
+  std::int64_t now = 0;
+  ctx.now_ms = root["now_ms"].get(now) ? 0 : now;
+  std::string kind = str(root, "kind");
   if (kind == "scheduled") {
     ctx.kind = invocation_kind::scheduled;
-    ctx.cron = std::string(j["cron"].as_string());
+    ctx.cron = str(root, "cron");
     return ctx;
   }
-  if (kind != "fetch") return make_error(error_code::protocol, "unknown invocation kind " + j["kind"].dump());
-  const json& r = j["request"];
-  ctx.req.method = std::string(r["method"].as_string("GET"));
-  ctx.req.target = http::parse_url(r["url"].as_string());
-  ctx.req.header_list = wire::read_headers(r["headers"]);
-  ctx.req.body = static_cast<http::body_handle>(r["body_handle"].as_int(http::no_body));
+  if (kind != "fetch") return make_error(error_code::protocol, "unknown invocation kind \"" + kind + "\"");
+  simdjson::dom::element r;
+  if (root["request"].get(r)) return make_error(error_code::protocol, "start document without \"request\"");
+  ctx.req.method = str(r, "method", "GET");
+  ctx.req.target = http::parse_url(str(r, "url"));
+  simdjson::dom::array headers;
+  if (!r["headers"].get(headers)) {
+    for (simdjson::dom::element pair : headers) {
+      simdjson::dom::array kv;
+      std::string_view k, v;
+      if (pair.get(kv) || kv.size() != 2 || kv.at(0).get(k) || kv.at(1).get(v)) continue;
+      ctx.req.header_list.add(k, v);
+    }
+  }
+  std::int64_t body = http::no_body;
+  ctx.req.body = static_cast<http::body_handle>(r["body_handle"].get(body) ? http::no_body : body);
   return ctx;
 }
 

@@ -19,7 +19,7 @@ const started = Date.now();
 const argv = process.argv.slice(2);
 
 function parseArgs(args) {
-  const o = { quick: false, concurrency: 8, requests: null, seconds: 10, warmup: 200, packages: 200, versions: 40, bigPackages: 10000, mirrorMb: 5, docs: true, log: "errors", out: null };
+  const o = { quick: false, concurrency: 8, requests: null, seconds: 10, warmup: 200, packages: 200, versions: 40, bigPackages: 10000, mirrorMb: 5, docs: true, log: "errors", out: null, phases: null, wasm: true };
   const num = (i, flag) => {
     const v = Number(args[i]);
     if (!Number.isFinite(v) || v <= 0) usage(`${flag} needs a positive number, got ${args[i]}`);
@@ -37,12 +37,15 @@ function parseArgs(args) {
     else if (a === "--big-packages") o.bigPackages = num(++i, a);
     else if (a === "--mirror-mb") o.mirrorMb = num(++i, a);
     else if (a === "--no-docs") o.docs = false;
+    else if (a === "--phases" && args[i + 1]) o.phases = args[++i].split(","); // a subset, for profiling work (implies --no-docs)
+    else if (a === "--no-wasm") o.wasm = false; // skip the mirror rewrite and cold start (implies --no-docs)
     else if (a === "--out" && args[i + 1]) o.out = args[++i]; // results JSON elsewhere than build/bench/results.json
     else if (a === "--log" && ["errors", "requests", "debug"].includes(args[i + 1])) o.log = args[++i];  // PB_LOG of the Worker
     else if (a === "--help" || a === "-h") usage();
     else usage(`unknown option ${a}`);
   }
   o.requests ??= o.quick ? 300 : 3000;
+  if (o.phases || !o.wasm) o.docs = false; // a partial run never rewrites the documented table
   return o;
 }
 
@@ -50,7 +53,8 @@ function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
   console.error(
     "usage: scripts/bench [--quick] [--concurrency N=8] [--requests N=3000 (--quick: 300)] [--seconds T=10] [--warmup N=200]\n" +
-      "                     [--packages N=200] [--versions N=40] [--big-packages N=10000] [--mirror-mb N=5] [--no-docs] [--out results.json]",
+      "                     [--packages N=200] [--versions N=40] [--big-packages N=10000] [--mirror-mb N=5] [--no-docs] [--out results.json]\n" +
+      "                     [--phases p2,p2_304,packages_json,packages_json_big,dist] [--no-wasm]",
   );
   process.exit(msg ? 2 : 0);
 }
@@ -323,6 +327,9 @@ async function main() {
     },
   ];
 
+  if (opt.phases) phases.splice(0, phases.length, ...phases.filter((p) => opt.phases.includes(p.key)));
+  if (!phases.length) throw new Error(`--phases ${opt.phases} names no phase`);
+
   // Untimed pre-warm of both workers and of this process's HTTP client (JIT), so the first floor run is
   // not measured cold.
   log("bench: pre-warming (1000 floor requests, 400 p2 requests, not measured)");
@@ -354,13 +361,17 @@ async function main() {
 
   // Not HTTP: the mirror rewrite in wasm (MB/s) and the cold start (ms), each from its own runs.
   await dispose(); // workerd off the cores for the in-process measurements
-  log(`bench: mirror rewrite of a ${opt.mirrorMb} MB upstream p2 document in wasm (${opt.quick ? 3 : 7} runs)`);
-  const mirror = await mirrorRewrite({ mb: opt.mirrorMb, runs: opt.quick ? 3 : 7 });
-  for (const f of mirror.failed) log(`  ${f.mb} MB: FAILED (${f.error})`);
-  log(`  ${f1(mirror.mb_per_s)} MB/s (median of ${mirror.runs.length} runs; ${mirror.versions} versions, ${mirror.input_bytes} bytes in, ${mirror.output_bytes} bytes out, peak wasm memory ${f0(mirror.peak_memory_mb)} MB)`);
-  log(`bench: cold start (${opt.quick ? 3 : 9} runs, each in a fresh node process)`);
-  const cold = coldStart({ runs: opt.quick ? 3 : 9 });
-  log(`  compile ${f1(cold.compile_ms)} ms + instantiate ${f1(cold.instantiate_ms)} ms + first request ${f1(cold.first_request_ms)} ms = ${f1(cold.total_ms)} ms (medians)`);
+  let mirror = { failed: [], runs: [], mb_per_s: NaN };
+  let cold = { runs: [], total_ms: NaN };
+  if (opt.wasm) {
+    log(`bench: mirror rewrite of a ${opt.mirrorMb} MB upstream p2 document in wasm (${opt.quick ? 3 : 7} runs)`);
+    mirror = await mirrorRewrite({ mb: opt.mirrorMb, runs: opt.quick ? 3 : 7 });
+    for (const f of mirror.failed) log(`  ${f.mb} MB: FAILED (${f.error})`);
+    log(`  ${f1(mirror.mb_per_s)} MB/s (median of ${mirror.runs.length} runs; ${mirror.versions} versions, ${mirror.input_bytes} bytes in, ${mirror.output_bytes} bytes out, peak wasm memory ${f0(mirror.peak_memory_mb)} MB)`);
+    log(`bench: cold start (${opt.quick ? 3 : 9} runs, each in a fresh node process)`);
+    cold = coldStart({ runs: opt.quick ? 3 : 9 });
+    log(`  compile ${f1(cold.compile_ms)} ms + instantiate ${f1(cold.instantiate_ms)} ms + first request ${f1(cold.first_request_ms)} ms = ${f1(cold.total_ms)} ms (medians)`);
+  }
 
   // Issue 11's targets: throughput ratio (and, for p2, CPU ratio) against each row's own floor.
   const TARGETS = {

@@ -32,7 +32,18 @@ function toResponse(r, handles, method) {
     body?.cancel?.();
     body = null;
   }
-  return new Response(body, { status: r.status, headers: r.headers });
+  return new Response(body, { status: r.status, headers: headerInit(r.headers) });
+}
+
+// Headers as a plain record when no name repeats (workerd builds a Response from a record for less CPU
+// than from a list of pairs); the list itself when one does (Set-Cookie).
+function headerInit(list) {
+  const record = Object.create(null);
+  for (const [k, v] of list) {
+    if (k in record) return list;
+    record[k] = v;
+  }
+  return record;
 }
 
 function log(fields) {
