@@ -37,7 +37,7 @@ void driver::step(std::coroutine_handle<> h) {
   // Requests interleave in one isolate: the current sink is saved and restored around each resume.
   effect_sink* saved = current_effect_sink();
   current_effect_sink() = this;
-  h.resume();
+  detail::resume_now(h);
   current_effect_sink() = saved;
 }
 

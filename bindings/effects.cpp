@@ -108,7 +108,7 @@ typed_effect<d1_result> d1_run(std::string sql, sql_params params) {
   return make<d1_result>(std::move(w), parse_d1);
 }
 
-typed_effect<std::vector<d1_result>> d1_batch(std::vector<d1_statement> statements) {
+d1_batch_effect d1_batch(std::vector<d1_statement> statements) {
   auto w = begin("d1.batch");
   w.key("statements").begin_array();
   for (const auto& s : statements) {
@@ -116,13 +116,21 @@ typed_effect<std::vector<d1_result>> d1_batch(std::vector<d1_statement> statemen
     write_params(w, s.params);
     w.end_object();
   }
-  w.end_array();
-  return make<std::vector<d1_result>>(std::move(w), [](effect_outcome&& o) -> result<std::vector<d1_result>> {
-    if (!o) return std::move(o).err();
-    std::vector<d1_result> out;
-    for (const auto& r : (*o)["results"].as_array()) out.push_back(to_d1_result(r));
-    return out;
-  });
+  w.end_array().end_object();
+  return d1_batch_effect{raw_effect{std::move(w).str()}, statements.size()};
+}
+
+result<std::vector<d1_result>> d1_batch_effect::await_resume() {
+  effect_outcome o = raw.await_resume();
+  if (!o) return std::move(o).err();
+  const json& results = (*o)["results"];
+  if (!results.is_array() || results.size() != statements)
+    return make_error(error_code::protocol, "d1.batch of " + std::to_string(statements) + " statements answered with " +
+                                                std::to_string(results.size()) + " results");
+  std::vector<d1_result> out;
+  out.reserve(statements);
+  for (const auto& r : results.as_array()) out.push_back(to_d1_result(r));
+  return out;
 }
 
 typed_effect<std::optional<kv_value>> kv_get(std::string key, std::int64_t cache_ttl_s) {
@@ -218,8 +226,15 @@ typed_effect<r2_put_result> r2_put(r2_put_args a) {
   if (a.want_sha256) w.value("SHA-256");
   w.end_array();
   if (a.expected_size >= 0) w.field("expected_size", a.expected_size);
+  if (a.max_bytes >= 0) w.field("max_bytes", a.max_bytes);
   return make<r2_put_result>(std::move(w), [](effect_outcome&& o) -> result<r2_put_result> {
-    if (!o) return std::move(o).err();
+    if (!o) {
+      // The body's fault (it broke off, or had another length than promised) or a size limit: not R2's.
+      error e = std::move(o).err();
+      if (e.message.rfind("BadBody:", 0) == 0) e.code = error_code::bad_request, e.status = 0;
+      if (e.message.rfind("PayloadTooLarge:", 0) == 0) e.code = error_code::payload_too_large, e.status = 0;
+      return e;
+    }
     r2_put_result r;
     r.key = std::string((*o)["key"].as_string());
     r.size = (*o)["size"].as_int();

@@ -51,8 +51,17 @@ struct d1_result {
 typed_effect<d1_result> d1_all(std::string sql, sql_params params = {});
 typed_effect<std::optional<json>> d1_first(std::string sql, sql_params params = {});
 typed_effect<d1_result> d1_run(std::string sql, sql_params params = {});
-// All statements in one implicit transaction (D1 batch semantics): all apply or none.
-typed_effect<std::vector<d1_result>> d1_batch(std::vector<d1_statement> statements);
+// All statements in one implicit transaction (D1 batch semantics): all apply or none. Callers index
+// the results by statement, so a reply with another count is a protocol error, never a short vector.
+struct d1_batch_effect {
+  raw_effect raw;
+  std::size_t statements = 0;
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) { raw.await_suspend(h); }
+  result<std::vector<d1_result>> await_resume();
+};
+d1_batch_effect d1_batch(std::vector<d1_statement> statements);
 
 // ---- KV -------------------------------------------------------------------------------------------
 struct kv_value {
@@ -118,8 +127,11 @@ struct r2_put_args {
   json custom_metadata;
   bool want_sha1 = false;
   bool want_sha256 = false;
-  // >= 0: the put fails (and stores nothing) unless exactly this many bytes arrived.
+  // >= 0: the put fails (and stores nothing) unless exactly this many bytes arrived. -1: unknown, the
+  // host streams it up in parts (multipart) and stores it only if the stream ends whole.
   std::int64_t expected_size = -1;
+  // >= 0: a body longer than this fails the put with payload_too_large, storing nothing.
+  std::int64_t max_bytes = -1;
 };
 struct r2_put_result {
   std::string key;
@@ -128,6 +140,8 @@ struct r2_put_result {
   std::string sha1;    // hex, when asked for
   std::string sha256;  // hex, when asked for
 };
+// Fails with bad_request when the body broke off or had another length than expected_size, with
+// payload_too_large past max_bytes, and with effect_failed when R2 itself failed; nothing is stored.
 typed_effect<r2_put_result> r2_put(r2_put_args args);
 typed_effect<std::monostate> r2_delete(std::vector<std::string> keys);
 
@@ -151,7 +165,10 @@ struct fetch_request {
   std::string body;
   http::body_handle body_from = http::no_body;
   body_read read = body_read::text;
-  std::int64_t max_bytes = 16 * 1024 * 1024;  // for read == text: larger bodies are an error
+  // For read == text: larger bodies are an error. A text body crosses into wasm JSON-escaped inside
+  // the results document and is parsed there (simdjson holds ~14 bytes per byte): 4 MiB keeps the
+  // largest metadata document well inside the isolate's 128 MB (packagist's largest p2 files are ~2 MB).
+  std::int64_t max_bytes = 4 * 1024 * 1024;
   std::int64_t timeout_ms = 30000;
   bool follow_redirects = false;
 };

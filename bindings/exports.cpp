@@ -53,12 +53,14 @@ std::string finish_document(const http::response& r) {
 }
 
 // The body leaves as raw bytes beside the document: no JSON escaping on the way out, no decoding in JS.
-// "log" carries what the shim's request log line needs from C++ (the route and the cache outcome).
+// The response's "log" carries what the shim's request log line needs from C++ (route, cache outcome).
 task<std::string> run_fetch(request_context* ctx, std::shared_ptr<const std::string>* raw_body) {
   http::response r = co_await routes::handle_fetch(*ctx);
   json_writer w;
   w.begin_object();
-  if (r.status != 0) {  // 0: already sent with http.respond
+  if (r.status != 0) {  // 0: already sent with http.respond (routes::respond_early labelled it)
+    r.log_route = ctx->route;
+    r.log_cache = ctx->cache;
     std::int64_t raw_len = -1;
     if (r.body_from == http::no_body && !r.body_bytes().empty()) {
       *raw_body = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
@@ -68,11 +70,6 @@ task<std::string> run_fetch(request_context* ctx, std::shared_ptr<const std::str
     }
     w.key("response");
     wire::write_response(w, r, raw_len);
-  }
-  if (!ctx->route.empty()) {
-    w.key("log").begin_object().field("route", ctx->route);
-    if (!ctx->cache.empty()) w.field("cache", ctx->cache);
-    w.end_object();
   }
   w.end_object();
   co_return std::move(w).str();

@@ -1,12 +1,17 @@
-// task<T>: the lazy coroutine type every handler returns. It starts when awaited and hands control back
-// to its awaiter by symmetric transfer (on wasm this needs -mtail-call), so long await chains do not
-// grow the stack. T must be movable; task<void> exists for coroutines with no value.
+// task<T>: the lazy coroutine type every handler returns. It starts when awaited. Control passes between
+// coroutines through a trampoline (detail::transfer), not by symmetric transfer: a coroutine that hands
+// over pushes the next one and suspends, and the loop running the stack resumes it. So no chain of
+// awaits, however long, grows the stack, whether or not the compiler turns symmetric transfer into a
+// tail call (Emscripten 3.1.6's LLVM 14 emits the wasm tail call without popping the caller's shadow
+// stack frame, which overflowed after ~100,000 synchronously completing awaits).
 // when_all lives in when_all.h; effects (what a task waits on) in effect.h.
 #pragma once
 
+#include <cstddef>
 #include <cstdlib>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "coro_compat.h"
 
@@ -17,12 +22,51 @@ class task;
 
 namespace detail {
 
+// The coroutines that are ready to run, innermost last. Each resume_now loop runs the entries above the
+// size it started at, last in first out, so control goes where symmetric transfer would take it: into
+// an awaited task, and back to its awaiter when it finishes.
+struct trampoline {
+  std::vector<std::coroutine_handle<>> ready;
+  int loops = 0;  // resume_now loops on the stack
+};
+
+inline trampoline& ready_coroutines() {
+  static trampoline t;
+  return t;
+}
+
+// Resumes h, and everything that runs on from it without waiting for an effect, before returning.
+inline void resume_now(std::coroutine_handle<> h) {
+  trampoline& t = ready_coroutines();
+  const std::size_t base = t.ready.size();
+  ++t.loops;
+  t.ready.push_back(h);
+  while (t.ready.size() > base) {
+    std::coroutine_handle<> next = t.ready.back();
+    t.ready.pop_back();
+    next.resume();
+  }
+  --t.loops;
+}
+
+// Hands control to h from a coroutine that has just suspended: the running loop picks it up; with no
+// loop on the stack (a task resumed by hand) a new one runs it. The caller must not touch its own
+// frame afterwards: h may destroy it.
+inline void transfer(std::coroutine_handle<> h) {
+  trampoline& t = ready_coroutines();
+  if (t.loops > 0) {
+    t.ready.push_back(h);
+  } else {
+    resume_now(h);
+  }
+}
+
 struct task_final_awaiter {
   bool await_ready() const noexcept { return false; }
   template <class P>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
-    auto next = h.promise().continuation;
-    return next ? next : std::noop_coroutine();
+  void await_suspend(std::coroutine_handle<P> h) noexcept {
+    std::coroutine_handle<> next = h.promise().continuation;
+    if (next) transfer(next);
   }
   void await_resume() const noexcept {}
 };
@@ -67,9 +111,9 @@ class [[nodiscard]] task {
   }
 
   bool await_ready() const noexcept { return !h_ || h_.done(); }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+  void await_suspend(std::coroutine_handle<> awaiting) noexcept {
     h_.promise().continuation = awaiting;
-    return h_;
+    detail::transfer(h_);
   }
   T await_resume() { return std::move(*h_.promise().value); }
 
@@ -108,9 +152,9 @@ class [[nodiscard]] task<void> {
   }
 
   bool await_ready() const noexcept { return !h_ || h_.done(); }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+  void await_suspend(std::coroutine_handle<> awaiting) noexcept {
     h_.promise().continuation = awaiting;
-    return h_;
+    detail::transfer(h_);
   }
   void await_resume() const noexcept {}
 

@@ -31,10 +31,9 @@ struct when_all_child {
     auto final_suspend() const noexcept {
       struct last_one_resumes_parent {
         bool await_ready() const noexcept { return false; }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> self) noexcept {
+        void await_suspend(std::coroutine_handle<promise_type> self) noexcept {
           when_all_state* s = self.promise().state;
-          if (--s->remaining == 0) return s->parent;
-          return std::noop_coroutine();
+          if (--s->remaining == 0) transfer(s->parent);
         }
         void await_resume() const noexcept {}
       };
@@ -70,7 +69,7 @@ struct when_all_awaiter {
     state.remaining = children->size() + 1;
     for (auto& c : *children) {
       c.h.promise().state = &state;
-      c.h.resume();
+      resume_now(c.h);  // each child runs until it waits on an effect, in argument order
     }
     return --state.remaining != 0;
   }

@@ -28,6 +28,13 @@ void write_response(json_writer& w, const http::response& r, std::int64_t raw_bo
   } else {
     w.field("body", r.body_bytes());
   }
+  if (!r.log_route.empty() || !r.log_note.empty()) {
+    w.key("log").begin_object();
+    if (!r.log_route.empty()) w.field("route", r.log_route);
+    if (!r.log_cache.empty()) w.field("cache", r.log_cache);
+    if (!r.log_note.empty()) w.field("detail", r.log_note);
+    w.end_object();
+  }
   w.end_object();
 }
 

@@ -42,8 +42,11 @@ export function instanceFor(module) {
   return current;
 }
 
-// After a trap the instance's memory can be inconsistent: the next invocation gets a fresh one.
+// After a trap the instance's memory can be inconsistent: the next invocation gets a fresh one, and the
+// invocations still running in the old one end at their next step (Trap) instead of going on with
+// memory that may be corrupt.
 function discard(inst) {
+  inst.dead = true;
   if (current === inst) current = null;
 }
 
@@ -68,6 +71,7 @@ function readOut(ex, id) {
 class Trap extends Error {}
 
 function call(inst, fn) {
+  if (inst.dead) throw new Trap("wasm trapped: the instance trapped in another invocation");
   try {
     return fn(inst.exports);
   } catch (err) {
@@ -126,9 +130,9 @@ async function effectLoop(inst, id, state, io) {
   try {
     while (state === 1) {
       const batch = JSON.parse(call(inst, (ex) => readOut(ex, id)));
+      io.batches?.push(batch.effects.map((effect) => effect.op));
       const results = await Promise.all(
         batch.effects.map((effect) => {
-          io.effects?.push(effect.op);
           return performEffect(effect, io).then(
             (value) => ({ ok: true, value: value ?? {} }),
             (err) => errorOutcome(err),
@@ -151,7 +155,8 @@ async function effectLoop(inst, id, state, io) {
   }
 }
 
-// Runs one invocation. io = { env, ctx, handles, respond(r), effects? }. An invocation that needs no
+// Runs one invocation. io = { env, ctx, handles, respond(r), batches? }: each effect batch's ops are
+// appended to io.batches (one entry per suspension, for the request log). An invocation that needs no
 // I/O (a warm p2 hit, a 304, a cached packages.json) finishes inside pb_start: then the finish document
 // is returned at once, without a promise; otherwise a promise of it. Throws (or rejects with) a Trap.
 export function run(module, startDoc, io) {

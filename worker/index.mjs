@@ -18,10 +18,12 @@ const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
 function toResponse(r, handles, method) {
   let body = null;
   if (r.body_handle != null) {
-    body = handles.take(r.body_handle).stream;
-    // A declared length makes the client see a short body as an error, not as a smaller archive.
+    const h = handles.take(r.body_handle);
+    body = h.stream;
+    // A declared length makes the client see a short body as an error, not as a smaller archive. A
+    // stream that already has that length (an R2 object, a cache hit) carries it by itself.
     const declared = r.headers.find(([k]) => k.toLowerCase() === "content-length");
-    if (declared && body && !NO_BODY_STATUS.has(r.status) && method !== "HEAD") {
+    if (declared && body && h.length !== Number(declared[1]) && !NO_BODY_STATUS.has(r.status) && method !== "HEAD") {
       const fixed = new FixedLengthStream(Number(declared[1]));
       body.pipeTo(fixed.writable).catch(() => {});
       body = fixed.readable;
@@ -46,26 +48,27 @@ function headerInit(list) {
   return record;
 }
 
-function log(fields) {
-  console.log(JSON.stringify(fields));
-}
-
-// The request log line (docs/OPERATIONS.md): route pattern, method, path, status, milliseconds to the
-// response, cache outcome; with PB_LOG=debug also the effect ops. Built as a string: a JSON.stringify of
-// an object per request cost as much as a warm p2 hit.
-function requestLine(method, path, status, ms, meta, effects) {
-  const route = meta?.route ? JSON.stringify(meta.route) : "null";
-  const cache = meta?.cache ? `"${meta.cache}"` : "null";
-  const tail = effects ? `,"effects":${JSON.stringify(effects)}` : "";
-  return `{"route":${route},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${status},"ms":${ms},"cache":${cache}${tail}}`;
-}
-
 // The path for log lines, without parsing the whole URL on every request.
 function pathOf(url) {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
   const end = url.search(/[?#]/);
   return end < 0 || end < start ? url.slice(start) : url.slice(start, end);
+}
+
+function log(fields) {
+  console.log(JSON.stringify(fields));
+}
+
+// The request log line (docs/OPERATIONS.md): route pattern, method, path, status, milliseconds to the
+// response, cache outcome, the operator-only detail; with PB_LOG=debug also the effect batches. Built
+// as a string: a JSON.stringify of an object per request cost as much as a warm p2 hit.
+function requestLine(method, path, status, ms, meta, batches) {
+  const route = meta?.route ? JSON.stringify(meta.route) : "null";
+  const cache = meta?.cache ? `"${meta.cache}"` : "null";
+  const detail = meta?.detail ? `,"detail":${JSON.stringify(meta.detail)}` : "";
+  const tail = batches ? `,"batches":${JSON.stringify(batches)}` : "";
+  return `{"route":${route},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${status},"ms":${ms},"cache":${cache}${detail}${tail}}`;
 }
 
 export default {
@@ -87,63 +90,70 @@ export default {
         ...(request.body ? { body_handle: 0 } : {}),
       },
     };
-    // PB_LOG: "requests" (scripts/dev, and scripts/deploy with [observability] on): one line per request;
-    // "debug": the same with the effect ops; otherwise ("errors", the default) only server errors.
+    // Request log (docs/OPERATIONS.md). PB_LOG "requests" (scripts/dev, and scripts/deploy with
+    // [observability] on): one line per request; "debug": the same with the effect ops of each batch
+    // (one entry per suspension) and a second line, phase "after_response", for the work done after the
+    // response (http.respond); otherwise ("errors", the default) only server errors. The line is written
+    // when the response is handed over, so lines follow the order in which clients got their answers.
+    // C++ labels each response with its route, cache outcome and `detail` (what failed, for the operator
+    // only: an upstream URL, a raw fetch error; never sent to the client).
     const logAll = env.PB_LOG === "requests" || env.PB_LOG === "debug";
-    const effects = env.PB_LOG === "debug" ? [] : undefined;
-    const failed = (err) => {
+    const batches = env.PB_LOG === "debug" ? [] : undefined;
+    const path = pathOf(request.url);
+    const failed = (err, sent) => {
       const trapped = err instanceof Trap;
-      log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error: String(err?.message ?? err), path: pathOf(request.url) });
-      return jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim");
+      const error = String(err?.message ?? err);
+      log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error, method: request.method, path, ...(sent ? { phase: "after_response" } : {}) });
+      return [jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"), { detail: error }];
     };
-    let sent = false;
-    let status = 0;
-    let ms = 0;
-    let meta = null;
     let resolve = null;
     let early = null; // a response sent (http.respond) before the promise below existed
-    const send = (resp) => {
+    let sent = false;
+    let status = 0;
+    let batchesAtSend = 0;
+    const send = (resp, meta) => {
       if (sent) return;
       sent = true;
       status = resp.status;
-      ms = Date.now() - started;
+      if (logAll || status >= 500) {
+        batchesAtSend = batches?.length ?? 0;
+        console.log(requestLine(request.method, path, status, Date.now() - started, meta, batches?.slice()));
+      }
       if (resolve) resolve(resp);
       else early = resp;
     };
-    const io = { env, ctx, handles, effects, respond: (r) => send(toResponse(r, handles, request.method)) };
+    const io = { env, ctx, handles, batches, respond: (r) => send(toResponse(r, handles, request.method), r.log) };
     let first;
     try {
       first = run(wasmModule, startDoc, io);
     } catch (err) {
-      first = { failed: err };
+      first = { trap: err };
     }
     if (!(first instanceof Promise)) {
-      // Finished without I/O (a warm hit): answered now, no promise chain, no waitUntil unless a request
-      // body is left to cancel.
-      const resp = first.failed
-        ? failed(first.failed)
-        : first.response
-          ? toResponse(first.response, handles, request.method)
-          : jsonError(500, "internal", "the handler finished without a response");
-      if (logAll || resp.status >= 500)
-        console.log(requestLine(request.method, pathOf(request.url), resp.status, Date.now() - started, first.log, effects));
+      // Finished inside pb_start, without I/O (a warm hit): answered now, without a promise chain or
+      // waitUntil (unless a request body is left to cancel).
+      if (first.trap) send(...failed(first.trap, false));
+      else if (first.response) send(toResponse(first.response, handles, request.method), first.response.log);
+      else send(jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" });
       if (handles.map.size) ctx.waitUntil(handles.release());
-      return resp;
+      return early;
     }
     return new Promise((res) => {
       resolve = res;
       if (early) res(early);
       const done = first
         .then((finish) => {
-          meta = finish.log;
-          if (finish.response) send(toResponse(finish.response, handles, request.method));
-          else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"));
+          if (finish.response) send(toResponse(finish.response, handles, request.method), finish.response.log);
+          else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" });
+          else if (batches && batches.length > batchesAtSend)
+            log({ phase: "after_response", method: request.method, path, status, ms: Date.now() - started, batches: batches.slice(batchesAtSend) });
         })
-        .catch((err) => send(failed(err)))
-        .finally(() => {
-          if (logAll || status >= 500) console.log(requestLine(request.method, pathOf(request.url), status, ms, meta, effects));
-          return handles.release();
-        });
+        .catch((err) => {
+          const wasSent = sent;
+          const [resp, meta] = failed(err, wasSent);
+          send(resp, meta);
+        })
+        .finally(() => handles.release());
       ctx.waitUntil(done);
     });
   },
@@ -151,10 +161,11 @@ export default {
   async scheduled(controller, env, ctx) {
     const handles = new Handles();
     const startDoc = { v: PROTOCOL_VERSION, kind: "scheduled", cron: controller.cron, now_ms: Date.now() };
-    const io = { env, ctx, handles, effects: [], respond() {} };
+    const io = { env, ctx, handles, batches: [], respond() {} };
     ctx.waitUntil(
       drive(wasmModule, startDoc, io)
-        .then(() => log({ kind: "scheduled", cron: controller.cron, effects: io.effects }))
+        .then(() => log({ kind: "scheduled", cron: controller.cron, batches: io.batches }))
+        .catch((err) => log({ level: "error", msg: err instanceof Trap ? "wasm trap" : "shim error", error: String(err?.message ?? err), kind: "scheduled" }))
         .finally(() => handles.release()),
     );
   },

@@ -54,8 +54,15 @@ function headerPairs(headers) {
   return [...headers];
 }
 
+// Text goes into wasm JSON-escaped: a control character takes six bytes there. The limit holds for
+// the escaped form too (with room for the quotes and backslashes ordinary JSON has), so a hostile body
+// cannot turn max_bytes into six times as much wasm memory.
 async function readText(stream, maxBytes) {
-  return new TextDecoder().decode(await readBytes(stream, maxBytes));
+  const text = new TextDecoder().decode(await readBytes(stream, maxBytes));
+  if (maxBytes != null && text.length > maxBytes / 4 && JSON.stringify(text).length > maxBytes * 1.5) {
+    throw named("PayloadTooLarge", `body is larger than ${maxBytes} bytes once escaped`);
+  }
+  return text;
 }
 
 async function readBytes(stream, maxBytes) {
@@ -82,35 +89,190 @@ async function readBytes(stream, maxBytes) {
   return all;
 }
 
-async function digestStream(stream, algorithm) {
-  const ds = new crypto.DigestStream(algorithm);
-  await stream.pipeTo(ds);
-  return hex(await ds.digest);
+// Hashes the bytes that pass through, with crypto.DigestStream (one per algorithm). update() runs before
+// the chunk goes on, so a sink that takes over the buffer cannot change what was hashed.
+class Hasher {
+  constructor(algorithms = []) {
+    this.algorithms = algorithms;
+    this.streams = algorithms.map((a) => new crypto.DigestStream(a));
+    this.writers = this.streams.map((d) => d.getWriter());
+  }
+  update(chunk) {
+    return Promise.all(this.writers.map((w) => w.write(chunk)));
+  }
+  // {"sha1": hex, "sha256": hex, ...}: the names PROTOCOL.md gives r2.put's digests.
+  async finish() {
+    await Promise.all(this.writers.map((w) => w.close()));
+    const values = await Promise.all(this.streams.map((d) => d.digest));
+    const out = {};
+    this.algorithms.forEach((a, i) => {
+      out[a.toLowerCase().replace("-", "")] = hex(values[i]);
+    });
+    return out;
+  }
+  abort(err) {
+    for (const w of this.writers) w.abort(err).catch(() => {});
+  }
 }
 
-// Builds the body R2 (and the digests) read from: a string, or a handle's stream. A stream of known
-// size goes through FixedLengthStream, which R2 needs, and which fails the put on a short or long body.
-function putSource(e, io) {
-  if (e.handle == null) {
-    const bytes = encoder.encode(e.body ?? "");
-    return { body: bytes, digestInputs: (e.digests ?? []).map(() => new Blob([bytes]).stream()), size: bytes.byteLength };
-  }
-  const h = io.handles.take(e.handle);
-  let stream = h.stream ?? new Blob([]).stream();
-  const digestInputs = [];
-  for (let i = 0; i < (e.digests ?? []).length; i++) {
-    const [a, b] = stream.tee();
-    stream = a;
-    digestInputs.push(b);
-  }
-  const size = e.expected_size ?? h.length;
-  if (size != null) {
-    const fixed = new FixedLengthStream(size);
-    stream.pipeTo(fixed.writable).catch(() => {}); // the put sees the error through the readable side
-    return { body: fixed.readable, digestInputs, size };
-  }
-  return { body: new Response(stream).arrayBuffer(), digestInputs, size: null };
+// R2 refuses multipart parts under 5 MiB (all but the last), and every part but the last must have the
+// same size. A stream of unknown length is held in memory one part at a time.
+export const R2_PART_BYTES = 5 * 1024 * 1024;
+
+function tooLarge(maxBytes) {
+  return named("PayloadTooLarge", `body is larger than ${maxBytes} bytes`);
 }
+
+// Streams `stream` into R2 under `key`. With a known size a FixedLengthStream carries it (a short or long
+// stream fails the put). With an unknown size (a chunked or decompressed upstream body) it goes up as a
+// multipart upload, completed only when the stream ended whole and aborted otherwise. Either way an
+// object appears whole or not at all, and memory holds at most one part, whatever the object's size.
+// A body that broke off or has another length than promised is the body's fault (BadBody), not R2's.
+async function readChunk(reader) {
+  try {
+    return await reader.read();
+  } catch (err) {
+    throw named("BadBody", `the body broke off: ${err?.message ?? err}`);
+  }
+}
+
+async function putStream(bucket, key, stream, { size, maxBytes, hasher, opts }) {
+  const reader = stream.getReader();
+  let upload = null;
+  let writer = null;
+  let put = null;
+  try {
+    if (maxBytes != null && size != null && size > maxBytes) throw tooLarge(maxBytes);
+    if (size != null) {
+      const fixed = new FixedLengthStream(size);
+      writer = fixed.writable.getWriter();
+      put = bucket.put(key, fixed.readable, opts);
+      // A put that fails stops reading: every write waits on it too, or the copy would wait forever.
+      const putFailed = put.then(() => new Promise(() => {}));
+      putFailed.catch(() => {});
+      let total = 0;
+      for (;;) {
+        const { done, value } = await readChunk(reader);
+        if (done) break;
+        total += value.byteLength;
+        if (total > size) throw named("BadBody", `the body is longer than the ${size} bytes expected`);
+        await hasher.update(value);
+        await Promise.race([writer.write(value), putFailed]);
+      }
+      if (total !== size) throw named("BadBody", `the body ended after ${total} of the ${size} bytes expected`);
+      await Promise.race([writer.close(), putFailed]);
+      return await put;
+    }
+    // One part buffer, reused: a part is copied in, sent, and the buffer filled again.
+    const part = new Uint8Array(R2_PART_BYTES);
+    const parts = [];
+    let filled = 0;
+    let total = 0;
+    const sendPart = async (bytes) => {
+      upload ??= await bucket.createMultipartUpload(key, opts);
+      parts.push(await upload.uploadPart(parts.length + 1, bytes));
+    };
+    for (;;) {
+      const { done, value } = await readChunk(reader);
+      if (done) break;
+      total += value.byteLength;
+      if (maxBytes != null && total > maxBytes) throw tooLarge(maxBytes);
+      await hasher.update(value);
+      for (let at = 0; at < value.byteLength; ) {
+        const n = Math.min(value.byteLength - at, R2_PART_BYTES - filled);
+        part.set(value.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === R2_PART_BYTES) {
+          await sendPart(part);
+          filled = 0;
+        }
+      }
+    }
+    if (!upload) return await bucket.put(key, part.slice(0, filled), opts); // small enough for one put
+    if (filled > 0) await sendPart(part.subarray(0, filled));
+    return await upload.complete(parts);
+  } catch (err) {
+    hasher.abort(err);
+    reader.cancel(err).catch(() => {});
+    writer?.abort(err).catch(() => {});
+    if (put) await put.catch(() => {});
+    if (upload) await upload.abort().catch(() => {});
+    throw err;
+  }
+}
+
+// Splits a stream into two that advance together: the source is read only when every branch still being
+// read wants more, so a slow reader (a client on a slow link) holds the other back instead of chunks
+// piling up in memory, as ReadableStream.tee lets them for the slower branch. A cancelled branch stops
+// counting; the source is cancelled when both are.
+function lockstepTee(source) {
+  const reader = source.getReader();
+  const branches = [{}, {}];
+  let ended = false;
+  let reading = false;
+  const live = () => branches.filter((b) => !b.cancelled);
+  const release = (b) => {
+    const wants = b.wants;
+    b.wants = null;
+    wants?.();
+  };
+  function step() {
+    const readers = live();
+    if (ended || reading || readers.length === 0 || !readers.every((b) => b.wants)) return;
+    reading = true;
+    reader.read().then(
+      ({ done, value }) => {
+        reading = false;
+        ended = done;
+        readers.forEach((b, i) => {
+          if (!b.cancelled) {
+            if (done) b.controller.close();
+            else b.controller.enqueue(i === 0 ? value : value.slice()); // each branch owns its bytes
+          }
+          release(b);
+        });
+      },
+      (err) => {
+        reading = false;
+        ended = true;
+        for (const b of readers) {
+          if (!b.cancelled) b.controller.error(err);
+          release(b);
+        }
+      },
+    );
+  }
+  return branches.map(
+    (b) =>
+      new ReadableStream(
+        {
+          start(controller) {
+            b.controller = controller;
+          },
+          pull() {
+            return new Promise((resolve) => {
+              b.wants = resolve;
+              step();
+            });
+          },
+          cancel(reason) {
+            b.cancelled = true;
+            release(b);
+            if (live().length === 0) return reader.cancel(reason);
+            step();
+          },
+        },
+        { highWaterMark: 0 },
+      ),
+  );
+}
+
+// The Worker's own named cache, not caches.default: the zone's cache, which requests from outside go
+// through, neither reads nor fills entries here, whatever URL they are keyed by.
+// Opened per use: a Cache object belongs to the request that opened it.
+export const EDGE_CACHE_NAME = "package-broker";
+const edgeCache = () => caches.open(EDGE_CACHE_NAME);
 
 export const runners = {
   async "d1.all"(e, { env }) {
@@ -175,26 +337,23 @@ export const runners = {
     return obj ? objectInfo(obj) : { found: false };
   },
   async "r2.put"(e, io) {
-    const { body, digestInputs } = putSource(e, io);
-    const algorithms = e.digests ?? [];
-    const digests = digestInputs.map((s, i) => digestStream(s, algorithms[i]));
     const opts = {};
     if (e.http_metadata) opts.httpMetadata = e.http_metadata;
     if (e.custom_metadata) opts.customMetadata = e.custom_metadata;
     const bucket = binding(io.env, "BUCKET");
+    const hasher = new Hasher(e.digests ?? []);
     let obj;
-    try {
-      obj = await bucket.put(e.key, await body, opts);
-    } catch (err) {
-      await Promise.allSettled(digests);
-      throw err;
+    if (e.handle == null) {
+      const bytes = encoder.encode(e.body ?? "");
+      if (e.max_bytes != null && bytes.byteLength > e.max_bytes) throw tooLarge(e.max_bytes);
+      await hasher.update(bytes);
+      obj = await bucket.put(e.key, bytes, opts);
+    } else {
+      const h = io.handles.take(e.handle);
+      const stream = h.stream ?? new Blob([]).stream();
+      obj = await putStream(bucket, e.key, stream, { size: e.expected_size ?? h.length, maxBytes: e.max_bytes, hasher, opts });
     }
-    const values = await Promise.all(digests);
-    const out = { key: obj.key, size: obj.size, etag: obj.etag };
-    algorithms.forEach((a, i) => {
-      out[a.toLowerCase().replace("-", "")] = values[i];
-    });
-    return out;
+    return { key: obj.key, size: obj.size, etag: obj.etag, ...(await hasher.finish()) };
   },
   async "r2.delete"(e, { env }) {
     await binding(env, "BUCKET").delete(e.keys);
@@ -202,7 +361,7 @@ export const runners = {
   },
 
   async "cache.match"(e, io) {
-    const r = await caches.default.match(e.url);
+    const r = await (await edgeCache()).match(e.url);
     if (!r) return { found: false };
     const base = { found: true, status: r.status, headers: headerPairs(r.headers) };
     if (e.read === "text") return { ...base, body: await r.text() };
@@ -211,7 +370,7 @@ export const runners = {
   },
   async "cache.put"(e, io) {
     const body = e.handle != null ? io.handles.take(e.handle).stream : e.body ?? "";
-    await caches.default.put(e.url, new Response(body, { status: e.status, headers: e.headers }));
+    await (await edgeCache()).put(e.url, new Response(body, { status: e.status, headers: e.headers }));
     return {};
   },
 
@@ -231,7 +390,7 @@ export const runners = {
 
   async "body.tee"(e, io) {
     const h = io.handles.take(e.handle);
-    const [a, b] = (h.stream ?? new Blob([]).stream()).tee();
+    const [a, b] = lockstepTee(h.stream ?? new Blob([]).stream());
     const meta = h.length != null ? { length: h.length } : {};
     return { handles: [io.handles.add(a, meta), io.handles.add(b, meta)] };
   },

@@ -38,8 +38,10 @@ task<authentication> authenticate_client(const http::headers& h, std::int64_t no
     std::uint64_t generation = storage::hot_cache::token_generation();
     found = co_await storage::find_token_by_hash(hash);
     if (!found) {
-      co_return authentication{std::nullopt, http::error_response(make_error(
-                                                 error_code::unavailable, "token store unavailable: " + found.err().message))};
+      // The storage error is for the log: clients get a plain 503 (composer retries later).
+      co_return authentication{std::nullopt, http::private_error_response(error_code::unavailable,
+                                                                          "the token store is unavailable, try again later",
+                                                                          "token store: " + found.err().message)};
     }
     if (found->has_value()) storage::hot_cache::put_token(hash, **found, now_ms, generation);
   }

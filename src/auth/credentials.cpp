@@ -3,6 +3,8 @@
 
 #include "core/base64.h"
 
+#include <cstdint>
+
 namespace pb::auth {
 
 namespace {
@@ -64,6 +66,47 @@ bool any_matches(std::string_view name, const std::vector<std::string>& patterns
     if (name_matches(name, p)) return true;
   return false;
 }
+
+namespace {
+// Both decisions walk the two patterns together, memoized on (i, j) positions: patterns are at most
+// a few hundred characters, so the table stays small. seen: 0 unknown, 1 false, 2 true.
+struct pattern_walk {
+  std::string_view a, b;
+  bool covers;  // false: a and b intersect; true: a covers b (a's '*' absorbs b's characters and stars)
+  std::vector<std::uint8_t> seen;
+
+  pattern_walk(std::string_view x, std::string_view y, bool c)
+      : a(x), b(y), covers(c), seen((x.size() + 1) * (y.size() + 1), 0) {}
+
+  bool at(std::size_t i, std::size_t j) {
+    std::uint8_t& memo = seen[i * (b.size() + 1) + j];
+    if (memo) return memo == 2;
+    bool r = step(i, j);
+    memo = r ? 2 : 1;
+    return r;
+  }
+  bool step(std::size_t i, std::size_t j) {
+    bool a_end = i == a.size(), b_end = j == b.size();
+    if (a_end && b_end) return true;
+    if (!a_end && a[i] == '*') {
+      // a's star matches nothing more, or one more symbol of b (a literal, or in `covers` also b's star).
+      if (at(i + 1, j)) return true;
+      if (!b_end && at(i, j + 1)) return true;
+      return false;
+    }
+    if (!b_end && b[j] == '*') {
+      if (covers) return false;  // a literal of a cannot stand for everything b's star matches
+      return at(i, j + 1) || (!a_end && at(i + 1, j));
+    }
+    if (a_end || b_end) return false;
+    return ascii_lower(a[i]) == ascii_lower(b[j]) && at(i + 1, j + 1);
+  }
+};
+}  // namespace
+
+bool patterns_intersect(std::string_view a, std::string_view b) { return pattern_walk(a, b, false).at(0, 0); }
+
+bool pattern_covers(std::string_view outer, std::string_view inner) { return pattern_walk(outer, inner, true).at(0, 0); }
 
 bool valid_pattern(std::string_view pattern) {
   if (pattern.empty() || pattern.size() > 200) return false;

@@ -19,6 +19,11 @@ std::optional<std::string> presented_token(const http::headers& h);
 bool name_matches(std::string_view name, std::string_view pattern);
 bool any_matches(std::string_view name, const std::vector<std::string>& patterns);
 
+// Over two globs of name_matches: is there a name both match? Does every name `inner` matches also
+// match `outer`? (Used to show a token only the part of a source's patterns within its scope.)
+bool patterns_intersect(std::string_view a, std::string_view b);
+bool pattern_covers(std::string_view outer, std::string_view inner);
+
 // A pattern an admin may give a token: lower-case name characters, '/', '*'; 1..200 characters.
 bool valid_pattern(std::string_view pattern);
 

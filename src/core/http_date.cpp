@@ -246,6 +246,9 @@ std::optional<std::int64_t> parse_iso8601(std::string_view s) {
   }
   std::int64_t days = days_from_civil(y, mo, d);
   std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+  // Only instants the four-digit forms can write back: an offset must not carry the date into year -1
+  // or 10000 (found by the request_headers fuzzer: "0000-01-01T00:00:00+02:00" came out as "-001-...").
+  if (secs < days_from_civil(0, 1, 1) * 86400 || secs >= days_from_civil(10000, 1, 1) * 86400) return std::nullopt;
   return secs * 1000 + ms;
 }
 

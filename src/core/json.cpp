@@ -1,5 +1,6 @@
 #include "core/json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -22,7 +23,20 @@ const json_object& empty_object() {
   return o;
 }
 
-json from_dom(simdjson::dom::element e) {
+// Counts down the values a document may still have: the owning tree costs tens of bytes per value, so
+// a document of many tiny values ([0,0,0,...]) is refused before it fills the isolate's memory.
+struct value_budget {
+  std::size_t left;
+  bool exhausted() const { return left == 0; }
+  bool take() {
+    if (left == 0) return false;
+    --left;
+    return true;
+  }
+};
+
+json from_dom(simdjson::dom::element e, value_budget& budget) {
+  if (!budget.take()) return json();
   switch (e.type()) {
     case simdjson::dom::element_type::NULL_VALUE: return json();
     case simdjson::dom::element_type::BOOL: return json(bool(e.get_bool().value_unsafe()));
@@ -36,14 +50,19 @@ json from_dom(simdjson::dom::element e) {
     case simdjson::dom::element_type::ARRAY: {
       json_array a;
       simdjson::dom::array arr = e.get_array().value_unsafe();  // a named local: the loop must not outlive it
-      for (simdjson::dom::element child : arr) a.push_back(from_dom(child));
+      for (simdjson::dom::element child : arr) {
+        if (budget.exhausted()) break;
+        a.push_back(from_dom(child, budget));
+      }
       return json(std::move(a));
     }
     case simdjson::dom::element_type::OBJECT: {
       json_object o;
       simdjson::dom::object obj = e.get_object().value_unsafe();
-      for (auto field : obj)
-        o.emplace_back(std::string(field.key), from_dom(field.value));
+      for (auto field : obj) {
+        if (budget.exhausted()) break;
+        o.emplace_back(std::string(field.key), from_dom(field.value, budget));
+      }
       return json(std::move(o));
     }
   }
@@ -189,8 +208,13 @@ void dump_to(const json& j, std::string& out) {
 }  // namespace
 
 result<json> parse_json(std::string_view text) {
-  // One parser per isolate: it keeps its buffers between documents. The wasm module is single-threaded.
-  static simdjson::dom::parser parser;
+  // simdjson's DOM parser holds about 14 bytes per byte of input (tape, strings, structural indexes):
+  // small documents share one parser that keeps its buffers (the wasm module is single-threaded); a
+  // large one gets its own, freed right after, so one big document does not pin that memory.
+  constexpr std::size_t shared_parser_bytes = 1024 * 1024;
+  static simdjson::dom::parser shared;
+  std::optional<simdjson::dom::parser> own;
+  simdjson::dom::parser& parser = text.size() <= shared_parser_bytes ? shared : own.emplace();
   simdjson::padded_string padded(text);
   simdjson::dom::element root;
   auto err = parser.parse(padded).get(root);
@@ -200,14 +224,66 @@ result<json> parse_json(std::string_view text) {
                       std::string("invalid JSON (") + simdjson::error_message(err) + ") in \"" + quoted +
                           (text.size() > 60 ? "...\"" : "\""));
   }
-  return from_dom(root);
+  value_budget budget{max_json_values + 1};  // exhausted = more than max_json_values
+  json out = from_dom(root, budget);
+  if (budget.exhausted())
+    return make_error(error_code::payload_too_large,
+                      "the JSON document has more than " + std::to_string(max_json_values) + " values");
+  return out;
 }
+
+namespace {
+constexpr std::string_view replacement_character = "\xEF\xBF\xBD";  // U+FFFD
+
+// Appends the bytes of s from `from` that form valid UTF-8 sequences, each maximal invalid subpart
+// replaced by U+FFFD: the WHATWG UTF-8 decoder's rule (what TextDecoder does on the JS side), so what
+// JS reads is unchanged and the document stays valid JSON. Returns where the ASCII resumes.
+std::size_t append_non_ascii(std::string& out, std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t need = 0;
+  unsigned char lower = 0x80, upper = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    need = 1;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    need = 2;
+    if (lead == 0xE0) lower = 0xA0;  // no overlong forms
+    if (lead == 0xED) upper = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    need = 3;
+    if (lead == 0xF0) lower = 0x90;  // no overlong forms
+    if (lead == 0xF4) upper = 0x8F;  // nothing past U+10FFFF
+  } else {
+    out += replacement_character;
+    return i + 1;
+  }
+  std::size_t k = i + 1;
+  for (std::size_t seen = 0; seen < need; ++seen, ++k) {
+    if (k >= s.size() || byte(k) < lower || byte(k) > upper) {
+      out += replacement_character;  // the bytes so far are the maximal subpart; k is read again
+      return k;
+    }
+    lower = 0x80;
+    upper = 0xBF;
+  }
+  out.append(s.substr(i, k - i));
+  return k;
+}
+}  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
-  out.reserve(out.size() + s.size() + 2);
+  // Grow geometrically: libc++ reserves exactly what is asked, so reserving size + s.size() before every
+  // string made dumping a document of many strings quadratic in wasm (minutes for a few MB).
+  if (std::size_t need = out.size() + s.size() + 2; need > out.capacity()) out.reserve(std::max(need, 2 * out.capacity()));
   out += '"';
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      i = append_non_ascii(out, s, i);
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

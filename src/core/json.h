@@ -79,7 +79,10 @@ class json {
 };
 
 // Parses a complete JSON document. The error message names the simdjson error and quotes the start of
-// the input.
+// the input. A document of more than max_json_values values (hostile metadata: millions of tiny
+// values would fill the isolate's 128 MB) fails with payload_too_large; nesting deeper than
+// simdjson's 1024 levels fails as invalid.
+inline constexpr std::size_t max_json_values = 500'000;
 result<json> parse_json(std::string_view text);
 
 // Streaming writer; separators are inserted automatically. key() must precede each value in an object.
@@ -119,7 +122,8 @@ class json_writer {
   bool after_key_ = false;
 };
 
-// Appends s to out as a JSON string literal (with quotes).
+// Appends s to out as a JSON string literal (with quotes). Bytes that are not UTF-8 become U+FFFD,
+// exactly as JS's TextDecoder would read them, so every document the core writes is valid JSON.
 void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace pb

@@ -5,9 +5,9 @@
 namespace pb {
 
 namespace {
-// A decimal number below a sane bound, else the fallback.
-std::int64_t number_or(std::string_view text, std::int64_t fallback) {
-  if (text.empty() || text.size() > 9) return fallback;
+// A decimal number of at most `digits` digits (a sane bound), else the fallback.
+std::int64_t number_or(std::string_view text, std::int64_t fallback, std::size_t digits = 9) {
+  if (text.empty() || text.size() > digits) return fallback;
   std::int64_t n = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return fallback;
@@ -15,8 +15,8 @@ std::int64_t number_or(std::string_view text, std::int64_t fallback) {
   }
   return n;
 }
-std::int64_t positive_or(std::string_view text, std::int64_t fallback) {
-  std::int64_t n = number_or(text, fallback);
+std::int64_t positive_or(std::string_view text, std::int64_t fallback, std::size_t digits = 9) {
+  std::int64_t n = number_or(text, fallback, digits);
   return n > 0 ? n : fallback;
 }
 
@@ -55,6 +55,7 @@ settings settings::from_vars(json v) {
       item += ascii_lower(c);
     }
   }
+  s.max_archive_bytes = positive_or(v["PB_MAX_ARCHIVE_BYTES"].as_string(), s.max_archive_bytes, 15);
   s.vars = std::move(v);
   return s;
 }

@@ -35,6 +35,10 @@ struct settings {
   std::int64_t rate_limit_per_minute = 1000;
   // PB_AUDIT_RETENTION_DAYS: the cron trigger deletes audit entries older than this.
   std::int64_t audit_retention_days = 90;
+  // PB_MAX_ARCHIVE_BYTES: the largest upstream archive mirrored into R2 (bigger ones are refused with a
+  // 502 and nothing stored). Archives stream through in 5 MiB parts, so this bounds storage and time,
+  // not memory.
+  std::int64_t max_archive_bytes = std::int64_t{1} << 30;
 
   // Every string binding, for sources whose credentials name a Worker secret ({"secret": NAME}).
   json vars = json::object();

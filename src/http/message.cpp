@@ -32,6 +32,12 @@ response error_response(const error& e) {
 
 response error_response(error_code code, std::string message) { return error_response(make_error(code, std::move(message))); }
 
+response private_error_response(error_code code, std::string plain_message, std::string internal) {
+  response r = error_response(code, std::move(plain_message));
+  r.log_note = std::move(internal);
+  return r;
+}
+
 std::string_view reason_phrase(int status) {
   switch (status) {
     case 200: return "OK";

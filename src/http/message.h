@@ -34,6 +34,12 @@ struct response {
   std::shared_ptr<const std::string> shared_body;
 
   std::string_view body_bytes() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
+  // For the request log only, never sent: what the client must not see (an upstream URL that may carry
+  // a signed token, a raw fetch or storage error, a secret's name), so an operator can still find it.
+  std::string log_note;
+  // Also for the request log: the matched route pattern and where the body came from ("hot", "d1",
+  // "edge", "r2", "upstream"); static strings, set by the router when the response leaves.
+  std::string_view log_route, log_cache;
 
   static response json_body(int status, std::string body);
   static response text(int status, std::string body, std::string_view content_type = "text/plain; charset=utf-8");
@@ -42,6 +48,8 @@ struct response {
 // {"error":{"code":"not_found","message":"..."}} with the error's status.
 response error_response(const error& e);
 response error_response(error_code code, std::string message);
+// The same shape with a plain message for the client; `internal` (e's own message) goes to the log.
+response private_error_response(error_code code, std::string plain_message, std::string internal);
 
 std::string_view reason_phrase(int status);
 

@@ -40,6 +40,12 @@ result<web_url> from_ada(const ada::url_aggregator& u, std::string_view input) {
   w.scheme = std::string(protocol.substr(0, protocol.size() - 1));
   w.host = std::string(u.get_hostname());
   if (w.host.empty()) return make_error(error_code::bad_request, "no host in \"" + std::string(input) + "\"");
+  // Hosts are ASCII only (idna_ascii.cpp refuses the rest), but ada's fast path for hosts without upper
+  // case or forbidden bytes lets a raw 0xFF through (its table of forbidden bytes stops at 0xFE). Found
+  // by the web_url fuzzer.
+  for (char c : w.host)
+    if (static_cast<unsigned char>(c) >= 0x80)
+      return make_error(error_code::bad_request, "a host that is not ASCII in \"" + std::string(input) + "\"");
   std::string_view port = u.get_port();
   w.port = w.scheme == "https" ? 443 : 80;
   if (!port.empty()) {

@@ -33,6 +33,9 @@ http::response store_error(const error& e) {
 struct upload_outcome {
   json body;
   std::string package;
+  // The version and its archive are recorded; only the p2 documents are behind (a D1 failure while
+  // rebuilding them). The archive stays: the next cron run rebuilds the documents.
+  std::string rebuild_error;
 };
 
 // Everything after the archive reached R2: on any error the caller deletes the stored object. An empty
@@ -103,9 +106,6 @@ task<result<upload_outcome>> register_upload(request_context& ctx, std::string p
 
   auto rebuilt = co_await storage::rebuild_documents(package, ctx.now_ms);
   if (!rebuilt) rebuilt = co_await storage::rebuild_documents(package, ctx.now_ms);  // one retry
-  if (!rebuilt)
-    co_return make_error(error_code::unavailable, "the version was stored but its metadata could not be rebuilt: " +
-                                                      rebuilt.err().message);
 
   json out = json::object();
   out.set("name", json(package));
@@ -116,7 +116,7 @@ task<result<upload_outcome>> register_upload(request_context& ctx, std::string p
   out.set("sha256", json(stored.sha256));
   out.set("size", json(stored.size));
   out.set("dist_url", json(ctx.req.target.origin() + storage::dist_path(package, *normalized, stored.sha1, "zip")));
-  co_return upload_outcome{std::move(out), package};
+  co_return upload_outcome{std::move(out), package, rebuilt ? std::string() : rebuilt.err().message};
 }
 
 // Both upload routes: `package` is the URL's name, or empty when the archive's composer.json names it.
@@ -158,7 +158,9 @@ task<http::response> upload_artifact(request_context& ctx, std::string package) 
   put.http_metadata = json::object();
   put.http_metadata.set("contentType", json("application/zip"));
   auto stored = co_await fx::r2_put(std::move(put));
-  if (!stored) co_return bad_request("the upload did not arrive whole: " + stored.err().message);
+  if (!stored && stored.err().code == error_code::bad_request)
+    co_return bad_request("the upload did not arrive whole: " + stored.err().message);
+  if (!stored) co_return store_error(stored.err());  // R2 failed: nothing stored, worth a retry
 
   auto outcome = co_await register_upload(ctx, package, key, std::move(*stored));
   if (!outcome) {
@@ -167,6 +169,11 @@ task<http::response> upload_artifact(request_context& ctx, std::string package) 
   }
   ctx.audit_target = "package:" + outcome->package;
   ctx.audit_after = outcome->body;
+  if (!outcome->rebuild_error.empty())
+    co_return http::error_response(error_code::unavailable,
+                                   "version " + std::string(outcome->body["version"].as_string()) + " of " + package +
+                                       " was stored, but its metadata could not be rebuilt (" + outcome->rebuild_error +
+                                       "); the next cron run rebuilds it, the upload need not be repeated");
   co_return json_response(201, outcome->body);
 }
 

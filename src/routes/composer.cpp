@@ -1,12 +1,14 @@
 #include "routes/composer.h"
 #include "core/text.h"
 
+#include <algorithm>
 #include <map>
 
 #include "auth/authenticate.h"
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
 #include "core/http_date.h"
+#include "http/range.h"
 #include "auth/credentials.h"
 #include "auth/licences.h"
 #include "routes/gate.h"
@@ -32,8 +34,22 @@ http::response not_found_package(std::string_view name) {
   return http::error_response(error_code::not_found, "package " + std::string(name) + " not found");
 }
 
-http::response store_error(const error& e) {
-  return http::error_response(make_error(error_code::unavailable, "storage unavailable: " + e.message));
+// Storage and upstream failures answer a plain message; what failed and where (a D1 error, an upstream
+// URL that may carry a signed token, a secret's name) goes to the request log only.
+http::response store_error(const error& e, std::string_view what = "storage") {
+  return http::private_error_response(error_code::unavailable, "storage is unavailable, try again later",
+                                      std::string(what) + ": " + e.message);
+}
+
+http::response missing_archive(const std::string& key) {
+  return http::private_error_response(error_code::internal, "the archive is missing from storage",
+                                      "archive missing from R2: " + key);
+}
+
+http::response upstream_error(std::string_view name, std::string internal) {
+  return http::private_error_response(error_code::upstream,
+                                      "the archive of " + std::string(name) + " could not be fetched from its upstream",
+                                      std::move(internal));
 }
 
 // Sends the response; then, at most hourly per token, records the token's last use. The write happens
@@ -57,48 +73,6 @@ task<std::monostate> after_archive(request_context& ctx, std::int64_t version_id
   co_return std::monostate{};
 }
 
-struct byte_range {
-  std::int64_t first = 0, last = 0;  // inclusive
-};
-
-enum class range_kind { none, ok, unsatisfiable };
-
-// RFC 9110 single byte range; anything else (several ranges, other units, junk) is ignored and the
-// whole archive is served, as the RFC allows.
-range_kind parse_range(std::string_view header, std::int64_t size, byte_range& out) {
-  if (header.substr(0, 6) != "bytes=") return range_kind::none;
-  std::string_view spec = header.substr(6);
-  if (spec.find(',') != std::string_view::npos) return range_kind::none;
-  std::size_t dash = spec.find('-');
-  if (dash == std::string_view::npos) return range_kind::none;
-  auto number = [](std::string_view s, std::int64_t& v) {
-    if (s.empty() || s.size() > 18) return false;
-    v = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + (c - '0');
-    }
-    return true;
-  };
-  std::int64_t a = 0, b = 0;
-  std::string_view left = spec.substr(0, dash), right = spec.substr(dash + 1);
-  if (left.empty()) {  // suffix: last b bytes
-    if (!number(right, b)) return range_kind::none;
-    if (b == 0 || size == 0) return range_kind::unsatisfiable;
-    out = {size - std::min(b, size), size - 1};
-    return range_kind::ok;
-  }
-  if (!number(left, a)) return range_kind::none;
-  if (right.empty()) {
-    b = size - 1;
-  } else if (!number(right, b) || b < a) {
-    return range_kind::none;
-  }
-  if (a >= size) return range_kind::unsatisfiable;
-  out = {a, std::min(b, size - 1)};
-  return range_kind::ok;
-}
-
 std::string content_type_for(std::string_view type) {
   if (type == "zip") return "application/zip";
   if (type == "tar") return "application/x-tar";
@@ -106,9 +80,13 @@ std::string content_type_for(std::string_view type) {
 }
 
 // First download of a source's archive: fetched from upstream with the source's credentials (only to
-// the source's own hosts), streamed to the client and into R2 at once with its digests; recorded only
-// if it arrived whole (and matches the upstream shasum when there is one). An upstream failure before
-// the body answers 502; a transfer that breaks midway aborts the client's stream and stores nothing.
+// the source's own hosts), stored into R2 whole (with its length when the upstream gives one, else as a
+// multipart upload a part at a time) with SHA-1/SHA-256 computed on the way, checked against the
+// promised shasum, recorded, and only then served from R2 with its length. The client gets a whole
+// archive or, when the transfer breaks, a 502 before any byte: a stream that fails after its 200 is not
+// reliably a failure for the client (workerd ends a chunked response cleanly when its body fails,
+// cloudflare/workerd#6818, and wrangler dev's proxy re-chunks even a response with a Content-Length),
+// so composer could otherwise take a short body for a complete, corrupt zip.
 // Single flight: one request per archive holds a lease in D1 and fetches; the others wait (bounded)
 // for its R2 copy. A lease that runs out (its holder failed) lets the next request fetch.
 struct flight {
@@ -139,60 +117,123 @@ task<result<flight>> join_flight(std::int64_t version_id, std::int64_t now_ms) {
   }
 }
 
-task<http::response> fetch_through(request_context& ctx, std::string name, storage::version_row v,
-                                   storage::token_record token) {
-  auto source = co_await storage::find_source(v.source_id);
-  if (!source) co_return store_error(source.err());
-  if (!source->has_value()) co_return http::error_response(error_code::not_found, "the source of " + name + " was removed");
-  // A disabled source lends no credentials: its public archives still come through, anonymously.
-  result<sources::upstream> u = sources::upstream{};
-  if ((*source)->enabled) u = co_await sources::open_upstream(ctx.settings(), std::move(**source));
-  if (!u) co_return http::error_response(make_error(error_code::upstream, u.err().message));
-  auto up = co_await sources::upstream_get(*u, v.upstream_dist_url, {}, fx::body_read::handle);
-  if (!up || up->status != 200) {
-    (void)co_await fx::d1_run("UPDATE versions SET fetch_lease_until = NULL WHERE id = ?", {json(v.id)});
-    if (!up) co_return http::error_response(make_error(error_code::upstream, up.err().message));
-    co_return http::error_response(make_error(error_code::upstream, "upstream answered HTTP " + std::to_string(up->status) +
-                                                                        " for " + v.upstream_dist_url));
-  }
-  std::int64_t length = -1;
-  if (auto cl = up->header_list.get("content-length"); cl && !up->header_list.has("content-encoding")) {
-    length = 0;
-    for (char c : *cl) length = (c >= '0' && c <= '9' && length >= 0) ? length * 10 + (c - '0') : -1;
-  }
-  auto tee = co_await fx::body_tee(up->body);
-  if (!tee) co_return http::error_response(make_error(error_code::upstream, tee.err().message));
+// Whoever waits on this archive fetches it themselves next.
+task<std::monostate> release_lease(std::int64_t version_id) {
+  (void)co_await fx::d1_run("UPDATE versions SET fetch_lease_until = NULL WHERE id = ?", {json(version_id)});
+  co_return std::monostate{};
+}
 
-  http::response r;
-  r.status = 200;
-  r.header_list.set("content-type", content_type_for(v.dist_type));
-  r.header_list.set("cache-control", archive_cache_control);
-  if (length >= 0) r.header_list.set("content-length", std::to_string(length));
-  r.body_from = tee->first;
-  if (!co_await respond_early(ctx, std::move(r))) co_return already_sent();
+// The upstream's Content-Length when it is the archive's own length (no content coding), else -1.
+std::int64_t archive_length(const http::headers& h) {
+  auto cl = h.get("content-length");
+  if (!cl || h.has("content-encoding") || cl->empty() || cl->size() > 15) return -1;
+  std::int64_t length = 0;
+  for (char c : *cl) {
+    if (c < '0' || c > '9') return -1;
+    length = length * 10 + (c - '0');
+  }
+  return length;
+}
 
-  std::string key = "mirror/" + name + "/" + v.reference + "." + v.dist_type;
+struct first_download {
+  http::response answer;      // the error answer, unless the archive is now to be served from R2
+  bool serve_stored = false;  // stored whole: serve dist_key like any stored archive
+  std::string dist_key, sha1;
+  std::int64_t dist_size = 0;
+};
+
+first_download answered(http::response r) {
+  first_download f;
+  f.answer = std::move(r);
+  return f;
+}
+
+// Stores the upstream body `from` under key (length -1: unknown) and checks it against the promised
+// shasum; records it on success. The error says what went wrong, for the log.
+task<result<fx::r2_put_result>> store_archive(const settings& cfg, storage::version_row v, std::string key,
+                                              http::body_handle from, std::int64_t length) {
   fx::r2_put_args put;
   put.key = key;
-  put.from = tee->second;
+  put.from = from;
   put.want_sha1 = true;
   put.want_sha256 = true;
   put.expected_size = length;
+  put.max_bytes = cfg.max_archive_bytes;
   put.http_metadata = json::object();
   put.http_metadata.set("contentType", json(content_type_for(v.dist_type)));
   auto stored = co_await fx::r2_put(std::move(put));
-  bool recorded = false;
-  if (stored) {
-    if (!v.dist_shasum.empty() && v.dist_shasum != stored->sha1) {
-      (void)co_await fx::r2_delete({key});  // not what the metadata promised: keep fetching from upstream
-    } else {
-      recorded = static_cast<bool>(co_await storage::record_mirrored_dist(v.id, key, stored->sha1, stored->sha256, stored->size));
-    }
+  if (!stored) co_return make_error(error_code::upstream, "storing " + v.upstream_dist_url + " failed: " + stored.err().message);
+  if (!v.dist_shasum.empty() && v.dist_shasum != stored->sha1) {
+    (void)co_await fx::r2_delete({key});  // not what the metadata promised: keep fetching from upstream
+    co_return make_error(error_code::upstream, v.upstream_dist_url + " has sha1 " + stored->sha1 +
+                                                   ", the metadata promised " + v.dist_shasum);
   }
-  // Whoever waits on this archive fetches it themselves next.
-  if (!recorded) (void)co_await fx::d1_run("UPDATE versions SET fetch_lease_until = NULL WHERE id = ?", {json(v.id)});
-  (void)co_await after_archive(ctx, v.id, token);
-  co_return already_sent();
+  auto recorded = co_await storage::record_mirrored_dist(v.id, key, stored->sha1, stored->sha256, stored->size);
+  if (!recorded) {
+    (void)co_await fx::r2_delete({key});  // nothing unrecorded stays behind
+    co_return make_error(error_code::unavailable, "recording " + key + " failed: " + recorded.err().message);
+  }
+  co_return std::move(*stored);
+}
+
+task<first_download> fetch_through(request_context& ctx, std::string name, storage::version_row v) {
+  auto source = co_await storage::find_source(v.source_id);
+  if (!source) {
+    (void)co_await release_lease(v.id);
+    co_return answered(store_error(source.err()));
+  }
+  if (!source->has_value()) co_return answered(http::error_response(error_code::not_found, "the source of " + name + " was removed"));
+  // A disabled source lends no credentials: its public archives still come through, anonymously.
+  result<sources::upstream> u = sources::upstream{};
+  if ((*source)->enabled) u = co_await sources::open_upstream(ctx.settings(), std::move(**source));
+  if (!u) {
+    (void)co_await release_lease(v.id);
+    co_return answered(upstream_error(name, u.err().message));
+  }
+  auto up = co_await sources::upstream_get(*u, v.upstream_dist_url, {}, fx::body_read::handle);
+  if (!up || up->status != 200) {
+    (void)co_await release_lease(v.id);
+    co_return answered(upstream_error(name, up ? "upstream answered HTTP " + std::to_string(up->status) + " for " +
+                                                     v.upstream_dist_url
+                                               : up.err().message));
+  }
+  std::int64_t length = archive_length(up->header_list);
+  if (length > ctx.settings().max_archive_bytes) {
+    (void)co_await release_lease(v.id);
+    co_return answered(http::private_error_response(
+        error_code::upstream, "the archive of " + name + " is too large to mirror",
+        v.upstream_dist_url + " declares " + std::to_string(length) + " bytes, over PB_MAX_ARCHIVE_BYTES (" +
+            std::to_string(ctx.settings().max_archive_bytes) + ")"));
+  }
+  std::string key = "mirror/" + name + "/" + v.reference + "." + v.dist_type;
+  auto stored = co_await store_archive(ctx.settings(), v, key, up->body, length);
+  if (!stored) {
+    (void)co_await release_lease(v.id);
+    co_return answered(upstream_error(name, stored.err().message));
+  }
+  first_download f;
+  f.serve_stored = true;
+  f.dist_key = key;
+  f.sha1 = stored->sha1;
+  f.dist_size = stored->size;
+  co_return f;
+}
+
+// The part of the packagist sources' include patterns a token may see: a pattern that lies within one
+// of the token's scopes as it is, else the scope itself where the two overlap (composer only uses these
+// to decide where to ask; over-matching costs a 404). Nothing of a source pattern outside every scope.
+std::vector<std::string> mirror_patterns_in_scope(const std::vector<storage::source_record>& mirrors,
+                                                  const std::vector<std::string>& scopes) {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& p) {
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  };
+  static const std::vector<std::string> everything{"*"};
+  for (const auto& m : mirrors)
+    for (const auto& include : m.include.empty() ? everything : m.include)
+      for (const auto& scope : scopes)
+        if (auth::patterns_intersect(include, scope)) add(auth::pattern_covers(scope, include) ? include : scope);
+  return out;
 }
 
 // The document as this token's licences let it see it. Cached in the isolate under the document key
@@ -237,6 +278,21 @@ task<result<std::shared_ptr<storage::hot_cache::catalog>>> load_catalog(std::int
   co_return c;
 }
 
+// find_dist through the isolate's hot cache: a warm download reads no D1 row.
+struct found_dist {
+  std::optional<storage::dist_row> row;
+  bool from_hot_cache = false;
+};
+task<result<found_dist>> find_dist_cached(const std::string& name, const std::string& reference, const std::string& version,
+                                          std::int64_t now_ms) {
+  std::string key = name + "\n" + reference + "\n" + version;
+  if (auto hot = storage::hot_cache::dist(key, now_ms)) co_return found_dist{std::move(hot), true};
+  auto row = co_await storage::find_dist(name, reference, version);
+  if (!row) co_return std::move(row).err();
+  if (row->has_value()) storage::hot_cache::put_dist(key, **row, now_ms);
+  co_return found_dist{std::move(*row), false};
+}
+
 }  // namespace
 
 task<http::response> packages_json(request_context& ctx) {
@@ -264,10 +320,7 @@ task<http::response> packages_json(request_context& ctx) {
     // With a packagist mirror the set of names is open: patterns (over-matching only costs a 404).
     w.key(c.mirrors.empty() ? "available-packages" : "available-package-patterns").begin_array();
     for (const auto& n : *visible) w.value(n);
-    for (const auto& m : c.mirrors) {
-      if (m.include.empty()) w.value("*");
-      for (const auto& p : m.include) w.value(p);
-    }
+    for (const auto& p : mirror_patterns_in_scope(c.mirrors, auth.token->packages)) w.value(p);
     w.end_array();
     w.key("security-advisories").begin_object().field("metadata", false);
     w.field("api-url", origin + "/api/security-advisories").end_object();
@@ -316,7 +369,9 @@ task<http::response> p2_document(request_context& ctx) {
     if (!mirror) co_return store_error(mirror.err());
     if (!mirror->has_value()) co_return not_found_package(name);
     auto fetched = co_await sources::mirror_package(ctx.settings(), std::move(**mirror), name, false, ctx.now_ms);
-    if (!fetched) co_return http::error_response(make_error(error_code::upstream, fetched.err().message));
+    if (!fetched)
+      co_return http::private_error_response(error_code::upstream, "the metadata of " + name + " could not be fetched from its upstream",
+                                             fetched.err().message);
     if (*fetched == sources::mirror_outcome::not_found) co_return not_found_package(name);
     doc = co_await storage::load_document(storage::document_key(name, dev), ctx.now_ms);
     if (!doc) co_return store_error(doc.err());
@@ -372,25 +427,36 @@ task<http::response> dist_archive(request_context& ctx) {
   std::string type(file.substr(dot + 1));
   if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
 
-  auto [auth, row] = co_await when_all(authenticate(ctx), storage::find_dist(name, reference, version));
+  auto [auth, found] = co_await when_all(authenticate(ctx), find_dist_cached(name, reference, version, ctx.now_ms));
   if (!auth.ok()) co_return auth.denial;
   if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
-  if (!row) co_return store_error(row.err());
+  if (!found) co_return store_error(found.err());
+  const std::optional<storage::dist_row>& row = found->row;
   // A version outside the token's licences answers like one that does not exist.
-  if (!row->has_value() || (*row)->v.dist_type != type ||
-      ((*row)->v.dist_key.empty() && (*row)->v.upstream_dist_url.empty()) ||
-      !auth::version_visible(auth.token->licences, name, (*row)->v.version_normalized, (*row)->v.release_time))
+  if (!row || row->v.dist_type != type || (row->v.dist_key.empty() && row->v.upstream_dist_url.empty()) ||
+      !auth::version_visible(auth.token->licences, name, row->v.version_normalized, row->v.release_time))
     co_return http::error_response(error_code::not_found, "no archive " + reference + "." + type + " for " + name);
-  storage::version_row v = (*row)->v;
+  storage::version_row v = row->v;
+  // A row from this isolate's memory whose archive is gone was deleted elsewhere within the last 10 s.
+  auto gone = [&, from_cache = found->from_hot_cache]() {
+    if (!from_cache) return missing_archive(v.dist_key);
+    storage::hot_cache::forget_document(storage::document_key(name, false));
+    return http::error_response(error_code::not_found, "no archive " + reference + "." + type + " for " + name);
+  };
   if (v.dist_key.empty()) {
     auto f = co_await join_flight(v.id, ctx.now_ms);
     if (!f) co_return store_error(f.err());
     if (f->fetch) {
-      ctx.cache = "upstream";
-      co_return co_await fetch_through(ctx, name, v, std::move(*auth.token));
+      ctx.cache = "upstream";  // the log names where the bytes came from
+      first_download first = co_await fetch_through(ctx, name, v);
+      if (!first.serve_stored) co_return std::move(first.answer);
+      v.dist_key = first.dist_key;  // stored whole just now: served from R2 with its length
+      v.dist_size = first.dist_size;
+      if (v.dist_shasum.empty()) v.dist_shasum = first.sha1;
+    } else {
+      v.dist_key = f->dist_key;  // another request stored it meanwhile: serve the R2 copy
+      v.dist_size = f->dist_size;
     }
-    v.dist_key = f->dist_key;  // another request stored it meanwhile: serve the R2 copy
-    v.dist_size = f->dist_size;
   }
 
   http::response r;
@@ -400,33 +466,39 @@ task<http::response> dist_archive(request_context& ctx) {
   if (!v.dist_shasum.empty()) r.header_list.set("etag", "\"" + v.dist_shasum + "\"");
 
   if (auto range_header = ctx.req.header_list.get("range"); range_header && ctx.req.method == "GET") {
-    byte_range br;
-    switch (parse_range(*range_header, v.dist_size, br)) {
-      case range_kind::unsatisfiable: {
+    http::byte_range br;
+    switch (http::parse_range(*range_header, v.dist_size, br)) {
+      case http::range_kind::unsatisfiable: {
         http::response e = http::error_response(make_error(error_code::bad_request, "range not satisfiable", 416));
         e.header_list.set("content-range", "bytes */" + std::to_string(v.dist_size));
         co_return e;
       }
-      case range_kind::ok: {
+      case http::range_kind::ok: {
         fx::r2_range rr;
         rr.offset = br.first;
         rr.length = br.last - br.first + 1;
         auto obj = co_await fx::r2_get(v.dist_key, fx::body_read::handle, rr);
-        if (!obj) co_return store_error(obj.err());
-        if (!obj->has_value()) co_return http::error_response(error_code::internal, "archive missing from storage: " + v.dist_key);
+        if (!obj) co_return store_error(obj.err(), "reading " + v.dist_key);
+        if (!obj->has_value()) co_return gone();
         r.status = 206;
         ctx.cache = "r2";
         r.header_list.set("content-range", "bytes " + std::to_string(br.first) + "-" + std::to_string(br.last) + "/" +
                                                std::to_string(v.dist_size));
+        r.header_list.set("content-length", std::to_string(br.last - br.first + 1));
         r.body_from = (*obj)->body;
         co_return co_await finish(ctx, std::move(r), *auth.token);
       }
-      case range_kind::none: break;
+      case http::range_kind::none: break;
     }
   }
 
+  // The length is known from the stored archive: HEAD answers it as GET does, and a short body is an
+  // error for the client.
+  r.header_list.set("content-length", std::to_string(v.dist_size));
   // Edge cache first (keyed by the immutable storage key, never by credentials), then R2. On workers.dev
-  // the cache does nothing: no lookup and no fill there (two subrequests and an R2 read saved).
+  // the cache does nothing: no lookup and no fill there (two subrequests and an R2 read saved). The entry
+  // lives in the Worker's own named cache (see cache.match in PROTOCOL.md), which no request from
+  // outside reads or fills, whatever its URL; no route answers that URL either.
   const bool edge_cache = ctx.req.target.edge_cache_works();
   std::string cache_key = ctx.req.target.origin() + "/__pb_cache/" + v.dist_key;
   if (edge_cache) {
@@ -440,9 +512,9 @@ task<http::response> dist_archive(request_context& ctx) {
     }
   }
   auto obj = co_await fx::r2_get(v.dist_key);
-  if (!obj) co_return store_error(obj.err());
-  if (!obj->has_value()) co_return http::error_response(error_code::internal, "archive missing from storage: " + v.dist_key);
-  ctx.cache = "r2";
+  if (!obj) co_return store_error(obj.err(), "reading " + v.dist_key);
+  if (!obj->has_value()) co_return gone();
+  if (ctx.cache.empty()) ctx.cache = "r2";
   r.status = 200;
   r.body_from = (*obj)->body;
   if (co_await respond_early(ctx, std::move(r))) {

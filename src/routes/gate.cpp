@@ -45,6 +45,8 @@ void add_rate_headers(const request_context& ctx, http::response& r) {
 
 task<bool> respond_early(const request_context& ctx, http::response r) {
   add_rate_headers(ctx, r);
+  r.log_route = ctx.route;
+  r.log_cache = ctx.cache;
   auto sent = co_await fx::respond(std::move(r));
   co_return static_cast<bool>(sent);
 }

@@ -5,6 +5,8 @@
 // here, before the handler, and a successful change is written to the audit log here, after it. Every
 // 401, 403 and 429 is recorded as a denied access. docs/openapi.json describes every route of the table
 // (tests/worker/openapi.test.mjs checks that).
+#include <algorithm>
+
 #include "bindings/effects.h"
 #include "bindings/task.h"
 #include "core/cron.h"
@@ -18,8 +20,10 @@
 #include "routes/health.h"
 #include "routes/listing.h"
 #include "routes/hooks.h"
+#include "routes/route_match.h"
 #include "sources/sync.h"
 #include "storage/audit.h"
+#include "storage/packages.h"
 
 namespace pb::routes {
 
@@ -43,6 +47,32 @@ struct route {
 task<http::response> test_trap(request_context&) {
   // Proves trap recovery in the shim; unreachable unless PB_TEST_HOOKS=1.
   fx::trap();
+}
+
+task<std::int64_t> one() { co_return 1; }
+
+task<std::int64_t> nested(std::int64_t depth) {
+  if (depth == 0) co_return 0;
+  co_return 1 + co_await nested(depth - 1);
+}
+
+std::int64_t count_param(const request_context& ctx, std::string_view name, std::int64_t max) {
+  std::int64_t n = 0;
+  for (char c : ctx.req.target.query_param(name).value_or("0")) {
+    if (c < '0' || c > '9' || n > max) return 0;
+    n = n * 10 + (c - '0');
+  }
+  return std::min(n, max);
+}
+
+// Awaits `loop` tasks in a row and a chain `depth` tasks deep, all completing without an effect, in one
+// run: proves that no chain of awaits grows the stack in the wasm build (bindings/task.h; PB_TEST_HOOKS).
+task<http::response> test_chain(request_context& ctx) {
+  std::int64_t loop = count_param(ctx, "loop", 10'000'000), depth = count_param(ctx, "depth", 200'000);
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < loop; ++i) sum += co_await one();
+  sum += co_await nested(depth);
+  co_return http::response::json_body(200, "{\"sum\":" + std::to_string(sum) + "}");
 }
 
 constexpr route table[] = {
@@ -96,6 +126,7 @@ constexpr route table[] = {
     {"GET", "/admin/api/stats", admin_stats, gate::viewer},
     {"POST", "/admin/api/reseal", admin_reseal, gate::owner, "keys.reseal"},
     {"GET", "/__test/trap", test_trap, gate::open, {}, true},
+    {"GET", "/__test/chain", test_chain, gate::open, {}, true},
 };
 
 // Matches path against pattern; on success fills params. A malformed escape never matches.
@@ -128,6 +159,27 @@ std::string allowed_methods(std::string_view path, bool test_hooks) {
     if (r.method == "GET") allow += ", HEAD";
   }
   return allow;
+}
+
+// The first route whose pattern matches path and whose method is method (GET answers HEAD too), with
+// its captures in params; else, for a 405, the first route that has this path at all.
+struct lookup_result {
+  const route* hit = nullptr;
+  const route* path_match = nullptr;
+};
+
+lookup_result lookup(std::string_view method, std::string_view path, bool test_hooks, std::vector<std::string>& params) {
+  lookup_result out;
+  for (const route& r : table) {
+    if (r.test_hook && !test_hooks) continue;
+    if (!match(r.pattern, path, params)) continue;
+    if (!out.path_match) out.path_match = &r;
+    if (r.method == method || (r.method == "GET" && method == "HEAD")) {
+      out.hit = &r;
+      break;
+    }
+  }
+  return out;
 }
 
 auth::admin_role role_for(gate g) {
@@ -188,25 +240,20 @@ task<http::response> run_route(request_context& ctx, const route& r) {
 task<http::response> handle_fetch(request_context& ctx) {
   const std::string& path = ctx.req.target.path;
   const std::string& method = ctx.req.method;
-  bool path_known = false;
-  for (const route& r : table) {
-    if (r.test_hook && !ctx.settings().test_hooks) continue;
-    if (!match(r.pattern, path, ctx.params)) continue;
-    path_known = true;
-    if (r.method == method || (r.method == "GET" && method == "HEAD")) {
-      ctx.route = r.pattern;
-      http::response resp = co_await run_route(ctx, r);
-      if (resp.status == 0) co_return resp;  // answered early
-      add_rate_headers(ctx, resp);
-      (void)co_await record_outcome(ctx, &r, resp);
-      if (method == "HEAD") {
-        resp.body.clear();
-        resp.shared_body.reset();
-      }
-      co_return resp;
+  lookup_result found = lookup(method, path, ctx.settings().test_hooks, ctx.params);
+  if (found.hit) {
+    ctx.route = found.hit->pattern;
+    http::response resp = co_await run_route(ctx, *found.hit);
+    if (resp.status == 0) co_return resp;  // answered early
+    add_rate_headers(ctx, resp);
+    (void)co_await record_outcome(ctx, found.hit, resp);
+    if (method == "HEAD") {
+      resp.body.clear();
+      resp.shared_body.reset();
     }
+    co_return resp;
   }
-  if (path_known) {
+  if (found.path_match) {
     http::response resp = http::error_response(error_code::method_not_allowed, method + " is not allowed on " + path);
     resp.header_list.set("allow", allowed_methods(path, ctx.settings().test_hooks));
     co_return resp;
@@ -214,8 +261,26 @@ task<http::response> handle_fetch(request_context& ctx) {
   co_return http::error_response(error_code::not_found, "no route for " + path);
 }
 
+route_match find_route(std::string_view method, std::string_view path, bool test_hooks) {
+  route_match m;
+  lookup_result found = lookup(method, path, test_hooks, m.params);
+  if (found.hit) {
+    m.pattern = found.hit->pattern;
+    m.method_allowed = true;
+    return m;
+  }
+  m.params.clear();
+  if (found.path_match) {
+    m.pattern = found.path_match->pattern;
+    m.allow = allowed_methods(path, test_hooks);
+  }
+  return m;
+}
+
 task<std::monostate> handle_scheduled(request_context& ctx) {
   (void)co_await sources::run_due_syncs(ctx.settings(), ctx.now_ms);
+  // Documents left behind by a write whose rebuild failed (or was cut short by a trap).
+  (void)co_await storage::rebuild_stale_documents(ctx.now_ms, 8);
   (void)co_await storage::prune_audit(ctx.now_ms - ctx.settings().audit_retention_days * 86'400'000);
   // /health reads both: a run more than two intervals ago means the trigger stopped.
   auto r = co_await fx::d1_run(

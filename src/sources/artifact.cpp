@@ -10,6 +10,9 @@ namespace pb::sources {
 namespace {
 constexpr std::int64_t max_composer_json = 1024 * 1024;
 constexpr std::int64_t eocd_search = 65557;  // 22-byte record + the longest comment
+// The central directory is read into wasm in one piece (base64 inside the results document, parsed
+// there): 2 MiB holds some 25,000 entries and keeps that read far from the isolate's 128 MB.
+constexpr std::int64_t max_central_directory = 2 * 1024 * 1024;
 
 error bad(std::string message) { return make_error(error_code::bad_request, std::move(message)); }
 
@@ -34,6 +37,9 @@ task<result<std::string>> read_composer_json_from_zip(std::string key, std::int6
   auto eocd = composer::find_eocd(*tail, size);
   if (!eocd) co_return bad(eocd.err().message);
   if (eocd->cd_offset + eocd->cd_size > size) co_return bad("the zip central directory points past the end of the archive");
+  if (eocd->cd_size > max_central_directory)
+    co_return bad("the zip central directory (" + std::to_string(eocd->cd_size) + " bytes, " +
+                  std::to_string(eocd->entries) + " entries) is larger than 2 MiB");
 
   std::string cd;
   std::int64_t tail_start = size - tail_len;

@@ -58,6 +58,12 @@ ttl_map<token_record>& tokens() {
   static ttl_map<token_record> m;
   return m;
 }
+ttl_map<dist_row>& dists() {
+  static ttl_map<dist_row> m;
+  return m;
+}
+constexpr std::size_t max_dists = 4096;
+
 ttl_map<std::shared_ptr<const stored_document>>& documents() {
   static ttl_map<std::shared_ptr<const stored_document>> m;
   return m;
@@ -120,7 +126,20 @@ std::uint64_t& catalog_gen() {
 
 void forget_document(const std::string& key) {
   documents().erase(key);
+  dists().clear();
   forget_catalog();
+}
+
+std::optional<dist_row> dist(const std::string& key, std::int64_t now_ms) {
+  const dist_row* d = dists().get(key, now_ms);
+  return d ? std::optional<dist_row>(*d) : std::nullopt;
+}
+
+void put_dist(const std::string& key, dist_row row, std::int64_t now_ms) {
+  if (row.v.dist_key.empty()) return;  // not stored yet: the next request must see the fetch-through's result
+  row.v.composer_json.clear();
+  std::size_t size = key.size() + row.v.dist_key.size() + row.v.upstream_dist_url.size() + 256;
+  dists().put(key, std::move(row), size, now_ms, max_dists, max_dists * 1024);
 }
 
 std::shared_ptr<catalog> current_catalog(std::int64_t now_ms) {
@@ -168,6 +187,7 @@ void clear() {
   forget_tokens();
   forget_catalog();
   documents().clear();
+  dists().clear();
   last_probe().reset();
 }
 

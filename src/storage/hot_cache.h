@@ -36,8 +36,15 @@ void touched(std::int64_t token_id, std::int64_t now_ms);
 // entry checks it against its basis's last_modified, which moves on every change.
 std::shared_ptr<const stored_document> document(const std::string& key, std::int64_t now_ms);
 void put_document(const std::string& key, std::shared_ptr<const stored_document> d, std::int64_t now_ms);
-// Forgets the document and the package catalog (every document change may change the package list).
+// Forgets the document, the package catalog and the archive rows (every document change may change
+// the package list or remove versions).
 void forget_document(const std::string& key);
+
+// Archive rows for /dist by "package\nreference\nversion": only rows whose archive is stored (they do not
+// change until the version goes away), without their composer.json; dropped with every document change
+// in this isolate and after ttl_ms.
+std::optional<dist_row> dist(const std::string& key, std::int64_t now_ms);
+void put_dist(const std::string& key, dist_row row, std::int64_t now_ms);
 
 // What /packages.json is made of: the package names and the enabled packagist sources, plus the bodies
 // already rendered from them (by origin and token scope). One entry, dropped with every document or

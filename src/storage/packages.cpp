@@ -159,6 +159,7 @@ task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms) {
   batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ? AND source_id IS NULL",
                    {json(now_ms), json(nv.package)}});
   auto r = co_await fx::d1_batch(std::move(batch));
+  hot_cache::forget_catalog();  // a new package is listed at once, whether or not its rebuild succeeds
   if (!r) {
     if (r.err().message.find("UNIQUE constraint failed") != std::string::npos)
       co_return make_error(error_code::conflict, "version " + v.version + " of " + nv.package +
@@ -176,6 +177,10 @@ task<result<std::monostate>> replace_source_versions(std::string package, std::i
   // dev document).
   if (!auth::valid_package_name(package))
     co_return make_error(error_code::bad_request, "\"" + package + "\" is not a valid package name");
+  if (versions.size() > max_versions_per_package)
+    co_return make_error(error_code::unprocessable, package + ": the upstream lists " + std::to_string(versions.size()) +
+                                                        " versions, more than the " +
+                                                        std::to_string(max_versions_per_package) + " mirrored per package");
   auto owner = co_await fx::d1_first("SELECT source_id FROM packages WHERE name = ?", {json(package)});
   if (!owner) co_return std::move(owner).err();
   if (owner->has_value() && (**owner)["source_id"].as_int(-1) != source_id)
@@ -229,6 +234,7 @@ task<result<std::monostate>> replace_source_versions(std::string package, std::i
   batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ? AND source_id = ?",
                    {json(now_ms), json(package), json(source_id)}});
   auto r = co_await fx::d1_batch(std::move(batch));
+  hot_cache::forget_catalog();
   if (!r) co_return std::move(r).err();
   // The package was taken by someone else between the check above and the batch: nothing was written.
   if (r->back().changes == 0) co_return make_error(error_code::conflict, package + " is provided by another source or by uploads");
@@ -342,6 +348,22 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
   for (bool dev : {false, true}) hot_cache::forget_document(document_key(package, dev));
   if (!w) co_return std::move(w).err();
   co_return std::monostate{};
+}
+
+task<result<std::int64_t>> rebuild_stale_documents(std::int64_t now_ms, std::int64_t limit) {
+  // Both documents of a package carry the package revision they were built from.
+  auto stale = co_await fx::d1_all(
+      "SELECT p.name FROM packages p WHERE (SELECT count(*) FROM metadata_documents d "
+      "WHERE d.package_id = p.id AND d.revision >= p.revision) < 2 ORDER BY p.updated_at LIMIT ?",
+      {json(limit)});
+  if (!stale) co_return std::move(stale).err();
+  std::int64_t rebuilt = 0;
+  for (const auto& row : stale->rows) {
+    auto r = co_await rebuild_documents(std::string(row["name"].as_string()), now_ms);
+    if (!r) co_return std::move(r).err();
+    ++rebuilt;
+  }
+  co_return rebuilt;
 }
 
 task<result<json>> package_summaries(std::string after, std::int64_t limit, std::string query) {

@@ -79,6 +79,9 @@ task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms);
 // Upstream sources: replaces the package's versions with `versions` in one D1 batch (the package
 // switches to the new set whole), keeping mirrored archives whose reference did not change. The
 // package must be new or already belong to this source: error_code::conflict otherwise.
+// More versions than this in one package is refused (unprocessable): the version set is written in one
+// D1 batch and its documents built in wasm memory. Packagist's busiest packages have ~3,000.
+inline constexpr std::size_t max_versions_per_package = 5000;
 struct upstream_version {
   version_row v;  // version, version_normalized, reference, dist_type, dist_shasum, release_time, composer_json
   std::string upstream_dist_url;
@@ -103,6 +106,9 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
 // The pure half of rebuild_documents: both documents from the package's version rows (any order), with
 // dist URLs under origin_placeholder. Also what the mirror-rewrite benchmark measures.
 composer::p2_documents build_documents(std::string_view package, const std::vector<version_row>& rows);
+// Rebuilds the documents of up to `limit` packages whose documents are behind their versions (a write
+// whose rebuild failed, or was cut short by a trap); the cron trigger runs it. Returns how many.
+task<result<std::int64_t>> rebuild_stale_documents(std::int64_t now_ms, std::int64_t limit);
 
 // Admin views. Summaries: names after `after` (by name) containing `query`, at most limit, as
 // {"packages":[...],"next_cursor":name|null}.

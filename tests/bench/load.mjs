@@ -1,6 +1,7 @@
-// The benchmark's load generator and meters: a bounded closed loop over node:http keep-alive
-// connections to 127.0.0.1, latency percentiles, and the CPU time of the workerd process(es) read from
-// /proc/<pid>/stat (utime + stime, in clock ticks).
+// The load generator and meters of the benchmark (scripts/bench) and the load test (scripts/load): one
+// request or a bounded closed loop over node:http keep-alive connections to 127.0.0.1, latency
+// percentiles, the CPU time of the workerd process(es) read from /proc/<pid>/stat (utime + stime, in
+// clock ticks) and of the whole machine (/proc/stat).
 import http from "node:http";
 import { readFileSync, readdirSync } from "node:fs";
 import { execFileSync } from "node:child_process";
@@ -78,21 +79,27 @@ export function machineJiffies() {
   return { busy: total - f[3] - (f[4] ?? 0), total };
 }
 
-const NCPU = readFileSync("/proc/stat", "utf8").split("\n").filter((l) => /^cpu\d+ /.test(l)).length || 1;
+export const NCPU = readFileSync("/proc/stat", "utf8").split("\n").filter((l) => /^cpu\d+ /.test(l)).length || 1;
 
-function request(agent, port, { path, headers }) {
+// One request over `agent`; resolves (never rejects) with { status, bytes, headers, ms } or { error, ms }.
+// keepBody: also { body } (a Buffer), for callers that check what came back.
+export function request(agent, port, { path, headers, method = "GET", body, keepBody = false, timeoutMs = 30_000 }) {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const done = (r) => resolve({ ...r, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
-    const req = http.request({ agent, host: "127.0.0.1", port, path, method: "GET", headers }, (res) => {
+    const req = http.request({ agent, host: "127.0.0.1", port, path, method, headers }, (res) => {
       let bytes = 0;
-      res.on("data", (c) => (bytes += c.length));
-      res.on("end", () => done({ status: res.statusCode, bytes, headers: res.headers }));
+      const chunks = [];
+      res.on("data", (c) => {
+        bytes += c.length;
+        if (keepBody) chunks.push(c);
+      });
+      res.on("end", () => done({ status: res.statusCode, bytes, headers: res.headers, ...(keepBody ? { body: Buffer.concat(chunks) } : {}) }));
       res.on("error", (error) => done({ error }));
     });
-    req.setTimeout(30_000, () => req.destroy(new Error("timed out after 30 s")));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timed out after ${timeoutMs / 1000} s`)));
     req.on("error", (error) => done({ error }));
-    req.end();
+    req.end(body);
   });
 }
 
@@ -119,7 +126,7 @@ async function loop({ agent, port, target, check, concurrency, limit, seconds })
   return { latencies, errors, bytes };
 }
 
-const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+export const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 
 // Runs a warm-up and a measured loop; returns the phase's numbers.
 export async function measure({ name, port, target, check, concurrency = 8, warmup = 200, requests = 3000, seconds = 10, pids }) {

@@ -62,7 +62,7 @@ try {
     p2: (i) => ({ path: `/p2/${s.names[i % s.names.length]}.json`, headers: { authorization: auth } }),
     p2_304: (i) => ({ path: `/p2/${s.names[i % s.names.length]}.json`, headers: { authorization: auth, "if-modified-since": lm.get(s.names[i % s.names.length]) } }),
     packages_json: () => ({ path: "/packages.json", headers: { authorization: auth } }),
-    dist: () => ({ path: s.big.path, headers: { authorization: auth } }),
+    dist: () => ({ path: s.big.path, headers: { authorization: auth, host: "pb-bench.workers.dev" } }),
     floor: () => ({ path: `/${p2Bytes}`, headers: {} }),
   };
   const target = targets[kind];

@@ -81,7 +81,7 @@ export function composerJson(name, index, version, allNames) {
   return cj;
 }
 
-function packageZip(cj, { bigBytes = 0 } = {}) {
+export function packageZip(cj, { bigBytes = 0 } = {}) {
   const cls = studly(cj.name.split("/")[1]);
   const files = {
     "composer.json": JSON.stringify(cj, null, 4) + "\n",

@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+
+#include <unistd.h>
 
 #include "bindings/wire.h"
 
@@ -92,8 +95,42 @@ int resume(std::uint32_t id, std::string_view results_doc) {
   return state;
 }
 
+namespace {
+// PB_WIRE_TRANSCRIPTS=<dir>: every invoke writes what the core was handed (configuration, start and
+// results documents, separated by 0x1e) to <dir>/<n>.wire; such files seed the wire fuzzer
+// (tests/fuzz/wire.cpp).
+struct transcript {
+  std::string text;
+  int docs = 0;
+  bool on = std::getenv("PB_WIRE_TRANSCRIPTS") != nullptr;
+  void add(std::string_view doc) {
+    if (!on) return;
+    if (docs++) text += '\x1e';
+    text += doc;
+  }
+  ~transcript() {
+    if (!on) return;
+    static int n = 0;
+    std::ofstream(std::string(std::getenv("PB_WIRE_TRANSCRIPTS")) + "/" + std::to_string(::getpid()) + "-" +
+                      std::to_string(++n) + ".wire",
+                  std::ios::binary)
+        << text;
+  }
+};
+}  // namespace
+
 finished invoke(host& h, const json& start_doc) {
   finished f;
+  transcript rec;
+  if (rec.on) {
+    json config = json::object();
+    config.set("v", json(wire::protocol_version));
+    config.set("vars", start_doc["env"].is_object() ? start_doc["env"] : json::object());
+    json doc = start_doc;
+    doc.erase("env");
+    rec.add(config.dump());
+    rec.add(doc.dump());
+  }
   std::uint32_t id = start(start_doc);
   int state = pb_state(id);
   while (state == 1) {
@@ -119,6 +156,7 @@ finished invoke(host& h, const json& start_doc) {
     }
     json doc = json::object();
     doc.set("results", std::move(results));
+    rec.add(doc.dump());
     state = resume(id, doc.dump());
   }
   auto out = parse_json(output(id));

@@ -361,7 +361,9 @@ json native_host::run_effect(const json& e) {
       data = std::string(e["body"].as_string());
     }
     if (const json* want = e.find("expected_size"); want && want->as_int() != static_cast<std::int64_t>(data.size()))
-      fail("TypeError", "FixedLengthStream: stream length does not match the expected size");
+      fail("BadBody", "the body ended after " + std::to_string(data.size()) + " of the " + want->dump() + " bytes expected");
+    if (const json* max = e.find("max_bytes"); max && static_cast<std::int64_t>(data.size()) > max->as_int())
+      fail("PayloadTooLarge", "body is larger than " + max->dump() + " bytes");
     std::ofstream(blob_path(key), std::ios::binary) << data;
     out.set("key", json(key));
     out.set("size", json(static_cast<std::int64_t>(data.size())));

@@ -1,6 +1,7 @@
 // Bitbucket Cloud 2.0 emulator: API under <url>/2.0 (api.bitbucket.org when reached through the
 // proxy), archives at <url>/{workspace}/{slug}/get/{ref}.zip (the web host). See README.md.
 import { startServer, json, raw, paginate, postWebhook, hmacHex, newDeliveryId } from "./server.mjs";
+import { archive } from "./server.mjs";
 import { repoRegistry, tokenList } from "./common-repos.mjs";
 
 const ZERO = "0000000000000000000000000000000000000000";
@@ -138,7 +139,8 @@ export async function start(options = {}) {
       if (!repo || (repo.private && auth !== "ok")) return raw("Not Found", 404);
       const zip = repo.archive(m[3], "bitbucket");
       if (!zip) return raw("Not Found", 404);
-      return raw(zip, 200, { "content-type": "application/zip", "content-disposition": `attachment; filename="${repo.archivePrefix(m[3], "bitbucket").slice(0, -1)}.zip"` });
+      // Built on request and streamed: chunked, no Content-Length.
+      return archive(zip, { "content-type": "application/zip", "content-disposition": `attachment; filename="${repo.archivePrefix(m[3], "bitbucket").slice(0, -1)}.zip"` }, { gzip: !!options.archiveGzip });
     }
     if (!(m = /^\/2\.0(\/.*)?$/.exec(ctx.pathname))) return raw("Not Found", 404, { "content-type": "text/plain" });
     const path = m[1] ?? "/";

@@ -1,6 +1,7 @@
 // A private Composer repository (think Satis or Private Packagist) behind HTTP Basic auth, in protocol
 // v2 or one of the v1 layouts, serving its own dist zips. See README.md.
 import { startServer, json, raw, sha1Hex, sha256Hex, httpDate } from "./server.mjs";
+import { archive } from "./server.mjs";
 import { zipFiles } from "./zip.mjs";
 import { minify, normalizeVersion, isDevVersion, compareNormalizedDesc } from "./composer-meta.mjs";
 
@@ -23,14 +24,18 @@ export async function start(options = {}) {
     mode,
     packages: pkgs,
     tamper: new Set(), // "name@version" (or "*"): /dist serves bytes that do not match the shasum
-    // Adds (or replaces) a version. spec: { version, files?: {path: content}, ...composer.json fields }.
-    addVersion(name, spec) {
+    // How /dist sends archives: "static" (a file: Content-Length), "chunked" (built on request: no
+    // length), "gzip" (Content-Encoding: gzip when accepted, so the archive's own length is unknown).
+    distMode: options.distMode ?? "static",
+    // Adds (or replaces) a version. spec: { version, files?: {path: content}, ...composer.json fields };
+    // zipOptions go to zipFiles (e.g. { compress: false } for a large archive built quickly).
+    addVersion(name, spec, zipOptions = {}) {
       name = name.toLowerCase();
       let p = pkgs.get(name);
       if (!p) pkgs.set(name, (p = { name, versions: new Map(), modified: { tagged: stamp(), dev: stamp() } }));
       const { version, files = {}, ...fields } = spec;
       const composerJson = { name, ...fields };
-      const zip = zipFiles({ "composer.json": JSON.stringify(composerJson, null, 4) + "\n", ...files });
+      const zip = zipFiles({ "composer.json": JSON.stringify(composerJson, null, 4) + "\n", ...files }, zipOptions);
       const reference = sha1Hex(Buffer.concat([Buffer.from(`${name}@${version}\0`), zip]));
       p.versions.set(version, { spec, fields, zip, reference, shasum: sha1Hex(zip) });
       p.modified[isDevVersion(version) ? "dev" : "tagged"] = stamp();
@@ -125,7 +130,9 @@ export async function start(options = {}) {
       if (!v || v.reference !== m[3]) return raw("Not Found", 404);
       let zip = v.zip;
       if (state.tamper.has("*") || state.tamper.has(`${p.name}@${m[2]}`)) zip = Buffer.concat([zip, Buffer.from("tampered")]);
-      return raw(zip, 200, { "content-type": "application/zip", "last-modified": httpDate(Date.UTC(2024, 0, 1)) });
+      const headers = { "content-type": "application/zip", "last-modified": httpDate(Date.UTC(2024, 0, 1)) };
+      if (state.distMode === "static") return raw(zip, 200, headers);
+      return archive(zip, headers, { chunked: state.distMode === "chunked", gzip: state.distMode === "gzip" });
     }
     if (mode === "v2") {
       if (path === "/packages.json") {

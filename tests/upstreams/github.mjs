@@ -5,6 +5,7 @@
 // for anonymous requests. See README.md for endpoints and options.
 import { randomBytes } from "node:crypto";
 import { startServer, json, raw, redirect, paginate, postWebhook, hmacHex, newDeliveryId } from "./server.mjs";
+import { archive } from "./server.mjs";
 import { blobSha } from "./repo-model.mjs";
 import { repoRegistry, tokenList } from "./common-repos.mjs";
 
@@ -122,11 +123,12 @@ export async function start(options = {}) {
     const zip = repo.archive(ref, "github");
     if (!zip) return raw("404: Not Found", 404, { "content-type": "text/plain; charset=utf-8" });
     const sha = repo.resolve(ref);
-    return raw(zip, 200, {
+    // codeload builds archives on the fly: chunked, no Content-Length.
+    return archive(zip, {
       "content-type": "application/zip",
       "content-disposition": `attachment; filename=${repo.archivePrefix(ref, "github").slice(0, -1)}.zip`,
       etag: `"${sha}"`,
-    });
+    }, { gzip: !!options.archiveGzip });
   }
 
   // codeload: the zipball redirect target, on its own server (codeload.github.com through the proxy).

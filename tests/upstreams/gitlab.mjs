@@ -1,5 +1,6 @@
 // GitLab REST v4 emulator (gitlab.com or self-hosted: API under <url>/api/v4). See README.md.
 import { startServer, json, raw, paginate, postWebhook, newDeliveryId } from "./server.mjs";
+import { archive } from "./server.mjs";
 import { blobSha } from "./repo-model.mjs";
 import { repoRegistry, tokenList } from "./common-repos.mjs";
 
@@ -72,7 +73,7 @@ export async function start(options = {}) {
       const repo = registry.get(m[1]);
       if (!repo || (repo.private && authState(ctx) !== "ok")) return raw("Not Found", 404);
       const zip = repo.archive(m[2], "gitlab");
-      return zip ? raw(zip, 200, { "content-type": "application/zip" }) : raw("Not Found", 404);
+      return zip ? archive(zip, { "content-type": "application/zip" }, { gzip: !!options.archiveGzip }) : raw("Not Found", 404);
     }
     // the raw path keeps %2F in the project id: match on the undecoded path
     const rawPath = ctx.url.pathname;
@@ -134,7 +135,8 @@ export async function start(options = {}) {
       const zip = repo.archive(ref, "gitlab");
       if (!zip) return apiJson({ message: "404 File Not Found" }, 404);
       const name = repo.archivePrefix(ref, "gitlab").slice(0, -1);
-      return raw(zip, 200, { "content-type": "application/zip", "content-disposition": `attachment; filename="${name}.zip"`, "content-transfer-encoding": "binary" });
+      // Archives are generated on request and streamed: chunked, no Content-Length.
+      return archive(zip, { "content-type": "application/zip", "content-disposition": `attachment; filename="${name}.zip"`, "content-transfer-encoding": "binary" }, { gzip: !!options.archiveGzip });
     }
     return apiJson({ error: "404 Not Found" }, 404);
   }

@@ -4,7 +4,7 @@
 // server (packagist.org: the metadata change feed, the security advisories API, the package list,
 // providers, search, download notifications), which packages.json advertises. Neither answers the
 // other's paths. See README.md.
-import { startServer, json, raw, httpDate } from "./server.mjs";
+import { startServer, json, raw, httpDate, archive } from "./server.mjs";
 import { createRepo } from "./repo-model.mjs";
 import { minify, normalizeVersion, compareNormalizedDesc } from "./composer-meta.mjs";
 
@@ -194,7 +194,8 @@ export async function start(options = {}) {
       const p = pkgs.get(`${m[1]}/${m[2]}`.toLowerCase());
       const zip = p?.repo.archive(m[3], "github");
       if (!zip) return raw("Not Found", 404);
-      return raw(zip, 200, { "content-type": "application/zip", "content-disposition": `attachment; filename=${p.repo.archivePrefix(m[3], "github").slice(0, -1)}.zip` });
+      // packagist's dist URLs are GitHub zipballs: codeload streams them chunked, with no length.
+      return archive(zip, { "content-type": "application/zip", "content-disposition": `attachment; filename=${p.repo.archivePrefix(m[3], "github").slice(0, -1)}.zip` }, { gzip: !!options.archiveGzip });
     }
     return raw("Not Found", 404, { "content-type": "text/plain" });
   }

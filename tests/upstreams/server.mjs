@@ -4,6 +4,7 @@
 import http from "node:http";
 import https from "node:https";
 import { createHash, createHmac, randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { testTls } from "./tls.mjs";
 
 export const MAX_BODY = 1 << 20; // request bodies above 1 MiB get 413
@@ -64,13 +65,18 @@ function matches(pattern, pathname, fullPath) {
   return re.test(pathname) || re.test(fullPath);
 }
 
-export const FAULT_TYPES = ["status500", "timeout", "truncate", "invalidJson", "rateLimit"];
+export const FAULT_TYPES = ["status500", "timeout", "truncate", "invalidJson", "rateLimit", "delay"];
 
 // Response helpers for handlers: a handler returns { status, headers, body } where body is a Buffer,
 // a string or a JSON-able value (sent as application/json).
 export const json = (body, status = 200, headers = {}) => ({ status, headers: { "content-type": "application/json", ...headers }, body: Buffer.from(JSON.stringify(body)) });
 export const raw = (body, status = 200, headers = {}) => ({ status, headers, body: Buffer.isBuffer(body) ? body : Buffer.from(String(body)) });
 export const redirect = (location, status = 302, headers = {}) => ({ status, headers: { location, ...headers }, body: Buffer.alloc(0) });
+// An archive as the hosts that build them on the fly send it (GitHub's codeload, GitLab, Bitbucket):
+// `chunked` streams it with Transfer-Encoding: chunked and no Content-Length, in pieces; `gzip` encodes
+// it (Content-Encoding: gzip) when the client accepts gzip. Static files (a Satis dist) use raw().
+export const archive = (body, headers = {}, { chunked = true, gzip = false } = {}) => ({ status: 200, headers, body, chunked, gzip });
+const CHUNK_BYTES = 16 * 1024;
 
 // Pagination over a list: page >= 1, returns { items, page, perPage, totalPages, total, next, prev }.
 export function paginate(list, page, perPage) {
@@ -177,6 +183,14 @@ export async function startServer({ name, tls, handler, state = {}, rateLimitSty
 
     const fault = takeFault(req.method, entry.host, pathname, fullPath);
     if (fault) entry.fault = fault.type;
+    if (fault?.type === "delay") {
+      // A slow upstream: the answer comes after `ms` (the request stays in the log as it is).
+      await new Promise((r) => {
+        const t = setTimeout(() => { hangTimers.delete(t); r(); }, Math.min(fault.ms ?? 1000, HANG_MAX_MS));
+        hangTimers.add(t);
+      });
+      if (stopped) return finish("stopped");
+    }
     if (fault?.type === "timeout") {
       // accept, never answer; the socket is destroyed by stop() (or after fault.ms / HANG_MAX_MS)
       const t = setTimeout(() => { hangTimers.delete(t); req.socket.destroy(); }, Math.min(fault.ms ?? HANG_MAX_MS, HANG_MAX_MS));
@@ -229,14 +243,40 @@ export async function startServer({ name, tls, handler, state = {}, rateLimitSty
       body = Buffer.from('{"packages": {"acme/widget": [{"name": "acme/wid<html>garbage\u0000');
     }
     if (req.method === "HEAD" || status === 304 || status === 204) body = Buffer.alloc(0);
-    headers["content-length"] = String(body.length);
+    if (out.gzip && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? "")) && body.length > 0) {
+      body = gzipSync(body);
+      headers["content-encoding"] = "gzip";
+    }
+    const chunked = out.chunked && body.length > 0;
+    if (!chunked) headers["content-length"] = String(body.length);
     if (fault?.type === "truncate") {
+      // Half the body, then the connection drops: a short body against its Content-Length, or a chunked
+      // body without its last chunk.
       res.writeHead(status, headers);
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
       return finish(`truncated ${status}`);
     }
     res.writeHead(status, headers);
-    res.end(req.method === "HEAD" ? undefined : body);
+    if (!chunked) {
+      res.end(req.method === "HEAD" ? undefined : body);
+      return finish(status);
+    }
+    // Generated on the fly: written in pieces as the socket drains.
+    for (let at = 0; at < body.length; at += CHUNK_BYTES) {
+      if (res.destroyed) return finish("client gone");
+      if (!res.write(body.subarray(at, at + CHUNK_BYTES))) {
+        await new Promise((r) => {
+          const done = () => {
+            res.off("drain", done);
+            res.off("close", done);
+            r();
+          };
+          res.on("drain", done);
+          res.on("close", done);
+        });
+      }
+    }
+    res.end();
     finish(status);
   }
 

@@ -28,26 +28,94 @@ export async function applyMigrations(mf, workerName) {
   }
 }
 
-// script: path relative to the repo root of the entry module (the worker, or a fixture importing it).
-export async function startWorker({ script = "worker/index.mjs", migrate = true, bindings = {} } = {}) {
-  const mf = new Miniflare({
+// One worker's options: the entry module (a path relative to the repo root: the worker, or a fixture
+// importing it) with D1/KV/R2 bindings. Workers given the same storage ids share the same storage.
+function workerOptions({ name, script = "worker/index.mjs", bindings = {} }) {
+  return {
+    ...(name ? { name } : {}),
     modules: true,
     modulesRoot: root,
     scriptPath: path.join(root, script),
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: "2025-09-01",
-    cf: false,
     d1Databases: { DB: "test-db" },
     kvNamespaces: { KV: "test-kv" },
     r2Buckets: { BUCKET: "test-bucket" },
     bindings: { PB_TEST_HOOKS: "0", ...bindings },
-  });
+  };
+}
+
+// logs: an array that receives every JSON line the workers log (the request log, errors); other lines
+// are dropped. isolates: more than 1 runs that many copies of the worker ("w0", "w1", ...), each in its
+// own isolate, over the same D1/KV/R2 (dispatch to one with mf.getWorker("w1")).
+export async function startWorker({ script, migrate = true, bindings = {}, logs, isolates = 1 } = {}) {
+  const shared = {
+    cf: false,
+    ...(logs
+      ? {
+          handleStructuredLogs: ({ message }) => {
+            try {
+              const j = JSON.parse(message);
+              if (j && typeof j === "object") logs.push(j);
+            } catch {}
+          },
+        }
+      : {}),
+  };
+  const mf =
+    isolates > 1
+      ? new Miniflare({ ...shared, workers: Array.from({ length: isolates }, (_, i) => workerOptions({ name: `w${i}`, script, bindings })) })
+      : new Miniflare({ ...shared, ...workerOptions({ script, bindings }) });
   await mf.ready;
   if (migrate) await applyMigrations(mf);
   return mf;
 }
 
+// Polls check() until it returns something truthy; fails with `what` after `seconds` (generous: the
+// suite runs on loaded machines). Bounded in time and in count.
+export async function until(what, check, { seconds = 60, everyMs = 50 } = {}) {
+  const deadline = Date.now() + seconds * 1000;
+  for (let i = 0; i < (seconds * 1000) / everyMs + 1 && Date.now() < deadline + everyMs; i++) {
+    const v = await check();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`${what}: not within ${seconds} s`);
+}
+
 export const BASE = "http://127.0.0.1:8787";
+
+// A small client for the broker under Miniflare: JSON in and out, admin or token credentials.
+// target: the Miniflare instance, or a worker of it (mf.getWorker("w1")).
+export function client(target, { adminToken } = {}) {
+  return async function call(method, p, { body, token, admin = false, headers = {}, raw = false } = {}) {
+    const h = { ...headers };
+    if (admin) h.authorization = `Bearer ${adminToken}`;
+    if (token) h.authorization = `Basic ${Buffer.from(`token:${token}`).toString("base64")}`;
+    let payload = body;
+    if (body !== undefined && typeof body !== "string" && !(body instanceof Uint8Array) && !(body instanceof ReadableStream)) {
+      payload = JSON.stringify(body);
+      h["content-type"] ??= "application/json";
+    }
+    // A worker's fetch stub may send a buffered body as a stream: say its length, as a client would.
+    if (typeof payload === "string" || payload instanceof Uint8Array) h["content-length"] ??= String(Buffer.byteLength(payload));
+    const fetchFn = target instanceof Miniflare ? target.dispatchFetch.bind(target) : (url, init) => target.fetch(url, init);
+    const r = await fetchFn(`${BASE}${p}`, { method, headers: h, body: payload, ...(payload instanceof ReadableStream ? { duplex: "half" } : {}) });
+    if (raw) return r;
+    const buf = Buffer.from(await r.arrayBuffer());
+    let json;
+    try {
+      json = JSON.parse(buf.toString("utf8"));
+    } catch {}
+    return { status: r.status, headers: r.headers, buf, text: buf.toString("utf8"), json };
+  };
+}
+
+// The request log lines (PB_LOG=debug) for a path, in order: { method, path, status, batches, detail?,
+// phase? }. Lines with phase "after_response" hold the work done after the response went out.
+export function requestLines(logs, pathname) {
+  return logs.filter((l) => l.path === pathname && typeof l.method === "string" && !l.level);
+}
 
 // The Worker and its static assets as wrangler.toml declares them (unstable_getMiniflareWorkerOptions
 // reads [assets] the way `wrangler dev` does: directory, html_handling, not_found_handling, and

@@ -12,6 +12,8 @@ const sha = (alg, data) => createHash(alg).update(data).digest("hex");
 describe("runner table in workerd", () => {
   let mf, upstream, upstreamUrl;
   const big = Buffer.alloc(300_000, "z");
+  const chunked = Buffer.alloc(12 * 1024 * 1024 + 12345); // more than two 5 MiB parts
+  for (let i = 0; i < chunked.length; i += 4096) chunked.writeUInt32LE(i, i);
   for (let i = 0; i < big.length; i += 7) big[i] = 65 + (i % 26);
 
   before(async () => {
@@ -22,6 +24,20 @@ describe("runner table in workerd", () => {
       } else if (req.url === "/big") {
         res.writeHead(200, { "content-type": "application/zip", "content-length": big.length });
         res.end(big);
+      } else if (req.url === "/chunked" || req.url === "/chunked-broken") {
+        // Built on the fly: no Content-Length, 64 KiB pieces; "-broken" drops the connection halfway.
+        res.writeHead(200, { "content-type": "application/zip" });
+        const stop = req.url === "/chunked" ? chunked.length : chunked.length >> 1;
+        (async () => {
+          for (let at = 0; at < stop; at += 65536) {
+            if (!res.write(chunked.subarray(at, Math.min(at + 65536, stop)))) await new Promise((r) => res.once("drain", r));
+          }
+          if (req.url === "/chunked") res.end();
+          else res.destroy();
+        })();
+      } else if (req.url === "/controls") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end("\u0001".repeat(1000));
       } else if (req.url === "/truncated") {
         res.writeHead(200, { "content-type": "application/zip", "content-length": big.length });
         res.write(big.subarray(0, 1000), () => res.destroy());
@@ -211,10 +227,11 @@ describe("runner table in workerd", () => {
     assert.equal(got.length, big.length);
     assert.ok(got.equals(big));
     let stored = null;
-    for (let i = 0; i < 100 && !stored; i++) {
+    const deadline = Date.now() + 30_000; // generous: the suite runs on loaded machines
+    for (let i = 0; i < 3000 && !stored && Date.now() < deadline; i++) {
       const v = await (await mf.getKVNamespace("KV")).get("probe:background");
       if (v) stored = JSON.parse(v);
-      else await new Promise((res) => setTimeout(res, 20));
+      else await new Promise((res) => setTimeout(res, 10));
     }
     assert.ok(stored, "background put did not finish");
     assert.equal(stored[0].ok, true, JSON.stringify(stored));
@@ -233,6 +250,68 @@ describe("runner table in workerd", () => {
     assert.equal(out.results[0].ok, true);
     assert.equal(out.results[1].ok, false);
     assert.deepEqual(out.results[2].value, { found: false });
+  });
+
+  test("r2.put of a stream without a length goes up in parts; a stream that breaks stores nothing", async () => {
+    const out = await run([
+      { op: "fetch", url: `${upstreamUrl}/chunked`, method: "GET", headers: [], read: "handle" },
+      { op: "r2.put", key: "mirror/chunked.zip", handle: 1, digests: ["SHA-1", "SHA-256"] },
+      { op: "r2.head", key: "mirror/chunked.zip" },
+      { op: "fetch", url: `${upstreamUrl}/chunked-broken`, method: "GET", headers: [], read: "handle" },
+      { op: "r2.put", key: "mirror/broken.zip", handle: 2, digests: ["SHA-1"] },
+      { op: "r2.head", key: "mirror/broken.zip" },
+    ]);
+    const [fetched, put, head] = out.results.map((r) => r.value);
+    assert.equal(fetched.headers.some(([k]) => k === "content-length"), false, "the upstream sent no length");
+    assert.equal(put.size, chunked.length);
+    assert.equal(put.sha1, sha("sha1", chunked));
+    assert.equal(put.sha256, sha("sha256", chunked));
+    assert.match(put.etag, /-3$/, "three parts: 5 MiB, 5 MiB and the rest");
+    assert.equal(head.size, chunked.length);
+    const got = Buffer.from(await (await (await mf.getR2Bucket("BUCKET")).get("mirror/chunked.zip")).arrayBuffer());
+    assert.ok(got.equals(chunked), "the stored object is the stream, byte for byte");
+    assert.equal(out.results[4].ok, false);
+    assert.equal(out.results[4].error.name, "BadBody", JSON.stringify(out.results[4]));
+    assert.deepEqual(out.results[5].value, { found: false });
+  });
+
+  test("r2.put refuses a body over max_bytes, with or without a known length, storing nothing", async () => {
+    const out = await run([
+      { op: "fetch", url: `${upstreamUrl}/chunked`, method: "GET", headers: [], read: "handle" },
+      { op: "r2.put", key: "mirror/too-big-a.zip", handle: 1, max_bytes: 6 * 1024 * 1024 },
+      { op: "fetch", url: `${upstreamUrl}/big`, method: "GET", headers: [], read: "handle" },
+      { op: "r2.put", key: "mirror/too-big-b.zip", handle: 2, max_bytes: 1000 },
+      { op: "r2.put", key: "mirror/too-big-c.txt", body: "x".repeat(2000), max_bytes: 1000 },
+      { op: "r2.head", key: "mirror/too-big-a.zip" },
+      { op: "r2.head", key: "mirror/too-big-b.zip" },
+      { op: "r2.head", key: "mirror/too-big-c.txt" },
+    ]);
+    for (const i of [1, 3, 4]) assert.equal(out.results[i].error?.name, "PayloadTooLarge", JSON.stringify(out.results[i]));
+    for (const i of [5, 6, 7]) assert.deepEqual(out.results[i].value, { found: false });
+  });
+
+  test("fetch as text counts the body as it enters wasm: escaped control characters", async () => {
+    const out = await run([
+      { op: "fetch", url: `${upstreamUrl}/controls`, method: "GET", headers: [], read: "text", max_bytes: 1000 },
+      { op: "fetch", url: `${upstreamUrl}/controls`, method: "GET", headers: [], read: "text", max_bytes: 5000 },
+    ]);
+    assert.equal(out.results[0].error?.name, "PayloadTooLarge", "1000 bytes that take 6000 once escaped");
+    assert.equal(out.results[1].value.body.length, 1000);
+  });
+
+  test("clock.sleep waits, then answers the clock", async () => {
+    const before = Date.now();
+    const out = await run([{ op: "clock.sleep", ms: 30 }, { op: "clock.sleep", ms: -5 }]);
+    assert.ok(out.results[0].value.ms >= before + 30, JSON.stringify(out));
+    assert.ok(out.results[1].value.ms >= out.results[0].value.ms);
+  });
+
+  test("cache.put and cache.match use the Worker's own cache, not the zone's caches.default", async () => {
+    const url = "https://pb.example/__pb_cache/mirror/x.zip";
+    const out = await run([{ op: "cache.put", url, status: 200, headers: [["cache-control", "max-age=60"]], body: "archive" }, { op: "cache.match", url, read: "text" }]);
+    assert.equal(out.results[1].value.body, "archive");
+    const zone = await (await mf.dispatchFetch(`${BASE}/default-cache?url=${encodeURIComponent(url)}`)).json();
+    assert.deepEqual(zone, { found: false });
   });
 
   test("cache.put then cache.match", async () => {

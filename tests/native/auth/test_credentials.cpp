@@ -82,3 +82,37 @@ TEST_CASE("parse_iso8601 accepts RFC 3339 and dates", "[time]") {
   CHECK(format_iso8601_utc(1798761600000) == "2027-01-01T00:00:00Z");
   CHECK(format_day(1798761600000) == "2027-01-01");
 }
+
+TEST_CASE("patterns_intersect and pattern_covers decide over whole pattern languages", "[auth]") {
+  CHECK(patterns_intersect("psr/*", "*"));
+  CHECK(patterns_intersect("psr/*", "psr/log"));
+  CHECK(patterns_intersect("psr/*", "*/log"));
+  CHECK(patterns_intersect("x*", "*y"));  // "xy"
+  CHECK(patterns_intersect("a*b*c", "*bb*"));
+  CHECK_FALSE(patterns_intersect("psr/*", "acme/*"));
+  CHECK_FALSE(patterns_intersect("psr/log", "psr/cache"));
+  CHECK_FALSE(patterns_intersect("a*", "b*"));
+  CHECK_FALSE(patterns_intersect("*a", "*b"));
+  CHECK(patterns_intersect("PSR/*", "psr/log"));  // case-insensitive, as name_matches
+
+  CHECK(pattern_covers("*", "psr/*"));
+  CHECK(pattern_covers("psr/*", "psr/log"));
+  CHECK(pattern_covers("psr/*", "psr/l*"));
+  CHECK(pattern_covers("*/log", "psr/log"));
+  CHECK(pattern_covers("a*", "a**"));
+  CHECK_FALSE(pattern_covers("psr/log", "psr/*"));
+  CHECK_FALSE(pattern_covers("psr/*", "*"));
+  CHECK_FALSE(pattern_covers("*/log", "psr/*"));
+  CHECK_FALSE(pattern_covers("a*b", "a*"));
+
+  // Agreement with name_matches on sample names.
+  const char* names[] = {"psr/log", "psr/cache", "acme/log", "a/b", "xy", "abbc", "ab"};
+  const char* patterns[] = {"*", "psr/*", "*/log", "psr/log", "a*", "*b", "x*", "*y", "a*b*c", "*bb*"};
+  for (const char* p : patterns)
+    for (const char* q : patterns)
+      for (const char* n : names) {
+        INFO(p << " " << q << " " << n);
+        if (name_matches(n, p) && name_matches(n, q)) CHECK(patterns_intersect(p, q));
+        if (pattern_covers(p, q) && name_matches(n, q)) CHECK(name_matches(n, p));
+      }
+}

@@ -65,8 +65,16 @@ task<int> chain(int depth) {
 }
 
 task<std::string> deep_chain() {
-  int n = co_await chain(20000);
+  int n = co_await chain(200000);
   co_return std::to_string(n);
+}
+
+task<int> one() { co_return 1; }
+
+task<std::string> long_loop() {
+  int sum = 0;
+  for (int i = 0; i < 1000000; ++i) sum += co_await one();
+  co_return std::to_string(sum);
 }
 
 }  // namespace
@@ -162,10 +170,16 @@ TEST_CASE("when_all of no tasks completes at once", "[driver]") {
   CHECK(d.output() == "0");
 }
 
-TEST_CASE("a deep chain of awaits completes by symmetric transfer", "[driver]") {
+TEST_CASE("a deep chain of awaits completes on a stack that does not grow", "[driver]") {
   driver d(deep_chain());
   REQUIRE(d.start() == driver_state::done);
-  CHECK(d.output() == "20000");
+  CHECK(d.output() == "200000");
+}
+
+TEST_CASE("a million awaits of tasks that complete at once run in one step", "[driver]") {
+  driver d(long_loop());
+  REQUIRE(d.start() == driver_state::done);
+  CHECK(d.output() == "1000000");
 }
 
 TEST_CASE("two requests interleave in one instance", "[driver][abi]") {
@@ -222,5 +236,32 @@ TEST_CASE("a bad start document is answered with a protocol error response", "[a
     CHECK((*out)["response"]["status"].as_int() == 500);
     CHECK(output(id).find("protocol version 99") != std::string::npos);
     pb_finish(id);
+  }
+}
+
+namespace {
+task<std::string> batch_of_two() {
+  auto r = co_await fx::d1_batch({{"SELECT 1", {}}, {"SELECT 2", {}}});
+  if (!r) co_return "error:" + std::string(error_code_name(r.err().code)) + ":" + r.err().message;
+  co_return std::to_string(r->size()) + ":" + std::to_string((*r)[1].changes);
+}
+}  // namespace
+
+TEST_CASE("a d1.batch reply with another number of results than statements is a protocol error", "[driver]") {
+  // Found by the wire fuzzer: callers index the results by statement (rebuild_documents reads [1] and
+  // [2]), so a short reply read past the end of the vector.
+  const std::string one = R"({"results":[],"meta":{"changes":1,"last_row_id":0}})";
+  const std::string two = R"({"results":[],"meta":{"changes":2,"last_row_id":0}})";
+  for (const auto& [reply, want] : std::vector<std::pair<std::string, std::string>>{
+           {"{\"results\":[" + one + "]}", "error:protocol:d1.batch of 2 statements answered with 1 results"},
+           {"{\"results\":[" + one + "," + two + "," + one + "]}", "error:protocol:d1.batch of 2 statements answered with 3 results"},
+           {"{}", "error:protocol:d1.batch of 2 statements answered with 0 results"},
+           {"{\"results\":[" + one + "," + two + "]}", "2:2"},
+       }) {
+    INFO(reply);
+    driver d(batch_of_two());
+    REQUIRE(d.start() == driver_state::waiting);
+    REQUIRE(d.resume(ok_results({reply})) == driver_state::done);
+    CHECK(d.output() == want);
   }
 }

@@ -58,3 +58,19 @@ TEST_CASE("format_iso8601 writes Packagist's time form", "[http_date]") {
   CHECK(format_iso8601(1795914123999) == "2026-11-29T01:02:03+00:00");
   CHECK(format_iso8601(-1000) == "1969-12-31T23:59:59+00:00");
 }
+
+TEST_CASE("parse_iso8601 takes only instants the four-digit forms can write back", "[http_date]") {
+  // Found by the request_headers fuzzer: an offset carried year 0000 into year -1, which
+  // format_iso8601_utc wrote as "-001-12-31T22:00:00Z" and nothing could read again.
+  CHECK_FALSE(parse_iso8601("0000-01-01T00:00:00.123+02:00").has_value());
+  CHECK_FALSE(parse_iso8601("9999-12-31T23:59:59-01:00").has_value());
+  CHECK_FALSE(parse_iso8601("9999-12-31T23:59:60Z").has_value());
+  for (const char* edge : {"0000-01-01T00:00:00Z", "0000-01-01T02:00:00+02:00", "9999-12-31T22:59:59-01:00",
+                           "9999-12-31T23:59:59Z", "0000-01-01"}) {
+    INFO(edge);
+    auto ms = parse_iso8601(edge);
+    REQUIRE(ms.has_value());
+    CHECK(parse_iso8601(format_iso8601_utc(*ms)) == ms);
+    CHECK(parse_iso8601(format_iso8601(*ms)) == ms);
+  }
+}

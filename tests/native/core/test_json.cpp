@@ -48,3 +48,32 @@ TEST_CASE("utf-8 passes through unchanged", "[json]") {
   CHECK(j->as_string() == "Gr\xC3\xBC\xC3\x9F\x65 \xC3\xA9");
   CHECK(j->dump() == "\"Gr\xC3\xBC\xC3\x9F\x65 \xC3\xA9\"");
 }
+
+TEST_CASE("the writer replaces bytes that are not UTF-8 as TextDecoder reads them, so output stays JSON", "[json]") {
+  // Found by the wire fuzzer: an error message quoting invalid input made the core hand back a
+  // document simdjson (and any strict reader) refuses. Expected strings are what JS's TextDecoder
+  // gives for the same bytes (each maximal invalid subpart becomes one U+FFFD).
+  const std::string r = "\xEF\xBF\xBD";
+  const std::pair<std::string, std::string> cases[] = {
+      {"a\x93" "b", "a" + r + "b"},
+      {"\xC3", r},
+      {"\xE2\x82", r},
+      {"\xE2\x82\xAC", "\xE2\x82\xAC"},
+      {"\xED\xA0\x80", r + r + r},
+      {"\xF4\x90\x80\x80", r + r + r + r},
+      {"\xC0\xAF", r + r},
+      {"\xF0\x80" "A", r + r + "A"},
+      {"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"},
+      {"\xF0\x9F\x98" "A", r + "A"},
+      {"\xFF\xFE", r + r},
+  };
+  for (const auto& [in, want] : cases) {
+    INFO(in);
+    json_writer w;
+    w.value(std::string_view(in));
+    auto back = parse_json(w.str());
+    REQUIRE(back.ok());
+    CHECK(back->as_string() == want);
+    CHECK(json(in).dump() == w.str());
+  }
+}

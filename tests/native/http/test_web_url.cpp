@@ -47,6 +47,10 @@ TEST_CASE("web_url: what is refused", "[url][web_url]") {
   // IDNA tables are left out of the build for size, see third_party/ada/README.md).
   CHECK(origin_of("https://b\xC3\xBC" "cher.example/a") == "ERR");
   CHECK(origin_of("https://b%C3%BCcher.example/a") == "ERR");
+  // Found by the web_url fuzzer: ada's fast path for lower-case hosts let a raw 0xFF byte through.
+  CHECK(origin_of("https://repo.\xFF.example/a") == "ERR");
+  CHECK(origin_of("https://a\xFF\xFF" "b.example/") == "ERR");
+  CHECK(origin_of("https://REPO.\xFF.example/a") == "ERR");
   CHECK(origin_of("https://repo.example.com:65536/a") == "ERR");
   CHECK(origin_of("https://exa mple.com/") == "ERR");
   CHECK(origin_of("https:/repo.example.com/a") == "ERR");  // fetch would repair it; we refuse

@@ -211,6 +211,20 @@ TEST_CASE("uploads that cannot be accepted store nothing", "[composer][native]")
   header_list no_auth = {{"content-length", std::to_string(good.size())}};
   CHECK(call(h, "PUT", "/admin/api/artifacts/acme/widget?version=3.0.0", no_auth, good).status == 401);
   CHECK(h.blob_count() == blobs);
+
+  // A body shorter than its Content-Length is the client's fault (400); R2 failing is not (503).
+  header_list longer = admin_auth();
+  longer.emplace_back("content-length", std::to_string(good.size() + 10));
+  reply short_body = call(h, "PUT", "/admin/api/artifacts/acme/widget?version=4.0.0", longer, good);
+  CHECK(short_body.status == 400);
+  CHECK(std::string(short_body.body_json()["error"]["message"].as_string()).find("did not arrive whole") != std::string::npos);
+  h.fail_op("r2.put", "Error", "R2 is down");
+  reply r2_down = upload(h, "acme/widget", "4.0.0", good);
+  CHECK(r2_down.status == 503);
+  CHECK(r2_down.body_json()["error"]["code"].as_string() == "unavailable");
+  h.clear_faults();
+  CHECK(h.blob_count() == blobs);
+  CHECK(h.query("SELECT count(*) AS n FROM versions").as_array()[0]["n"].as_int() == 1);
 }
 
 TEST_CASE("an upload named by its archive (PUT /admin/api/artifacts): the console's upload", "[composer][native]") {

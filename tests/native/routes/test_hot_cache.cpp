@@ -4,6 +4,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/json.h"
 #include "host/native_client.h"
@@ -127,4 +128,34 @@ TEST_CASE("p2 bodies as served: per origin, and a new version replaces them", "[
   reply head = f.c.call("HEAD", "/p2/acme/one.json", basic(f.token));
   CHECK(head.status == 200);
   CHECK(head.body.empty());
+}
+
+TEST_CASE("dist: a warm download reads no D1 row; a version deleted elsewhere is a 404 within 10 s", "[composer][hot_cache][native]") {
+  fixture f;
+  reply up = f.upload("acme/one", "1.1.0");
+  REQUIRE(up.status == 201);
+  std::string path = std::string(up.body_json()["dist_url"].as_string()).substr(std::string("https://broker.test").size());
+  client wd{f.h, "https://pb.example.workers.dev", admin_vars()};  // no edge cache there: the R2 path
+  wd.now_ms = t0;
+  REQUIRE(wd.call("GET", path, basic(f.token)).status == 200);  // cold: its row read from D1, kept
+  reply warm = wd.call("GET", path, basic(f.token));
+  CHECK(warm.status == 200);
+  CHECK(std::count(warm.ops.begin(), warm.ops.end(), "d1.first") == 0);  // no row lookup; the stats write stays
+  CHECK(std::count(warm.ops.begin(), warm.ops.end(), "r2.get") == 1);
+
+  SECTION("deleted by another isolate: 404, not a 500 about a missing archive") {
+    std::string key(f.h.query("SELECT dist_key FROM versions WHERE version = '1.1.0'").as_array()[0]["dist_key"].as_string());
+    f.h.query("DELETE FROM versions WHERE version = '1.1.0'");
+    std::string safe;
+    for (char ch : key) safe += ch == '/' ? '%' : ch;
+    std::filesystem::remove(f.h.blob_dir() / safe);
+    REQUIRE_FALSE(f.h.blob_exists(key));
+    CHECK(wd.call("GET", path, basic(f.token)).status == 404);
+    wd.now_ms = t0 + 10'001;
+    CHECK(wd.call("GET", path, basic(f.token)).status == 404);
+  }
+  SECTION("deleted in this isolate: 404 at once") {
+    REQUIRE(f.c.call("DELETE", "/admin/api/packages/acme/one/versions/1.1.0.0", bearer("adm")).status == 200);
+    CHECK(wd.call("GET", path, basic(f.token)).status == 404);
+  }
 }

@@ -195,11 +195,47 @@ TEST_CASE("a v2 composer source syncs, serves rewritten metadata and mirrors arc
     CHECK(d.body == lib_zip("1.0.0"));
     CHECK(f.repo.seen.back().first == "https://cdn.test/lib-1.0.0.zip");
   }
-  SECTION("an upstream error before the body is a 502 JSON") {
+  SECTION("an upstream error before the body is a 502 JSON with a plain message; the details are logged") {
     f.repo.routes["https://cdn.test/lib-1.0.0.zip"] = {503, {}, "busy"};
     reply d = f.c.call("GET", "/dist/acme/lib/1.0.0.0/0000000000000000000000000000000000000000.zip", basic(f.token));
     CHECK(d.status == 502);
-    CHECK(d.body_json()["error"]["code"].as_string() == "upstream");
+    CHECK(d.body == R"({"error":{"code":"upstream","message":"the archive of acme/lib could not be fetched from its upstream"}})");
+    CHECK(d.header("cache-control") == "no-store");
+    CHECK(d.log == "upstream answered HTTP 503 for https://cdn.test/lib-1.0.0.zip");
+  }
+  SECTION("an archive without a Content-Length is stored whole before it is served") {
+    std::string zip = lib_zip("1.0.0");
+    for (const header_list& headers : {header_list{}, header_list{{"content-encoding", "gzip"}, {"content-length", "12"}}}) {
+      f.h.query("UPDATE versions SET dist_key = NULL, dist_sha256 = NULL, dist_size = NULL, fetch_lease_until = NULL");
+      f.repo.routes["https://cdn.test/lib-1.0.0.zip"] = {200, headers, zip};
+      reply d = f.c.call("GET", "/dist/acme/lib/1.0.0.0/0000000000000000000000000000000000000000.zip", basic(f.token));
+      CHECK(d.status == 200);
+      CHECK(d.body == zip);
+      // Stored (r2.put) and recorded before anything is served (from the edge cache or R2): the client
+      // never gets a stream nobody checked.
+      auto at = [&](std::string_view op) { return std::find(d.ops.begin(), d.ops.end(), op) - d.ops.begin(); };
+      CHECK(at("r2.put") < at("cache.match"));
+      CHECK(at("cache.match") < static_cast<std::ptrdiff_t>(d.ops.size()));
+      CHECK(at("body.tee") == static_cast<std::ptrdiff_t>(d.ops.size()));
+      json row = f.h.query("SELECT dist_key, dist_size FROM versions WHERE version = '1.0.0'").as_array()[0];
+      CHECK(row["dist_size"].as_int() == static_cast<std::int64_t>(zip.size()));
+    }
+  }
+  SECTION("an archive over PB_MAX_ARCHIVE_BYTES is refused with a 502, nothing stored") {
+    f.c.vars.set("PB_MAX_ARCHIVE_BYTES", json("100"));
+    for (bool declared : {true, false}) {
+      std::string zip = lib_zip("1.0.0");
+      f.repo.routes["https://cdn.test/lib-1.0.0.zip"] = {
+          200, declared ? header_list{{"content-length", std::to_string(zip.size())}} : header_list{}, zip};
+      reply d = f.c.call("GET", "/dist/acme/lib/1.0.0.0/0000000000000000000000000000000000000000.zip", basic(f.token));
+      INFO(d.body << " " << d.log);
+      CHECK(d.status == 502);
+      CHECK(d.body_json()["error"]["code"].as_string() == "upstream");
+      CHECK(d.body.find("cdn.test") == std::string::npos);
+      CHECK(d.log.find(declared ? "over PB_MAX_ARCHIVE_BYTES (100)" : "PayloadTooLarge") != std::string::npos);
+      CHECK_FALSE(f.h.blob_exists("mirror/acme/lib/0000000000000000000000000000000000000000.zip"));
+      CHECK(f.h.query("SELECT fetch_lease_until FROM versions WHERE version = '1.0.0'").as_array()[0]["fetch_lease_until"].is_null());
+    }
   }
   SECTION("a broken upstream keeps the last good metadata and records the error") {
     std::string before = f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).body;

@@ -1,0 +1,33 @@
+// composer/minifier: minify and expand on any JSON array never crash, and for a list of version objects
+// expand(minify(x)) == x as Composer reads versions (top-level keys in any order; null and "__unset"
+// values are absent, which is MetadataMinifier's own contract). php_identical is reflexive.
+#include "fuzz.h"
+#include "php_equal.h"
+
+using namespace pb;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto parsed = parse_json(fuzz::as_text(data, size));
+  if (!parsed || !parsed->is_array()) return 0;
+  const json_array& versions = parsed->as_array();
+  fuzz::check(composer::php_identical(*parsed, *parsed), "php_identical(x, x) is false", parsed->dump());
+
+  const json minified = composer::minify(versions);
+  fuzz::check(minified.is_array() && minified.size() == versions.size(), "minify changed the number of versions",
+              parsed->dump());
+  const json expanded = composer::expand(minified.as_array());
+  (void)composer::expand(versions);  // arbitrary "minified" input
+  fuzz::check(expanded.is_array() && expanded.size() == versions.size(), "expand changed the number of versions",
+              parsed->dump());
+
+  for (const json& v : versions)
+    if (!v.is_object() || fuzz::has_duplicate_keys(v)) return 0;  // outside the round trip's domain
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    const json& back = expanded.as_array()[i];
+    fuzz::check(back.is_object(), "expand gave a version that is not an object", parsed->dump());
+    fuzz::check(fuzz::same_members(fuzz::composer_view(versions[i]), fuzz::composer_view(back), composer::php_identical),
+                "expand(minify(x)) != x", "version " + std::to_string(i) + " of " + parsed->dump() +
+                                              "\nminified: " + minified.dump() + "\nexpanded: " + expanded.dump());
+  }
+  return 0;
+}
