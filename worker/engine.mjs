@@ -105,13 +105,36 @@ function configure(inst, env) {
   inst.env = env;
 }
 
+// Copies of shared bodies by their body_id (PROTOCOL.md): the same id always names the same bytes for
+// an instance's lifetime, so a warm hit reuses the copy made for the first one (workerd reads a
+// Response's bytes without changing them; the floor Worker shares one constant body the same way).
+const MAX_KEPT_BODIES = 256;
+const MAX_KEPT_BYTES = 16 << 20;
+
+function keepBody(inst, id, bytes) {
+  const kept = (inst.bodies ??= { map: new Map(), bytes: 0 });
+  kept.map.set(id, bytes);
+  kept.bytes += bytes.length;
+  for (const [old, b] of kept.map) {  // oldest first; ids are never reused, so old ones are dead weight
+    if (kept.map.size <= MAX_KEPT_BODIES && kept.bytes <= MAX_KEPT_BYTES) break;
+    kept.map.delete(old);
+    kept.bytes -= b.length;
+  }
+}
+
 // Reads a finished job's finish document (and its raw body).
 function finishOf(inst, id) {
   return call(inst, (ex) => {
     const finish = JSON.parse(readOut(ex, id));
-    // A body handed over as raw bytes: copied out before the job (and its memory) is freed.
-    if (finish.response?.body_raw != null) {
-      finish.response.raw = new Uint8Array(ex.memory.buffer, ex.pb_out_body_ptr(id), ex.pb_out_body_len(id)).slice();
+    const r = finish.response;
+    if (r?.body_raw != null) {
+      const kept = r.body_id != null ? inst.bodies?.map.get(r.body_id) : undefined;
+      if (kept) r.raw = kept;
+      else {
+        // Raw bytes: copied out before the job (and its memory) is freed.
+        r.raw = new Uint8Array(ex.memory.buffer, ex.pb_out_body_ptr(id), ex.pb_out_body_len(id)).slice();
+        if (r.body_id != null && r.raw.length <= MAX_KEPT_BYTES / 4) keepBody(inst, r.body_id, r.raw);
+      }
     }
     return finish;
   });

@@ -32,6 +32,9 @@ struct response {
   body_handle body_from = no_body;  // stream this host body instead
   // An immutable body shared with the isolate's cache (a p2 document as served): sent without a copy.
   std::shared_ptr<const std::string> shared_body;
+  // Nonzero: an id that names these exact bytes for the instance's lifetime (PROTOCOL.md "body_id"), so a
+  // host may keep its copy of a shared body and skip copying it out again.
+  std::uint64_t shared_body_id = 0;
 
   std::string_view body_bytes() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
   // For the request log only, never sent: what the client must not see (an upstream URL that may carry

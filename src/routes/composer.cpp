@@ -252,16 +252,19 @@ task<std::shared_ptr<const storage::stored_document>> licensed_document(const st
 }
 
 // The body as served to `origin`: the document with its origin placeholders replaced, made once per
-// document version and origin and then shared by every response (no copy on a hit).
-std::shared_ptr<const std::string> served_body(const std::string& cache_key, const storage::stored_document& d,
-                                               const std::string& origin, std::int64_t now_ms) {
+// document version and origin and then shared by every response (no copy on a hit; the host may keep
+// its own copy under the body's id).
+void serve_shared(http::response& r, const std::string& cache_key, const storage::stored_document& d,
+                  const std::string& origin, std::int64_t now_ms) {
   std::string key = cache_key + "|origin:" + origin;
-  if (auto hot = storage::hot_cache::document(key, now_ms); hot && hot->last_modified == d.last_modified)
-    return std::shared_ptr<const std::string>(hot, &hot->body);
-  auto served = std::make_shared<const storage::stored_document>(
-      storage::stored_document{storage::with_origin(d.body, origin), {}, d.last_modified});
-  storage::hot_cache::put_document(key, served, now_ms);
-  return std::shared_ptr<const std::string>(served, &served->body);
+  auto served = storage::hot_cache::document(key, now_ms);
+  if (!served || served->last_modified != d.last_modified) {
+    served = std::make_shared<const storage::stored_document>(storage::stored_document{
+        storage::with_origin(d.body, origin), {}, d.last_modified, storage::hot_cache::new_body_id()});
+    storage::hot_cache::put_document(key, served, now_ms);
+  }
+  r.shared_body = std::shared_ptr<const std::string>(served, &served->body);
+  r.shared_body_id = served->body_id;
 }
 
 // The package names and the enabled packagist sources, from the isolate's catalog while it is fresh.
@@ -305,7 +308,7 @@ task<http::response> packages_json(request_context& ctx) {
   std::string render_key = origin + "\n" + auth::licence_key(auth.token->licences);
   for (const auto& p : auth.token->packages) render_key += "\n" + p;
   storage::hot_cache::catalog& c = **cat;
-  std::shared_ptr<const std::string> body;
+  storage::hot_cache::catalog::body body;
   if (auto hit = c.rendered.find(render_key); hit != c.rendered.end()) {
     body = hit->second;
     ctx.cache = "hot";
@@ -332,12 +335,13 @@ task<http::response> packages_json(request_context& ctx) {
     w.field("list", origin + "/packages/list.json");
     w.field("search", origin + "/search.json?q=%query%&type=%type%");
     w.end_object();
-    body = std::make_shared<const std::string>(std::move(w).str());
+    body = {std::make_shared<const std::string>(std::move(w).str()), storage::hot_cache::new_body_id()};
     if (c.rendered.size() >= max_rendered_listings) c.rendered.clear();
     c.rendered.emplace(std::move(render_key), body);
   }
   http::response r = http::response::json_body(200, {});
-  r.shared_body = std::move(body);
+  r.shared_body = std::move(body.bytes);
+  r.shared_body_id = body.id;
   r.header_list.set("cache-control", metadata_cache_control);
   co_return co_await finish(ctx, std::move(r), *auth.token);
 }
@@ -413,7 +417,7 @@ task<http::response> p2_document(request_context& ctx) {
   }
   r.status = 200;
   r.header_list.set("content-type", "application/json");
-  r.shared_body = served_body(cache_key, d, ctx.req.target.origin(), ctx.now_ms);
+  serve_shared(r, cache_key, d, ctx.req.target.origin(), ctx.now_ms);
   co_return co_await finish(ctx, std::move(r), token);
 }
 

@@ -159,6 +159,11 @@ void put_catalog(std::shared_ptr<catalog> c, std::int64_t now_ms, std::uint64_t 
 
 std::uint64_t catalog_generation() { return catalog_gen(); }
 
+std::uint64_t new_body_id() {
+  static std::uint64_t last = 0;
+  return ++last;
+}
+
 void forget_catalog() {
   the_catalog().c.reset();
   ++catalog_gen();

@@ -46,13 +46,21 @@ void forget_document(const std::string& key);
 std::optional<dist_row> dist(const std::string& key, std::int64_t now_ms);
 void put_dist(const std::string& key, dist_row row, std::int64_t now_ms);
 
+// A fresh id for a body shared by many responses (http::response::shared_body_id); never reused while
+// the instance lives.
+std::uint64_t new_body_id();
+
 // What /packages.json is made of: the package names and the enabled packagist sources, plus the bodies
 // already rendered from them (by origin and token scope). One entry, dropped with every document or
 // source change in this isolate and after ttl_ms.
 struct catalog {
   std::vector<std::string> names;
   std::vector<source_record> mirrors;
-  std::map<std::string, std::shared_ptr<const std::string>> rendered;  // by render key
+  struct body {
+    std::shared_ptr<const std::string> bytes;
+    std::uint64_t id = 0;  // new_body_id()
+  };
+  std::map<std::string, body> rendered;  // by render key
 };
 std::shared_ptr<catalog> current_catalog(std::int64_t now_ms);  // null when absent or expired
 // Stores a catalog unless a forget_catalog() happened since `generation` (taken before the D1 reads):

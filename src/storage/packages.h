@@ -25,6 +25,7 @@ struct stored_document {
   std::string body;
   std::string blob_key;  // documents too big for a D1 row live in R2
   std::string last_modified;
+  std::uint64_t body_id = 0;  // bodies as served: hot_cache::new_body_id(), the response's shared_body_id
 };
 
 // A loaded document, shared with the isolate's hot cache (never copied on a hit); null: no such document.
