@@ -12,6 +12,7 @@ import path from "node:path";
 import { applyMigrations, root } from "../tests/worker/helpers.mjs";
 import { seed, seedNames } from "../tests/bench/seed.mjs";
 import { mirrorRewrite, coldStart } from "../tests/bench/wasm.mjs";
+import { brokerWorker, floorWorker } from "../tests/bench/workers.mjs";
 import { measure, workerdPids, cpuTicks, CLK_TCK } from "../tests/bench/load.mjs";
 import { machine, rewriteSection } from "../tests/bench/report.mjs";
 
@@ -113,7 +114,6 @@ async function main() {
       `${opt.warmup} warm-up + min(${opt.requests} requests, ${opt.seconds} s) per phase`);
 
   const runtime = { stdoutBytes: 0, stdoutLines: 0, stderrTail: [], partial: "", lastLine: "" };
-  const direct = [{ host: "127.0.0.1", port: 0 }];
   mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
@@ -137,42 +137,10 @@ async function main() {
       });
     },
     workers: [
-      {
-        name: "broker",
-        modules: true,
-        modulesRoot: root,
-        scriptPath: path.join(root, "worker/index.mjs"),
-        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-        compatibilityDate: "2025-09-01",
-        d1Databases: { DB: "bench-db" },
-        kvNamespaces: { KV: "bench-kv" },
-        r2Buckets: { BUCKET: "bench-bucket" },
-        bindings: { PB_TEST_HOOKS: "0", ADMIN_TOKEN, PB_LOG: opt.log },
-        unsafeDirectSockets: direct,
-      },
-      {
-        // The same broker over a repository of opt.bigPackages packages (seeded with SQL): /packages.json at scale.
-        name: "broker_big",
-        modules: true,
-        modulesRoot: root,
-        scriptPath: path.join(root, "worker/index.mjs"),
-        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-        compatibilityDate: "2025-09-01",
-        d1Databases: { DB: "bench-db-big" },
-        kvNamespaces: { KV: "bench-kv-big" },
-        r2Buckets: { BUCKET: "bench-bucket-big" },
-        bindings: { PB_TEST_HOOKS: "0", ADMIN_TOKEN, PB_LOG: opt.log },
-        unsafeDirectSockets: direct,
-      },
-      {
-        name: "floor",
-        modules: true,
-        modulesRoot: root,
-        scriptPath: path.join(root, "tests/bench/floor-worker.mjs"),
-        compatibilityDate: "2025-09-01",
-        r2Buckets: { BUCKET: "bench-bucket" }, // the broker's bucket: the /dist floor streams the same object
-        unsafeDirectSockets: direct,
-      },
+      brokerWorker({ name: "broker", storage: "bench", adminToken: ADMIN_TOKEN, log: opt.log }),
+      // The same broker over a repository of opt.bigPackages packages (seeded with SQL): /packages.json at scale.
+      brokerWorker({ name: "broker_big", storage: "bench-big", adminToken: ADMIN_TOKEN, log: opt.log }),
+      floorWorker({ storage: "bench" }), // the broker's bucket: the /dist floor streams the same object
     ],
   });
   await mf.ready;

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { applyMigrations, root } from "../worker/helpers.mjs";
 import { seed } from "./seed.mjs";
 import { measure, workerdPids } from "./load.mjs";
+import { brokerWorker, floorWorker } from "./workers.mjs";
 
 const [kind = "p2", requests = "3000", packages = "20"] = process.argv.slice(2);
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
@@ -19,30 +20,7 @@ const mf = new Miniflare({
   port: 0,
   cf: false,
   inspectorPort,
-  workers: [
-    {
-      name: "broker",
-      modules: true,
-      modulesRoot: root,
-      scriptPath: path.join(root, "worker/index.mjs"),
-      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-      compatibilityDate: "2025-09-01",
-      d1Databases: { DB: "profile-db" },
-      kvNamespaces: { KV: "profile-kv" },
-      r2Buckets: { BUCKET: "profile-bucket" },
-      bindings: { PB_TEST_HOOKS: "0", ADMIN_TOKEN, PB_LOG: "errors" },
-      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-    },
-    {
-      name: "floor",
-      modules: true,
-      modulesRoot: root,
-      scriptPath: path.join(root, "tests/bench/floor-worker.mjs"),
-      compatibilityDate: "2025-09-01",
-      r2Buckets: { BUCKET: "profile-bucket" },
-      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-    },
-  ],
+  workers: [brokerWorker({ name: "broker", storage: "profile", adminToken: ADMIN_TOKEN }), floorWorker({ storage: "profile" })],
 });
 try {
   await mf.ready;
