@@ -388,7 +388,9 @@ async function main() {
       `${opt.versions + 1} versions (${opt.versions} seeded, 1 uploaded last, which rebuilt the p2 documents: ` +
       `${Math.min(...sizes)}–${Math.max(...sizes)} bytes each). Load: node:http keep-alive closed loop, concurrency ` +
       `${opt.concurrency}, ${opt.warmup} warm-up requests then min(${opt.requests} requests, ${opt.seconds} s) per phase; p2 ` +
-      `requests rotate over all packages with HTTP Basic auth. The floor is measured right before each phase and the ` +
+      `requests rotate over all packages with HTTP Basic auth; /dist is requested under a workers.dev host name, so the ` +
+      `broker takes the R2 path as the floor does (Miniflare's Cache API emulation is not Cloudflare's edge cache). ` +
+      `The floor is measured right before each phase and the ` +
       `phase is compared with that floor run. workerd CPU = utime + stime of the workerd process from /proc ` +
       `(CLK_TCK ${CLK_TCK}); the load generator shares the ${m.nproc} cores; "other load" is the CPU the rest of the ` +
       `machine used meanwhile (/proc/stat minus workerd and the load generator): high values mean a noisy run.`,
