@@ -248,7 +248,10 @@ task<http::response> handle_fetch(request_context& ctx) {
     if (resp.status == 0) co_return resp;  // answered early
     add_rate_headers(ctx, resp);
     (void)co_await record_outcome(ctx, found.hit, resp);
-    if (method == "HEAD") resp.body.clear();
+    if (method == "HEAD") {
+      resp.body.clear();
+      resp.shared_body.reset();
+    }
     co_return resp;
   }
   if (found.path_match) {

@@ -3,10 +3,10 @@
 
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
-#include "composer/minifier.h"
 #include "core/http_date.h"
 #include "http/url.h"
 #include "auth/credentials.h"
+#include "sources/sync.h"
 #include "sources/upstream.h"
 #include "storage/packages.h"
 
@@ -35,12 +35,7 @@ result<p2_read> read_p2(const result<fx::fetch_response>& r, const std::string& 
   if (!doc || !doc->is_object()) return make_error(error_code::upstream, r->url + ": invalid JSON");
   out.found = true;
   out.last_modified = std::string(r->header_list.get("last-modified").value_or(""));
-  for (const auto& [key, list] : (*doc)["packages"].as_object()) {
-    if (ascii_lower(key) != name || !list.is_array()) continue;
-    // Never edit minified entries in place: expand first, the builder re-minifies.
-    json expanded = (*doc)["minified"].as_string() == "composer/2.0" ? composer::expand(list.as_array()) : list;
-    for (auto& v : expanded.as_array()) out.versions.push_back(std::move(v));
-  }
+  out.versions = p2_versions(*doc, name);
   return out;
 }
 

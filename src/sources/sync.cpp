@@ -2,9 +2,11 @@
 
 #include "auth/credentials.h"
 #include "bindings/effects.h"
+#include "composer/minifier.h"
 #include "composer/p2_builder.h"
 #include "core/http_date.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "http/web_url.h"
 #include "sources/composer_repo.h"
 #include "sources/packagist.h"
@@ -65,6 +67,17 @@ result<storage::upstream_version> upstream_version_row(const json& v) {
   u.stability = std::string(versions::parse_stability(normalized));
   u.is_dev = composer::is_dev_version(normalized);
   return u;
+}
+
+std::vector<json> p2_versions(const json& doc, std::string_view name) {
+  std::vector<json> out;
+  for (const auto& [key, list] : doc["packages"].as_object()) {
+    if (ascii_lower(key) != name || !list.is_array()) continue;
+    // Never edit minified entries in place: expand first, the builder re-minifies.
+    json expanded = doc["minified"].as_string() == "composer/2.0" ? composer::expand(list.as_array()) : list;
+    for (auto& v : expanded.as_array()) out.push_back(std::move(v));
+  }
+  return out;
 }
 
 namespace {

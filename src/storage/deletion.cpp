@@ -126,6 +126,7 @@ task<result<std::optional<deletion>>> delete_source_and_packages(std::int64_t so
       {"DELETE FROM sources WHERE id = ?", {json(source_id)}},
   });
   json names = json::array();
+  hot_cache::forget_catalog();  // the source's packagist patterns leave /packages.json too
   for (const auto& r : (*found)[1].rows) {
     forget_documents(r["name"].as_string());
     names.push_back(r["name"]);

@@ -4,6 +4,7 @@
 #include "bindings/effects.h"
 #include "core/http_date.h"
 #include "storage/columns.h"
+#include "storage/hot_cache.h"
 
 namespace pb::storage {
 
@@ -107,6 +108,7 @@ task<result<source_record>> insert_source(source_record s, std::int64_t now_ms) 
                   "endpoints, feed_cursor, created_at, updated_at, id) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ") + columns,
       std::move(p));
+  hot_cache::forget_catalog();  // /packages.json lists packagist sources' patterns
   if (!row) {
     if (row.err().message.find("UNIQUE constraint failed") != std::string::npos)
       co_return make_error(error_code::conflict, "source id " + std::to_string(s.id) + " was taken meanwhile");
@@ -126,6 +128,7 @@ task<result<std::optional<source_record>>> update_source(source_record s, std::i
                   "sync_interval_s = ?, enabled = ?, webhook_nonce = ?, endpoints = ?, feed_cursor = ?, updated_at = ? "
                   "WHERE id = ? RETURNING ") + columns,
       std::move(p));
+  hot_cache::forget_catalog();  // enabled, type and patterns shape /packages.json
   if (!row) co_return std::move(row).err();
   if (!row->has_value()) co_return std::optional<source_record>{};
   co_return std::optional<source_record>{from_row(**row)};

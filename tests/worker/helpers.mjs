@@ -19,8 +19,8 @@ export function migrationStatements(sql) {
     .filter(Boolean);
 }
 
-export async function applyMigrations(mf) {
-  const db = await mf.getD1Database("DB");
+export async function applyMigrations(mf, workerName) {
+  const db = await mf.getD1Database("DB", workerName);
   const dir = path.join(root, "d1/migrations");
   for (const f of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
     const stmts = migrationStatements(readFileSync(path.join(dir, f), "utf8"));
