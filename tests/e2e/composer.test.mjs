@@ -12,7 +12,6 @@ import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { request as httpRequest } from "node:http";
 import path from "node:path";
 import { composerEnv, freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 import { buildPackages, composerJson, widgetSays, zipFiles } from "./fixtures/composer-packages.mjs";
@@ -116,36 +115,6 @@ const upload = (name, bytes, version) =>
     body: bytes,
     headers: { "content-type": "application/zip" },
   });
-
-// A PUT with Transfer-Encoding: chunked (no Content-Length) on a fresh connection (no keep-alive);
-// answers like http().
-function chunkedUpload(p, bytes) {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(origin + p, {
-      method: "PUT",
-      agent: false,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/zip", "transfer-encoding": "chunked", connection: "close" },
-      timeout: FETCH_TIMEOUT_MS,
-    });
-    req.on("timeout", () => req.destroy(new Error(`PUT ${p}: no answer within ${FETCH_TIMEOUT_MS} ms`)));
-    req.on("error", reject);
-    req.on("response", (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("error", reject);
-      res.on("end", () => {
-        const buf = Buffer.concat(chunks);
-        const text = buf.toString("utf8");
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {}
-        resolve({ method: "PUT", path: p, status: res.statusCode, headers: new Headers(Object.entries(res.headers).map(([k, v]) => [k, String(v)])), buf, text, json });
-      });
-    });
-    req.end(bytes);
-  });
-}
 
 // Uploads every fixture once (in order); each spec gets .upload = the response.
 let uploaded;
@@ -419,15 +388,9 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
     }
     assert.deepEqual(failures, [], `bad uploads were not rejected as documented:\n${failures.join("\n\n")}`);
 
-    // "needs Content-Length": a chunked upload is refused with 411 (docs/API.md).
-    const okBroken = readFileSync(path.join(dir, "okbroken.zip"));
-    // Sent on a connection of its own that closes afterwards: the Worker answers without reading the
-    // body, and a keep-alive connection whose request body was left unread must not carry the next
-    // request (under wrangler dev's proxy such a connection stalled the next one).
-    const chunked = await chunkedUpload("/admin/api/artifacts/acme/broken?version=1.0.0", okBroken);
-    assertJsonError(chunked, 411, "bad_request", "upload without Content-Length");
-    assert.equal(chunked.json.error.message, "a Content-Length header is required", httpWhy(chunked));
-    assert.equal(chunked.headers.get("cache-control"), "no-store", httpWhy(chunked, "errors are not stored anywhere"));
+    // "needs Content-Length" (411 for a chunked upload) is tested in workerd by tests/worker/hostile.test.mjs.
+    // Not here: under wrangler dev, a chunked upload answered without reading its body stalls the dev
+    // proxy's next request (a known problem of the local proxy, noted in docs/OPERATIONS.md).
 
     // Nothing of the rejected uploads is stored.
     const gone = await http("GET", "/admin/api/packages/acme/broken", { admin: true });
