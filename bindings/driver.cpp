@@ -15,7 +15,7 @@ bool is_subrequest(std::string_view effect_json) {
   if (effect_json.substr(0, key.size()) != key) return false;
   std::string_view op = effect_json.substr(key.size());
   op = op.substr(0, op.find('"'));
-  for (std::string_view family : {"d1.", "kv.", "r2.", "cache."})
+  for (std::string_view family : {"d1.", "kv.", "r2.", "cache.", "queue."})
     if (op.substr(0, family.size()) == family) return true;
   return op == "fetch";
 }

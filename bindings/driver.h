@@ -17,7 +17,7 @@ namespace pb {
 
 enum class driver_state : int { done = 0, waiting = 1 };
 
-// Every effect that leaves the isolate (fetch, d1.*, kv.*, r2.*, cache.*) is a subrequest to Cloudflare,
+// Every effect that leaves the isolate (fetch, d1.*, kv.*, r2.*, cache.*, queue.*) is a subrequest to Cloudflare,
 // which ends an invocation past its plan's limit. The driver counts them against the invocation's
 // budget and fails the ones past it itself (error_code::unavailable), so an invocation never reaches it.
 bool is_subrequest(std::string_view effect_json);

@@ -1,5 +1,6 @@
 #include "effects.h"
 
+#include <algorithm>
 #include <climits>
 
 #include "core/base64.h"
@@ -431,6 +432,13 @@ typed_effect<std::monostate> respond(http::response r) {
   auto w = begin("http.respond");
   w.key("response");
   wire::write_response(w, r);
+  return make<std::monostate>(std::move(w), ignore_value);
+}
+
+typed_effect<std::monostate> queue_send(const json& body, std::int64_t delay_s) {
+  auto w = begin("queue.send");
+  w.key("body").value(body);
+  w.field("delay_s", std::clamp<std::int64_t>(delay_s, 0, queue_max_delay_s));
   return make<std::monostate>(std::move(w), ignore_value);
 }
 

@@ -219,6 +219,13 @@ typed_effect<std::int64_t> clock_sleep(std::int64_t ms);
 // Sends the response now; the coroutine continues afterwards (the host keeps it alive with waitUntil).
 typed_effect<std::monostate> respond(http::response r);
 
+// ---- queue ------------------------------------------------------------------------------------------
+// Sends body to the Worker's sync queue; the host delivers it to a "queue" invocation no sooner than
+// delay_s seconds from now (at most 12 hours, Cloudflare Queues' limit). Only a wake-up: a host without a
+// queue fails it (MissingBinding) and the cron trigger does the same work later.
+constexpr std::int64_t queue_max_delay_s = 43'200;
+typed_effect<std::monostate> queue_send(const json& body, std::int64_t delay_s = 0);
+
 // Test hook: a wasm trap on purpose (only reachable when the host enables test hooks).
 [[noreturn]] void trap();
 

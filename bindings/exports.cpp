@@ -9,6 +9,7 @@
 #include "core/settings.h"
 
 #include "core/json.h"
+#include "simdjson.h"
 #include "driver.h"
 #include "routes/app.h"
 #include "auth/rate_limit.h"
@@ -30,7 +31,9 @@ constexpr std::uint32_t buffer_padding = 64;
 
 struct job {
   request_context ctx;
-  std::string raw_body;  // the finished response's body, handed over as bytes (PROTOCOL.md "Finish")
+  // The finished response's body, handed over as bytes (PROTOCOL.md "Finish"); shared with the hot cache
+  // when the response came from it, so a p2 hit leaves wasm without a copy inside wasm.
+  std::shared_ptr<const std::string> raw_body;
   std::unique_ptr<driver> drv;
   driver_state state = driver_state::waiting;
 };
@@ -51,7 +54,7 @@ std::string finish_document(const http::response& r) {
 
 // The body leaves as raw bytes beside the document: no JSON escaping on the way out, no decoding in JS.
 // The response's "log" carries what the shim's request log line needs from C++ (route, cache outcome).
-task<std::string> run_fetch(request_context* ctx, std::string* raw_body) {
+task<std::string> run_fetch(request_context* ctx, std::shared_ptr<const std::string>* raw_body) {
   http::response r = co_await routes::handle_fetch(*ctx);
   json_writer w;
   w.begin_object();
@@ -59,10 +62,11 @@ task<std::string> run_fetch(request_context* ctx, std::string* raw_body) {
     r.log_route = ctx->route;
     r.log_cache = ctx->cache;
     std::int64_t raw_len = -1;
-    if (r.body_from == http::no_body && !r.body.empty()) {
-      *raw_body = std::move(r.body);
+    if (r.body_from == http::no_body && !r.body_bytes().empty()) {
+      *raw_body = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
       r.body.clear();
-      raw_len = static_cast<std::int64_t>(raw_body->size());
+      r.shared_body.reset();
+      raw_len = static_cast<std::int64_t>((*raw_body)->size());
     }
     w.key("response");
     wire::write_response(w, r, raw_len);
@@ -76,31 +80,68 @@ task<std::string> run_scheduled(request_context* ctx) {
   co_return std::string("{}");
 }
 
+// {"retry":[{"id","delay_s"}]}: the messages the shim hands back to the queue; it acknowledges the rest.
+task<std::string> run_queue(request_context* ctx) {
+  json_array retry = co_await routes::handle_queue(*ctx);
+  json_writer w;
+  w.begin_object().key("retry").begin_array();
+  for (const auto& r : retry) w.value(r);
+  w.end_array().end_object();
+  co_return std::move(w).str();
+}
+
 task<std::string> reject(std::string message) {
   co_return finish_document(http::error_response(error_code::protocol, std::move(message)));
 }
 
+// The start document, read straight from simdjson's DOM (no owning JSON tree): it is parsed on every
+// request, so its cost is part of every warm hit's.
 result<request_context> read_start(std::string_view doc) {
-  auto parsed = parse_json(doc);
-  if (!parsed) return std::move(parsed).err();
-  const json& j = *parsed;
-  if (j["v"].as_int() != wire::protocol_version)
-    return make_error(error_code::protocol, "protocol version " + j["v"].dump() + " is not " +
-                                                std::to_string(wire::protocol_version));
+  static simdjson::dom::parser parser;  // keeps its buffers between invocations (single-threaded module)
+  simdjson::dom::element root;
+  if (auto err = parser.parse(doc.data(), doc.size()).get(root))
+    return make_error(error_code::protocol, std::string("start document: invalid JSON (") + simdjson::error_message(err) + ")");
+  auto str = [](simdjson::dom::element e, std::string_view key, std::string_view fallback = {}) {
+    std::string_view v;
+    return e[key].get(v) ? std::string(fallback) : std::string(v);
+  };
+  std::int64_t version = 0;
+  bool versioned = !root["v"].get(version);
+  if (!versioned || version != wire::protocol_version)
+    return make_error(error_code::protocol, "protocol version " + (versioned ? std::to_string(version) : std::string("(none)")) +
+                                                " is not " + std::to_string(wire::protocol_version));
   request_context ctx;
-  ctx.now_ms = j["now_ms"].as_int();
-  std::string_view kind = j["kind"].as_string();
+  std::int64_t now = 0;
+  ctx.now_ms = root["now_ms"].get(now) ? 0 : now;
+  std::string kind = str(root, "kind");
   if (kind == "scheduled") {
     ctx.kind = invocation_kind::scheduled;
-    ctx.cron = std::string(j["cron"].as_string());
+    ctx.cron = str(root, "cron");
     return ctx;
   }
-  if (kind != "fetch") return make_error(error_code::protocol, "unknown invocation kind " + j["kind"].dump());
-  const json& r = j["request"];
-  ctx.req.method = std::string(r["method"].as_string("GET"));
-  ctx.req.target = http::parse_url(r["url"].as_string());
-  ctx.req.header_list = wire::read_headers(r["headers"]);
-  ctx.req.body = static_cast<http::body_handle>(r["body_handle"].as_int(http::no_body));
+  if (kind == "queue") {
+    ctx.kind = invocation_kind::queue;
+    auto parsed = parse_json(doc);  // a queue wake-up is rare: the owning tree costs nothing that matters
+    if (!parsed) return std::move(parsed).err();
+    ctx.messages = (*parsed)["messages"].is_array() ? (*parsed)["messages"] : json::array();
+    return ctx;
+  }
+  if (kind != "fetch") return make_error(error_code::protocol, "unknown invocation kind \"" + kind + "\"");
+  simdjson::dom::element r;
+  if (root["request"].get(r)) return make_error(error_code::protocol, "start document without \"request\"");
+  ctx.req.method = str(r, "method", "GET");
+  ctx.req.target = http::parse_url(str(r, "url"));
+  simdjson::dom::array headers;
+  if (!r["headers"].get(headers)) {
+    for (simdjson::dom::element pair : headers) {
+      simdjson::dom::array kv;
+      std::string_view k, v;
+      if (pair.get(kv) || kv.size() != 2 || kv.at(0).get(k) || kv.at(1).get(v)) continue;
+      ctx.req.header_list.add(k, v);
+    }
+  }
+  std::int64_t body = http::no_body;
+  ctx.req.body = static_cast<http::body_handle>(r["body_handle"].get(body) ? http::no_body : body);
   return ctx;
 }
 
@@ -154,9 +195,10 @@ PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
   if (ctx) {
     ctx->cfg = configured();
     j->ctx = std::move(*ctx);
-    j->drv = std::make_unique<driver>(j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
-                                                                                 : run_fetch(&j->ctx, &j->raw_body),
-                                      j->ctx.settings().subrequest_budget());
+    task<std::string> root = j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
+                             : j->ctx.kind == invocation_kind::queue   ? run_queue(&j->ctx)
+                                                                       : run_fetch(&j->ctx, &j->raw_body);
+    j->drv = std::make_unique<driver>(std::move(root), j->ctx.settings().subrequest_budget());
   } else {
     j->drv = std::make_unique<driver>(reject(ctx.err().message));
   }
@@ -211,12 +253,12 @@ PB_EXPORT int pb_invalidate(const char* doc, std::uint32_t len) {
 // The raw body of a finished job's response ("body_raw" in the finish document).
 PB_EXPORT const char* pb_out_body_ptr(std::uint32_t id) {
   auto it = jobs().find(id);
-  return it == jobs().end() ? nullptr : it->second->raw_body.data();
+  return it == jobs().end() || !it->second->raw_body ? nullptr : it->second->raw_body->data();
 }
 
 PB_EXPORT std::uint32_t pb_out_body_len(std::uint32_t id) {
   auto it = jobs().find(id);
-  return it == jobs().end() ? 0 : static_cast<std::uint32_t>(it->second->raw_body.size());
+  return it == jobs().end() || !it->second->raw_body ? 0 : static_cast<std::uint32_t>(it->second->raw_body->size());
 }
 
 // Frees the job; a job abandoned while waiting destroys its coroutine frames.

@@ -25,8 +25,9 @@ void write_response(json_writer& w, const http::response& r, std::int64_t raw_bo
     w.field("body_handle", std::int64_t{r.body_from});
   } else if (raw_body_len >= 0) {
     w.field("body_raw", raw_body_len);
+    if (r.shared_body_id) w.field("body_id", static_cast<std::int64_t>(r.shared_body_id));
   } else {
-    w.field("body", r.body);
+    w.field("body", r.body_bytes());
   }
   if (!r.log_route.empty() || !r.log_note.empty()) {
     w.key("log").begin_object();

@@ -105,21 +105,52 @@ function configure(inst, env) {
   inst.env = env;
 }
 
-// Runs one invocation to its finish document. io = { env, ctx, handles, respond(r), batches? }: each
-// effect batch's ops are appended to io.batches (one entry per suspension, for the request log).
-export async function drive(module, startDoc, io) {
-  const inst = instanceFor(module);
-  configure(inst, io.env);
-  const id = call(inst, (ex) => {
-    const [ptr, len] = write(ex, JSON.stringify(startDoc));
-    try {
-      return ex.pb_start(ptr, len);
-    } finally {
-      ex.pb_free(ptr);
+// Copies of shared bodies by their body_id (PROTOCOL.md): the same id always names the same bytes for
+// an instance's lifetime, so a warm hit reuses the copy made for the first one (workerd reads a
+// Response's bytes without changing them; the floor Worker shares one constant body the same way).
+const MAX_KEPT_BODIES = 256;
+const MAX_KEPT_BYTES = 16 << 20;
+
+function keepBody(inst, id, bytes) {
+  const kept = (inst.bodies ??= { map: new Map(), bytes: 0 });
+  kept.map.set(id, bytes);
+  kept.bytes += bytes.length;
+  for (const [old, b] of kept.map) {  // oldest first; ids are never reused, so old ones are dead weight
+    if (kept.map.size <= MAX_KEPT_BODIES && kept.bytes <= MAX_KEPT_BYTES) break;
+    kept.map.delete(old);
+    kept.bytes -= b.length;
+  }
+}
+
+// Reads a finished job's finish document (and its raw body).
+function finishOf(inst, id) {
+  return call(inst, (ex) => {
+    const finish = JSON.parse(readOut(ex, id));
+    const r = finish.response;
+    if (r?.body_raw != null) {
+      const kept = r.body_id != null ? inst.bodies?.map.get(r.body_id) : undefined;
+      if (kept) r.raw = kept;
+      else {
+        // Raw bytes: copied out before the job (and its memory) is freed.
+        r.raw = new Uint8Array(ex.memory.buffer, ex.pb_out_body_ptr(id), ex.pb_out_body_len(id)).slice();
+        if (r.body_id != null && r.raw.length <= MAX_KEPT_BYTES / 4) keepBody(inst, r.body_id, r.raw);
+      }
     }
+    return finish;
   });
+}
+
+function release(inst, id) {
+  if (current !== inst) return;
   try {
-    let state = call(inst, (ex) => ex.pb_state(id));
+    inst.exports.pb_finish(id);
+  } catch {
+    discard(inst);
+  }
+}
+
+async function effectLoop(inst, id, state, io) {
+  try {
     while (state === 1) {
       const batch = JSON.parse(call(inst, (ex) => readOut(ex, id)));
       io.batches?.push(batch.effects.map((effect) => effect.op));
@@ -141,23 +172,46 @@ export async function drive(module, startDoc, io) {
       });
     }
     if (state !== 0) throw new Trap(`wasm job ${id} is in state ${state}`);
-    return call(inst, (ex) => {
-      const finish = JSON.parse(readOut(ex, id));
-      // A body handed over as raw bytes: copied out before the job (and its memory) is freed.
-      if (finish.response?.body_raw != null) {
-        finish.response.raw = new Uint8Array(ex.memory.buffer, ex.pb_out_body_ptr(id), ex.pb_out_body_len(id)).slice();
-      }
-      return finish;
-    });
+    return finishOf(inst, id);
   } finally {
-    if (current === inst) {
-      try {
-        inst.exports.pb_finish(id);
-      } catch {
-        discard(inst);
-      }
-    }
+    release(inst, id);
   }
+}
+
+// Runs one invocation. io = { env, ctx, handles, respond(r), batches? }: each effect batch's ops are
+// appended to io.batches (one entry per suspension, for the request log). An invocation that needs no
+// I/O (a warm p2 hit, a 304, a cached packages.json) finishes inside pb_start: then the finish document
+// is returned at once, without a promise; otherwise a promise of it. Throws (or rejects with) a Trap.
+export function run(module, startDoc, io) {
+  const inst = instanceFor(module);
+  configure(inst, io.env);
+  const id = call(inst, (ex) => {
+    const [ptr, len] = write(ex, JSON.stringify(startDoc));
+    try {
+      return ex.pb_start(ptr, len);
+    } finally {
+      ex.pb_free(ptr);
+    }
+  });
+  let state;
+  try {
+    state = call(inst, (ex) => ex.pb_state(id));
+  } catch (err) {
+    release(inst, id);
+    throw err;
+  }
+  if (state === 1) return effectLoop(inst, id, state, io);
+  try {
+    if (state !== 0) throw new Trap(`wasm job ${id} is in state ${state}`);
+    return finishOf(inst, id);
+  } finally {
+    release(inst, id);
+  }
+}
+
+// The same, always as a promise.
+export async function drive(module, startDoc, io) {
+  return run(module, startDoc, io);
 }
 
 export { Trap, Handles };

@@ -2,7 +2,7 @@
 // this file turns an invocation into a start document, runs the effect loop (engine.mjs) and turns
 // the finish document back into a Response. A trap answers 500 and the next request gets a new instance.
 import wasmModule from "../build/wasm/package_broker.wasm";
-import { drive, Handles, Trap } from "./engine.mjs";
+import { drive, run, Handles, Trap } from "./engine.mjs";
 
 const PROTOCOL_VERSION = 2;
 
@@ -34,7 +34,26 @@ function toResponse(r, handles, method) {
     body?.cancel?.();
     body = null;
   }
-  return new Response(body, { status: r.status, headers: r.headers });
+  return new Response(body, { status: r.status, headers: headerInit(r.headers) });
+}
+
+// Headers as a plain record when no name repeats (workerd builds a Response from a record for less CPU
+// than from a list of pairs); the list itself when one does (Set-Cookie).
+function headerInit(list) {
+  const record = Object.create(null);
+  for (const [k, v] of list) {
+    if (k in record) return list;
+    record[k] = v;
+  }
+  return record;
+}
+
+// The path for log lines, without parsing the whole URL on every request.
+function pathOf(url) {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const end = url.search(/[?#]/);
+  return end < 0 || end < start ? url.slice(start) : url.slice(start, end);
 }
 
 function log(fields) {
@@ -55,7 +74,6 @@ function requestLine(method, path, status, ms, meta, batches) {
 export default {
   async fetch(request, env, ctx) {
     const started = Date.now();
-    const url = new URL(request.url);
     const handles = new Handles();
     if (request.body) {
       const len = request.headers.get("content-length");
@@ -81,23 +99,49 @@ export default {
     // only: an upstream URL, a raw fetch error; never sent to the client).
     const logAll = env.PB_LOG === "requests" || env.PB_LOG === "debug";
     const batches = env.PB_LOG === "debug" ? [] : undefined;
-    const path = url.pathname;
-    return new Promise((resolve) => {
-      let sent = false;
-      let status = 0;
-      let batchesAtSend = 0;
-      const send = (resp, meta) => {
-        if (sent) return;
-        sent = true;
-        status = resp.status;
-        if (logAll || status >= 500) {
-          batchesAtSend = batches?.length ?? 0;
-          console.log(requestLine(request.method, path, status, Date.now() - started, meta, batches?.slice()));
-        }
-        resolve(resp);
-      };
-      const io = { env, ctx, handles, batches, respond: (r) => send(toResponse(r, handles, request.method), r.log) };
-      const done = drive(wasmModule, startDoc, io)
+    const path = pathOf(request.url);
+    const failed = (err, sent) => {
+      const trapped = err instanceof Trap;
+      const error = String(err?.message ?? err);
+      log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error, method: request.method, path, ...(sent ? { phase: "after_response" } : {}) });
+      return [jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"), { detail: error }];
+    };
+    let resolve = null;
+    let early = null; // a response sent (http.respond) before the promise below existed
+    let sent = false;
+    let status = 0;
+    let batchesAtSend = 0;
+    const send = (resp, meta) => {
+      if (sent) return;
+      sent = true;
+      status = resp.status;
+      if (logAll || status >= 500) {
+        batchesAtSend = batches?.length ?? 0;
+        console.log(requestLine(request.method, path, status, Date.now() - started, meta, batches?.slice()));
+      }
+      if (resolve) resolve(resp);
+      else early = resp;
+    };
+    const io = { env, ctx, handles, batches, respond: (r) => send(toResponse(r, handles, request.method), r.log) };
+    let first;
+    try {
+      first = run(wasmModule, startDoc, io);
+    } catch (err) {
+      first = { trap: err };
+    }
+    if (!(first instanceof Promise)) {
+      // Finished inside pb_start, without I/O (a warm hit): answered now, without a promise chain or
+      // waitUntil (unless a request body is left to cancel).
+      if (first.trap) send(...failed(first.trap, false));
+      else if (first.response) send(toResponse(first.response, handles, request.method), first.response.log);
+      else send(jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" });
+      if (handles.map.size) ctx.waitUntil(handles.release());
+      return early;
+    }
+    return new Promise((res) => {
+      resolve = res;
+      if (early) res(early);
+      const done = first
         .then((finish) => {
           if (finish.response) send(toResponse(finish.response, handles, request.method), finish.response.log);
           else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" });
@@ -105,14 +149,38 @@ export default {
             log({ phase: "after_response", method: request.method, path, status, ms: Date.now() - started, batches: batches.slice(batchesAtSend) });
         })
         .catch((err) => {
-          const trapped = err instanceof Trap;
-          const error = String(err?.message ?? err);
-          log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error, method: request.method, path, ...(sent ? { phase: "after_response" } : {}) });
-          send(jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"), { detail: error });
+          const wasSent = sent;
+          const [resp, meta] = failed(err, wasSent);
+          send(resp, meta);
         })
         .finally(() => handles.release());
       ctx.waitUntil(done);
     });
+  },
+
+  // The sync queue's consumer (wrangler.toml [[queues.consumers]]): each message wakes one source's sync
+  // (PROTOCOL.md, "queue" start document). C++ runs the next slice and sends the continuation itself;
+  // here a message is acknowledged unless the finish document hands it back for a later retry. A trap
+  // or shim failure retries the whole batch (Queues' max_retries bounds it; the cron trigger follows).
+  async queue(batch, env, ctx) {
+    const handles = new Handles();
+    const messages = batch.messages.map((m) => ({ id: m.id, body: m.body, attempts: m.attempts }));
+    const startDoc = { v: PROTOCOL_VERSION, kind: "queue", messages, now_ms: Date.now() };
+    const io = { env, ctx, handles, effects: [], respond() {} };
+    try {
+      const finish = await drive(wasmModule, startDoc, io);
+      const retry = new Map((finish.retry ?? []).map((r) => [r.id, r.delay_s]));
+      for (const m of batch.messages) {
+        if (retry.has(m.id)) m.retry({ delaySeconds: retry.get(m.id) });
+        else m.ack();
+      }
+      log({ kind: "queue", queue: batch.queue, messages: messages.length, retried: retry.size, effects: io.effects });
+    } catch (err) {
+      log({ level: "error", msg: err instanceof Trap ? "wasm trap" : "shim error", kind: "queue", error: String(err?.message ?? err) });
+      batch.retryAll({ delaySeconds: 30 });
+    } finally {
+      await handles.release();
+    }
   },
 
   async scheduled(controller, env, ctx) {

@@ -446,6 +446,12 @@ export const runners = {
     return {};
   },
 
+  // The sync queue (wrangler.toml [[queues.producers]]); its messages come back to index.mjs queue().
+  async "queue.send"(e, io) {
+    await binding(io.env, "SYNC_QUEUE").send(e.body, { delaySeconds: Math.max(0, Number(e.delay_s) || 0), contentType: "json" });
+    return {};
+  },
+
   async "http.respond"(e, io) {
     io.respond(e.response);
     return {};

@@ -52,6 +52,8 @@ function parseArgs(argv) {
   opts.worker = opts.env ? `${opts.name}-${opts.env}` : opts.name;
   if (!RESOURCE_NAME.test(opts.worker))
     usageError(`"${opts.worker}" cannot name the Worker and its D1/KV/R2: use 3-63 lower-case letters, digits and hyphens (--name, --env)`);
+  if (opts.worker.length > 58)
+    usageError(`"${opts.worker}" is too long: the sync queue "${opts.worker}-sync" must fit Cloudflare's 63 characters (use at most 58)`);
   if (opts.env && !/^[a-z0-9-]+$/.test(opts.env)) usageError(`--env must be lower-case letters, digits and hyphens`);
   opts.domain = opts.domain.toLowerCase();
   if (opts.domain && !HOSTNAME.test(opts.domain)) usageError(`--domain must be a host name such as packages.example.com`);
@@ -146,18 +148,31 @@ function findR2(name) {
   return names.includes(name) ? { name } : null;
 }
 
+function findQueue(name) {
+  const r = wrangler(["queues", "info", name]);
+  if (!r.ok && /does not exist/i.test(r.output)) return null;
+  checked(r, ["queues", "info", name], "reading the sync queue", "check the token's Queues permission");
+  const id = /^Queue ID:\s*(\S+)/m.exec(r.stdout)?.[1];
+  if (!id) fail(`could not read the output of wrangler queues info:\n${r.output}`, "report this with the output above; wrangler's output format may have changed");
+  return { id };
+}
+
+// The sync queue (wrangler.toml [[queues.*]]): "<name>-sync".
+export const queueName = (worker) => `${worker}-sync`;
+
 // Each resource: how to find it by name and how to create it.
 const RESOURCES = [
   { key: "d1", what: "D1 database", find: findD1, create: ["d1", "create"], advice: "check the token's D1 Edit permission and the account's D1 limits" },
   { key: "kv", what: "KV namespace", find: findKv, create: ["kv", "namespace", "create"], advice: "check the token's Workers KV Storage Edit permission" },
   { key: "r2", what: "R2 bucket", find: findR2, create: ["r2", "bucket", "create"], advice: "check the token's R2 Edit permission; R2 must be enabled once in the dashboard" },
+  { key: "queue", what: "queue", name: queueName, find: findQueue, create: ["queues", "create"], advice: "check the token's Queues Edit permission" },
 ];
 
 function ensureResources(opts) {
-  const name = opts.worker;
-  step(`Finding or creating the D1 database, KV namespace and R2 bucket "${name}"`);
+  step(`Finding or creating the D1 database, KV namespace and R2 bucket "${opts.worker}" and the queue "${queueName(opts.worker)}"`);
   const found = {};
   for (const r of RESOURCES) {
+    const name = r.name ? r.name(opts.worker) : opts.worker;
     let it = r.find(name);
     if (!it && !opts.dryRun) {
       must([...r.create, name], `creating the ${r.what} ${name}`, r.advice);
@@ -187,6 +202,8 @@ async function writeConfig(opts, res, file) {
   const db = one(raw.d1_databases, "[[d1_databases]]");
   const kv = one(raw.kv_namespaces, "[[kv_namespaces]]");
   const bucket = one(raw.r2_buckets, "[[r2_buckets]]");
+  const producer = one(raw.queues?.producers, "[[queues.producers]]");
+  const consumer = one(raw.queues?.consumers, "[[queues.consumers]]");
   const watch = raw.build?.watch_dir;
   const config = {
     ...raw,
@@ -205,6 +222,7 @@ async function writeConfig(opts, res, file) {
     d1_databases: [{ ...db, database_name: opts.worker, database_id: res.d1?.uuid ?? "00000000-0000-0000-0000-000000000000", migrations_dir: rel(db.migrations_dir) }],
     kv_namespaces: [{ ...kv, id: res.kv?.id ?? "00000000000000000000000000000000" }],
     r2_buckets: [{ ...bucket, bucket_name: opts.worker }],
+    queues: { producers: [{ ...producer, queue: queueName(opts.worker) }], consumers: [{ ...consumer, queue: queueName(opts.worker) }] },
     vars: { ...raw.vars, PB_TEST_HOOKS: "0", PB_LOG: "requests", PB_PLAN: opts.plan },
   };
   if (opts.domain) config.routes = [{ pattern: opts.domain, custom_domain: true }];

@@ -1,5 +1,5 @@
 // The cron trigger of the self-hosted server: every PB_CRON_INTERVAL_S each replica tries to take the
-// "cron" lease in the database (table leases, migration 0006_server); the one holding it runs the core's
+// "cron" lease in the database (table leases, migration 0007_server); the one holding it runs the core's
 // scheduled invocation (source syncs, as Cloudflare's cron trigger does) and the download counters'
 // upkeep: on PostgreSQL the next months' partitions are made ahead of time and partitions older than
 // PB_DOWNLOADS_RETENTION_MONTHS are dropped; on SQLite old rows are deleted.

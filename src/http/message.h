@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -27,8 +28,15 @@ struct request {
 struct response {
   int status = 200;
   headers header_list;
-  std::string body;             // used when body_from is no_body
+  std::string body;             // used when body_from is no_body and shared_body is not set
   body_handle body_from = no_body;  // stream this host body instead
+  // An immutable body shared with the isolate's cache (a p2 document as served): sent without a copy.
+  std::shared_ptr<const std::string> shared_body;
+  // Nonzero: an id that names these exact bytes for the instance's lifetime (PROTOCOL.md "body_id"), so a
+  // host may keep its copy of a shared body and skip copying it out again.
+  std::uint64_t shared_body_id = 0;
+
+  std::string_view body_bytes() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
   // For the request log only, never sent: what the client must not see (an upstream URL that may carry
   // a signed token, a raw fetch or storage error, a secret's name), so an operator can still find it.
   std::string log_note;

@@ -13,6 +13,7 @@
 #include "sources/endpoints.h"
 #include "sources/packagist.h"
 #include "sources/sync.h"
+#include "sources/sync_run.h"
 #include "sources/upstream.h"
 #include "sources/webhook.h"
 #include "storage/deletion.h"
@@ -245,6 +246,8 @@ task<http::response> admin_create_source(request_context& ctx) {
   ctx.audit_target = "source:" + std::to_string(stored->id);
   ctx.audit_after = out;  // without the secret
   out.set("webhook_secret", json(*secret));
+  // The first sync starts at once on the sync queue (without one, on the next cron run).
+  (void)co_await sources::wake_sync(stored->id, true);
   co_return json_response(201, out);
 }
 
@@ -338,19 +341,25 @@ task<http::response> admin_sync_source(request_context& ctx) {
   const std::int64_t id = found->id;
   if (!found->enabled)
     co_return http::error_response(error_code::conflict, "source " + ctx.params[0] + " is disabled; enable it to sync");
-  if (found->sync_cursor.empty()) {
-    auto started = co_await storage::record_sync(id, {"running", 0, 0, {}}, ctx.now_ms);
-    if (!started) co_return failure(started.err());
+  // One slice runs inline; a larger sync continues at once on the sync queue (or on the cron trigger
+  // where there is none) from the saved cursor.
+  auto step = co_await sources::run_sync_step(ctx.settings(), id, ctx.now_ms, false);
+  // A slice running elsewhere (the queue's, right after the source was created) usually ends within
+  // seconds: wait for it a little (a claim attempt every 2 s, 16 s at most) rather than refuse.
+  for (int i = 0; i < 8 && step && !step->ran; ++i) {
+    auto now = co_await fx::clock_sleep(2000);
+    if (!now) break;
+    step = co_await sources::run_sync_step(ctx.settings(), id, *now, false);
   }
-  // One slice runs inline; a larger sync continues on the cron trigger from the saved cursor.
-  auto report = co_await sources::run_sync_slice(ctx.settings(), std::move(*found), ctx.now_ms);
-  if (!report) {
-    (void)co_await storage::record_sync(id, {"error", 0, 0, report.err().message}, ctx.now_ms);
-    co_return failure(report.err());
-  }
+  if (!step) co_return failure(step.err());
+  if (!step->ran)
+    co_return http::error_response(error_code::conflict, "a slice of source " + ctx.params[0] +
+                                                             "'s sync is running in another invocation; it goes on by "
+                                                             "itself (see the source's last_sync)");
   json out = json::object();
-  out.set("mode", json(report->status == "running" ? "enqueued" : "inline"));
-  out.set("result", sources::slice_to_json(*report));
+  out.set("mode", json(step->report.status == "running" ? "enqueued" : "inline"));
+  out.set("result", sources::slice_to_json(step->report));
+  if (!step->continues.empty()) out.set("continues", json(step->continues));
   ctx.audit_target = "source:" + ctx.params[0];
   ctx.audit_after = out;
   co_return json_response(200, out);

@@ -145,6 +145,14 @@ task<result<json>> ask_upstream(const settings& cfg, upstream_ask ask, std::int6
   co_return out;
 }
 
+// The recorded advisories of the names (a JSON array) and which source each known name comes from.
+task<result<std::vector<fx::d1_result>>> advisory_rows(std::string names) {
+  co_return co_await fx::d1_batch({
+      {"SELECT * FROM advisories WHERE package_name IN (SELECT value FROM json_each(?)) ORDER BY reported_at", {json(names)}},
+      {"SELECT name, source_id FROM packages WHERE name IN (SELECT value FROM json_each(?))", {json(std::move(names))}},
+  });
+}
+
 }  // namespace
 
 task<http::response> security_advisories(request_context& ctx) {
@@ -167,12 +175,9 @@ task<http::response> security_advisories(request_context& ctx) {
 
   json list = json::array();
   for (const auto& n : visible) list.push_back(json(n));
-  auto rows = co_await fx::d1_batch({
-      {"SELECT * FROM advisories WHERE package_name IN (SELECT value FROM json_each(?)) ORDER BY reported_at", {json(list.dump())}},
-      {"SELECT name, source_id FROM packages WHERE name IN (SELECT value FROM json_each(?))", {json(list.dump())}},
-  });
+  // One round trip: composer waits for this answer at the end of every update (its audit).
+  auto [rows, all_sources] = co_await when_all(advisory_rows(list.dump()), storage::list_sources());
   if (!rows) co_return http::error_response(make_error(error_code::unavailable, rows.err().message));
-  auto all_sources = co_await storage::list_sources();
   if (!all_sources) co_return http::error_response(make_error(error_code::unavailable, all_sources.err().message));
 
   // Only sources that have an advisories API (packagist's, or one a Composer repository advertises).

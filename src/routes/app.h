@@ -1,5 +1,6 @@
-// The two entry points the driver runs: handle_fetch (an HTTP request, dispatched through the route
-// table in routes.cpp) and handle_scheduled (a cron trigger). Route families live in their own files.
+// The entry points the driver runs: handle_fetch (an HTTP request, dispatched through the route table in
+// routes.cpp), handle_scheduled (a cron trigger) and handle_queue (a batch of sync queue messages).
+// Route families live in their own files.
 #pragma once
 
 #include "bindings/task.h"
@@ -11,6 +12,8 @@ namespace pb::routes {
 // A response with status 0 means the handler already sent its response with fx::respond.
 task<http::response> handle_fetch(request_context& ctx);
 task<std::monostate> handle_scheduled(request_context& ctx);
+// Returns the messages to deliver again: [{"id","delay_s"}] (PROTOCOL.md, "Finish").
+task<json_array> handle_queue(request_context& ctx);
 
 // The route table's pattern that answers this method and path (e.g. "/p2/{vendor}/{file}"), or ""
 // when none does: a label of bounded cardinality for a host's metrics.

@@ -27,6 +27,8 @@ constexpr const char* metadata_cache_control = "private, no-cache";
 constexpr const char* archive_cache_control = "private, max-age=31536000, immutable";
 constexpr std::int64_t max_notify_body = 256 * 1024;
 constexpr std::size_t max_notify_entries = 1000;
+// Rendered /packages.json bodies kept per catalog (one per origin and token scope seen).
+constexpr std::size_t max_rendered_listings = 64;
 
 http::response not_found_package(std::string_view name) {
   return http::error_response(error_code::not_found, "package " + std::string(name) + " not found");
@@ -237,52 +239,109 @@ std::vector<std::string> mirror_patterns_in_scope(const std::vector<storage::sou
 // The document as this token's licences let it see it. Cached in the isolate under the document key
 // plus the licence set, valid while its basis (the prebuilt document's Last-Modified, which moves on
 // every change) is the current one.
-task<std::optional<storage::stored_document>> licensed_document(const std::string& key, const std::string& name,
-                                                                 const storage::stored_document& base,
-                                                                 const storage::token_record& token, std::int64_t now_ms) {
-  std::string cache_key = key + "|licences:" + auth::licence_key(token.licences);
+task<std::shared_ptr<const storage::stored_document>> licensed_document(const std::string& cache_key, const std::string& name,
+                                                                        const storage::stored_document& base,
+                                                                        const storage::token_record& token, std::int64_t now_ms) {
   if (auto hot = storage::hot_cache::document(cache_key, now_ms); hot && hot->last_modified == base.last_modified)
     co_return hot;
   auto body = auth::filter_document(base.body, name, token.licences);
-  if (!body) co_return std::nullopt;
-  storage::stored_document d{std::move(*body), {}, base.last_modified};
+  if (!body) co_return nullptr;
+  auto d = std::make_shared<const storage::stored_document>(storage::stored_document{std::move(*body), {}, base.last_modified});
   storage::hot_cache::put_document(cache_key, d, now_ms);
   co_return d;
+}
+
+// The body as served to `origin`: the document with its origin placeholders replaced, made once per
+// document version and origin and then shared by every response (no copy on a hit; the host may keep
+// its own copy under the body's id).
+void serve_shared(http::response& r, const std::string& cache_key, const storage::stored_document& d,
+                  const std::string& origin, std::int64_t now_ms) {
+  std::string key = cache_key + "|origin:" + origin;
+  auto served = storage::hot_cache::document(key, now_ms);
+  if (!served || served->last_modified != d.last_modified) {
+    served = std::make_shared<const storage::stored_document>(storage::stored_document{
+        storage::with_origin(d.body, origin), {}, d.last_modified, storage::hot_cache::new_body_id()});
+    storage::hot_cache::put_document(key, served, now_ms);
+  }
+  r.shared_body = std::shared_ptr<const std::string>(served, &served->body);
+  r.shared_body_id = served->body_id;
+}
+
+// The package names and the enabled packagist sources, from the isolate's catalog while it is fresh.
+task<result<std::shared_ptr<storage::hot_cache::catalog>>> load_catalog(std::int64_t now_ms) {
+  if (auto c = storage::hot_cache::current_catalog(now_ms)) co_return c;
+  std::uint64_t generation = storage::hot_cache::catalog_generation();
+  auto [names, mirrors] = co_await when_all(storage::list_package_names(), sources::packagist_sources());
+  if (!names) co_return std::move(names).err();
+  if (!mirrors) co_return std::move(mirrors).err();
+  auto c = std::make_shared<storage::hot_cache::catalog>();
+  c->names = std::move(*names);
+  c->mirrors = std::move(*mirrors);
+  storage::hot_cache::put_catalog(c, now_ms, generation);
+  co_return c;
+}
+
+// find_dist through the isolate's hot cache: a warm download reads no D1 row.
+struct found_dist {
+  std::optional<storage::dist_row> row;
+  bool from_hot_cache = false;
+};
+task<result<found_dist>> find_dist_cached(const std::string& name, const std::string& reference, const std::string& version,
+                                          std::int64_t now_ms) {
+  std::string key = name + "\n" + reference + "\n" + version;
+  if (auto hot = storage::hot_cache::dist(key, now_ms)) co_return found_dist{std::move(hot), true};
+  auto row = co_await storage::find_dist(name, reference, version);
+  if (!row) co_return std::move(row).err();
+  if (row->has_value()) storage::hot_cache::put_dist(key, **row, now_ms);
+  co_return found_dist{std::move(*row), false};
 }
 
 }  // namespace
 
 task<http::response> packages_json(request_context& ctx) {
   if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
-  auto [auth, names, mirrors] = co_await when_all(authenticate(ctx), storage::list_package_names(),
-                                                  sources::packagist_sources());
+  auto [auth, cat] = co_await when_all(authenticate(ctx), load_catalog(ctx.now_ms));
   if (!auth.ok()) co_return auth.denial;
-  if (!names) co_return store_error(names.err());
-  if (!mirrors) co_return store_error(mirrors.err());
-  // Licences: only packages with at least one version the token may install.
-  auto visible = co_await visible_names(*auth.token, std::move(*names));
-  if (!visible) co_return store_error(visible.err());
+  if (!cat) co_return store_error(cat.err());
   const std::string origin = ctx.req.target.origin();
-  json_writer w;
-  w.begin_object();
-  w.key("packages").begin_array().end_array();
-  w.field("metadata-url", "/p2/%package%.json");
-  // With a packagist mirror the set of names is open: patterns (over-matching only costs a 404).
-  w.key(mirrors->empty() ? "available-packages" : "available-package-patterns").begin_array();
-  for (const auto& n : *visible) w.value(n);
-  for (const auto& p : mirror_patterns_in_scope(*mirrors, auth.token->packages)) w.value(p);
-  w.end_array();
-  w.key("security-advisories").begin_object().field("metadata", false);
-  w.field("api-url", origin + "/api/security-advisories").end_object();
-  w.key("mirrors").begin_array().begin_object();
-  w.field("dist-url", origin + "/dist/%package%/%version%/%reference%.%type%").field("preferred", true);
-  w.end_object().end_array();
-  w.field("notify-batch", origin + "/downloads");
-  // Name listing and search for `composer show -a`, `composer search` (packagist's shapes).
-  w.field("list", origin + "/packages/list.json");
-  w.field("search", origin + "/search.json?q=%query%&type=%type%");
-  w.end_object();
-  http::response r = http::response::json_body(200, std::move(w).str());
+  // What the body depends on besides the catalog: the origin and the token's scope and licences.
+  std::string render_key = origin + "\n" + auth::licence_key(auth.token->licences);
+  for (const auto& p : auth.token->packages) render_key += "\n" + p;
+  storage::hot_cache::catalog& c = **cat;
+  storage::hot_cache::catalog::body body;
+  if (auto hit = c.rendered.find(render_key); hit != c.rendered.end()) {
+    body = hit->second;
+    ctx.cache = "hot";
+  } else {
+    // Licences: only packages with at least one version the token may install.
+    auto visible = co_await visible_names(*auth.token, c.names);
+    if (!visible) co_return store_error(visible.err());
+    json_writer w;
+    w.begin_object();
+    w.key("packages").begin_array().end_array();
+    w.field("metadata-url", "/p2/%package%.json");
+    // With a packagist mirror the set of names is open: patterns (over-matching only costs a 404).
+    w.key(c.mirrors.empty() ? "available-packages" : "available-package-patterns").begin_array();
+    for (const auto& n : *visible) w.value(n);
+    for (const auto& p : mirror_patterns_in_scope(c.mirrors, auth.token->packages)) w.value(p);
+    w.end_array();
+    w.key("security-advisories").begin_object().field("metadata", false);
+    w.field("api-url", origin + "/api/security-advisories").end_object();
+    w.key("mirrors").begin_array().begin_object();
+    w.field("dist-url", origin + "/dist/%package%/%version%/%reference%.%type%").field("preferred", true);
+    w.end_object().end_array();
+    w.field("notify-batch", origin + "/downloads");
+    // Name listing and search for `composer show -a`, `composer search` (packagist's shapes).
+    w.field("list", origin + "/packages/list.json");
+    w.field("search", origin + "/search.json?q=%query%&type=%type%");
+    w.end_object();
+    body = {std::make_shared<const std::string>(std::move(w).str()), storage::hot_cache::new_body_id()};
+    if (c.rendered.size() >= max_rendered_listings) c.rendered.clear();
+    c.rendered.emplace(std::move(render_key), body);
+  }
+  http::response r = http::response::json_body(200, {});
+  r.shared_body = std::move(body.bytes);
+  r.shared_body_id = body.id;
   r.header_list.set("cache-control", metadata_cache_control);
   co_return co_await finish(ctx, std::move(r), *auth.token);
 }
@@ -307,7 +366,7 @@ task<http::response> p2_document(request_context& ctx) {
   if (!auth.ok()) co_return auth.denial;
   if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
   if (!doc) co_return store_error(doc.err());
-  if (!doc->has_value()) {
+  if (!doc->doc) {
     // Not mirrored yet: an `update` token may bring it in from a packagist source; `read` tokens may not.
     if (auth.token->access != "update" || !auth::valid_package_name(name)) co_return not_found_package(name);
     auto mirror = co_await sources::packagist_source_for(ctx.settings(), name);
@@ -320,18 +379,21 @@ task<http::response> p2_document(request_context& ctx) {
     if (*fetched == sources::mirror_outcome::not_found) co_return not_found_package(name);
     doc = co_await storage::load_document(storage::document_key(name, dev), ctx.now_ms);
     if (!doc) co_return store_error(doc.err());
-    if (!doc->has_value()) co_return not_found_package(name);
+    if (!doc->doc) co_return not_found_package(name);
   }
   const storage::token_record& token = *auth.token;
+  const std::string key = storage::document_key(name, dev);
   // Licences: a filtered copy of the document, cached in the isolate next to the prebuilt one; the
   // prebuilt document stays the path for every token without licences on this package.
-  std::optional<storage::stored_document> filtered;
+  std::shared_ptr<const storage::stored_document> filtered;
+  std::string cache_key = key;
   if (auth::restricted(token.licences, name)) {
-    filtered = co_await licensed_document(storage::document_key(name, dev), name, **doc, token, ctx.now_ms);
+    cache_key = key + "|licences:" + auth::licence_key(token.licences);
+    filtered = co_await licensed_document(cache_key, name, *doc->doc, token, ctx.now_ms);
     if (!filtered) co_return http::error_response(error_code::internal, "the metadata of " + name + " could not be filtered");
   }
-  const storage::stored_document& d = filtered ? *filtered : **doc;
-  ctx.cache = (*doc)->from_hot_cache ? "hot" : "d1";
+  const storage::stored_document& d = filtered ? *filtered : *doc->doc;
+  ctx.cache = doc->from_hot_cache ? "hot" : "d1";
 
   http::response r;
   r.header_list.set("cache-control", metadata_cache_control);
@@ -355,7 +417,7 @@ task<http::response> p2_document(request_context& ctx) {
   }
   r.status = 200;
   r.header_list.set("content-type", "application/json");
-  r.body = storage::with_origin(d.body, ctx.req.target.origin());
+  serve_shared(r, cache_key, d, ctx.req.target.origin(), ctx.now_ms);
   co_return co_await finish(ctx, std::move(r), token);
 }
 
@@ -369,16 +431,22 @@ task<http::response> dist_archive(request_context& ctx) {
   std::string type(file.substr(dot + 1));
   if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
 
-  auto [auth, row] = co_await when_all(authenticate(ctx), storage::find_dist(name, reference, version));
+  auto [auth, found] = co_await when_all(authenticate(ctx), find_dist_cached(name, reference, version, ctx.now_ms));
   if (!auth.ok()) co_return auth.denial;
   if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
-  if (!row) co_return store_error(row.err());
+  if (!found) co_return store_error(found.err());
+  const std::optional<storage::dist_row>& row = found->row;
   // A version outside the token's licences answers like one that does not exist.
-  if (!row->has_value() || (*row)->v.dist_type != type ||
-      ((*row)->v.dist_key.empty() && (*row)->v.upstream_dist_url.empty()) ||
-      !auth::version_visible(auth.token->licences, name, (*row)->v.version_normalized, (*row)->v.release_time))
+  if (!row || row->v.dist_type != type || (row->v.dist_key.empty() && row->v.upstream_dist_url.empty()) ||
+      !auth::version_visible(auth.token->licences, name, row->v.version_normalized, row->v.release_time))
     co_return http::error_response(error_code::not_found, "no archive " + reference + "." + type + " for " + name);
-  storage::version_row v = (*row)->v;
+  storage::version_row v = row->v;
+  // A row from this isolate's memory whose archive is gone was deleted elsewhere within the last 10 s.
+  auto gone = [&, from_cache = found->from_hot_cache]() {
+    if (!from_cache) return missing_archive(v.dist_key);
+    storage::hot_cache::forget_document(storage::document_key(name, false));
+    return http::error_response(error_code::not_found, "no archive " + reference + "." + type + " for " + name);
+  };
   if (v.dist_key.empty()) {
     auto f = co_await join_flight(v.id, ctx.now_ms);
     if (!f) co_return store_error(f.err());
@@ -431,7 +499,7 @@ task<http::response> dist_archive(request_context& ctx) {
         rr.length = br.last - br.first + 1;
         auto obj = co_await fx::r2_get(v.dist_key, fx::body_read::handle, rr);
         if (!obj) co_return store_error(obj.err(), "reading " + v.dist_key);
-        if (!obj->has_value()) co_return missing_archive(v.dist_key);
+        if (!obj->has_value()) co_return gone();
         r.status = 206;
         ctx.cache = "r2";
         r.header_list.set("content-range", "bytes " + std::to_string(br.first) + "-" + std::to_string(br.last) + "/" +
@@ -465,7 +533,7 @@ task<http::response> dist_archive(request_context& ctx) {
   }
   auto obj = co_await fx::r2_get(v.dist_key);
   if (!obj) co_return store_error(obj.err(), "reading " + v.dist_key);
-  if (!obj->has_value()) co_return missing_archive(v.dist_key);
+  if (!obj->has_value()) co_return gone();
   if (ctx.cache.empty()) ctx.cache = "r2";
   r.status = 200;
   r.body_from = (*obj)->body;

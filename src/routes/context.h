@@ -16,7 +16,7 @@
 
 namespace pb {
 
-enum class invocation_kind { fetch, scheduled };
+enum class invocation_kind { fetch, scheduled, queue };
 
 struct request_context {
   invocation_kind kind = invocation_kind::fetch;
@@ -28,6 +28,7 @@ struct request_context {
   const pb::settings& settings() const { return *cfg; }
   std::int64_t now_ms = 0;     // host clock at start (advances only across I/O in production)
   std::string cron;            // scheduled: the cron expression that fired
+  json messages;               // queue: [{"id","body","attempts"}] (PROTOCOL.md, "Start")
 
   // Who made the request, for the audit log: "admin:3", "token:12"; empty = anonymous.
   std::string actor;

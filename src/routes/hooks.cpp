@@ -4,6 +4,7 @@
 #include "core/sha256.h"
 #include "core/text.h"
 #include "sources/sync.h"
+#include "sources/sync_run.h"
 #include "sources/webhook.h"
 #include "storage/sources.h"
 
@@ -99,13 +100,10 @@ task<http::response> source_webhook(request_context& ctx) {
     if (!first) co_return http::error_response(make_error(error_code::unavailable, first.err().message));
     if (!*first) co_return http::response::json_body(200, "{\"ok\":true,\"sync\":\"duplicate delivery\"}");
   }
-  // Answer at once (providers time out after ~10 s); the sync slice runs after the response.
+  // Answer at once (providers time out after ~10 s). The sync runs on the sync queue, in invocations
+  // of its own; without a queue its first slice runs here after the response (and cron continues).
   auto sent = co_await fx::respond(http::response::json_body(202, "{\"ok\":true,\"sync\":\"started\"}"));
-  if (sent) {
-    if (s.sync_cursor.empty()) (void)co_await storage::record_sync(s.id, {"running", 0, 0, {}}, ctx.now_ms);
-    auto r = co_await sources::run_sync_slice(ctx.settings(), std::move(s), ctx.now_ms);
-    if (!r) (void)co_await storage::record_sync(id, {"error", 0, 0, r.err().message}, ctx.now_ms);
-  }
+  if (sent && !co_await sources::wake_sync(id, true)) (void)co_await sources::run_sync_step(ctx.settings(), id, ctx.now_ms, false);
   http::response already_sent;
   already_sent.status = 0;
   co_return already_sent;

@@ -22,6 +22,7 @@
 #include "routes/hooks.h"
 #include "routes/route_match.h"
 #include "sources/sync.h"
+#include "sources/sync_run.h"
 #include "storage/audit.h"
 #include "storage/packages.h"
 
@@ -247,7 +248,10 @@ task<http::response> handle_fetch(request_context& ctx) {
     if (resp.status == 0) co_return resp;  // answered early
     add_rate_headers(ctx, resp);
     (void)co_await record_outcome(ctx, found.hit, resp);
-    if (method == "HEAD") resp.body.clear();
+    if (method == "HEAD") {
+      resp.body.clear();
+      resp.shared_body.reset();
+    }
     co_return resp;
   }
   if (found.path_match) {
@@ -277,6 +281,10 @@ route_match find_route(std::string_view method, std::string_view path, bool test
     m.allow = allowed_methods(path, test_hooks);
   }
   return m;
+}
+
+task<json_array> handle_queue(request_context& ctx) {
+  co_return co_await sources::handle_sync_messages(ctx.settings(), ctx.messages.as_array(), ctx.now_ms);
 }
 
 task<std::monostate> handle_scheduled(request_context& ctx) {

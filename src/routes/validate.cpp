@@ -103,6 +103,7 @@ result<std::int64_t> path_id(std::string_view text, std::string_view what) {
   bool ok = !text.empty() && text.size() <= 17;
   for (char c : text) {
     ok = ok && c >= '0' && c <= '9';
+    if (!ok) break;  // no arithmetic on what is not a digit (found by the wire fuzzer: signed overflow)
     id = id * 10 + (c - '0');
   }
   if (!ok) return make_error(error_code::not_found, "no " + std::string(what) + " \"" + std::string(text.substr(0, 60)) + "\"");

@@ -3,10 +3,10 @@
 
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
-#include "composer/minifier.h"
 #include "core/http_date.h"
 #include "http/url.h"
 #include "auth/credentials.h"
+#include "sources/sync.h"
 #include "sources/upstream.h"
 #include "storage/packages.h"
 
@@ -35,12 +35,7 @@ result<p2_read> read_p2(const result<fx::fetch_response>& r, const std::string& 
   if (!doc || !doc->is_object()) return make_error(error_code::upstream, r->url + ": invalid JSON");
   out.found = true;
   out.last_modified = std::string(r->header_list.get("last-modified").value_or(""));
-  for (const auto& [key, list] : (*doc)["packages"].as_object()) {
-    if (ascii_lower(key) != name || !list.is_array()) continue;
-    // Never edit minified entries in place: expand first, the builder re-minifies.
-    json expanded = (*doc)["minified"].as_string() == "composer/2.0" ? composer::expand(list.as_array()) : list;
-    for (auto& v : expanded.as_array()) out.versions.push_back(std::move(v));
-  }
+  out.versions = p2_versions(*doc, name);
   return out;
 }
 
@@ -161,7 +156,7 @@ task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_
   if (!u) co_return std::move(u).err();
   std::vector<std::string> errors;
   auto fail = [&](std::string msg) -> task<result<slice_report>> {
-    (void)co_await finish_sync(s.id, {"error", 0, 0, msg}, now_ms);
+    (void)co_await finish_sync(s, {"error", 0, 0, msg}, now_ms);
     report.status = "error";
     report.errors.push_back(std::move(msg));
     co_return report;
@@ -232,7 +227,7 @@ task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_
     for (std::size_t i = done; i < pending.size(); ++i) rest.push_back(json(pending[i]));
     json cursor = json::object();
     cursor.set("pending", std::move(rest));
-    auto saved = co_await save_sync_cursor(s.id, cursor.dump(), now_ms);
+    auto saved = co_await save_sync_cursor(s, cursor.dump(), now_ms);
     if (!saved) co_return std::move(saved).err();
     report.status = "running";
     co_return report;
@@ -240,7 +235,7 @@ task<result<slice_report>> packagist_slice(const settings& cfg, storage::source_
   std::string joined;
   for (const auto& e : errors) joined += (joined.empty() ? "" : "; ") + e;
   report.status = errors.empty() ? "ok" : "error";
-  auto finished = co_await finish_sync(s.id, {report.status, report.packages, 0, joined}, now_ms);
+  auto finished = co_await finish_sync(s, {report.status, report.packages, 0, joined}, now_ms);
   if (!finished) co_return std::move(finished).err();
   co_return report;
 }

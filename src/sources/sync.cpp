@@ -2,9 +2,11 @@
 
 #include "auth/credentials.h"
 #include "bindings/effects.h"
+#include "composer/minifier.h"
 #include "composer/p2_builder.h"
 #include "core/http_date.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "http/web_url.h"
 #include "sources/composer_repo.h"
 #include "sources/packagist.h"
@@ -16,8 +18,6 @@
 namespace pb::sources {
 
 namespace {
-
-constexpr int max_sources_per_cron = 3;
 
 bool hex_reference(std::string_view r) {
   if (r.empty()) return false;
@@ -69,6 +69,17 @@ result<storage::upstream_version> upstream_version_row(const json& v) {
   return u;
 }
 
+std::vector<json> p2_versions(const json& doc, std::string_view name) {
+  std::vector<json> out;
+  for (const auto& [key, list] : doc["packages"].as_object()) {
+    if (ascii_lower(key) != name || !list.is_array()) continue;
+    // Never edit minified entries in place: expand first, the builder re-minifies.
+    json expanded = doc["minified"].as_string() == "composer/2.0" ? composer::expand(list.as_array()) : list;
+    for (auto& v : expanded.as_array()) out.push_back(std::move(v));
+  }
+  return out;
+}
+
 namespace {
 
 struct cursor {
@@ -103,20 +114,35 @@ std::string write_cursor(const cursor& c) {
 
 }  // namespace
 
-task<result<std::monostate>> save_sync_cursor(std::int64_t id, std::string text, std::int64_t now_ms) {
+namespace {
+
+error lease_lost(std::int64_t id) {
+  return make_error(error_code::conflict, "the sync of source " + std::to_string(id) +
+                                              " was taken over by another invocation (this one's claim expired)");
+}
+
+}  // namespace
+
+task<result<std::monostate>> save_sync_cursor(const storage::source_record& s, std::string text, std::int64_t now_ms) {
   auto r = co_await fx::d1_run(
       "UPDATE sources SET sync_cursor = ?, last_sync_status = 'running', "
       "last_sync_started_at = COALESCE(CASE WHEN last_sync_status = 'running' THEN last_sync_started_at END, ?), "
-      "last_sync_finished_at = NULL, next_sync_at = ? WHERE id = ?",
-      {text.empty() ? json() : json(std::move(text)), json(now_ms), json(now_ms), json(id)});
+      "last_sync_finished_at = NULL, next_sync_at = ?, sync_lease_id = NULL, sync_lease_until = NULL "
+      "WHERE id = ? AND COALESCE(sync_lease_id, '') = ?",
+      {text.empty() ? json() : json(std::move(text)), json(now_ms), json(now_ms), json(s.id), json(s.sync_lease_id)});
   if (!r) co_return std::move(r).err();
+  if (r->changes == 0) co_return lease_lost(s.id);
   co_return std::monostate{};
 }
 
-task<result<std::monostate>> finish_sync(std::int64_t id, storage::sync_outcome outcome, std::int64_t now_ms) {
-  auto cleared = co_await fx::d1_run("UPDATE sources SET sync_cursor = NULL WHERE id = ?", {json(id)});
+task<result<std::monostate>> finish_sync(const storage::source_record& s, storage::sync_outcome outcome, std::int64_t now_ms) {
+  auto cleared = co_await fx::d1_run(
+      "UPDATE sources SET sync_cursor = NULL, sync_lease_id = NULL, sync_lease_until = NULL "
+      "WHERE id = ? AND COALESCE(sync_lease_id, '') = ?",
+      {json(s.id), json(s.sync_lease_id)});
   if (!cleared) co_return std::move(cleared).err();
-  co_return co_await storage::record_sync(id, std::move(outcome), now_ms);
+  if (cleared->changes == 0) co_return lease_lost(s.id);
+  co_return co_await storage::record_sync(s.id, std::move(outcome), now_ms);
 }
 
 namespace {
@@ -151,7 +177,7 @@ task<result<slice_report>> composer_slice(const settings& cfg, storage::source_r
   cursor c = read_cursor(s.sync_cursor);
   if (!root) {
     // The upstream is down or broken: everything served so far stays as it was.
-    (void)co_await finish_sync(s.id, {"error", c.packages, c.versions, root.err().message}, now_ms);
+    (void)co_await finish_sync(s, {"error", c.packages, c.versions, root.err().message}, now_ms);
     slice_report r;
     r.status = "error";
     r.errors.push_back(root.err().message);
@@ -193,14 +219,14 @@ task<result<slice_report>> composer_slice(const settings& cfg, storage::source_r
   report.errors = c.errors;
   if (report.remaining > 0) {
     report.status = "running";
-    auto saved = co_await save_sync_cursor(s.id, write_cursor(c), now_ms);
+    auto saved = co_await save_sync_cursor(s, write_cursor(c), now_ms);
     if (!saved) co_return std::move(saved).err();
     co_return report;
   }
   std::string joined;
   for (const auto& e : c.errors) joined += (joined.empty() ? "" : "; ") + e;
   report.status = c.errors.empty() ? "ok" : "error";
-  auto done = co_await finish_sync(s.id, {report.status, c.packages, c.versions, joined}, now_ms);
+  auto done = co_await finish_sync(s, {report.status, c.packages, c.versions, joined}, now_ms);
   if (!done) co_return std::move(done).err();
   co_return report;
 }
@@ -214,24 +240,6 @@ task<result<slice_report>> run_sync_slice(const settings& cfg, storage::source_r
   if (s.type == "github" || s.type == "gitlab" || s.type == "bitbucket") co_return co_await vcs_slice(cfg, std::move(s), now_ms);
   if (s.type == "packagist") co_return co_await packagist_slice(cfg, std::move(s), now_ms);
   co_return make_error(error_code::unprocessable, "unknown source type " + s.type);
-}
-
-task<std::monostate> run_due_syncs(const settings& cfg, std::int64_t now_ms) {
-  auto due = co_await fx::d1_all(
-      // A packagist source's change feed is read on every cron run; other sources when due.
-      "SELECT id FROM sources WHERE enabled = 1 AND (sync_cursor IS NOT NULL OR next_sync_at <= ? OR type = 'packagist') "
-      "ORDER BY next_sync_at LIMIT ?",
-      {json(now_ms), json(max_sources_per_cron)});
-  if (!due) co_return std::monostate{};
-  for (const auto& row : due->rows) {
-    if (!room_for_slice()) break;  // the next cron run continues; this one stays within its plan
-    auto s = co_await storage::find_source(row["id"].as_int());
-    if (!s || !s->has_value()) continue;
-    if ((*s)->sync_cursor.empty()) (void)co_await storage::record_sync((*s)->id, {"running", 0, 0, {}}, now_ms);
-    auto r = co_await run_sync_slice(cfg, std::move(**s), now_ms);
-    if (!r) (void)co_await storage::record_sync(row["id"].as_int(), {"error", 0, 0, r.err().message}, now_ms);
-  }
-  co_return std::monostate{};
 }
 
 json slice_to_json(const slice_report& r) {

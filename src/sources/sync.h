@@ -1,12 +1,15 @@
 // Syncing a source: read the upstream, and switch each package to its new version set whole (one D1
 // batch per package, then its p2 documents are rebuilt). A sync runs in slices of at most
 // settings::sync_packages_per_slice packages so it stays within a Worker invocation's limits; the position is kept
-// in sources.sync_cursor and the cron trigger (or the next admin call) continues it. Upstream failures
-// leave the last good metadata in place and are recorded on the source.
+// in sources.sync_cursor and the next slice continues it (sources/sync_run.h: at once on the sync queue,
+// else on the cron trigger). Upstream failures leave the last good metadata in place and are recorded
+// on the source.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "bindings/task.h"
 #include "core/json.h"
@@ -22,7 +25,7 @@ namespace pb::sources {
 // a package only while the invocation's subrequest budget (settings::subrequest_budget, shared by the
 // whole cron run) covers it and the slice's closing writes: no invocation goes past its plan.
 constexpr std::int64_t package_subrequests = 6;
-constexpr std::int64_t slice_closing_subrequests = 6;  // cursor or outcome, the last package's switch
+constexpr std::int64_t slice_closing_subrequests = 7;  // cursor or outcome, the last package's switch, the continuation message
 // The budget left covers one more package and the slice's closing writes.
 bool room_for_package();
 // ... and also a new slice's opening reads (the source row, its sync record).
@@ -33,6 +36,7 @@ struct slice_report {
   std::int64_t packages = 0;   // packages written in this slice
   std::int64_t versions = 0;
   std::int64_t remaining = 0;  // packages left for later slices
+  std::int64_t retry_at_ms = 0;  // the next slice should not start before this (rate limit, retry pause); 0: at once
   std::vector<std::string> errors;
 };
 
@@ -40,16 +44,18 @@ struct slice_report {
 task<result<slice_report>> run_sync_slice(const settings& cfg, storage::source_record s, std::int64_t now_ms);
 
 // Bookkeeping shared by every source type's slice function: saves the (type-specific, JSON) cursor
-// and marks the sync running, or clears it and records the outcome on the source.
-task<result<std::monostate>> save_sync_cursor(std::int64_t source_id, std::string cursor_json, std::int64_t now_ms);
-task<result<std::monostate>> finish_sync(std::int64_t source_id, storage::sync_outcome outcome, std::int64_t now_ms);
+// and marks the sync running, or clears it and records the outcome on the source. Both give back the
+// slice's claim (s.sync_lease_id) and write only while the source still carries it: error_code::conflict
+// when another invocation took the sync over (the claim expired), and then nothing is written.
+task<result<std::monostate>> save_sync_cursor(const storage::source_record& s, std::string cursor_json, std::int64_t now_ms);
+task<result<std::monostate>> finish_sync(const storage::source_record& s, storage::sync_outcome outcome, std::int64_t now_ms);
 
 // One upstream version object (Composer's package format) → the row we keep; the error says why a
 // version is skipped. References are made hex (Composer's mirror URLs need hex %reference%).
 result<storage::upstream_version> upstream_version_row(const json& version);
-
-// Cron: continues running syncs and starts due ones, a bounded number per invocation.
-task<std::monostate> run_due_syncs(const settings& cfg, std::int64_t now_ms);
+// The versions of `name` (lower-case) in an upstream p2 document, expanded when it is minified
+// ("composer/2.0"): what a packagist mirror keeps of each file it reads.
+std::vector<json> p2_versions(const json& doc, std::string_view name);
 
 json slice_to_json(const slice_report& r);
 

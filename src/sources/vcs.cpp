@@ -22,6 +22,10 @@ namespace {
 constexpr std::int64_t requests_per_slice = 40;  // upstream requests (listing pages + composer.json reads)
 constexpr std::size_t in_flight = 6;            // a Worker's connection limit
 constexpr std::int64_t default_wait_ms = 60000;  // rate limited without a reset time
+// Transient upstream failures (network, 5xx) in a row before a sync gives up, and the pause before
+// the next try: 10 s, 40 s, 160 s, 640 s.
+constexpr std::int64_t max_transient_failures = 5;
+constexpr std::int64_t retry_delay_ms(std::int64_t fails) { return 10'000 << (2 * (fails - 1)); }
 
 std::string trimmed(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -96,7 +100,8 @@ struct vcs_cursor {
   std::string next_list;      // the next listing page; empty when listing is done
   bool listing_branches = false;
   std::vector<ref_entry> refs;
-  std::int64_t wait_until = 0;  // rate limited until (ms)
+  std::int64_t wait_until = 0;  // rate limited, or waiting to retry after a failure, until (ms)
+  std::int64_t fails = 0;       // transient upstream failures in a row (reset by a slice without one)
 };
 
 vcs_cursor read_cursor(const std::string& text) {
@@ -108,6 +113,7 @@ vcs_cursor read_cursor(const std::string& text) {
   c.next_list = std::string((*j)["list"].as_string());
   c.listing_branches = (*j)["branches"].as_bool();
   c.wait_until = (*j)["wait"].as_int();
+  c.fails = (*j)["fails"].as_int();
   for (const auto& r : (*j)["refs"].as_array()) {
     const json_array& a = r.as_array();
     if (a.size() != 7) continue;
@@ -121,7 +127,7 @@ vcs_cursor read_cursor(const std::string& text) {
 std::string write_cursor(const vcs_cursor& c) {
   json_writer w;
   w.begin_object().field("repo", c.have_repo).field("default", c.default_branch).field("list", c.next_list);
-  w.field("branches", c.listing_branches).field("wait", c.wait_until).key("refs").begin_array();
+  w.field("branches", c.listing_branches).field("wait", c.wait_until).field("fails", c.fails).key("refs").begin_array();
   for (const auto& r : c.refs)
     w.begin_array().value(r.tag).value(r.name).value(r.sha).value(r.time).value(r.fetched).value(r.body).value(r.reason).end_array();
   w.end_array().end_object();
@@ -469,28 +475,48 @@ round plan(vcs_cursor& c, const provider& p, std::int64_t budget) {
   return r;
 }
 
-// Takes a round's responses into the cursor; returns the failure that ends the sync, if any. Responses
-// refused for the rate limit are left to be asked again after the reset.
-std::string apply(vcs_cursor& c, const provider& p, const round& rd, std::vector<result<fx::fetch_response>>& results,
-                  rate_state& rs, std::int64_t now_ms) {
+// Why a round failed. Transient: the request did not complete (network, timeout) or the upstream
+// answered 5xx: worth trying again later from the same cursor. Anything else ends the sync.
+struct failure {
+  std::string message;
+  bool transient = false;
+  bool empty() const { return message.empty(); }
+};
+
+failure failed(const result<fx::fetch_response>& r, std::string message) {
+  return {std::move(message), !r || r->status >= 500};
+}
+
+// Takes a round's responses into the cursor; returns the first failure, if any. Every successful
+// response of the round is kept even when another one failed, so a retry asks only for what is
+// missing. Responses refused for the rate limit are left to be asked again after the reset.
+failure apply(vcs_cursor& c, const provider& p, const round& rd, std::vector<result<fx::fetch_response>>& results,
+              rate_state& rs, std::int64_t now_ms) {
+  failure first;
   for (std::size_t k = 0; k < results.size(); ++k) {
-    if (!results[k]) return results[k].err().message;
+    if (!results[k]) {
+      if (first.empty()) first = failed(results[k], results[k].err().message);
+      continue;
+    }
     const fx::fetch_response& r = *results[k];
     const std::string& url = rd.urls[k];
     if (observe(rs, r, now_ms)) continue;
     if (rd.what == 'f') {
       auto file = composer_file(p.kind, r, url);
-      if (!file) return file.err().message;
+      if (!file) {
+        if (first.empty()) first = failed(results[k], file.err().message);
+        continue;
+      }
       ref_entry& e = c.refs[rd.refs[k]];
       e.fetched = true;
       e.body = std::move(file->first);
       e.reason = std::move(file->second);
       continue;
     }
-    if (r.status != 200) return http_failure(r, url);
+    if (r.status != 200) return failed(results[k], http_failure(r, url));
     if (rd.what == 'r') {
       auto doc = parse_json(r.text);
-      if (!doc) return url + ": " + doc.err().message;
+      if (!doc) return {url + ": " + doc.err().message};
       c.have_repo = true;
       c.default_branch = std::string(p.kind == 'b' ? (*doc)["mainbranch"]["name"].as_string() : (*doc)["default_branch"].as_string());
       c.next_list = list_url(p, false);
@@ -498,14 +524,14 @@ std::string apply(vcs_cursor& c, const provider& p, const round& rd, std::vector
       continue;
     }
     auto next = add_refs(c, p.kind, r, url);
-    if (!next) return next.err().message;
+    if (!next) return {next.err().message};
     c.next_list = *next;
     if (c.next_list.empty() && !c.listing_branches) {
       c.listing_branches = true;
       c.next_list = list_url(p, true);
     }
   }
-  return {};
+  return first;
 }
 
 }  // namespace
@@ -514,14 +540,19 @@ task<result<slice_report>> vcs_slice(const settings& cfg, storage::source_record
   vcs_cursor c = read_cursor(s.sync_cursor);
   slice_report report;
   report.status = "running";
-  if (c.wait_until > now_ms) {  // still rate limited: no request at all
+  if (c.wait_until > now_ms) {  // still rate limited, or waiting to retry: no request at all
     report.remaining = pending(c);
-    report.errors.push_back("rate limited until " + format_iso8601_utc(c.wait_until));
+    report.retry_at_ms = c.wait_until;
+    report.errors.push_back((c.fails > 0 ? "retrying after an upstream failure at " : "rate limited until ") +
+                            format_iso8601_utc(c.wait_until));
+    // The claim is given back untouched: the cursor stays as it is.
+    auto released = co_await storage::release_sync(s);
+    if (!released) co_return std::move(released).err();
     co_return report;
   }
   auto p = provider_of(s);
   if (!p) {
-    (void)co_await finish_sync(s.id, {"error", 0, 0, p.err().message}, now_ms);
+    (void)co_await finish_sync(s, {"error", 0, 0, p.err().message}, now_ms);
     co_return error_report(p.err().message);
   }
   auto u = co_await open_upstream(cfg, s);
@@ -532,7 +563,7 @@ task<result<slice_report>> vcs_slice(const settings& cfg, storage::source_record
   rate_state rs;
   // Upstream reads are subrequests too: the invocation's budget, less the slice's closing writes.
   std::int64_t budget = std::min(requests_per_slice, fx::subrequests_left() - package_subrequests - slice_closing_subrequests);
-  std::string failure;
+  failure failure;
   // Rounds of requests (the repository, a listing page, or up to 6 composer.json reads), one batch each.
   while (failure.empty() && !rs.stop && budget > 0) {
     round next = plan(c, *p, budget);
@@ -544,26 +575,44 @@ task<result<slice_report>> vcs_slice(const settings& cfg, storage::source_record
     failure = apply(c, *p, next, results, rs, now_ms);
   }
 
-  if (!failure.empty()) {  // the upstream is down or broken: everything served so far stays as it was
-    (void)co_await finish_sync(s.id, {"error", 0, 0, failure}, now_ms);
-    co_return error_report(failure);
+  if (!failure.empty() && failure.transient && c.fails + 1 < max_transient_failures) {
+    // A network error or a 5xx: what this sync has read so far is kept and the same cursor is tried
+    // again after a pause (10 s, 40 s, 160 s, ...). Nothing served changes; the error is on the source.
+    ++c.fails;
+    c.wait_until = now_ms + retry_delay_ms(c.fails);
+    auto saved = co_await save_sync_cursor(s, write_cursor(c), now_ms);
+    if (!saved) co_return std::move(saved).err();
+    std::string message = failure.message + " (attempt " + std::to_string(c.fails) + " of " +
+                          std::to_string(max_transient_failures) + "; the sync resumes at " + format_iso8601_utc(c.wait_until) + ")";
+    auto noted = co_await storage::record_sync(s.id, {"error", 0, 0, message}, now_ms);
+    if (!noted) co_return std::move(noted).err();
+    slice_report r = error_report(std::move(message));
+    r.remaining = pending(c);
+    r.retry_at_ms = c.wait_until;
+    co_return r;
   }
+  if (!failure.empty()) {  // the upstream refuses or is broken for good: everything served so far stays as it was
+    (void)co_await finish_sync(s, {"error", 0, 0, failure.message}, now_ms);
+    co_return error_report(failure.message);
+  }
+  c.fails = 0;
   report.remaining = pending(c);
   if (report.remaining > 0) {
     if (rs.stop) c.wait_until = rs.until_ms;
-    auto saved = co_await save_sync_cursor(s.id, write_cursor(c), now_ms);
+    auto saved = co_await save_sync_cursor(s, write_cursor(c), now_ms);
     if (!saved) co_return std::move(saved).err();
     if (rs.stop) {
       auto delayed = co_await set_next_sync(s.id, rs.until_ms);
       if (!delayed) co_return std::move(delayed).err();
       report.errors.push_back("rate limited until " + format_iso8601_utc(rs.until_ms));
+      report.retry_at_ms = rs.until_ms;
     }
     co_return report;
   }
 
   auto b = build_versions(c, *p, s);
   if (!b) {
-    (void)co_await finish_sync(s.id, {"error", 0, 0, b.err().message}, now_ms);
+    (void)co_await finish_sync(s, {"error", 0, 0, b.err().message}, now_ms);
     co_return error_report(b.err().message);
   }
   std::string notes;
@@ -575,12 +624,12 @@ task<result<slice_report>> vcs_slice(const settings& cfg, storage::source_record
   std::int64_t count = static_cast<std::int64_t>(b->rows.size());
   auto replaced = co_await storage::replace_source_versions(b->package, s.id, s.type, std::move(b->rows), now_ms);
   if (!replaced) {
-    (void)co_await finish_sync(s.id, {"error", 0, 0, replaced.err().message}, now_ms);
+    (void)co_await finish_sync(s, {"error", 0, 0, replaced.err().message}, now_ms);
     co_return error_report(replaced.err().message);
   }
   auto rebuilt = co_await storage::rebuild_documents(b->package, now_ms);
   if (!rebuilt) co_return std::move(rebuilt).err();
-  auto done = co_await finish_sync(s.id, {"ok", 1, count, notes}, now_ms);
+  auto done = co_await finish_sync(s, {"ok", 1, count, notes}, now_ms);
   if (!done) co_return std::move(done).err();
   report.status = "ok";
   report.packages = 1;

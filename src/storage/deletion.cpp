@@ -132,6 +132,7 @@ task<result<std::optional<deletion>>> delete_source_and_packages(std::int64_t so
   });
   json names = json::array();
   std::vector<std::string> packages;
+  hot_cache::forget_catalog();  // the source's packagist patterns leave /packages.json too
   for (const auto& r : (*found)[1].rows) {
     packages.emplace_back(r["name"].as_string());
     names.push_back(r["name"]);

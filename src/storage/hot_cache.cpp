@@ -70,8 +70,14 @@ ttl_map<token_record>& tokens() {
   static ttl_map<token_record> m;
   return m;
 }
-ttl_map<stored_document>& documents() {
-  static ttl_map<stored_document> m;
+ttl_map<dist_row>& dists() {
+  static ttl_map<dist_row> m;
+  return m;
+}
+constexpr std::size_t max_dists = 4096;
+
+ttl_map<std::shared_ptr<const stored_document>>& documents() {
+  static ttl_map<std::shared_ptr<const stored_document>> m;
   return m;
 }
 
@@ -105,17 +111,77 @@ void touched(std::int64_t token_id, std::int64_t now_ms) {
     if (e.value.id == token_id) e.value.last_used_at = now_ms;
 }
 
-std::optional<stored_document> document(const std::string& key, std::int64_t now_ms) {
-  const stored_document* d = documents().get(key, now_ms);
+std::shared_ptr<const stored_document> document(const std::string& key, std::int64_t now_ms) {
+  const auto* d = documents().get(key, now_ms);
   ++(d ? stat().document_hits : stat().document_misses);
-  return d ? std::optional<stored_document>(*d) : std::nullopt;
+  return d ? *d : nullptr;
 }
 
-void put_document(const std::string& key, const stored_document& d, std::int64_t now_ms) {
-  documents().put(key, d, d.body.size() + key.size() + 64, now_ms, 100'000, max_document_bytes);
+void put_document(const std::string& key, std::shared_ptr<const stored_document> d, std::int64_t now_ms) {
+  if (!d) return;
+  std::size_t size = d->body.size() + key.size() + 64;
+  documents().put(key, std::move(d), size, now_ms, 100'000, max_document_bytes);
 }
 
-void forget_document(const std::string& key) { documents().erase(key); }
+namespace {
+struct catalog_entry {
+  std::shared_ptr<catalog> c;
+  std::int64_t stored_at = 0;
+};
+catalog_entry& the_catalog() {
+  static catalog_entry c;
+  return c;
+}
+std::uint64_t& catalog_gen() {
+  static std::uint64_t g = 0;
+  return g;
+}
+}  // namespace
+
+void forget_document(const std::string& key) {
+  documents().erase(key);
+  dists().clear();
+  forget_catalog();
+}
+
+std::optional<dist_row> dist(const std::string& key, std::int64_t now_ms) {
+  const dist_row* d = dists().get(key, now_ms);
+  return d ? std::optional<dist_row>(*d) : std::nullopt;
+}
+
+void put_dist(const std::string& key, dist_row row, std::int64_t now_ms) {
+  if (row.v.dist_key.empty()) return;  // not stored yet: the next request must see the fetch-through's result
+  row.v.composer_json.clear();
+  std::size_t size = key.size() + row.v.dist_key.size() + row.v.upstream_dist_url.size() + 256;
+  dists().put(key, std::move(row), size, now_ms, max_dists, max_dists * 1024);
+}
+
+std::shared_ptr<catalog> current_catalog(std::int64_t now_ms) {
+  auto& e = the_catalog();
+  if (!e.c) return nullptr;
+  if (now_ms - e.stored_at > ttl_ms || now_ms < e.stored_at) {
+    e.c.reset();
+    return nullptr;
+  }
+  return e.c;
+}
+
+void put_catalog(std::shared_ptr<catalog> c, std::int64_t now_ms, std::uint64_t generation) {
+  if (generation != catalog_gen()) return;
+  the_catalog() = catalog_entry{std::move(c), now_ms};
+}
+
+std::uint64_t catalog_generation() { return catalog_gen(); }
+
+std::uint64_t new_body_id() {
+  static std::uint64_t last = 0;
+  return ++last;
+}
+
+void forget_catalog() {
+  the_catalog().c.reset();
+  ++catalog_gen();
+}
 
 namespace {
 struct probe_entry {
@@ -138,7 +204,9 @@ void put_health_probe(json probe, std::int64_t now_ms) { last_probe() = probe_en
 
 void clear() {
   forget_tokens();
+  forget_catalog();
   documents().clear();
+  dists().clear();
   last_probe().reset();
 }
 

@@ -94,26 +94,23 @@ task<result<std::vector<std::string>>> list_package_names() {
   co_return names;
 }
 
-task<result<std::optional<stored_document>>> load_document(std::string key, std::int64_t now_ms) {
-  if (auto hot = hot_cache::document(key, now_ms)) {
-    hot->from_hot_cache = true;
-    co_return std::optional<stored_document>{std::move(*hot)};
-  }
+task<result<document_ref>> load_document(std::string key, std::int64_t now_ms) {
+  if (auto hot = hot_cache::document(key, now_ms)) co_return document_ref{std::move(hot), true};
   auto row = co_await fx::d1_first("SELECT body, blob_key, last_modified FROM metadata_documents WHERE key = ?",
                                    {json(key)});
   if (!row) co_return std::move(row).err();
-  if (!row->has_value()) co_return std::optional<stored_document>{};
+  if (!row->has_value()) co_return document_ref{};
   const json& r = **row;
-  stored_document d{std::string(r["body"].as_string()), std::string(r["blob_key"].as_string()),
-                    std::string(r["last_modified"].as_string())};
-  if (!d.blob_key.empty()) {
-    auto obj = co_await fx::r2_get(d.blob_key, fx::body_read::text);
+  auto d = std::make_shared<stored_document>(stored_document{
+      std::string(r["body"].as_string()), std::string(r["blob_key"].as_string()), std::string(r["last_modified"].as_string())});
+  if (!d->blob_key.empty()) {
+    auto obj = co_await fx::r2_get(d->blob_key, fx::body_read::text);
     if (!obj) co_return std::move(obj).err();
-    if (!obj->has_value()) co_return make_error(error_code::internal, "metadata blob " + d.blob_key + " is missing");
-    d.body = std::move((*obj)->text);
+    if (!obj->has_value()) co_return make_error(error_code::internal, "metadata blob " + d->blob_key + " is missing");
+    d->body = std::move((*obj)->text);
   }
   hot_cache::put_document(key, d, now_ms);
-  co_return std::optional<stored_document>{std::move(d)};
+  co_return document_ref{std::move(d), false};
 }
 
 task<result<std::optional<dist_row>>> find_dist(std::string package, std::string reference, std::string version) {
@@ -162,6 +159,7 @@ task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms) {
   batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ? AND source_id IS NULL",
                    {json(now_ms), json(nv.package)}});
   auto r = co_await fx::d1_batch(std::move(batch));
+  hot_cache::forget_catalog();  // a new package is listed at once, whether or not its rebuild succeeds
   if (!r) {
     if (r.err().message.find("UNIQUE constraint failed") != std::string::npos)
       co_return make_error(error_code::conflict, "version " + v.version + " of " + nv.package +
@@ -236,6 +234,7 @@ task<result<std::monostate>> replace_source_versions(std::string package, std::i
   batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ? AND source_id = ?",
                    {json(now_ms), json(package), json(source_id)}});
   auto r = co_await fx::d1_batch(std::move(batch));
+  hot_cache::forget_catalog();
   if (!r) co_return std::move(r).err();
   // The package was taken by someone else between the check above and the batch: nothing was written.
   if (r->back().changes == 0) co_return make_error(error_code::conflict, package + " is provided by another source or by uploads");
@@ -261,6 +260,31 @@ task<result<std::monostate>> record_mirrored_dist(std::int64_t version_id, std::
   co_return std::monostate{};
 }
 
+composer::p2_documents build_documents(std::string_view package, const std::vector<version_row>& rows) {
+  std::vector<json> composer_jsons;
+  composer_jsons.reserve(rows.size());
+  for (const auto& v : rows) {
+    auto cj = parse_json(v.composer_json);
+    composer_jsons.push_back(cj ? std::move(*cj) : json::object());
+  }
+  std::vector<json> entries;
+  entries.reserve(rows.size());
+  for (std::size_t i : dump_order(rows, composer_jsons)) {
+    const version_row& v = rows[i];
+    composer::version_fields f;
+    f.name = std::string(package);
+    f.version = v.version;
+    f.version_normalized = v.version_normalized;
+    f.reference = v.reference;
+    f.dist_type = v.dist_type;
+    f.dist_url = std::string(origin_placeholder) + dist_path(package, v.version_normalized, v.reference, v.dist_type);
+    f.dist_shasum = v.dist_shasum;
+    f.time = v.release_time ? format_iso8601(v.release_time) : std::string();
+    entries.push_back(composer::version_entry(composer_jsons[i], f));
+  }
+  return composer::build_p2(package, entries);
+}
+
 task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms) {
   // One batch = one consistent snapshot of the package, its versions and its current documents.
   auto snap = co_await fx::d1_batch({
@@ -278,27 +302,9 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
   std::int64_t revision = (*snap)[0].rows[0]["revision"].as_int();
 
   std::vector<version_row> rows;
-  std::vector<json> composer_jsons;
-  for (const auto& r : (*snap)[1].rows) {
-    rows.push_back(from_row(r));
-    auto cj = parse_json(rows.back().composer_json);
-    composer_jsons.push_back(cj ? std::move(*cj) : json::object());
-  }
-  std::vector<json> entries;
-  for (std::size_t i : dump_order(rows, composer_jsons)) {
-    const version_row& v = rows[i];
-    composer::version_fields f;
-    f.name = package;
-    f.version = v.version;
-    f.version_normalized = v.version_normalized;
-    f.reference = v.reference;
-    f.dist_type = v.dist_type;
-    f.dist_url = std::string(origin_placeholder) + dist_path(package, v.version_normalized, v.reference, v.dist_type);
-    f.dist_shasum = v.dist_shasum;
-    f.time = v.release_time ? format_iso8601(v.release_time) : std::string();
-    entries.push_back(composer::version_entry(composer_jsons[i], f));
-  }
-  composer::p2_documents docs = composer::build_p2(package, entries);
+  rows.reserve((*snap)[1].rows.size());
+  for (const auto& r : (*snap)[1].rows) rows.push_back(from_row(r));
+  composer::p2_documents docs = build_documents(package, rows);
 
   // Last-Modified only moves when a document changes, and then strictly forward (second resolution), so
   // a client holding the previous date never gets a 304 for a newer document.

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bindings/task.h"
+#include "composer/p2_builder.h"
 #include "core/json.h"
 #include "core/result.h"
 
@@ -23,6 +25,12 @@ struct stored_document {
   std::string body;
   std::string blob_key;  // documents too big for a D1 row live in R2
   std::string last_modified;
+  std::uint64_t body_id = 0;  // bodies as served: hot_cache::new_body_id(), the response's shared_body_id
+};
+
+// A loaded document, shared with the isolate's hot cache (never copied on a hit); null: no such document.
+struct document_ref {
+  std::shared_ptr<const stored_document> doc;
   bool from_hot_cache = false;  // served from the isolate's memory (for the request log line)
 };
 
@@ -52,7 +60,7 @@ struct new_version {
 
 task<result<std::vector<std::string>>> list_package_names();
 // From the isolate's hot cache when fresh (no effect at all), else D1 (and R2 for big documents).
-task<result<std::optional<stored_document>>> load_document(std::string key, std::int64_t now_ms);
+task<result<document_ref>> load_document(std::string key, std::int64_t now_ms);
 
 struct dist_row {
   std::string package;
@@ -96,6 +104,9 @@ task<result<std::monostate>> record_mirrored_dist(std::int64_t version_id, std::
 
 // Rebuilds and stores the package's p2 documents (tagged and ~dev).
 task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms);
+// The pure half of rebuild_documents: both documents from the package's version rows (any order), with
+// dist URLs under origin_placeholder. Also what the mirror-rewrite benchmark measures.
+composer::p2_documents build_documents(std::string_view package, const std::vector<version_row>& rows);
 // Rebuilds the documents of up to `limit` packages whose documents are behind their versions (a write
 // whose rebuild failed, or was cut short by a trap); the cron trigger runs it. Returns how many.
 task<result<std::int64_t>> rebuild_stale_documents(std::int64_t now_ms, std::int64_t limit);

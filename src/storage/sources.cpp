@@ -4,6 +4,7 @@
 #include "bindings/effects.h"
 #include "core/http_date.h"
 #include "storage/columns.h"
+#include "storage/hot_cache.h"
 
 namespace pb::storage {
 
@@ -13,7 +14,7 @@ constexpr const char* columns =
     "id, type, url, api_url, credentials_type, credentials_enc, credentials_secret, include_patterns, exclude_patterns, "
     "webhook_secret_enc, sync_interval_s, enabled, sync_cursor, next_sync_at, last_sync_status, last_sync_started_at, "
     "last_sync_finished_at, last_sync_packages, last_sync_versions, last_sync_error, created_at, updated_at, webhook_nonce, "
-    "endpoints, feed_cursor, advisories_status, advisories_error, advisories_at";
+    "endpoints, feed_cursor, advisories_status, advisories_error, advisories_at, sync_lease_id";
 
 std::vector<std::string> patterns(std::string_view text) {
   std::vector<std::string> out;
@@ -57,6 +58,7 @@ source_record from_row(const json& r) {
   s.webhook_nonce = str(r, "webhook_nonce");
   s.endpoints = str(r, "endpoints");
   s.feed_cursor = str(r, "feed_cursor");
+  s.sync_lease_id = str(r, "sync_lease_id");
   s.advisories_status = str(r, "advisories_status");
   s.advisories_error = str(r, "advisories_error");
   s.advisories_at = r["advisories_at"].as_int();
@@ -106,6 +108,7 @@ task<result<source_record>> insert_source(source_record s, std::int64_t now_ms) 
                   "endpoints, feed_cursor, created_at, updated_at, id) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ") + columns,
       std::move(p));
+  hot_cache::forget_catalog();  // /packages.json lists packagist sources' patterns
   if (!row) {
     if (row.err().message.find("UNIQUE constraint failed") != std::string::npos)
       co_return make_error(error_code::conflict, "source id " + std::to_string(s.id) + " was taken meanwhile");
@@ -125,6 +128,7 @@ task<result<std::optional<source_record>>> update_source(source_record s, std::i
                   "sync_interval_s = ?, enabled = ?, webhook_nonce = ?, endpoints = ?, feed_cursor = ?, updated_at = ? "
                   "WHERE id = ? RETURNING ") + columns,
       std::move(p));
+  hot_cache::forget_catalog();  // enabled, type and patterns shape /packages.json
   if (!row) co_return std::move(row).err();
   if (!row->has_value()) co_return std::optional<source_record>{};
   co_return std::optional<source_record>{from_row(**row)};
@@ -158,6 +162,31 @@ task<result<std::monostate>> record_sync(std::int64_t id, sync_outcome o, std::i
     p = {json(o.status), json(now_ms), json(o.packages), json(o.versions), nullable(o.error), json(now_ms), json(id)};
   }
   auto r = co_await fx::d1_run(std::move(sql), std::move(p));
+  if (!r) co_return std::move(r).err();
+  co_return std::monostate{};
+}
+
+task<result<std::optional<source_record>>> claim_sync(std::int64_t id, std::string lease_id, std::int64_t now_ms,
+                                                      std::int64_t until_ms, bool only_when_due) {
+  std::string sql =
+      "UPDATE sources SET sync_lease_id = ?, sync_lease_until = ? "
+      "WHERE id = ? AND enabled = 1 AND (sync_lease_until IS NULL OR sync_lease_until <= ?)";
+  fx::sql_params p{json(std::move(lease_id)), json(until_ms), json(id), json(now_ms)};
+  if (only_when_due) {
+    // The same rule as the cron trigger's selection (sources/sync.cpp run_due_syncs).
+    sql += " AND (sync_cursor IS NOT NULL OR next_sync_at <= ? OR type = 'packagist')";
+    p.push_back(json(now_ms));
+  }
+  auto row = co_await fx::d1_first(sql + " RETURNING " + columns, std::move(p));
+  if (!row) co_return std::move(row).err();
+  if (!row->has_value()) co_return std::optional<source_record>{};
+  co_return std::optional<source_record>{from_row(**row)};
+}
+
+task<result<std::monostate>> release_sync(const source_record& s) {
+  if (s.sync_lease_id.empty()) co_return std::monostate{};
+  auto r = co_await fx::d1_run("UPDATE sources SET sync_lease_id = NULL, sync_lease_until = NULL WHERE id = ? AND sync_lease_id = ?",
+                               {json(s.id), json(s.sync_lease_id)});
   if (!r) co_return std::move(r).err();
   co_return std::monostate{};
 }

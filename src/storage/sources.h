@@ -38,6 +38,9 @@ struct source_record {
   std::string feed_cursor;  // packagist: the change feed's `since`
   std::string advisories_status, advisories_error;  // the last upstream advisories call
   std::int64_t advisories_at = 0;
+  // The claim under which this invocation runs a slice of the sync (sources/sync.h, claim_sync); the
+  // slice's bookkeeping writes only while the row still carries it. Empty: no claim.
+  std::string sync_lease_id;
 };
 
 task<result<std::optional<source_record>>> find_source(std::int64_t id);
@@ -59,6 +62,13 @@ struct sync_outcome {
   std::string error;
 };
 task<result<std::monostate>> record_sync(std::int64_t id, sync_outcome o, std::int64_t now_ms);
+// Claims the source's sync for one slice (sources/sync_run.h): sets the lease when nobody holds one
+// (or it expired) and the source is enabled and, with only_when_due, has a sync running or due.
+// nullopt: not claimed (held elsewhere, disabled, gone or not due). One D1 statement.
+task<result<std::optional<source_record>>> claim_sync(std::int64_t id, std::string lease_id, std::int64_t now_ms,
+                                                      std::int64_t until_ms, bool only_when_due);
+// Gives the claim back without touching the cursor (when s still carries it).
+task<result<std::monostate>> release_sync(const source_record& s);
 task<result<std::monostate>> save_endpoints(std::int64_t id, std::string endpoints_json);
 task<result<std::monostate>> save_feed_cursor(std::int64_t id, std::string cursor);
 // Records the outcome of an upstream advisories call; writes only when it differs from the stored one.

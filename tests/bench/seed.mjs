@@ -93,7 +93,7 @@ export function packageZip(cj, { bigBytes = 0 } = {}) {
   return zipFiles(files);
 }
 
-async function api(base, adminToken, method, path, body, headers = {}) {
+export async function api(base, adminToken, method, path, body, headers = {}) {
   const r = await fetch(base + path, {
     method,
     headers: { authorization: `Bearer ${adminToken}`, ...headers },
@@ -173,9 +173,11 @@ export async function seed({ mf, base, adminToken, packages = 200, versions = 40
       t: now - (plan.sqlRows.length - k) * 86_400_000 * 7, // one release a week
     }));
     inserted += list.length;
-    statements.push(
-      insert.bind(row.package_id, row.dist_type, row.dist_key, row.dist_shasum, row.dist_sha256, row.dist_size, now, JSON.stringify(list)),
-    );
+    // At most 500 rows per parameter: SQLite refuses a string past its length limit (SQLITE_TOOBIG).
+    for (let k = 0; k < list.length; k += 500)
+      statements.push(
+        insert.bind(row.package_id, row.dist_type, row.dist_key, row.dist_shasum, row.dist_sha256, row.dist_size, now, JSON.stringify(list.slice(k, k + 500))),
+      );
   });
   for (let i = 0; i < statements.length; i += 50) await db.batch(statements.slice(i, i + 50));
   const count = await db.prepare("SELECT COUNT(*) AS n FROM versions").first("n");
@@ -210,4 +212,26 @@ export async function seed({ mf, base, adminToken, packages = 200, versions = 40
   });
   if (tok.status !== 201 || !tok.json?.token) throw new Error(`POST /admin/api/tokens: HTTP ${tok.status} ${tok.text.slice(0, 300)}`);
   return { names, token: tok.json.token, big, plan, timings, versionRows: rows.length + inserted + names.length };
+}
+
+// A large repository for /packages.json at scale: `count` package rows written straight into D1 (one
+// JSON parameter per 1,000 rows), then a token made through the admin API. packages.json lists what the
+// packages table holds, so the broker serves these exactly as it serves uploaded packages.
+export async function seedNames({ mf, workerName, base, adminToken, count }) {
+  const t = Date.now();
+  const db = await mf.getD1Database("DB", workerName);
+  const names = packageNames(count);
+  const insert = db.prepare(
+    "INSERT INTO packages (name, source, revision, created_at, updated_at) SELECT j.value, 'artifact', 1, ?1, ?1 FROM json_each(?2) AS j",
+  );
+  const statements = [];
+  for (let i = 0; i < names.length; i += 1000) statements.push(insert.bind(Date.now(), JSON.stringify(names.slice(i, i + 1000))));
+  await db.batch(statements);
+  const n = await db.prepare("SELECT COUNT(*) AS n FROM packages").first("n");
+  if (n !== count) throw new Error(`packages has ${n} rows after seeding ${count}`);
+  const tok = await api(base, adminToken, "POST", "/admin/api/tokens", JSON.stringify({ name: "bench", rate_limit: 0 }), {
+    "content-type": "application/json",
+  });
+  if (tok.status !== 201 || !tok.json?.token) throw new Error(`POST /admin/api/tokens: HTTP ${tok.status} ${tok.text.slice(0, 300)}`);
+  return { names, token: tok.json.token, ms: Date.now() - t };
 }

@@ -117,6 +117,10 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     assert.deepEqual([...emu.state.d1.values()].map((d) => d.name), ["package-broker"]);
     assert.deepEqual([...emu.state.kv.values()].map((n) => n.title), ["package-broker"]);
     assert.deepEqual([...emu.state.r2.keys()], ["package-broker"]);
+    assert.deepEqual([...emu.state.queues.values()].map((q) => q.queue_name), ["package-broker-sync"]);
+    // The Worker consumes its sync queue one message per invocation, at once (wrangler.toml).
+    const queue = [...emu.state.queues.values()][0];
+    assert.deepEqual(queue.consumers.map((c) => [c.script, c.settings]), [["package-broker", { batch_size: 1, max_retries: 3, max_wait_time_ms: 0 }]]);
     // Every migration ran: its tables exist and d1_migrations records it.
     const tables = emu.d1Tables("package-broker");
     for (const t of migrationTables()) assert.ok(tables.includes(t), `table ${t} exists after the deploy (have ${tables})`);
@@ -164,11 +168,14 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     const writes = secondCalls.filter((c) => /^(POST|PUT|PATCH|DELETE) /.test(c));
     // The only writes: D1's read-only migration bookkeeping queries, and the new code version.
     const allowed = [/\/d1\/database\/[^/]+\/query$/, /\/workers\/scripts\/package-broker\/assets-upload-session$/, /\/workers\/scripts\/package-broker\/versions\?/, /\/workers\/scripts\/package-broker\/deployments$/,
-      /\/workers\/scripts\/package-broker\/script-settings$/, /\/workers\/scripts\/package-broker\/subdomain$/, /\/workers\/scripts\/package-broker\/schedules$/];
+      /\/workers\/scripts\/package-broker\/script-settings$/, /\/workers\/scripts\/package-broker\/subdomain$/, /\/workers\/scripts\/package-broker\/schedules$/,
+      /\/queues\/[^/]+\/consumers\/[^/]+$/];  // wrangler puts the same consumer settings again
     for (const w of writes) assert.ok(allowed.some((re) => re.test(w)), `the second run only deploys code, but made ${w}`);
     assert.equal(emu.state.d1.size, 1);
     assert.equal(emu.state.kv.size, 1);
     assert.equal(emu.state.r2.size, 1);
+    assert.equal(emu.state.queues.size, 1);
+    assert.equal([...emu.state.queues.values()][0].consumers.length, 1);
     assert.deepEqual(new Map(s.secrets), secretsBefore, "the second run changes no secret");
     assert.equal(s.versions.length, versionsBefore + 1, "the second run uploads one new version");
     // No asset went up again: the session asked for nothing, and the new version serves the same files.
@@ -186,6 +193,7 @@ test("scripts/deploy from a clean clone creates everything once; a second run ch
     assert.deepEqual({ type: binding("DB").type, id: binding("DB").id }, { type: "d1", id: d1.uuid });
     assert.deepEqual({ type: binding("KV").type, id: binding("KV").namespace_id }, { type: "kv_namespace", id: kv.id });
     assert.deepEqual({ type: binding("BUCKET").type, name: binding("BUCKET").bucket_name }, { type: "r2_bucket", name: "package-broker" });
+    assert.deepEqual({ type: binding("SYNC_QUEUE").type, name: binding("SYNC_QUEUE").queue_name }, { type: "queue", name: "package-broker-sync" });
     assert.equal(binding("PB_TEST_HOOKS").text, "0");
     assert.equal(binding("PB_PLAN").text, "free");
     assert.equal(binding("PB_LOG").text, "requests");

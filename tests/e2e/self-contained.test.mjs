@@ -1,5 +1,5 @@
-// The repository is self-contained: no file a clone holds points at notes outside it (a clone has no
-// ../shared, and no machine path of ours).
+// The repository is self-contained: no file a clone holds points at notes outside it (a clone has
+// neither the notes folder beside the checkout nor any machine path of ours).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

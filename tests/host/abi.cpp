@@ -38,6 +38,16 @@ json scheduled_start(std::string_view cron, json vars) {
   return doc;
 }
 
+json queue_start(json messages, std::int64_t now_ms, json vars) {
+  json doc = json::object();
+  doc.set("v", json(wire::protocol_version));
+  doc.set("kind", json("queue"));
+  doc.set("messages", std::move(messages));
+  doc.set("now_ms", json(now_ms));
+  doc.set("env", std::move(vars));
+  return doc;
+}
+
 json with_body(json start_doc) {
   if (json* r = start_doc.find("request")) r->set("body_handle", json(0));
   return start_doc;
@@ -117,7 +127,35 @@ struct transcript {
         << text;
   }
 };
+
+// Performs the job's current batch; returns the results document.
+std::string perform_batch(host& h, std::uint32_t id, std::vector<std::string>* ops) {
+  auto batch = parse_json(output(id));
+  json results = json::array();
+  for (const auto& effect : (*batch)["effects"].as_array()) {
+    if (ops) ops->emplace_back(effect["op"].as_string());
+    std::optional<effect_error> err;
+    json value = h.perform(effect, err);
+    json outcome = json::object();
+    if (err) {
+      outcome.set("ok", json(false));
+      json e = json::object();
+      e.set("name", json(err->name));
+      e.set("message", json(err->message));
+      outcome.set("error", e);
+    } else {
+      outcome.set("ok", json(true));
+      outcome.set("value", std::move(value));
+    }
+    results.push_back(std::move(outcome));
+  }
+  json doc = json::object();
+  doc.set("results", std::move(results));
+  return doc.dump();
+}
 }  // namespace
+
+int step(host& h, std::uint32_t id, std::vector<std::string>* ops) { return resume(id, perform_batch(h, id, ops)); }
 
 finished invoke(host& h, const json& start_doc) {
   finished f;
@@ -135,29 +173,9 @@ finished invoke(host& h, const json& start_doc) {
   int state = pb_state(id);
   while (state == 1) {
     ++f.batches;
-    auto batch = parse_json(output(id));
-    json results = json::array();
-    for (const auto& effect : (*batch)["effects"].as_array()) {
-      f.ops.emplace_back(effect["op"].as_string());
-      std::optional<effect_error> err;
-      json value = h.perform(effect, err);
-      json outcome = json::object();
-      if (err) {
-        outcome.set("ok", json(false));
-        json e = json::object();
-        e.set("name", json(err->name));
-        e.set("message", json(err->message));
-        outcome.set("error", e);
-      } else {
-        outcome.set("ok", json(true));
-        outcome.set("value", std::move(value));
-      }
-      results.push_back(std::move(outcome));
-    }
-    json doc = json::object();
-    doc.set("results", std::move(results));
-    rec.add(doc.dump());
-    state = resume(id, doc.dump());
+    std::string doc = perform_batch(h, id, &f.ops);
+    rec.add(doc);
+    state = resume(id, doc);
   }
   auto out = parse_json(output(id));
   f.doc = out ? *out : json();

@@ -35,6 +35,8 @@ class host {
 json fetch_start(std::string_view method, std::string_view url, std::vector<std::pair<std::string, std::string>> headers = {},
                  bool test_hooks = false, json vars = json::object());
 json scheduled_start(std::string_view cron, json vars = json::object());
+// A "queue" invocation's start document: messages [{"id","body","attempts"}].
+json queue_start(json messages, std::int64_t now_ms, json vars = json::object());
 // Marks a start document's request as having a body (handle 0).
 json with_body(json start_doc);
 
@@ -51,6 +53,9 @@ struct finished {
 };
 
 finished invoke(host& h, const json& start_doc);
+// Performs a waiting job's current batch and resumes it; returns the new state (for tests that
+// interleave invocations: stop a job half way, run another, then go on). ops gets the batch's ops.
+int step(host& h, std::uint32_t id, std::vector<std::string>* ops = nullptr);
 
 // Configures the instance with these bindings (pb_configure).
 void configure(const json& vars);

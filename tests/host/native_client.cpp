@@ -30,6 +30,7 @@ reply client::call(std::string method, std::string path, header_list headers, st
   r.status = static_cast<int>(resp["status"].as_int());
   r.headers = resp["headers"];
   r.ops = f.ops;
+  r.batches = f.batches;
   r.log = std::string(resp["log"]["detail"].as_string());
   if (const json* handle = resp.find("body_handle")) {
     r.body = host.take_handle(handle->as_int()).value_or("<missing handle>");

@@ -20,6 +20,7 @@ struct reply {
   json headers;
   std::string body;
   std::vector<std::string> ops;  // effect ops the invocation performed
+  int batches = 0;                // how many effect batches (round trips to the host) it took
   std::string log;               // the response's note for the request log (never sent to clients)
   std::string header(std::string_view name) const;
   json body_json() const;

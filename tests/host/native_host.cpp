@@ -101,6 +101,8 @@ void native_host::put_blob(const std::string& key, const std::string& bytes) {
   blobs_->put(key, bytes, json::object(), clock_ms);
 }
 
+void native_host::remove_blob(const std::string& key) { blobs_->remove(key); }
+
 std::size_t native_host::blob_count() const { return blobs_->count(); }
 
 std::optional<std::string> native_host::take_handle(std::int64_t id) {
@@ -113,6 +115,12 @@ std::optional<std::string> native_host::take_handle(std::int64_t id) {
 
 json native_host::perform(const json& effect, std::optional<effect_error>& err) {
   std::string op(effect["op"].as_string());
+  if (fault_if) {
+    if (auto e = fault_if(effect)) {
+      err = std::move(e);
+      return json();
+    }
+  }
   if (auto f = faults_.find(op); f != faults_.end()) {
     err = f->second;
     return json();
@@ -312,11 +320,43 @@ json native_host::run_effect(const json& e) {
     out.set("ms", json(clock_ms));
     return out;
   }
+  if (op == "queue.send") {
+    if (!has_queue) fail("MissingBinding", "the Worker has no SYNC_QUEUE binding (check wrangler.toml)");
+    ++queue_sent;
+    queue.push_back({"m" + std::to_string(queue_sent), e["body"], clock_ms + e["delay_s"].as_int() * 1000, 1});
+    return out;
+  }
   if (op == "http.respond") {
     sent_response = e["response"];
     return out;
   }
   fail("UnknownEffect", "no runner for effect op \"" + op + "\"");
+}
+
+std::vector<finished> deliver_queue(native_host& h, const json& vars, int max_invocations, bool advance_clock, int max_retries) {
+  std::vector<finished> runs;
+  while (!h.queue.empty() && static_cast<int>(runs.size()) < max_invocations) {
+    auto next = std::min_element(h.queue.begin(), h.queue.end(),
+                                 [](const auto& a, const auto& b) { return a.not_before_ms < b.not_before_ms; });
+    if (next->not_before_ms > h.clock_ms) {
+      if (!advance_clock) break;
+      h.clock_ms = next->not_before_ms;
+    }
+    native_host::queued_message m = *next;
+    h.queue.erase(next);
+    json msg = json::object();
+    msg.set("id", json(m.id));
+    msg.set("body", m.body);
+    msg.set("attempts", json(static_cast<std::int64_t>(m.attempts)));
+    json batch = json::array();
+    batch.push_back(std::move(msg));
+    runs.push_back(invoke(h, queue_start(std::move(batch), h.clock_ms, vars)));
+    for (const auto& r : runs.back().doc["retry"].as_array()) {
+      if (r["id"].as_string() != m.id || m.attempts > max_retries) continue;
+      h.queue.push_back({m.id, m.body, h.clock_ms + r["delay_s"].as_int() * 1000, m.attempts + 1});
+    }
+  }
+  return runs;
 }
 
 }  // namespace pb::testing

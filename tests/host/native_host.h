@@ -43,6 +43,9 @@ class native_host final : public host {
   // Faults: every effect with this op fails with (name, message) until cleared.
   void fail_op(std::string op, std::string name = "Error", std::string message = "injected failure");
   void clear_faults() { faults_.clear(); }
+  // Finer faults: called with every effect; an error it returns fails that effect (one D1 statement,
+  // one upstream URL, the nth call...). Checked before fail_op's.
+  std::function<std::optional<effect_error>(const json& effect)> fault_if;
 
   // Scripted upstream: the handler answers every fetch (url, method, headers, body).
   using upstream_fn = std::function<upstream_response(const json& request)>;
@@ -56,6 +59,7 @@ class native_host final : public host {
   std::filesystem::path blob_dir() const { return blob_dir_; }
   bool blob_exists(const std::string& key) const;
   void put_blob(const std::string& key, const std::string& bytes);  // a fixture object, as r2.put stores it
+  void remove_blob(const std::string& key);  // an object deleted by someone else (another isolate)
   void set_request_body(std::string body) { handles_[0] = std::move(body); }
   // The bytes behind a body handle a response streamed (consumes it); nullopt if unknown.
   std::optional<std::string> take_handle(std::int64_t id);
@@ -67,6 +71,19 @@ class native_host final : public host {
   std::vector<json> invalidations;  // the arguments of every isolates.invalidate
   std::int64_t clock_ms = 1767225600000;
   std::function<void()> on_sleep;  // runs at every clock.sleep (tests use it to act "meanwhile")
+
+  // The sync queue (queue.send): messages wait here until a test delivers them (deliver_queue in
+  // host/abi.h) as a "queue" invocation. has_queue = false: a host without one (queue.send fails with
+  // MissingBinding, as the Worker does without the binding).
+  struct queued_message {
+    std::string id;
+    json body;
+    std::int64_t not_before_ms = 0;  // clock_ms at send + delay_s
+    int attempts = 1;
+  };
+  bool has_queue = true;
+  std::vector<queued_message> queue;
+  std::int64_t queue_sent = 0;
 
  private:
   json run_effect(const json& e);
@@ -83,6 +100,15 @@ class native_host final : public host {
   upstream_fn upstream_;
   std::filesystem::path blob_dir_;
 };
+
+// Delivers the host's queued messages the way Cloudflare Queues does with wrangler.toml's consumer
+// (max_batch_size 1): each message whose time has come in a "queue" invocation at the host's clock;
+// acknowledged unless the finish document hands it back, then delivered again after its delay with
+// attempts + 1, at most max_retries times (then dropped: cron carries on). advance_clock: when only
+// delayed messages are left, the clock jumps to the next one (simulated time; tests never wait).
+// Stops when the queue is empty or after max_invocations; returns the invocations it ran.
+std::vector<finished> deliver_queue(native_host& h, const json& vars, int max_invocations = 100, bool advance_clock = true,
+                                    int max_retries = 3);
 
 // Lower-case hex digests (OpenSSL), for fixtures and assertions.
 std::string hex_digest(std::string_view algorithm, std::string_view data);

@@ -19,8 +19,8 @@ export function migrationStatements(sql) {
     .filter(Boolean);
 }
 
-export async function applyMigrations(mf) {
-  const db = await mf.getD1Database("DB");
+export async function applyMigrations(mf, workerName) {
+  const db = await mf.getD1Database("DB", workerName);
   const dir = path.join(root, "d1/migrations");
   for (const f of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
     const stmts = migrationStatements(readFileSync(path.join(dir, f), "utf8"));
@@ -28,9 +28,16 @@ export async function applyMigrations(mf) {
   }
 }
 
+// The sync queue as wrangler.toml declares it ([[queues.producers]] / [[queues.consumers]]), in
+// Miniflare's own Queues: one message per invocation, delivered at once, 3 retries.
+export const SYNC_QUEUE = {
+  queueProducers: { SYNC_QUEUE: { queueName: "pb-sync" } },
+  queueConsumers: { "pb-sync": { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 3 } },
+};
+
 // One worker's options: the entry module (a path relative to the repo root: the worker, or a fixture
-// importing it) with D1/KV/R2 bindings. Workers given the same storage ids share the same storage.
-function workerOptions({ name, script = "worker/index.mjs", bindings = {} }) {
+// importing it) with D1/KV/R2 bindings and more Miniflare options (e.g. SYNC_QUEUE). Workers given the same storage ids share the same storage.
+function workerOptions({ name, script = "worker/index.mjs", bindings = {}, options = {} }) {
   return {
     ...(name ? { name } : {}),
     modules: true,
@@ -42,13 +49,14 @@ function workerOptions({ name, script = "worker/index.mjs", bindings = {} }) {
     kvNamespaces: { KV: "test-kv" },
     r2Buckets: { BUCKET: "test-bucket" },
     bindings: { PB_TEST_HOOKS: "0", ...bindings },
+    ...options,
   };
 }
 
 // logs: an array that receives every JSON line the workers log (the request log, errors); other lines
 // are dropped. isolates: more than 1 runs that many copies of the worker ("w0", "w1", ...), each in its
 // own isolate, over the same D1/KV/R2 (dispatch to one with mf.getWorker("w1")).
-export async function startWorker({ script, migrate = true, bindings = {}, logs, isolates = 1 } = {}) {
+export async function startWorker({ script, migrate = true, bindings = {}, logs, isolates = 1, options = {} } = {}) {
   const shared = {
     cf: false,
     ...(logs
@@ -64,8 +72,8 @@ export async function startWorker({ script, migrate = true, bindings = {}, logs,
   };
   const mf =
     isolates > 1
-      ? new Miniflare({ ...shared, workers: Array.from({ length: isolates }, (_, i) => workerOptions({ name: `w${i}`, script, bindings })) })
-      : new Miniflare({ ...shared, ...workerOptions({ script, bindings }) });
+      ? new Miniflare({ ...shared, workers: Array.from({ length: isolates }, (_, i) => workerOptions({ name: `w${i}`, script, bindings, options })) })
+      : new Miniflare({ ...shared, ...workerOptions({ script, bindings, options }) });
   await mf.ready;
   if (migrate) await applyMigrations(mf);
   return mf;

@@ -1,8 +1,8 @@
 // Two isolates over the same D1/KV/R2 (two copies of the worker in one Miniflare, each in its own
 // isolate, with tests/worker/fixtures/harness.mjs's moving clock): what docs/API.md promises about
-// isolates that did not handle a change. A revocation and new metadata are effective at once in the
-// isolate that handled them, and within 10 s in the other one (each isolate keeps token records and
-// p2 documents for 10 s). The clock moves instead of the test sleeping.
+// isolates that did not handle a change. A revocation and new metadata (p2 documents, the package list
+// of /packages.json) are effective at once in the isolate that handled them, and within 10 s in the
+// other one (each isolate keeps token records, documents and its package catalog for 10 s). The clock moves instead of the test sleeping.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, client } from "./helpers.mjs";
@@ -56,6 +56,23 @@ describe("two isolates over the same storage", () => {
     assert.deepEqual(await versions(b), ["1.0.0"], "the other isolate may serve its copy for up to 10 s");
     await advance(b, 1_001);
     assert.deepEqual(await versions(b), ["1.1.0", "1.0.0"], "and not longer");
+  });
+
+  test("a new package in /packages.json: at once where it was written, within 10 s in the other isolate", async () => {
+    const listed = async (api) => {
+      const r = await api("GET", "/packages.json", { token });
+      assert.equal(r.status, 200, r.text);
+      return r.json["available-packages"];
+    };
+    assert.deepEqual(await listed(b), ["acme/shared"]); // b now holds the package list (and its rendering)
+    const body = zipFiles({ "composer.json": JSON.stringify({ name: "acme/other", version: "1.0.0" }) });
+    const up = await a("PUT", "/admin/api/artifacts/acme/other", { admin: true, body, headers: { "content-type": "application/zip" } });
+    assert.equal(up.status, 201, up.text);
+    assert.deepEqual(await listed(a), ["acme/other", "acme/shared"], "the writing isolate lists it at once");
+    await advance(b, 9_000);
+    assert.deepEqual(await listed(b), ["acme/shared"], "the other isolate may serve its list for up to 10 s");
+    await advance(b, 1_001);
+    assert.deepEqual(await listed(b), ["acme/other", "acme/shared"], "and not longer");
   });
 
   test("a revocation: at once where it was made, within 10 s in the other isolate", async () => {

@@ -5,7 +5,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { createHash, createHmac } from "node:crypto";
-import { startWorker, BASE } from "./helpers.mjs";
+import { startWorker, BASE, SYNC_QUEUE } from "./helpers.mjs";
 
 const sha = (alg, data) => createHash(alg).update(data).digest("hex");
 
@@ -48,7 +48,7 @@ describe("runner table in workerd", () => {
     });
     await new Promise((r) => upstream.listen(0, "127.0.0.1", r));
     upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
-    mf = await startWorker({ script: "tests/worker/fixtures/runner-probe.mjs", migrate: false });
+    mf = await startWorker({ script: "tests/worker/fixtures/runner-probe.mjs", migrate: false, options: SYNC_QUEUE });
   });
   after(async () => {
     await mf?.dispose();
@@ -399,6 +399,18 @@ describe("runner table in workerd", () => {
     assert.equal(out.results[0].ok, false);
     assert.equal(out.results[0].error.name, "NotSupported");
     assert.deepEqual(out.results[1], { ok: true, value: {} });
+  });
+
+  test("queue.send delivers its JSON body to the Worker's queue consumer", async () => {
+    const [sent] = values(await run([{ op: "queue.send", body: { sync: 7, start: true }, delay_s: 0 }]));
+    assert.deepEqual(sent, {});
+    const kv = await mf.getKVNamespace("KV");
+    let seen = [];
+    for (let i = 0; i < 200 && seen.length === 0; i++) {
+      seen = JSON.parse((await kv.get("probe:queue")) ?? "[]");
+      if (seen.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(seen, [{ sync: 7, start: true }]);
   });
 
   test("clock.now, and unknown ops fail as error values", async () => {

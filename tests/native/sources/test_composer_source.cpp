@@ -107,6 +107,7 @@ struct fixture {
     source_id = s.body_json()["id"].as_int();
     webhook_secret = std::string(s.body_json()["webhook_secret"].as_string());
     webhook_path = std::string(s.body_json()["webhook_url"].as_string()).substr(std::string("https://broker.test").size());
+    h.queue.clear();  // creation's wake-up (test_sync_queue.cpp): these tests sync by hand
   }
   reply sync() { return c.call("POST", "/admin/api/sources/" + std::to_string(source_id) + "/sync", bearer("adm")); }
   json source() { return c.call("GET", "/admin/api/sources/" + std::to_string(source_id), bearer("adm")).body_json(); }
@@ -350,11 +351,26 @@ TEST_CASE("webhooks trigger a sync only when verified", "[sources][hooks][native
                         {"x-github-event", "push"}};
     reply r = f.c.call("POST", hook, good, payload);
     CHECK(r.status == 202);
+    // The sync runs on the queue, in invocations of its own.
+    CHECK(f.source()["last_sync"].is_null());
+    REQUIRE(f.h.queue.size() == 1);
+    CHECK(f.h.queue[0].body.dump() == "{\"sync\":" + std::to_string(f.source_id) + ",\"start\":true}");
+    CHECK(deliver_queue(f.h, f.c.vars).size() == 1);
+    CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
+    CHECK(f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).status == 200);
+  }
+  SECTION("without a queue the webhook runs the first slice itself, after its response") {
+    f.h.has_queue = false;
+    header_list signed_push = {{"x-hub-signature-256", "sha256=" + hex_hmac_sha256(f.webhook_secret, payload)},
+                               {"x-github-event", "push"}};
+    reply r = f.c.call("POST", hook, signed_push, payload);
+    CHECK(r.status == 202);
     CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
     CHECK(f.c.call("GET", "/p2/acme/lib.json", basic(f.token)).status == 200);
   }
   SECTION("a GitLab token header works for a composer source too") {
     CHECK(f.c.call("POST", hook, {{"x-gitlab-token", f.webhook_secret}}, payload).status == 202);
+    deliver_queue(f.h, f.c.vars);
     CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
   }
   SECTION("a ping is answered without syncing") {

@@ -353,13 +353,18 @@ TEST_CASE("webhooks: verified before any storage read, deliveries deduplicated",
     CHECK(hmac < first_d1);
   }
   SECTION("the same delivery twice syncs once, per provider header") {
+    f.h.queue.clear();  // the sources' creation wake-ups
     CHECK(f.c.call("POST", hook, github("d-1"), body).status == 202);
+    CHECK(deliver_queue(f.h, f.c.vars).size() == 1);  // the sync runs on the queue
     std::size_t requests = f.up.seen.size();
+    CHECK(requests > 0);
     reply again = f.c.call("POST", hook, github("d-1"), body);
     CHECK(again.status == 200);
     CHECK(again.body.find("duplicate") != std::string::npos);
+    CHECK(f.h.queue.empty());  // nothing queued for a redelivery
     CHECK(f.up.seen.size() == requests);
     CHECK(f.c.call("POST", hook, github("d-2"), body).status == 202);
+    CHECK(deliver_queue(f.h, f.c.vars).size() == 1);
     CHECK(f.up.seen.size() > requests);
     header_list gitlab = {{"x-gitlab-token", secret}, {"x-gitlab-event-uuid", "g-1"}, {"x-gitlab-event", "Push Hook"}};
     CHECK(f.c.call("POST", hook, gitlab, body).status == 202);

@@ -187,13 +187,17 @@ struct fixture {
   std::int64_t source_id = 0;
 
   // source_json: the body of POST /admin/api/sources.
-  fixture(fake_host f, const std::string& source_json) : up(std::move(f)) {
+  // by_hand: drop the wake-up that creating the source queued (most tests drive the sync themselves).
+  fixture(fake_host f, const std::string& source_json, bool by_hand = true) : up(std::move(f)) {
     h.set_upstream([this](const json& req) { return up(req); });
     reply t = c.call("POST", "/admin/api/tokens", bearer("adm"), R"({"name":"ci"})");
     token = std::string(t.body_json()["token"].as_string());
     reply s = c.call("POST", "/admin/api/sources", bearer("adm"), source_json);
     REQUIRE(s.status == 201);
     source_id = s.body_json()["id"].as_int();
+    // Creating a source queues its first sync (test_sync_queue.cpp); these tests drive it by hand.
+    REQUIRE(h.queue.size() == 1);
+    if (by_hand) h.queue.clear();
   }
   std::string sync_path() const { return "/admin/api/sources/" + std::to_string(source_id) + "/sync"; }
   reply sync() { return c.call("POST", sync_path(), bearer("adm")); }
@@ -276,18 +280,42 @@ inline void check_download(fixture& f, const std::string& expected_url) {
   CHECK(f.h.blob_exists("mirror/acme/widget/" + sha_of('b') + ".zip"));
 }
 
-// A broken upstream (500) keeps the last good metadata and records the error.
+// A broken upstream (500) keeps the last good metadata and records the error; the sync keeps its cursor
+// and a queued retry resumes it after a pause. Five failures in a row end it.
 inline void check_fault_keeps_metadata(fixture& f) {
   std::string before = f.c.call("GET", "/p2/acme/widget.json", basic(f.token)).body;
   f.up.fail_500 = true;
   reply bad = f.sync();
   CHECK(bad.status == 200);
+  INFO(bad.body);
   CHECK(bad.body_json()["result"]["status"].as_string() == "error");
+  CHECK(bad.body_json()["continues"].as_string() == "queue");
   json last = f.source()["last_sync"];
   CHECK(last["status"].as_string() == "error");
   CHECK(last["error"].as_string().find("HTTP 500") != std::string_view::npos);
+  CHECK(last["error"].as_string().find("attempt 1 of 5") != std::string_view::npos);
   CHECK(f.c.call("GET", "/p2/acme/widget.json", basic(f.token)).body == before);
-  CHECK(f.h.query("SELECT sync_cursor FROM sources").as_array()[0]["sync_cursor"].is_null());
+  CHECK_FALSE(f.h.query("SELECT sync_cursor FROM sources").as_array()[0]["sync_cursor"].is_null());
+  REQUIRE(f.h.queue.size() == 1);
+  CHECK(f.h.queue[0].not_before_ms == f.h.clock_ms + 10'000);  // a pause, not a hot loop
+
+  SECTION("the queued retry resumes once the upstream is back") {
+    f.up.fail_500 = false;
+    auto runs = deliver_queue(f.h, f.c.vars);
+    CHECK(runs.size() == 1);
+    CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
+    CHECK(f.c.call("GET", "/p2/acme/widget.json", basic(f.token)).body == before);
+  }
+  SECTION("five failures in a row end the sync, nothing served changes") {
+    auto runs = deliver_queue(f.h, f.c.vars);
+    CHECK(runs.size() == 4);  // retries after 10 s, 40 s, 160 s and 640 s
+    CHECK(f.h.queue.empty());
+    last = f.source()["last_sync"];
+    CHECK(last["status"].as_string() == "error");
+    CHECK(last["error"].as_string().find("HTTP 500") != std::string_view::npos);
+    CHECK(f.h.query("SELECT sync_cursor FROM sources").as_array()[0]["sync_cursor"].is_null());
+    CHECK(f.c.call("GET", "/p2/acme/widget.json", basic(f.token)).body == before);
+  }
 }
 
 // The rate limit stops the slice, keeps the cursor, delays the source; after the reset it resumes.

@@ -1,7 +1,7 @@
 // A GitHub repository as a source (github.com defaults and GitHub Enterprise via api_url), on the native
 // host with the in-C++ fake API: every page of tags and branches, Composer's version rules, skipped refs,
-// p2 and dist through the broker (zipball -> codeload without credentials), rate limits, 500s, and a
-// repository big enough to need several slices.
+// p2 and dist through the broker (zipball -> codeload without credentials), rate limits and 500s.
+// (A repository big enough to need several slices: test_sync_queue.cpp.)
 #include "test_vcs_fake.h"
 
 using namespace pb;
@@ -84,28 +84,6 @@ TEST_CASE("a low remaining GitHub quota stops the slice early", "[sources][vcs][
   CHECK(f.h.query("SELECT next_sync_at FROM sources").as_array()[0]["next_sync_at"].as_int() == f.up.reset_s * 1000);
   f.up.remaining_header = 4000;
   CHECK(f.sync_at(f.up.reset_s * 1000 + 1)["result"]["status"].as_string() == "ok");
-}
-
-TEST_CASE("a repository with many refs syncs across slices, switching versions only at the end",
-          "[sources][vcs][github][native]") {
-  fake_host big = enterprise();
-  for (int i = 0; i < 60; ++i) {
-    std::string sha = std::string(38, '1') + (i < 10 ? "0" : "") + std::to_string(i);
-    big.tags.push_back({"v5." + std::to_string(i) + ".0", sha});
-    big.files[sha] = R"({"name":"acme/widget"})";
-  }
-  big.page_size = 100;
-  fixture f(std::move(big), ghe_source);
-  json first = f.sync().body_json();
-  INFO(first.dump());
-  CHECK(first["mode"].as_string() == "enqueued");
-  CHECK(first["result"]["status"].as_string() == "running");
-  CHECK(first["result"]["remaining"].as_int() > 0);
-  CHECK(f.c.call("GET", "/p2/acme/widget.json", basic(f.token)).status == 404);  // nothing switched yet
-  finished cron = invoke(f.h, scheduled_start("*/15 * * * *", admin_vars()));
-  (void)cron;
-  CHECK(f.source()["last_sync"]["status"].as_string() == "ok");
-  CHECK(f.p2().size() == 62);
 }
 
 TEST_CASE("a repository without any usable composer.json is an error, nothing is served",

@@ -2,7 +2,7 @@
 // base, the credentials it takes), the webhook URL and secret shown once, and a source's page: sync
 // now (slice after slice, with progress), last result and error, skipped refs, webhook secret
 // regeneration, enable/disable, changing patterns and credentials, removal.
-import { html, useLoad, ErrorText, Loading, Time, Confirm, CopyButton } from "../lib.js";
+import { html, useLoad, ErrorText, Loading, Time, Confirm, CopyButton, ApiError } from "../lib.js";
 import { useState } from "preact/hooks";
 import { call, canChange, query, setFlash, takeFlash } from "./api.js";
 import { Field, FormError, Pager, useAction, useForm, patterns, SyncBadge, ReadOnlyNote } from "./forms.js";
@@ -181,10 +181,24 @@ export function Sources() {
     </section>`;
 }
 
-// Sync now: one slice per call until the source is no longer "running" (bounded), with progress.
+// Sync now: one slice in this call. When the rest goes on in the background on the sync queue (or a
+// slice is already running elsewhere: 409), the page follows the source's last_sync until it settles
+// (bounded); without a queue it calls again, one slice per call (bounded), as the cron trigger would.
 function SyncNow({ source, onSynced }) {
   const [progress, setProgress] = useState(null);
   const { busy, error, run } = useAction();
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  // Polls the source until its sync is no longer running (at most 10 minutes).
+  async function follow(slice) {
+    let last;
+    for (let i = 0; i < 300; i++) {
+      last = (await call("GET", `/admin/api/sources/${source.id}`)).last_sync;
+      if (last && last.status !== "running") break;
+      setProgress({ slice, packages: last?.packages ?? 0, versions: last?.versions ?? 0, running: true, background: true });
+      await pause(2000);
+    }
+    return last;
+  }
   async function sync() {
     await run(async () => {
       let packages = 0, versions = 0, r;
@@ -192,10 +206,23 @@ function SyncNow({ source, onSynced }) {
       try {
         for (let slice = 1; slice <= 200; slice++) {
           setProgress({ slice, packages, versions, remaining: r?.result.remaining, running: true });
-          r = await call("POST", `/admin/api/sources/${source.id}/sync`);
-          packages += r.result.packages;
-          versions += r.result.versions;
-          errors.push(...(r.result.errors ?? []));
+          try {
+            r = await call("POST", `/admin/api/sources/${source.id}/sync`);
+          } catch (e) {
+            if (!(e instanceof ApiError && e.status === 409 && /another invocation/.test(e.message))) throw e;
+            r = null;
+          }
+          if (r) {
+            packages += r.result.packages;
+            versions += r.result.versions;
+            errors.push(...(r.result.errors ?? []));
+          }
+          if (!r || r.continues === "queue") {
+            const last = await follow(slice);
+            setProgress({ done: true, status: last?.status ?? "running", packages: last?.packages ?? packages, versions: last?.versions ?? versions,
+              errors: last?.error ? [last.error] : errors, remaining: 0 });
+            return;
+          }
           if (r.result.status !== "running") break;
         }
       } finally {
@@ -209,7 +236,7 @@ function SyncNow({ source, onSynced }) {
       ${source.enabled ? null : html`<span class="muted">Enable the source to sync it.</span>`}</div>
     ${progress && !progress.done
       ? html`<p role="status"><span class="spinner" aria-hidden="true"></span>${
-          ` Slice ${progress.slice}: ${count(progress.packages, "package")} and ${count(progress.versions, "version")} written so far`}${
+          progress.background ? " Syncing in the background on the sync queue" : ` Slice ${progress.slice}: ${count(progress.packages, "package")} and ${count(progress.versions, "version")} written so far`}${
           progress.remaining != null ? `, ${progress.remaining} to go` : ""}.</p>`
       : null}
     ${progress?.done

@@ -1,8 +1,0 @@
--- PostgreSQL twin of d1/migrations/0006_server.sql.
-CREATE TABLE leases (
-  name      TEXT PRIMARY KEY,
-  holder    TEXT NOT NULL,
-  until_ms  BIGINT NOT NULL
-);
-
-UPDATE pb_meta SET value = '6' WHERE key = 'schema_version';

@@ -1,0 +1,162 @@
+// The benchmark's in-process measurements (no HTTP): the mirror rewrite of a large upstream p2 document
+// in wasm (MB/s) and the Worker's cold start (compile + instantiate + first request, ms). Both run in
+// node's V8 on the same wasm the Worker ships (pb_bench.wasm is the same core with one benchmark entry
+// point, built next to package_broker.wasm by `scripts/build wasm`).
+import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// Imports as the shim provides them (worker/engine.mjs): a reactor that needs nothing from its host.
+function instantiate(module) {
+  const imports = {};
+  for (const { module: m, name } of WebAssembly.Module.imports(module)) {
+    (imports[m] ??= {})[name] =
+      name === "emscripten_notify_memory_growth"
+        ? () => {}
+        : name === "proc_exit"
+          ? (code) => {
+              throw new Error(`wasm called proc_exit(${code}) (an abort: out of memory?)`);
+            }
+          : () => {
+              throw new Error(`unexpected wasm import ${m}.${name}`);
+            };
+  }
+  const instance = new WebAssembly.Instance(module, imports);
+  instance.exports._initialize?.();
+  return instance.exports;
+}
+
+// Composer's MetadataMinifier::minify: the first version whole, each later one only with the keys that
+// changed and "__unset" for keys that went away (what packagist.org serves).
+function minify(versions) {
+  const out = [];
+  let last = null;
+  for (const v of versions) {
+    if (!last) {
+      out.push(v);
+    } else {
+      const diff = {};
+      for (const [k, val] of Object.entries(v)) if (JSON.stringify(val) !== JSON.stringify(last[k])) diff[k] = val;
+      for (const k of Object.keys(last)) if (!(k in v)) diff[k] = "__unset";
+      out.push(diff);
+    }
+    last = v;
+  }
+  return out;
+}
+
+// A packagist-shaped, minified p2 document of about `bytes` bytes for `name`: tagged releases (newest
+// first) whose requirements, description and autoload drift from release to release, as in a large SDK.
+export function upstreamDocument(name, bytes) {
+  const versions = [];
+  const build = (i) => {
+    const major = 1 + Math.floor(i / 400), minor = Math.floor(i / 20) % 20, patch = i % 20;
+    const version = `${major}.${minor}.${patch}`;
+    const ref = (i.toString(16).padStart(8, "0") + "9f3c2b1a0e4d5c6b7a8f9e0d1c2b3a4f5e6d7c8b").slice(0, 40);
+    const require = { php: major >= 3 ? ">=8.1" : ">=7.2.5", "ext-json": "*", "guzzlehttp/guzzle": `^7.${4 + (minor % 5)}` };
+    for (let k = 0; k < 12; k++) require[`acme/service-${String((i + k) % 40).padStart(2, "0")}`] = `^${major}.${(minor + k) % 20}`;
+    return {
+      name,
+      description: `The SDK for ${name} services, release ${version}: clients, waiters and paginators for every API.`,
+      keywords: ["sdk", "cloud", "api", `v${major}`],
+      homepage: `https://github.com/${name}`,
+      version,
+      version_normalized: `${version}.0`,
+      license: ["Apache-2.0"],
+      authors: [{ name: "Example Corp", homepage: "https://example.com" }],
+      source: { type: "git", url: `https://github.com/${name}.git`, reference: ref },
+      dist: { type: "zip", url: `https://api.github.com/repos/${name}/zipball/${ref}`, reference: ref, shasum: "" },
+      type: "library",
+      support: { issues: `https://github.com/${name}/issues`, source: `https://github.com/${name}/tree/${version}` },
+      time: new Date(Date.UTC(2015, 0, 1) + i * 86_400_000).toISOString().replace(".000Z", "+00:00"),
+      autoload: { "psr-4": { "Acme\\Sdk\\": "src/" }, files: [`src/functions-${major}.${minor}.php`] },
+      require,
+      "require-dev": { "phpunit/phpunit": `^9.${minor % 7}`, "ext-openssl": "*" },
+      extra: { "branch-alias": { "dev-master": `${major}.${minor + 1}-dev` }, generated: `build ${i}` },
+    };
+  };
+  // Grow until the minified list reaches `bytes`: each new (newest) version costs its diff to the
+  // previous newest plus the difference between its full form and that one's.
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    versions.push(build(i));
+    const [prev, cur] = [versions[i - 1], versions[i]];
+    size += prev ? JSON.stringify(minify([cur, prev])[1]).length + 1 + JSON.stringify(cur).length - JSON.stringify(prev).length : JSON.stringify(cur).length;
+  }
+  const text = JSON.stringify({ minified: "composer/2.0", packages: { [name]: minify(versions.reverse()) } });
+  return { text, versions: versions.length };
+}
+
+// MB/s (10^6 bytes of upstream document per second) of pb_bench_mirror_rewrite; one warm-up run. The
+// module has the Worker's memory limit (128 MB): a document too large for it traps; then the result
+// says so (`failed`) and the rate is measured on the largest half-size that fits (`measured_mb`).
+export async function mirrorRewrite({ mb = 5, runs = 7, wasm = path.join(root, "build/wasm/pb_bench.wasm") } = {}) {
+  const module = new WebAssembly.Module(readFileSync(wasm));
+  const failures = [];
+  for (let size = mb; size >= mb / 64; size /= 2) {
+    try {
+      const r = rewriteRuns(module, size, runs);
+      return { ...r, requested_mb: mb, measured_mb: size, failed: failures };
+    } catch (e) {
+      failures.push({ mb: size, error: String(e.message ?? e).slice(0, 200) });
+    }
+  }
+  return { requested_mb: mb, failed: failures, runs: [], mb_per_s: NaN };
+}
+
+function rewriteRuns(module, mb, runs) {
+  const name = "acme/cloud-sdk";
+  const { text, versions } = upstreamDocument(name, mb * 1e6);
+  const input = new TextEncoder().encode(text);
+  const nameBytes = new TextEncoder().encode(name);
+  const ex = instantiate(module); // a fresh instance: a trap leaves nothing behind
+  const put = (bytes) => {
+    const ptr = ex.malloc(bytes.length + 64);
+    if (!ptr) throw new Error("malloc failed in pb_bench.wasm");
+    new Uint8Array(ex.memory.buffer, ptr, bytes.length).set(bytes);
+    return ptr;
+  };
+  const once = () => {
+    const doc = put(input), nm = put(nameBytes);
+    try {
+      const t0 = performance.now();
+      const out = Number(ex.pb_bench_mirror_rewrite(doc, input.length, nm, nameBytes.length));
+      const ms = performance.now() - t0;
+      if (out <= 0) throw new Error(`pb_bench_mirror_rewrite failed (${out})`);
+      return { ms, out };
+    } finally {
+      ex.free(doc);
+      ex.free(nm);
+    }
+  };
+  const first = once(); // warm-up (and the tiering of the wasm code)
+  const times = [];
+  for (let i = 0; i < runs; i++) times.push(once().ms);
+  const mbps = times.map((ms) => input.length / 1e6 / (ms / 1000));
+  return {
+    input_bytes: input.length,
+    output_bytes: first.out,
+    versions,
+    runs: mbps,
+    run_ms: times,
+    mb_per_s: median(mbps),
+    ms: median(times),
+    peak_memory_mb: ex.memory.buffer.byteLength / 1048576, // wasm memory only grows: its size is the peak
+  };
+}
+
+// Each run in a fresh node process (tests/bench/coldstart.mjs): nothing compiled or tiered before.
+export function coldStart({ runs = 9 } = {}) {
+  const all = [];
+  for (let i = 0; i < runs; i++) {
+    const out = execFileSync(process.execPath, [path.join(here, "coldstart.mjs")], { encoding: "utf8", timeout: 60_000 });
+    all.push(JSON.parse(out));
+  }
+  const pick = (k) => median(all.map((r) => r[k]));
+  return { runs: all, compile_ms: pick("compile_ms"), instantiate_ms: pick("instantiate_ms"), first_request_ms: pick("first_request_ms"), total_ms: pick("total_ms") };
+}

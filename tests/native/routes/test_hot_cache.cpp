@@ -1,0 +1,158 @@
+// The isolate's hot cache on the serving paths: /packages.json answered from the isolate's catalog
+// (no D1 read when warm), changes in this isolate visible at once, changes made elsewhere (another
+// isolate: direct SQL here) within the 10 s the cache keeps anything; p2 bodies as served per origin.
+#include <catch2/catch_test_macros.hpp>
+
+#include <algorithm>
+
+#include "core/json.h"
+#include "host/native_client.h"
+#include "host/native_host.h"
+#include "host/zip_writer.h"
+
+using namespace pb;
+using namespace pb::testing;
+
+namespace {
+
+constexpr std::int64_t t0 = 1767225600000;  // the harness's clock (2026-01-01T00:00:00Z)
+
+struct fixture {
+  native_host h;
+  client c{h, "https://broker.test", admin_vars()};
+  std::string token;
+
+  fixture() {
+    h.set_upstream([](const json&) { return upstream_response{404, {}, "{}"}; });
+    c.now_ms = t0;
+    token = std::string(c.call("POST", "/admin/api/tokens", bearer("adm"), R"({"name":"ci"})").body_json()["token"].as_string());
+    REQUIRE(upload("acme/one", "1.0.0").status == 201);
+  }
+  reply upload(const std::string& name, const std::string& version) {
+    std::string zip = make_zip({{"composer.json", R"({"name":")" + name + R"(","type":"library"})"}}, name + version);
+    header_list hs = bearer("adm");
+    hs.emplace_back("content-length", std::to_string(zip.size()));
+    return c.call("PUT", "/admin/api/artifacts/" + name + "?version=" + version, hs, zip);
+  }
+  json listing(client& with) { return with.call("GET", "/packages.json", basic(token)).body_json(); }
+  std::vector<std::string> names(client& with) {
+    std::vector<std::string> out;
+    json root = listing(with);  // kept: the loop below reads into it
+    for (const auto& n : root["available-packages"].as_array()) out.emplace_back(n.as_string());
+    return out;
+  }
+};
+
+bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+}  // namespace
+
+TEST_CASE("packages.json: a warm isolate answers from memory, changes reach it in time", "[composer][hot_cache][native]") {
+  fixture f;
+  reply first = f.c.call("GET", "/packages.json", basic(f.token));
+  REQUIRE(first.status == 200);
+  CHECK(first.header("cache-control").find("private") == 0);
+  reply warm = f.c.call("GET", "/packages.json", basic(f.token));
+  CHECK(warm.status == 200);
+  CHECK(warm.body == first.body);
+  CHECK(warm.ops.empty());  // no D1 read: catalog and rendered body from the isolate
+
+  SECTION("an upload in this isolate is listed at once") {
+    REQUIRE(f.upload("acme/two", "1.0.0").status == 201);
+    CHECK(has(f.names(f.c), "acme/two"));
+  }
+  SECTION("a package added elsewhere is listed within 10 s") {
+    f.h.query("INSERT INTO packages (name, source, revision, created_at, updated_at) VALUES ('acme/elsewhere', 'artifact', 1, 0, 0)");
+    f.c.now_ms = t0 + 10'001;
+    CHECK(has(f.names(f.c), "acme/elsewhere"));
+  }
+  SECTION("a package deleted elsewhere leaves the list within 10 s") {
+    f.h.query("DELETE FROM packages WHERE name = 'acme/one'");
+    f.c.now_ms = t0 + 10'001;
+    CHECK_FALSE(has(f.names(f.c), "acme/one"));
+  }
+  SECTION("a packagist source added in this isolate turns the list into patterns at once") {
+    REQUIRE(f.c.call("POST", "/admin/api/sources", bearer("adm"),
+                     R"({"type":"packagist","url":"https://packagist.test","include":["psr/*"]})").status == 201);
+    json root = f.listing(f.c);
+    CHECK(root["available-package-patterns"].dump().find("psr/*") != std::string::npos);
+  }
+  SECTION("a revoked token is refused at once, from a warm cache") {
+    std::string id = std::to_string(f.h.query("SELECT id FROM tokens").as_array()[0]["id"].as_int());
+    REQUIRE(f.c.call("DELETE", "/admin/api/tokens/" + id, bearer("adm")).status == 200);
+    CHECK(f.c.call("GET", "/packages.json", basic(f.token)).status == 401);
+  }
+  SECTION("another origin gets its own URLs") {
+    client other{f.h, "https://mirror.example", admin_vars()};
+    other.now_ms = t0;
+    json root = f.listing(other);
+    CHECK(root["notify-batch"].as_string() == "https://mirror.example/downloads");
+    CHECK(f.listing(f.c)["notify-batch"].as_string() == "https://broker.test/downloads");
+  }
+}
+
+TEST_CASE("packages.json: each token scope gets its own list from the same warm catalog", "[composer][hot_cache][native]") {
+  fixture f;
+  REQUIRE(f.upload("other/pkg", "1.0.0").status == 201);
+  std::string scoped = std::string(
+      f.c.call("POST", "/admin/api/tokens", bearer("adm"), R"({"name":"acme only","packages":["acme/*"]})").body_json()["token"].as_string());
+  std::vector<std::string> all = f.names(f.c);
+  CHECK(has(all, "other/pkg"));
+  reply narrow = f.c.call("GET", "/packages.json", basic(scoped));
+  REQUIRE(narrow.status == 200);
+  // Its token record (and its first-use stamp) only: the package list came from the warm catalog.
+  CHECK(std::count(narrow.ops.begin(), narrow.ops.end(), "d1.all") == 0);
+  std::string listed = narrow.body_json()["available-packages"].dump();
+  CHECK(listed.find("acme/one") != std::string::npos);
+  CHECK(listed.find("other/pkg") == std::string::npos);
+  CHECK(has(f.names(f.c), "other/pkg"));  // the first token's rendering is untouched
+}
+
+TEST_CASE("p2 bodies as served: per origin, and a new version replaces them", "[composer][hot_cache][native]") {
+  fixture f;
+  client other{f.h, "https://mirror.example", admin_vars()};
+  other.now_ms = t0;
+  auto dist_url = [&](client& with) {
+    json doc = with.call("GET", "/p2/acme/one.json", basic(f.token)).body_json();
+    return std::string(doc["packages"]["acme/one"].as_array()[0]["dist"]["url"].as_string());
+  };
+  for (int i = 0; i < 2; ++i) {  // cold, then warm
+    CHECK(dist_url(f.c).rfind("https://broker.test/dist/acme/one/", 0) == 0);
+    CHECK(dist_url(other).rfind("https://mirror.example/dist/acme/one/", 0) == 0);
+  }
+  REQUIRE(f.upload("acme/one", "1.1.0").status == 201);
+  json doc = other.call("GET", "/p2/acme/one.json", basic(f.token)).body_json();
+  CHECK(doc["packages"]["acme/one"].size() == 2);
+  // HEAD: the same headers, no body, from the shared buffer too.
+  reply head = f.c.call("HEAD", "/p2/acme/one.json", basic(f.token));
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+}
+
+TEST_CASE("dist: a warm download reads no D1 row; a version deleted elsewhere is a 404 within 10 s", "[composer][hot_cache][native]") {
+  fixture f;
+  reply up = f.upload("acme/one", "1.1.0");
+  REQUIRE(up.status == 201);
+  std::string path = std::string(up.body_json()["dist_url"].as_string()).substr(std::string("https://broker.test").size());
+  client wd{f.h, "https://pb.example.workers.dev", admin_vars()};  // no edge cache there: the R2 path
+  wd.now_ms = t0;
+  REQUIRE(wd.call("GET", path, basic(f.token)).status == 200);  // cold: its row read from D1, kept
+  reply warm = wd.call("GET", path, basic(f.token));
+  CHECK(warm.status == 200);
+  CHECK(std::count(warm.ops.begin(), warm.ops.end(), "d1.first") == 0);  // no row lookup; the stats write stays
+  CHECK(std::count(warm.ops.begin(), warm.ops.end(), "r2.get") == 1);
+
+  SECTION("deleted by another isolate: 404, not a 500 about a missing archive") {
+    std::string key(f.h.query("SELECT dist_key FROM versions WHERE version = '1.1.0'").as_array()[0]["dist_key"].as_string());
+    f.h.query("DELETE FROM versions WHERE version = '1.1.0'");
+    f.h.remove_blob(key);
+    REQUIRE_FALSE(f.h.blob_exists(key));
+    CHECK(wd.call("GET", path, basic(f.token)).status == 404);
+    wd.now_ms = t0 + 10'001;
+    CHECK(wd.call("GET", path, basic(f.token)).status == 404);
+  }
+  SECTION("deleted in this isolate: 404 at once") {
+    REQUIRE(f.c.call("DELETE", "/admin/api/packages/acme/one/versions/1.1.0.0", bearer("adm")).status == 200);
+    CHECK(wd.call("GET", path, basic(f.token)).status == 404);
+  }
+}
