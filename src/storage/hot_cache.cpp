@@ -215,12 +215,15 @@ void set_broadcast(bool on) { broadcasting() = on; }
 task<std::monostate> forget_everywhere(bool forget_all_tokens, std::vector<std::string> keys) {
   if (forget_all_tokens) forget_tokens();
   for (const auto& k : keys) forget_document(k);
+  forget_catalog();
   if (broadcasting()) (void)co_await fx::invalidate_isolates(forget_all_tokens, std::move(keys));
   co_return std::monostate{};
 }
 
 void apply_invalidation(const json& m) {
   if (m["tokens"].as_bool()) forget_tokens();
+  forget_catalog();  // every broadcast write may change /packages.json (a source change names no document)
+  dists().clear();
   for (const auto& k : m["documents"].as_array()) forget_document(std::string(k.as_string()));
 }
 

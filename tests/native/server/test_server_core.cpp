@@ -124,6 +124,31 @@ TEST_CASE("hot-cache invalidations are broadcast after the write and applied fro
     CHECK(r.h.invalidations[2]["tokens"].as_bool() == false);
     CHECK(r.h.invalidations[2]["documents"].dump() == R"(["p2/acme/widget.json","p2/acme/widget~dev.json"])");
   }
+  SECTION("broadcast on: a source change names no document but is broadcast (it shapes /packages.json)") {
+    repo r(false, true);
+    header_list jh = bearer("adm");
+    jh.emplace_back("content-type", "application/json");
+    reply created = r.c.call("POST", "/admin/api/sources", jh, R"({"type":"composer","url":"https://repo.example.test/"})");
+    REQUIRE(created.status == 201);
+    REQUIRE(r.h.invalidations.size() == 2);
+    CHECK(r.h.invalidations[1]["tokens"].as_bool() == false);
+    CHECK(r.h.invalidations[1]["documents"].dump() == "[]");
+    std::string id = created.body_json()["id"].dump();
+    CHECK(r.c.call("PATCH", "/admin/api/sources/" + id, jh, R"({"enabled":false})").status == 200);
+    CHECK(r.h.invalidations.size() == 3);
+  }
+  SECTION("pb_invalidate drops /packages.json's catalog, whatever documents it names") {
+    repo r(false, false);
+    auto listed = [&] { return r.c.call("GET", "/packages.json", basic(r.token)).body; };
+    REQUIRE(listed().find("acme/elsewhere") == std::string::npos);
+    // Another instance added a package: this one still lists from its warm catalog...
+    r.h.query("INSERT INTO packages (name, source, revision, created_at, updated_at) VALUES ('acme/elsewhere', 'artifact', 1, 0, 0)");
+    CHECK(listed().find("acme/elsewhere") == std::string::npos);
+    // ...until its broadcast arrives.
+    std::string msg = R"({"tokens":false,"documents":[]})";
+    CHECK(pb_invalidate(msg.data(), static_cast<std::uint32_t>(msg.size())) == 1);
+    CHECK(listed().find("acme/elsewhere") != std::string::npos);
+  }
   SECTION("broadcast off (the Worker): no effect raised") {
     repo r(false, false);
     CHECK(r.h.invalidations.empty());
