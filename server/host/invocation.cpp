@@ -4,6 +4,7 @@
 
 #include "bindings/abi.h"
 #include "bindings/wire.h"
+#include "host/sync_queue.h"
 #include "runners/crypto_ops.h"
 #include "runners/failure.h"
 
@@ -60,6 +61,15 @@ json scheduled_start_document(const std::string& cron) {
   doc.set("v", json(wire::protocol_version));
   doc.set("kind", json("scheduled"));
   doc.set("cron", json(cron));
+  doc.set("now_ms", json(now_ms()));
+  return doc;
+}
+
+json queue_start_document(json messages) {
+  json doc = json::object();
+  doc.set("v", json(wire::protocol_version));
+  doc.set("kind", json("queue"));
+  doc.set("messages", std::move(messages));
   doc.set("now_ms", json(now_ms()));
   return doc;
 }
@@ -134,6 +144,7 @@ awaitable<void> invocation::run(std::function<void(core_response)> on_response) 
     state = resume_job(job, results);
   }
   auto fin = parse_json(std::string_view(pb_out_ptr(job), pb_out_len(job)));
+  if (fin) finish_ = *fin;
   if (fin && fin->find("response") && !responded_) {
     responded_ = true;
     core_response r = response_from((*fin)["response"], pb_out_body_ptr(job), pb_out_body_len(job));
@@ -223,6 +234,11 @@ awaitable<json> invocation::perform(const json& e) {
     responded_ = true;
     core_response r = response_from(e["response"], nullptr, 0);
     if (on_response_) on_response_(std::move(r));
+    co_return out;
+  }
+  if (op == "queue.send") {
+    if (!s_.queue) fail("MissingBinding", "this host has no sync queue");
+    s_.queue->send(e["body"], e["delay_s"].as_int(0));
     co_return out;
   }
   if (op == "isolates.invalidate") {

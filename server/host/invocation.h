@@ -23,6 +23,8 @@
 
 namespace pb::server {
 
+class sync_queue;
+
 struct services {
   asio::io_context& io;
   asio::thread_pool& blocking;
@@ -34,6 +36,7 @@ struct services {
   cache_store& cache;
   curl_engine& http;
   redis_client* redis = nullptr;  // set with PB_CACHE_URL=redis://: invalidations are published
+  sync_queue* queue = nullptr;    // queue.send (host/sync_queue.h); set once the server runs
 };
 
 struct core_response {
@@ -51,6 +54,8 @@ class invocation : public std::enable_shared_from_this<invocation> {
   // Runs the invocation to its end. on_response gets the response once (never for scheduled runs).
   awaitable<void> run(std::function<void(core_response)> on_response);
   int effects_run() const { return effects_; }
+  // The finish document, once run() returned (a queue invocation's {"retry":[...]}).
+  const json& finish_document() const { return finish_; }
 
  private:
   awaitable<json> perform(const json& effect);
@@ -63,11 +68,14 @@ class invocation : public std::enable_shared_from_this<invocation> {
   bool replica_ok_, wrote_ = false, responded_ = false;
   int effects_ = 0;
   std::function<void(core_response)> on_response_;
+  json finish_;
 };
 
 // The start document for an HTTP request (PROTOCOL.md "Start").
 json fetch_start_document(const std::string& method, const std::string& url,
                           const std::vector<std::pair<std::string, std::string>>& headers, bool has_body);
 json scheduled_start_document(const std::string& cron);
+// A "queue" invocation's start document: messages [{"id","body","attempts"}].
+json queue_start_document(json messages);
 
 }  // namespace pb::server

@@ -16,6 +16,7 @@
 #include "host/cron.h"
 #include "host/http_server.h"
 #include "host/invocation.h"
+#include "host/sync_queue.h"
 #include "runners/failure.h"
 #include "runners/postgres_database.h"
 #include "runners/s3_sign.h"
@@ -136,6 +137,8 @@ int run() {
   bool stopping = false;
   http_server server(s, [&sync_gauges] { return sync_gauges; });
   server.start();
+  sync_queue queue(s, server);
+  s.queue = &queue;
   cron_timer cron(s, server);
   cron.start();
   sql->start();
@@ -156,6 +159,8 @@ int run() {
     log_line("info", "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}, {"in_flight", std::to_string(server.in_flight())}});
     stopping = true;
     cron.stop();
+    // Waiting sync queue messages are dropped: the cron trigger (any replica's) continues their syncs.
+    if (std::size_t dropped = queue.stop()) log_line("info", "sync queue messages dropped", {{"count", std::to_string(dropped)}});
     server.stop_accepting();
     asio::co_spawn(
         io,

@@ -122,6 +122,12 @@ std::string render(const metrics& m, const std::map<std::string, pool_stats>& po
   out += "pb_invalidations_total{direction=\"received\"} " + std::to_string(m.invalidations_received) + "\n";
   head(out, "pb_cron_runs_total", "counter", "Cron triggers this instance ran (it held the lease).");
   out += "pb_cron_runs_total " + std::to_string(m.cron_runs) + "\n";
+  head(out, "pb_sync_queue_messages_total", "counter", "Sync queue messages: sent, delivered, retried, dropped.");
+  for (const auto& [event, n] : {std::pair{"sent", m.queue_sent}, std::pair{"delivered", m.queue_delivered},
+                                 std::pair{"retried", m.queue_retried}, std::pair{"dropped", m.queue_dropped}})
+    out += std::string("pb_sync_queue_messages_total{event=\"") + event + "\"} " + std::to_string(n) + "\n";
+  head(out, "pb_sync_queue_waiting", "gauge", "Sync queue messages waiting for their delivery.");
+  out += "pb_sync_queue_waiting " + std::to_string(m.queue_waiting) + "\n";
   out += extra;
   return out;
 }

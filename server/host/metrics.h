@@ -44,6 +44,10 @@ struct metrics {
   std::map<std::string, std::uint64_t> effect_errors;      // failed effects, by op
   std::uint64_t invalidations_sent = 0, invalidations_received = 0;
   std::uint64_t cron_runs = 0;
+  // The sync queue (host/sync_queue.h): messages sent, delivered, handed back for a retry, dropped
+  // (retries used up, or waiting at shutdown), and waiting now.
+  std::uint64_t queue_sent = 0, queue_delivered = 0, queue_retried = 0, queue_dropped = 0;
+  std::size_t queue_waiting = 0;
   std::int64_t cron_last_ms = 0;
   bool replica_fresh = false;
 };

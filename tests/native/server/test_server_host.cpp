@@ -1,7 +1,7 @@
 // Pieces of the self-hosted server that need no service: its settings (and which of them reach the
 // core), the download partitions' upkeep plan, the in-process Cache API store, body streams (tee
 // hands both readers every byte, in step), the web UI's static files (_headers, trailing-slash
-// spellings), and the file store's r2.put bounds. The server as a whole is tested with its services in
+// spellings), the file store's r2.put bounds, and what the sync queue does with a delivered message. The server as a whole is tested with its services in
 // tests/server/server.test.mjs.
 #include <catch2/catch_test_macros.hpp>
 
@@ -17,6 +17,7 @@
 #include "host/static_files.h"
 #include "host/stores.h"
 #include "host/streams.h"
+#include "host/sync_queue.h"
 #include "runners/blob_files.h"
 #include "runners/failure.h"
 
@@ -259,4 +260,23 @@ TEST_CASE("the file store's r2.put: BadBody for another length, PayloadTooLarge 
   CHECK(failure_name("abcd", put_args("max_bytes", 4)) == "stored");
   CHECK(files.head("k")->size == 4);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("sync queue: a message handed back comes again after its delay, until its retries are used up", "[server][host]") {
+  auto finish = [](std::string_view text) { return *parse_json(text); };
+  json handed_back = finish(R"({"retry":[{"id":"m1","delay_s":20}]})");
+  // Acknowledged: no retry list (a slice that ran or found nothing to do), or one naming other messages.
+  CHECK(after_delivery(finish("{}"), "m1", 1).what == redelivery::acknowledged);
+  CHECK(after_delivery(finish(R"({"retry":[]})"), "m1", 1).what == redelivery::acknowledged);
+  CHECK(after_delivery(handed_back, "m2", 1).what == redelivery::acknowledged);
+  // Handed back: again after the core's delay, as Queues' message.retry({delaySeconds}) does.
+  redelivery next = after_delivery(handed_back, "m1", 1);
+  CHECK(next.what == redelivery::again);
+  CHECK(next.delay_s == 20);
+  CHECK(after_delivery(handed_back, "m1", sync_queue::max_retries).what == redelivery::again);
+  // The first delivery and max_retries more, then dropped (the cron trigger continues the sync).
+  CHECK(after_delivery(handed_back, "m1", sync_queue::max_retries + 1).what == redelivery::dropped);
+  // A delay out of range is clamped to what Queues accepts.
+  CHECK(after_delivery(finish(R"({"retry":[{"id":"m1","delay_s":-5}]})"), "m1", 1).delay_s == 0);
+  CHECK(after_delivery(finish(R"({"retry":[{"id":"m1","delay_s":99999999}]})"), "m1", 1).delay_s == sync_queue::max_delay_s);
 }
