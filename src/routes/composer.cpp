@@ -379,8 +379,14 @@ task<http::response> packages_json(request_context& ctx) {
   co_return co_await finish(ctx, std::move(r), *auth.token);
 }
 
-task<http::response> p2_document(request_context& ctx) {
-  const std::string& vendor = ctx.params[0];
+namespace {
+
+// The package and document a p2 URL names: /p2/{vendor}/{name}.json or {name}~dev.json.
+struct p2_target {
+  std::string name;  // vendor/name
+  std::string key;   // storage::document_key
+};
+std::optional<p2_target> p2_target_of(const request_context& ctx) {
   std::string_view file = ctx.params[1];
   bool dev = false;
   std::string_view base;
@@ -390,12 +396,37 @@ task<http::response> p2_document(request_context& ctx) {
   } else if (file.size() > 5 && file.substr(file.size() - 5) == ".json") {
     base = file.substr(0, file.size() - 5);
   } else {
-    co_return http::error_response(error_code::not_found, "no route for " + ctx.req.target.path);
+    return std::nullopt;
   }
-  std::string name = vendor + "/" + std::string(base);
+  p2_target t;
+  t.name.reserve(ctx.params[0].size() + 1 + base.size());
+  t.name.append(ctx.params[0]).append(1, '/').append(base);
+  t.key = storage::document_key(t.name, dev);
+  return t;
+}
+
+}  // namespace
+
+std::optional<http::response> p2_document_warm(request_context& ctx) {
+  auto target = p2_target_of(ctx);
+  if (!target) return std::nullopt;
+  auto token = auth::cached_client(ctx.req.header_list, ctx.now_ms);
+  if (!token || !auth::may_see(*token, target->name) || storage::needs_touch(*token, ctx.now_ms)) return std::nullopt;
+  auto entry = storage::hot_cache::document(target->key, ctx.now_ms);
+  if (!entry) return std::nullopt;
+  // Over its rate limit: the handler answers the 429 (and audits it); a denial was not counted.
+  if (!admit(ctx, *token).allowed) return std::nullopt;
+  ctx.cache = "hot";
+  return p2_answer(ctx, *token, target->name, target->key, *entry);
+}
+
+task<http::response> p2_document(request_context& ctx) {
+  auto target = p2_target_of(ctx);
+  if (!target) co_return http::error_response(error_code::not_found, "no route for " + ctx.req.target.path);
+  const std::string& name = target->name;
   if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
   // The token check and the document read are independent: one round trip for both.
-  auto [auth, doc] = co_await when_all(authenticate(ctx), storage::load_document(storage::document_key(name, dev), ctx.now_ms));
+  auto [auth, doc] = co_await when_all(authenticate(ctx), storage::load_document(target->key, ctx.now_ms));
   if (!auth.ok()) co_return auth.denial;
   if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
   if (!doc) co_return store_error(doc.err());
@@ -410,14 +441,13 @@ task<http::response> p2_document(request_context& ctx) {
       co_return http::private_error_response(error_code::upstream, "the metadata of " + name + " could not be fetched from its upstream",
                                              fetched.err().message);
     if (*fetched == sources::mirror_outcome::not_found) co_return not_found_package(name);
-    doc = co_await storage::load_document(storage::document_key(name, dev), ctx.now_ms);
+    doc = co_await storage::load_document(target->key, ctx.now_ms);
     if (!doc) co_return store_error(doc.err());
     if (!doc->doc) co_return not_found_package(name);
   }
-  const std::string key = storage::document_key(name, dev);
   ctx.cache = doc->from_hot_cache ? "hot" : "d1";
   // A document over the cache's byte budget has an entry of its own that dies with this request.
-  co_return co_await finish(ctx, p2_answer(ctx, *auth.token, name, key, *doc->entry), *auth.token);
+  co_return co_await finish(ctx, p2_answer(ctx, *auth.token, name, target->key, *doc->entry), *auth.token);
 }
 
 task<http::response> dist_archive(request_context& ctx) {
