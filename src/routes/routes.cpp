@@ -32,8 +32,8 @@ namespace {
 
 using handler = task<http::response> (*)(request_context&);
 // A handler's warm path: the same answer as the handler's without a coroutine, when everything it needs
-// is in the isolate's memory; nullopt (before changing any state) hands the request to the handler. It
-// answers no 401, 403 or 429 (those are audited by the coroutine path).
+// is in the isolate's memory; nullopt hands the request to the handler, having changed nothing the
+// handler would not redo the same way. It answers no 401, 403 or 429 (the coroutine path audits those).
 using warm_handler = std::optional<http::response> (*)(request_context&);
 
 // Who may call a route: anyone (the handler authenticates composer clients itself, so it can overlap the
