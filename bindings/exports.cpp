@@ -34,8 +34,10 @@ struct job {
   // The finished response's body, handed over as bytes (PROTOCOL.md "Finish"); shared with the hot cache
   // when the response came from it, so a p2 hit leaves wasm without a copy inside wasm.
   std::shared_ptr<const std::string> raw_body;
-  std::unique_ptr<driver> drv;
+  std::unique_ptr<driver> drv;  // null when the request was answered without one (routes::answer_warm)
+  std::string answered;          // then: its finish document
   driver_state state = driver_state::waiting;
+  const std::string& output() const { return drv ? drv->output() : answered; }
 };
 
 std::unordered_map<std::uint32_t, std::unique_ptr<job>>& jobs() {
@@ -52,15 +54,15 @@ std::string finish_document(const http::response& r) {
   return std::move(w).str();
 }
 
-// The body leaves as raw bytes beside the document: no JSON escaping on the way out, no decoding in JS.
-// The response's "log" carries what the shim's request log line needs from C++ (route, cache outcome).
-task<std::string> run_fetch(request_context* ctx, std::shared_ptr<const std::string>* raw_body) {
-  http::response r = co_await routes::handle_fetch(*ctx);
+// The finish document of a fetch. The body leaves as raw bytes beside the document: no JSON escaping on
+// the way out, no decoding in JS. The response's "log" carries what the shim's request log line needs
+// from C++ (route, cache outcome).
+std::string fetch_finish_document(const request_context& ctx, http::response r, std::shared_ptr<const std::string>* raw_body) {
   json_writer w;
   w.begin_object();
   if (r.status != 0) {  // 0: already sent with http.respond (routes::respond_early labelled it)
-    r.log_route = ctx->route;
-    r.log_cache = ctx->cache;
+    r.log_route = ctx.route;
+    r.log_cache = ctx.cache;
     std::int64_t raw_len = -1;
     if (r.body_from == http::no_body && !r.body_bytes().empty()) {
       *raw_body = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
@@ -72,7 +74,12 @@ task<std::string> run_fetch(request_context* ctx, std::shared_ptr<const std::str
     wire::write_response(w, r, raw_len);
   }
   w.end_object();
-  co_return std::move(w).str();
+  return std::move(w).str();
+}
+
+task<std::string> run_fetch(request_context* ctx, std::shared_ptr<const std::string>* raw_body) {
+  http::response r = co_await routes::handle_fetch(*ctx);
+  co_return fetch_finish_document(*ctx, std::move(r), raw_body);
 }
 
 task<std::string> run_scheduled(request_context* ctx) {
@@ -206,6 +213,14 @@ PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
   if (ctx) {
     ctx->cfg = configured();
     j->ctx = std::move(*ctx);
+    if (j->ctx.kind == invocation_kind::fetch) {
+      if (auto r = routes::answer_warm(j->ctx)) {  // a warm hit: no coroutine, no driver
+        j->answered = fetch_finish_document(j->ctx, std::move(*r), &j->raw_body);
+        j->state = driver_state::done;
+        jobs()[id] = std::move(j);
+        return id;
+      }
+    }
     task<std::string> root = j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
                              : j->ctx.kind == invocation_kind::queue   ? run_queue(&j->ctx)
                                                                        : run_fetch(&j->ctx, &j->raw_body);
@@ -237,12 +252,12 @@ PB_EXPORT int pb_resume(std::uint32_t id, const char* doc, std::uint32_t len) {
 
 PB_EXPORT const char* pb_out_ptr(std::uint32_t id) {
   auto it = jobs().find(id);
-  return it == jobs().end() ? nullptr : it->second->drv->output().data();
+  return it == jobs().end() ? nullptr : it->second->output().data();
 }
 
 PB_EXPORT std::uint32_t pb_out_len(std::uint32_t id) {
   auto it = jobs().find(id);
-  return it == jobs().end() ? 0 : static_cast<std::uint32_t>(it->second->drv->output().size());
+  return it == jobs().end() ? 0 : static_cast<std::uint32_t>(it->second->output().size());
 }
 
 // Empties the isolate's caches (native test hosts call it so every case starts cold; not exported to wasm).

@@ -27,36 +27,58 @@ std::optional<http::response> missing_credentials(const http::headers& h) {
                       "http-basic (any username, the token as password) or as bearer.");
 }
 
-task<authentication> authenticate_client(const http::headers& h, std::int64_t now_ms) {
-  if (auto denied = missing_credentials(h)) co_return authentication{std::nullopt, std::move(*denied)};
+namespace {
+
+// The hash the token store is keyed by (never the secret); empty when the header is malformed.
+std::string presented_hash(const http::headers& h) {
   std::optional<std::string> presented = presented_token(h);
-  if (presented->empty())
-    co_return authentication{std::nullopt, unauthorized("package-broker: the Authorization header is malformed.")};
-  std::string hash = sha256_hex(*presented);
-  result<std::optional<storage::token_record>> found = storage::hot_cache::token(hash, now_ms);
-  if (!found->has_value()) {
+  return presented && !presented->empty() ? sha256_hex(*presented) : std::string();
+}
+
+// A known token's own verdict at now_ms: nullopt when it may be used, else the 401 saying why.
+std::optional<http::response> token_denial(const storage::token_record& t, std::int64_t now_ms) {
+  if (t.revoked_at)
+    return unauthorized("package-broker: the token \"" + t.name + "\" was revoked at " + format_iso8601_utc(t.revoked_at) +
+                        ". Ask your administrator for a new token.");
+  if (t.expires_at && t.expires_at <= now_ms)
+    return unauthorized("package-broker: the token \"" + t.name + "\" expired at " + format_iso8601_utc(t.expires_at) +
+                        ". Ask your administrator for a new token.");
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::shared_ptr<const storage::token_record> cached_client(const http::headers& h, std::int64_t now_ms) {
+  if (!h.has("authorization")) return nullptr;
+  std::string hash = presented_hash(h);
+  if (hash.empty()) return nullptr;
+  auto t = storage::hot_cache::token(hash, now_ms);
+  return t && !token_denial(*t, now_ms) ? t : nullptr;
+}
+
+task<authentication> authenticate_client(const http::headers& h, std::int64_t now_ms) {
+  if (auto denied = missing_credentials(h)) co_return authentication{nullptr, std::move(*denied)};
+  std::string hash = presented_hash(h);
+  if (hash.empty())
+    co_return authentication{nullptr, unauthorized("package-broker: the Authorization header is malformed.")};
+  std::shared_ptr<const storage::token_record> t = storage::hot_cache::token(hash, now_ms);
+  if (!t) {
     std::uint64_t generation = storage::hot_cache::token_generation();
-    found = co_await storage::find_token_by_hash(hash);
+    auto found = co_await storage::find_token_by_hash(hash);
     if (!found) {
       // The storage error is for the log: clients get a plain 503 (composer retries later).
-      co_return authentication{std::nullopt, http::private_error_response(error_code::unavailable,
-                                                                          "the token store is unavailable, try again later",
-                                                                          "token store: " + found.err().message)};
+      co_return authentication{nullptr, http::private_error_response(error_code::unavailable,
+                                                                     "the token store is unavailable, try again later",
+                                                                     "token store: " + found.err().message)};
     }
-    if (found->has_value()) storage::hot_cache::put_token(hash, **found, now_ms, generation);
+    if (found->has_value()) {
+      t = std::make_shared<const storage::token_record>(std::move(**found));
+      storage::hot_cache::put_token(hash, t, now_ms, generation);
+    }
   }
-  if (!found->has_value())
-    co_return authentication{std::nullopt, unauthorized("package-broker: the token is not valid (unknown token).")};
-  const storage::token_record& t = **found;
-  if (t.revoked_at)
-    co_return authentication{std::nullopt, unauthorized("package-broker: the token \"" + t.name + "\" was revoked at " +
-                                                        format_iso8601_utc(t.revoked_at) +
-                                                        ". Ask your administrator for a new token."), t.id};
-  if (t.expires_at && t.expires_at <= now_ms)
-    co_return authentication{std::nullopt, unauthorized("package-broker: the token \"" + t.name + "\" expired at " +
-                                                        format_iso8601_utc(t.expires_at) +
-                                                        ". Ask your administrator for a new token."), t.id};
-  co_return authentication{std::move(*found), {}};
+  if (!t) co_return authentication{nullptr, unauthorized("package-broker: the token is not valid (unknown token).")};
+  if (auto denied = token_denial(*t, now_ms)) co_return authentication{nullptr, std::move(*denied), t->id};
+  co_return authentication{std::move(t), {}};
 }
 
 std::optional<http::response> check_admin(const settings& cfg, const http::headers& h) {

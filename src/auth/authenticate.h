@@ -4,6 +4,7 @@
 // not allow the call, or 503 when the token store cannot be read.
 #pragma once
 
+#include <memory>
 #include <optional>
 
 #include "bindings/task.h"
@@ -14,13 +15,18 @@
 namespace pb::auth {
 
 struct authentication {
-  std::optional<storage::token_record> token;
+  std::shared_ptr<const storage::token_record> token;  // shared with the isolate's hot cache
   http::response denial;  // meaningful when !token
   std::int64_t known_id = 0;  // a denied token that exists (revoked, expired): its id, for the audit log
-  bool ok() const { return token.has_value(); }
+  bool ok() const { return token != nullptr; }
 };
 
 task<authentication> authenticate_client(const http::headers& h, std::int64_t now_ms);
+
+// The presented token's record when the isolate's hot cache has it and it may be used now (not revoked,
+// not expired): what authenticate_client would answer without an effect. Null otherwise (unknown, not
+// cached, denied): the caller takes authenticate_client's way.
+std::shared_ptr<const storage::token_record> cached_client(const http::headers& h, std::int64_t now_ms);
 
 // The 401 for a request without any Authorization header, decided before any storage read (routes
 // call it first, so a request without credentials costs no D1 or KV read).

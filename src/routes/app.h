@@ -3,6 +3,8 @@
 // Route families live in their own files.
 #pragma once
 
+#include <optional>
+
 #include "bindings/task.h"
 #include "http/message.h"
 #include "routes/context.h"
@@ -11,6 +13,9 @@ namespace pb::routes {
 
 // A response with status 0 means the handler already sent its response with fx::respond.
 task<http::response> handle_fetch(request_context& ctx);
+// handle_fetch's answer without a coroutine when the matched route has a warm path that can answer from
+// the isolate's memory; nullopt: run handle_fetch (nothing was changed but ctx.params).
+std::optional<http::response> answer_warm(request_context& ctx);
 task<std::monostate> handle_scheduled(request_context& ctx);
 // Returns the messages to deliver again: [{"id","delay_s"}] (PROTOCOL.md, "Finish").
 task<json_array> handle_queue(request_context& ctx);

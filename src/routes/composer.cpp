@@ -236,35 +236,68 @@ std::vector<std::string> mirror_patterns_in_scope(const std::vector<storage::sou
   return out;
 }
 
-// The document as this token's licences let it see it. Cached in the isolate under the document key
-// plus the licence set, valid while its basis (the prebuilt document's Last-Modified, which moves on
-// every change) is the current one.
-task<std::shared_ptr<const storage::stored_document>> licensed_document(const std::string& cache_key, const std::string& name,
-                                                                        const storage::stored_document& base,
-                                                                        const storage::token_record& token, std::int64_t now_ms) {
-  if (auto hot = storage::hot_cache::document(cache_key, now_ms); hot && hot->last_modified == base.last_modified)
-    co_return hot;
-  auto body = auth::filter_document(base.body, name, token.licences);
-  if (!body) co_return nullptr;
-  auto d = std::make_shared<const storage::stored_document>(storage::stored_document{std::move(*body), {}, base.last_modified});
-  storage::hot_cache::put_document(cache_key, d, now_ms);
-  co_return d;
+bool is_origin(const http::url& u, std::string_view origin) {
+  return origin.size() == u.scheme.size() + 3 + u.host.size() && origin.substr(0, u.scheme.size()) == u.scheme &&
+         origin.substr(u.scheme.size(), 3) == "://" && origin.substr(u.scheme.size() + 3) == u.host;
 }
 
-// The body as served to `origin`: the document with its origin placeholders replaced, made once per
-// document version and origin and then shared by every response (no copy on a hit; the host may keep
-// its own copy under the body's id).
-void serve_shared(http::response& r, const std::string& cache_key, const storage::stored_document& d,
-                  const std::string& origin, std::int64_t now_ms) {
-  std::string key = cache_key + "|origin:" + origin;
-  auto served = storage::hot_cache::document(key, now_ms);
-  if (!served || served->last_modified != d.last_modified) {
-    served = std::make_shared<const storage::stored_document>(storage::stored_document{
-        storage::with_origin(d.body, origin), {}, d.last_modified, storage::hot_cache::new_body_id()});
-    storage::hot_cache::put_document(key, served, now_ms);
+// The body of a p2 document as served to this request's origin under this token's licences: the document
+// with its origin placeholders replaced (and, for a token with licences on the package, only the versions
+// they allow), made once per document version, origin and licence set and kept in the document's hot
+// cache entry; every later response shares it (no copy; the host may keep its own copy under its id).
+// Null when the document cannot be filtered.
+const storage::hot_cache::served_body* served_for(const request_context& ctx, const storage::token_record& token,
+                                                  std::string_view name, std::string_view key,
+                                                  storage::hot_cache::document_entry& e) {
+  const bool filtered = auth::restricted(token.licences, name);
+  std::string licences = filtered ? auth::licence_key(token.licences) : std::string();
+  for (const auto& s : e.served)
+    if (s.licences == licences && is_origin(ctx.req.target, s.origin)) return &s;
+  const storage::stored_document& d = *e.doc;
+  storage::hot_cache::served_body b;
+  b.origin = ctx.req.target.origin();
+  auto modified = parse_http_date(d.last_modified);
+  if (filtered) {
+    auto body = auth::filter_document(d.body, name, token.licences);
+    if (!body) return nullptr;
+    b.bytes = std::make_shared<const std::string>(storage::with_origin(*body, b.origin));
+    // A filtered copy is never answered with 304: composer's cache is per URL, not per token, so a copy
+    // cached under another token or another licence set must not be confirmed. Its Last-Modified is a
+    // second before the prebuilt document's, so a full copy requested with it is always sent again.
+    b.last_modified = modified ? format_http_date((*modified - 1) * 1000) : d.last_modified;
+  } else {
+    b.bytes = std::make_shared<const std::string>(storage::with_origin(d.body, b.origin));
+    b.last_modified = d.last_modified;
+    b.modified_s = modified.value_or(0);
   }
-  r.shared_body = std::shared_ptr<const std::string>(served, &served->body);
-  r.shared_body_id = served->body_id;
+  b.licences = std::move(licences);
+  b.id = storage::hot_cache::new_body_id();
+  return &storage::hot_cache::add_served(key, e, std::move(b));
+}
+
+// A p2 request's answer once its token and document are known: 304 when the client's copy is current,
+// else the body as served (served_for).
+http::response p2_answer(const request_context& ctx, const storage::token_record& token, std::string_view name,
+                         std::string_view key, storage::hot_cache::document_entry& e) {
+  const storage::hot_cache::served_body* s = served_for(ctx, token, name, key, e);
+  if (!s) return http::error_response(error_code::internal, "the metadata of " + std::string(name) + " could not be filtered");
+  http::response r;
+  r.header_list.set("cache-control", metadata_cache_control);
+  r.header_list.set("last-modified", s->last_modified);
+  if (s->modified_s) {
+    if (auto since = ctx.req.header_list.get("if-modified-since")) {
+      auto since_s = parse_http_date(*since);
+      if (since_s && s->modified_s <= *since_s) {
+        r.status = 304;  // composer treats only a 304 with an empty body as "not modified"
+        return r;
+      }
+    }
+  }
+  r.status = 200;
+  r.header_list.set("content-type", "application/json");
+  r.shared_body = s->bytes;
+  r.shared_body_id = s->id;
+  return r;
 }
 
 // The package names and the enabled packagist sources, from the isolate's catalog while it is fresh.
@@ -346,8 +379,14 @@ task<http::response> packages_json(request_context& ctx) {
   co_return co_await finish(ctx, std::move(r), *auth.token);
 }
 
-task<http::response> p2_document(request_context& ctx) {
-  const std::string& vendor = ctx.params[0];
+namespace {
+
+// The package and document a p2 URL names: /p2/{vendor}/{name}.json or {name}~dev.json.
+struct p2_target {
+  std::string name;  // vendor/name
+  std::string key;   // storage::document_key
+};
+std::optional<p2_target> p2_target_of(const request_context& ctx) {
   std::string_view file = ctx.params[1];
   bool dev = false;
   std::string_view base;
@@ -357,12 +396,37 @@ task<http::response> p2_document(request_context& ctx) {
   } else if (file.size() > 5 && file.substr(file.size() - 5) == ".json") {
     base = file.substr(0, file.size() - 5);
   } else {
-    co_return http::error_response(error_code::not_found, "no route for " + ctx.req.target.path);
+    return std::nullopt;
   }
-  std::string name = vendor + "/" + std::string(base);
+  p2_target t;
+  t.name.reserve(ctx.params[0].size() + 1 + base.size());
+  t.name.append(ctx.params[0]).append(1, '/').append(base);
+  t.key = storage::document_key(t.name, dev);
+  return t;
+}
+
+}  // namespace
+
+std::optional<http::response> p2_document_warm(request_context& ctx) {
+  auto target = p2_target_of(ctx);
+  if (!target) return std::nullopt;
+  auto token = auth::cached_client(ctx.req.header_list, ctx.now_ms);
+  if (!token || !auth::may_see(*token, target->name) || storage::needs_touch(*token, ctx.now_ms)) return std::nullopt;
+  auto entry = storage::hot_cache::document(target->key, ctx.now_ms);
+  if (!entry) return std::nullopt;
+  // Over its rate limit: the handler answers the 429 (and audits it); a denial was not counted.
+  if (!admit(ctx, *token).allowed) return std::nullopt;
+  ctx.cache = "hot";
+  return p2_answer(ctx, *token, target->name, target->key, *entry);
+}
+
+task<http::response> p2_document(request_context& ctx) {
+  auto target = p2_target_of(ctx);
+  if (!target) co_return http::error_response(error_code::not_found, "no route for " + ctx.req.target.path);
+  const std::string& name = target->name;
   if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
   // The token check and the document read are independent: one round trip for both.
-  auto [auth, doc] = co_await when_all(authenticate(ctx), storage::load_document(storage::document_key(name, dev), ctx.now_ms));
+  auto [auth, doc] = co_await when_all(authenticate(ctx), storage::load_document(target->key, ctx.now_ms));
   if (!auth.ok()) co_return auth.denial;
   if (!auth::may_see(*auth.token, name)) co_return not_found_package(name);
   if (!doc) co_return store_error(doc.err());
@@ -377,48 +441,13 @@ task<http::response> p2_document(request_context& ctx) {
       co_return http::private_error_response(error_code::upstream, "the metadata of " + name + " could not be fetched from its upstream",
                                              fetched.err().message);
     if (*fetched == sources::mirror_outcome::not_found) co_return not_found_package(name);
-    doc = co_await storage::load_document(storage::document_key(name, dev), ctx.now_ms);
+    doc = co_await storage::load_document(target->key, ctx.now_ms);
     if (!doc) co_return store_error(doc.err());
     if (!doc->doc) co_return not_found_package(name);
   }
-  const storage::token_record& token = *auth.token;
-  const std::string key = storage::document_key(name, dev);
-  // Licences: a filtered copy of the document, cached in the isolate next to the prebuilt one; the
-  // prebuilt document stays the path for every token without licences on this package.
-  std::shared_ptr<const storage::stored_document> filtered;
-  std::string cache_key = key;
-  if (auth::restricted(token.licences, name)) {
-    cache_key = key + "|licences:" + auth::licence_key(token.licences);
-    filtered = co_await licensed_document(cache_key, name, *doc->doc, token, ctx.now_ms);
-    if (!filtered) co_return http::error_response(error_code::internal, "the metadata of " + name + " could not be filtered");
-  }
-  const storage::stored_document& d = filtered ? *filtered : *doc->doc;
   ctx.cache = doc->from_hot_cache ? "hot" : "d1";
-
-  http::response r;
-  r.header_list.set("cache-control", metadata_cache_control);
-  auto since = ctx.req.header_list.get("if-modified-since");
-  auto modified = parse_http_date(d.last_modified);
-  if (filtered && modified) {
-    // A filtered copy is never answered with 304: composer's cache is per URL, not per token, so a copy
-    // cached under another token or another licence set must not be confirmed. Its Last-Modified is a
-    // second before the prebuilt document's, so a full copy requested with it is always sent again.
-    r.header_list.set("last-modified", format_http_date((*modified - 1) * 1000));
-    since.reset();
-  } else {
-    r.header_list.set("last-modified", d.last_modified);
-  }
-  if (since && modified) {
-    auto since_s = parse_http_date(*since);
-    if (since_s && *modified <= *since_s) {
-      r.status = 304;  // composer treats only a 304 with an empty body as "not modified"
-      co_return co_await finish(ctx, std::move(r), token);
-    }
-  }
-  r.status = 200;
-  r.header_list.set("content-type", "application/json");
-  serve_shared(r, cache_key, d, ctx.req.target.origin(), ctx.now_ms);
-  co_return co_await finish(ctx, std::move(r), token);
+  // A document over the cache's byte budget has an entry of its own that dies with this request.
+  co_return co_await finish(ctx, p2_answer(ctx, *auth.token, name, target->key, *doc->entry), *auth.token);
 }
 
 task<http::response> dist_archive(request_context& ctx) {

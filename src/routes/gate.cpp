@@ -1,6 +1,5 @@
 #include "routes/gate.h"
 
-#include "auth/rate_limit.h"
 #include "bindings/effects.h"
 
 namespace pb::routes {
@@ -12,13 +11,7 @@ task<auth::authentication> authenticate(request_context& ctx) {
     co_return a;
   }
   const storage::token_record& t = *a.token;
-  ctx.actor = "token:" + std::to_string(t.id);
-  ctx.actor_name = t.name;
-  std::int64_t limit = t.rate_limit >= 0 ? t.rate_limit : ctx.settings().rate_limit_per_minute;
-  auth::rate_decision d = auth::take(t.id, limit, ctx.now_ms);
-  ctx.rate_limit = d.limit;
-  ctx.rate_remaining = d.remaining;
-  ctx.rate_reset_s = d.reset_s;
+  auth::rate_decision d = admit(ctx, t);
   if (d.allowed) co_return a;
   std::string warning = "package-broker: the token \"" + t.name + "\" made more than " + std::to_string(d.limit) +
                         " requests this minute (its rate limit); retry in " + std::to_string(d.retry_after_s) + " s.";
@@ -34,6 +27,17 @@ task<auth::authentication> authenticate(request_context& ctx) {
   denied.denial = std::move(r);
   denied.known_id = t.id;
   co_return denied;
+}
+
+auth::rate_decision admit(request_context& ctx, const storage::token_record& t) {
+  ctx.actor = "token:" + std::to_string(t.id);
+  ctx.actor_name = t.name;
+  std::int64_t limit = t.rate_limit >= 0 ? t.rate_limit : ctx.settings().rate_limit_per_minute;
+  auth::rate_decision d = auth::take(t.id, limit, ctx.now_ms);
+  ctx.rate_limit = d.limit;
+  ctx.rate_remaining = d.remaining;
+  ctx.rate_reset_s = d.reset_s;
+  return d;
 }
 
 void add_rate_headers(const request_context& ctx, http::response& r) {

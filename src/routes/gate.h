@@ -4,6 +4,7 @@
 #pragma once
 
 #include "auth/authenticate.h"
+#include "auth/rate_limit.h"
 #include "bindings/task.h"
 #include "http/message.h"
 #include "routes/context.h"
@@ -12,6 +13,10 @@ namespace pb::routes {
 
 // authenticate_client, then the token's rate limit; records the caller on ctx (actor, rate).
 task<auth::authentication> authenticate(request_context& ctx);
+
+// Records the token's holder on ctx (actor, rate limit figures) and counts the request against the
+// token's rate limit. A denied request is not counted, so asking again gives the same decision.
+auth::rate_decision admit(request_context& ctx, const storage::token_record& t);
 
 // Adds X-RateLimit-Limit/-Remaining/-Reset when the caller has a limit.
 void add_rate_headers(const request_context& ctx, http::response& r);

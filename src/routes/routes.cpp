@@ -31,6 +31,10 @@ namespace pb::routes {
 namespace {
 
 using handler = task<http::response> (*)(request_context&);
+// A handler's warm path: the same answer as the handler's without a coroutine, when everything it needs
+// is in the isolate's memory; nullopt hands the request to the handler, having changed nothing the
+// handler would not redo the same way. It answers no 401, 403 or 429 (the coroutine path audits those).
+using warm_handler = std::optional<http::response> (*)(request_context&);
 
 // Who may call a route: anyone (the handler authenticates composer clients itself, so it can overlap the
 // token check with its first read), or an admin with at least this role.
@@ -43,6 +47,7 @@ struct route {
   gate access = gate::open;
   std::string_view action = {};  // audit action of an admin change
   bool test_hook = false;        // only when the host enabled test hooks
+  warm_handler warm = nullptr;
 };
 
 task<http::response> test_trap(request_context&) {
@@ -80,7 +85,7 @@ constexpr route table[] = {
     {"GET", "/health", health},
     // Composer repository (token auth in the handlers).
     {"GET", "/packages.json", packages_json},
-    {"GET", "/p2/{vendor}/{file}", p2_document},
+    {"GET", "/p2/{vendor}/{file}", p2_document, gate::open, {}, false, p2_document_warm},
     {"GET", "/dist/{vendor}/{name}/{version}/{file}", dist_archive},
     {"POST", "/downloads", notify_downloads},
     {"GET", "/packages/list.json", package_list},
@@ -130,23 +135,32 @@ constexpr route table[] = {
     {"GET", "/__test/chain", test_chain, gate::open, {}, true},
 };
 
-// Matches path against pattern; on success fills params. A malformed escape never matches.
+// Matches path against pattern; on success fills params. A malformed escape never matches. Walks both
+// in place: a request matches its route without building a segment list.
 bool match(std::string_view pattern, std::string_view path, std::vector<std::string>& params) {
-  auto want = http::split_path(pattern);
-  auto have = http::split_path(path);
-  if (want.size() != have.size()) return false;
-  std::vector<std::string> captured;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    if (!want[i].empty() && want[i].front() == '{') {
-      if (have[i].empty()) return false;
-      auto decoded = http::percent_decode(have[i]);
+  auto next = [](std::string_view& rest) {  // the next segment; rest keeps the '/' before the one after
+    if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+    std::size_t slash = rest.find('/');
+    std::string_view seg = rest.substr(0, slash);
+    rest.remove_prefix(slash == std::string_view::npos ? rest.size() : slash);
+    return seg;
+  };
+  std::size_t captures = 0;
+  while (!pattern.empty() && !path.empty()) {
+    std::string_view want = next(pattern), have = next(path);
+    if (!want.empty() && want.front() == '{') {
+      if (have.empty()) return false;
+      auto decoded = http::percent_decode(have);
       if (!decoded) return false;
-      captured.push_back(std::move(*decoded));
-    } else if (want[i] != have[i]) {
+      if (captures < params.size()) params[captures] = std::move(*decoded);
+      else params.push_back(std::move(*decoded));
+      ++captures;
+    } else if (want != have) {
       return false;
     }
   }
-  params = std::move(captured);
+  if (!pattern.empty() || !path.empty()) return false;
+  params.resize(captures);
   return true;
 }
 
@@ -236,7 +250,26 @@ task<http::response> run_route(request_context& ctx, const route& r) {
   co_return co_await r.fn(ctx);
 }
 
+// What every answer gets on its way out: the caller's rate headers, and no body for HEAD.
+void finish_answer(const request_context& ctx, http::response& resp) {
+  add_rate_headers(ctx, resp);
+  if (ctx.req.method == "HEAD") {
+    resp.body.clear();
+    resp.shared_body.reset();
+  }
+}
+
 }  // namespace
+
+std::optional<http::response> answer_warm(request_context& ctx) {
+  lookup_result found = lookup(ctx.req.method, ctx.req.target.path, ctx.settings().test_hooks, ctx.params);
+  if (!found.hit || !found.hit->warm) return std::nullopt;
+  auto resp = found.hit->warm(ctx);
+  if (!resp) return std::nullopt;
+  ctx.route = found.hit->pattern;
+  finish_answer(ctx, *resp);
+  return resp;
+}
 
 task<http::response> handle_fetch(request_context& ctx) {
   const std::string& path = ctx.req.target.path;
@@ -246,12 +279,8 @@ task<http::response> handle_fetch(request_context& ctx) {
     ctx.route = found.hit->pattern;
     http::response resp = co_await run_route(ctx, *found.hit);
     if (resp.status == 0) co_return resp;  // answered early
-    add_rate_headers(ctx, resp);
     (void)co_await record_outcome(ctx, found.hit, resp);
-    if (method == "HEAD") {
-      resp.body.clear();
-      resp.shared_body.reset();
-    }
+    finish_answer(ctx, resp);
     co_return resp;
   }
   if (found.path_match) {

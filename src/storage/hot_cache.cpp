@@ -2,6 +2,7 @@
 
 #include "bindings/effects.h"
 
+#include <functional>
 #include <list>
 #include <unordered_map>
 
@@ -12,6 +13,12 @@ namespace {
 constexpr std::size_t max_tokens = 1024;
 constexpr std::size_t max_document_bytes = 16 * 1024 * 1024;  // of the isolate's 128 MB
 
+// Lookups by string_view: a warm hit builds no key string.
+struct key_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+};
+
 template <class V>
 struct ttl_map {
   struct entry {
@@ -20,18 +27,18 @@ struct ttl_map {
     std::size_t bytes;
     typename std::list<std::string>::iterator order;
   };
-  std::unordered_map<std::string, entry> map;
+  std::unordered_map<std::string, entry, key_hash, std::equal_to<>> map;
   std::list<std::string> order;  // oldest first
   std::size_t bytes = 0;
 
-  const V* get(const std::string& key, std::int64_t now_ms) {
+  entry* get(std::string_view key, std::int64_t now_ms) {
     auto it = map.find(key);
     if (it == map.end()) return nullptr;
     if (now_ms - it->second.stored_at > ttl_ms || now_ms < it->second.stored_at) {
       erase(key);
       return nullptr;
     }
-    return &it->second.value;
+    return &it->second;
   }
   void put(const std::string& key, V value, std::size_t size, std::int64_t now_ms, std::size_t max_entries,
            std::size_t max_bytes) {
@@ -42,7 +49,7 @@ struct ttl_map {
     bytes += size;
     map.emplace(key, entry{std::move(value), now_ms, size, std::prev(order.end())});
   }
-  void erase(const std::string& key) {
+  void erase(std::string_view key) {
     auto it = map.find(key);
     if (it == map.end()) return;
     bytes -= it->second.bytes;
@@ -66,8 +73,8 @@ bool& broadcasting() {
   return on;
 }
 
-ttl_map<token_record>& tokens() {
-  static ttl_map<token_record> m;
+ttl_map<std::shared_ptr<const token_record>>& tokens() {
+  static ttl_map<std::shared_ptr<const token_record>> m;
   return m;
 }
 ttl_map<dist_row>& dists() {
@@ -76,17 +83,19 @@ ttl_map<dist_row>& dists() {
 }
 constexpr std::size_t max_dists = 4096;
 
-ttl_map<std::shared_ptr<const stored_document>>& documents() {
-  static ttl_map<std::shared_ptr<const stored_document>> m;
+constexpr std::size_t max_served_per_document = 16;  // origins x licence sets seen
+
+ttl_map<std::shared_ptr<document_entry>>& documents() {
+  static ttl_map<std::shared_ptr<document_entry>> m;
   return m;
 }
 
 }  // namespace
 
-std::optional<token_record> token(const std::string& hash, std::int64_t now_ms) {
-  const token_record* t = tokens().get(hash, now_ms);
-  ++(t ? stat().token_hits : stat().token_misses);
-  return t ? std::optional<token_record>(*t) : std::nullopt;
+std::shared_ptr<const token_record> token(std::string_view hash, std::int64_t now_ms) {
+  auto* e = tokens().get(hash, now_ms);
+  ++(e ? stat().token_hits : stat().token_misses);
+  return e ? e->value : nullptr;
 }
 
 std::uint64_t& generation() {
@@ -96,9 +105,10 @@ std::uint64_t& generation() {
 
 std::uint64_t token_generation() { return generation(); }
 
-void put_token(const std::string& hash, const token_record& t, std::int64_t now_ms, std::uint64_t generation_at_lookup) {
-  if (generation_at_lookup != generation()) return;  // read before a revocation: possibly stale
-  tokens().put(hash, t, 256, now_ms, max_tokens, max_tokens * 256);
+void put_token(const std::string& hash, std::shared_ptr<const token_record> t, std::int64_t now_ms,
+               std::uint64_t generation_at_lookup) {
+  if (!t || generation_at_lookup != generation()) return;  // read before a revocation: possibly stale
+  tokens().put(hash, std::move(t), 256, now_ms, max_tokens, max_tokens * 256);
 }
 
 void forget_tokens() {
@@ -107,20 +117,43 @@ void forget_tokens() {
 }
 
 void touched(std::int64_t token_id, std::int64_t now_ms) {
+  // Records are shared with requests in flight: a touched one is replaced, never changed in place.
   for (auto& [hash, e] : tokens().map)
-    if (e.value.id == token_id) e.value.last_used_at = now_ms;
+    if (e.value->id == token_id) {
+      auto copy = std::make_shared<token_record>(*e.value);
+      copy->last_used_at = now_ms;
+      e.value = std::move(copy);
+    }
 }
 
-std::shared_ptr<const stored_document> document(const std::string& key, std::int64_t now_ms) {
-  const auto* d = documents().get(key, now_ms);
-  ++(d ? stat().document_hits : stat().document_misses);
-  return d ? *d : nullptr;
+std::shared_ptr<document_entry> document(std::string_view key, std::int64_t now_ms) {
+  auto* e = documents().get(key, now_ms);
+  ++(e ? stat().document_hits : stat().document_misses);
+  return e ? e->value : nullptr;
 }
 
-void put_document(const std::string& key, std::shared_ptr<const stored_document> d, std::int64_t now_ms) {
-  if (!d) return;
-  std::size_t size = d->body.size() + key.size() + 64;
-  documents().put(key, std::move(d), size, now_ms, 100'000, max_document_bytes);
+std::shared_ptr<document_entry> put_document(const std::string& key, std::shared_ptr<const stored_document> d,
+                                             std::int64_t now_ms) {
+  auto e = std::make_shared<document_entry>(document_entry{std::move(d), {}});
+  if (!e->doc) return e;
+  std::size_t size = e->doc->body.size() + key.size() + 64;
+  documents().put(key, e, size, now_ms, 100'000, max_document_bytes);
+  return e;
+}
+
+const served_body& add_served(std::string_view key, document_entry& e, served_body b) {
+  auto& m = documents();
+  if (e.served.size() >= max_served_per_document) e.served.clear();  // bytes stay counted until the entry goes
+  std::size_t size = b.bytes->size() + b.licences.size() + b.origin.size() + 64;
+  e.served.push_back(std::move(b));
+  auto it = m.map.find(key);
+  if (it != m.map.end() && it->second.value.get() == &e) {
+    it->second.bytes += size;
+    m.bytes += size;
+    // Over the budget now: the oldest entries go, never this one.
+    while (m.bytes > max_document_bytes && m.order.size() > 1 && m.order.front() != key) m.erase(m.order.front());
+  }
+  return e.served.back();
 }
 
 namespace {
@@ -145,8 +178,8 @@ void forget_document(const std::string& key) {
 }
 
 std::optional<dist_row> dist(const std::string& key, std::int64_t now_ms) {
-  const dist_row* d = dists().get(key, now_ms);
-  return d ? std::optional<dist_row>(*d) : std::nullopt;
+  auto* e = dists().get(key, now_ms);
+  return e ? std::optional<dist_row>(e->value) : std::nullopt;
 }
 
 void put_dist(const std::string& key, dist_row row, std::int64_t now_ms) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bindings/task.h"
@@ -22,21 +23,38 @@ namespace pb::storage::hot_cache {
 
 inline constexpr std::int64_t ttl_ms = 10'000;
 
-std::optional<token_record> token(const std::string& hash, std::int64_t now_ms);
+// Shared with the cache, never copied per request (null: not cached or expired).
+std::shared_ptr<const token_record> token(std::string_view hash, std::int64_t now_ms);
 // Token records carry the generation that was current when their lookup started: a lookup that was in
 // flight across a revocation (forget_tokens) must not put the record it read back into the cache.
 std::uint64_t token_generation();
-void put_token(const std::string& hash, const token_record& t, std::int64_t now_ms, std::uint64_t generation);
+void put_token(const std::string& hash, std::shared_ptr<const token_record> t, std::int64_t now_ms, std::uint64_t generation);
 // Empties the token cache and starts a new generation.
 void forget_tokens();
 // Records a token's last use in cached copies, so the hourly last_used_at write is not repeated.
 void touched(std::int64_t token_id, std::int64_t now_ms);
 
-// Documents by key: the stored ones ("p2/acme/widget.json"), the licence-filtered copies and the bodies
-// as served (origin substituted) under keys the callers derive from those. A caller that derives an
-// entry checks it against its basis's last_modified, which moves on every change.
-std::shared_ptr<const stored_document> document(const std::string& key, std::int64_t now_ms);
-void put_document(const std::string& key, std::shared_ptr<const stored_document> d, std::int64_t now_ms);
+// A stored document by key ("p2/acme/widget.json") and the bodies served from it (origin substituted,
+// licences applied), kept in the same entry: a warm p2 hit is one lookup, and a changed document takes its
+// bodies with it (no check of derived entries against their basis).
+struct served_body {
+  std::string licences;  // auth::licence_key of a restricted token; "" for the document as stored
+  std::string origin;    // scheme://host[:port]
+  std::shared_ptr<const std::string> bytes;
+  std::uint64_t id = 0;        // new_body_id(), the response's shared_body_id
+  std::string last_modified;   // the header as sent (a filtered copy's is a second earlier)
+  std::int64_t modified_s = 0; // for If-Modified-Since; 0: never answered 304 (filtered, or unparseable)
+};
+struct document_entry {
+  std::shared_ptr<const stored_document> doc;
+  std::vector<served_body> served;
+};
+std::shared_ptr<document_entry> document(std::string_view key, std::int64_t now_ms);
+// Caches d under key; returns its entry (not kept when the document alone is over the byte budget).
+std::shared_ptr<document_entry> put_document(const std::string& key, std::shared_ptr<const stored_document> d,
+                                             std::int64_t now_ms);
+// Adds a served body to e (the entry of key) and counts its bytes against the budget while e is cached.
+const served_body& add_served(std::string_view key, document_entry& e, served_body b);
 // Forgets the document, the package catalog and the archive rows (every document change may change
 // the package list or remove versions).
 void forget_document(const std::string& key);

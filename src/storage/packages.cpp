@@ -95,7 +95,7 @@ task<result<std::vector<std::string>>> list_package_names() {
 }
 
 task<result<document_ref>> load_document(std::string key, std::int64_t now_ms) {
-  if (auto hot = hot_cache::document(key, now_ms)) co_return document_ref{std::move(hot), true};
+  if (auto hot = hot_cache::document(key, now_ms)) co_return document_ref{hot->doc, true, hot};
   auto row = co_await fx::d1_first("SELECT body, blob_key, last_modified FROM metadata_documents WHERE key = ?",
                                    {json(key)});
   if (!row) co_return std::move(row).err();
@@ -109,8 +109,8 @@ task<result<document_ref>> load_document(std::string key, std::int64_t now_ms) {
     if (!obj->has_value()) co_return make_error(error_code::internal, "metadata blob " + d->blob_key + " is missing");
     d->body = std::move((*obj)->text);
   }
-  hot_cache::put_document(key, d, now_ms);
-  co_return document_ref{std::move(d), false};
+  auto entry = hot_cache::put_document(key, d, now_ms);
+  co_return document_ref{std::move(d), false, std::move(entry)};
 }
 
 task<result<std::optional<dist_row>>> find_dist(std::string package, std::string reference, std::string version) {

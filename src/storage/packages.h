@@ -25,13 +25,17 @@ struct stored_document {
   std::string body;
   std::string blob_key;  // documents too big for a D1 row live in R2
   std::string last_modified;
-  std::uint64_t body_id = 0;  // bodies as served: hot_cache::new_body_id(), the response's shared_body_id
 };
+
+namespace hot_cache {
+struct document_entry;
+}
 
 // A loaded document, shared with the isolate's hot cache (never copied on a hit); null: no such document.
 struct document_ref {
   std::shared_ptr<const stored_document> doc;
   bool from_hot_cache = false;  // served from the isolate's memory (for the request log line)
+  std::shared_ptr<hot_cache::document_entry> entry;  // doc's cache entry: where its served bodies are kept
 };
 
 struct version_row {

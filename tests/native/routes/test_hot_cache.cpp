@@ -156,3 +156,67 @@ TEST_CASE("dist: a warm download reads no D1 row; a version deleted elsewhere is
     CHECK(wd.call("GET", path, basic(f.token)).status == 404);
   }
 }
+
+TEST_CASE("p2 warm hit: answered without an effect, exactly as the cold path answers; the rest takes the long way",
+          "[composer][hot_cache][native]") {
+  fixture f;
+  std::string limited = std::string(f.c.call("POST", "/admin/api/tokens", bearer("adm"),
+                                             R"({"name":"three a minute","packages":["acme/*"],"rate_limit":3})")
+                                        .body_json()["token"].as_string());
+  reply cold = f.c.call("GET", "/p2/acme/one.json", basic(limited));  // token and document read from D1
+  REQUIRE(cold.status == 200);
+  REQUIRE_FALSE(cold.ops.empty());
+  reply warm = f.c.call("GET", "/p2/acme/one.json", basic(limited));
+  CHECK(warm.status == 200);
+  CHECK(warm.ops.empty());
+  CHECK(warm.batches == 0);
+  CHECK(warm.body == cold.body);
+  for (const char* h : {"cache-control", "content-type", "last-modified", "x-ratelimit-limit", "x-ratelimit-reset"})
+    CHECK(warm.header(h) == cold.header(h));
+  CHECK(cold.header("x-ratelimit-remaining") == "2");
+  CHECK(warm.header("x-ratelimit-remaining") == "1");
+
+  SECTION("304 and HEAD warm") {
+    reply not_modified = f.c.call("GET", "/p2/acme/one.json", [&] {
+      header_list h = basic(limited);
+      h.emplace_back("if-modified-since", cold.header("last-modified"));
+      return h;
+    }());
+    CHECK(not_modified.status == 304);
+    CHECK(not_modified.body.empty());
+    CHECK(not_modified.ops.empty());
+    CHECK(not_modified.header("x-ratelimit-remaining") == "0");
+    // Over the limit: the 429 of the coroutine path (audited), and the denial is not counted twice.
+    reply over = f.c.call("HEAD", "/p2/acme/one.json", basic(limited));
+    CHECK(over.status == 429);
+    CHECK(over.header("retry-after") != "");
+    CHECK(over.header("x-ratelimit-remaining") == "0");
+    CHECK(std::count(over.ops.begin(), over.ops.end(), "d1.run") + std::count(over.ops.begin(), over.ops.end(), "d1.batch") >= 1);
+  }
+  SECTION("HEAD warm: the headers, no body") {
+    reply head = f.c.call("HEAD", "/p2/acme/one.json", basic(limited));
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    CHECK(head.ops.empty());
+    CHECK(head.header("last-modified") == cold.header("last-modified"));
+  }
+  SECTION("a package outside the token's scope: the 404 of an unknown package, from a warm token") {
+    REQUIRE(f.upload("other/pkg", "1.0.0").status == 201);
+    REQUIRE(f.c.call("GET", "/p2/other/pkg.json", basic(f.token)).status == 200);  // the document is warm too
+    CHECK(f.c.call("GET", "/p2/other/pkg.json", basic(limited)).status == 404);
+  }
+  SECTION("revoked in this isolate: 401 at once") {
+    std::string id = std::to_string(f.h.query("SELECT id FROM tokens WHERE name = 'three a minute'").as_array()[0]["id"].as_int());
+    REQUIRE(f.c.call("DELETE", "/admin/api/tokens/" + id, bearer("adm")).status == 200);
+    CHECK(f.c.call("GET", "/p2/acme/one.json", basic(limited)).status == 401);
+  }
+  SECTION("an hour later the token's last use is recorded again (the long way), then warm again") {
+    f.c.now_ms = t0 + 3600'000;
+    reply later = f.c.call("GET", "/p2/acme/one.json", basic(limited));
+    CHECK(later.status == 200);
+    CHECK(std::count(later.ops.begin(), later.ops.end(), "d1.run") == 1);  // UPDATE tokens SET last_used_at
+    reply again = f.c.call("GET", "/p2/acme/one.json", basic(limited));
+    CHECK(again.status == 200);
+    CHECK(again.ops.empty());
+  }
+}
