@@ -98,6 +98,10 @@ std::size_t utf8_length(unsigned char lead) {
 // removes ANSI escape sequences (CSI "ESC [ params intermediates final", OSC "ESC ] ... (ESC \ | BEL)",
 // any other "ESC <char>") and the control characters 0x01-0x1A (so newlines and tabs too).
 std::string sanitize(sv s) {
+  // Most strings have nothing to remove: one copy, no per-byte appends.
+  bool clean = true;
+  for (char ch : s) clean = clean && !(static_cast<unsigned char>(ch) >= 0x01 && static_cast<unsigned char>(ch) <= 0x1B);
+  if (clean) return std::string(s);
   std::string out;
   out.reserve(s.size());
   std::size_t i = 0;
@@ -434,6 +438,16 @@ void encode_string(std::string& out, sv s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
   for (std::size_t i = 0; i < s.size(); ++i) {
+    // Runs of bytes written as they are go out in one append (a call per byte is slow in wasm).
+    std::size_t run = i;
+    while (run < s.size() && static_cast<unsigned char>(s[run]) >= 0x20 && s[run] != '"' && s[run] != '\\' &&
+           static_cast<unsigned char>(s[run]) != 0xE2)
+      ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"': out += "\\\""; break;
@@ -556,17 +570,126 @@ void encode(std::string& out, const json& v) {
   }
 }
 
-std::string document(sv name_key, const std::vector<json>& versions) {
-  json_array list(versions.begin(), versions.end());
-  json_object packages;
-  packages.emplace_back(std::string(name_key), minify(list));
-  json_object top;
-  top.emplace_back("minified", json("composer/2.0"));
-  top.emplace_back("packages", json(std::move(packages)));
-  return packagist_json_encode(json(std::move(top)));
+bool holds_double(const json& v) {
+  switch (v.type()) {
+    case json::kind::number: return true;
+    case json::kind::array:
+      for (const json& e : v.as_array())
+        if (holds_double(e)) return true;
+      return false;
+    case json::kind::object:
+      for (const auto& kv : v.as_object())
+        if (holds_double(kv.second)) return true;
+      return false;
+    default: return false;
+  }
+}
+
+// A top-level value of a version as the p2 writer keeps it: its json_encode text, which is also what
+// php_identical compares (equal texts <=> identical values: encode is injective on PHP arrays, [] and {}
+// and lists and "0".."n-1" objects alike), except for floats (1.0 encodes as 1, -0.0 and 0.0 differ),
+// so a value holding one keeps its tree and is compared as a tree.
+struct encoded_value {
+  std::string text;
+  std::optional<json> tree;
+};
+
+bool encoded_identical(const encoded_value& a, const encoded_value& b) {
+  if (a.tree || b.tree) return a.tree && b.tree && php_identical(*a.tree, *b.tree);
+  return a.text == b.text;
+}
+bool encoded_null(const encoded_value& v) { return v.text == "null"; }
+
+encoded_value encoded(const json& v) {
+  encoded_value e;
+  encode(e.text, v);
+  if (holds_double(v)) e.tree = v;
+  return e;
+}
+
+// The members of a version as minify() sees it (as_php_array in minifier.cpp).
+member_list<encoded_value> encoded_members(const json& version) {
+  member_list<encoded_value> out;
+  if (version.is_object()) {
+    out.reserve(version.size());
+    for (const auto& [k, v] : version.as_object()) out.emplace_back(k, encoded(v));
+  } else if (version.is_array()) {
+    const auto& a = version.as_array();
+    for (std::size_t i = 0; i < a.size(); ++i) out.emplace_back(std::to_string(i), encoded(a[i]));
+  }
+  return out;
 }
 
 }  // namespace
+
+struct p2_writer::list {
+  using minifier = basic_minifier<encoded_value, bool (*)(const encoded_value&, const encoded_value&),
+                                  bool (*)(const encoded_value&)>;
+  // packagist_json_encode({"minified":"composer/2.0","packages":{key: [versions...]}}), written in
+  // place: the document is never copied (a key "0" makes "packages" a PHP list).
+  explicit list(const std::string& key) : list_key(key == "0") {
+    out = "{\"minified\":\"composer/2.0\",\"packages\":";
+    if (list_key) {
+      out += '[';
+    } else {
+      out += '{';
+      encode_string(out, key);
+      out += ':';
+    }
+  }
+  bool list_key;
+  std::string out;
+  bool first = true;
+  minifier m{encoded_identical, encoded_null};
+
+  void add(const json& entry) {
+    out += first ? '[' : ',';
+    first = false;
+    const member_list<encoded_value> members = encoded_members(entry);
+    const auto& step = m.next(members, php_truthy(entry));
+    if (step.whole) {
+      encode(out, entry);
+      return;
+    }
+    // The diff is a PHP array: [] when empty, a list when its keys are "0".."n-1".
+    bool is_list = true;
+    for (std::size_t i = 0; i < step.diff.size() && is_list; ++i) is_list = step.diff[i].first == std::to_string(i);
+    out += is_list ? '[' : '{';
+    bool sep = false;
+    for (const auto& [k, v] : step.diff) {
+      if (sep) out += ',';
+      sep = true;
+      if (!is_list) {
+        encode_string(out, k);
+        out += ':';
+      }
+      if (v) {
+        out += v->text;
+      } else {
+        out += "\"__unset\"";
+      }
+    }
+    out += is_list ? ']' : '}';
+  }
+
+  std::string finish() && {
+    out += first ? "[]" : "]";
+    out += list_key ? "]}" : "}}";
+    return std::move(out);
+  }
+};
+
+p2_writer::p2_writer(std::string_view package_name)
+    : tagged_(std::make_unique<list>(ascii_lower(package_name))), dev_(std::make_unique<list>(ascii_lower(package_name))) {}
+p2_writer::~p2_writer() = default;
+
+void p2_writer::add(const json& entry) {
+  const json& vn = entry["version_normalized"];
+  const std::string_view normalized = vn.is_string() ? vn.as_string() : entry["version"].as_string();
+  (is_dev_version(normalized) ? *dev_ : *tagged_).add(entry);
+}
+
+p2_documents p2_writer::finish() && { return {std::move(*tagged_).finish(), std::move(*dev_).finish()}; }
 
 json version_entry(const json& cj, const version_fields& f) {
   // Keys in Version::toArray order. composer.json keys not listed are not part of Packagist's p2 output
@@ -652,14 +775,9 @@ bool is_dev_version(std::string_view v) {
 }
 
 p2_documents build_p2(std::string_view package_name, const std::vector<json>& entries) {
-  std::vector<json> tagged, dev;
-  for (const json& e : entries) {
-    const json& vn = e["version_normalized"];
-    const std::string_view normalized = vn.is_string() ? vn.as_string() : e["version"].as_string();
-    (is_dev_version(normalized) ? dev : tagged).push_back(e);
-  }
-  const std::string key = ascii_lower(package_name);
-  return {document(key, tagged), document(key, dev)};
+  p2_writer w(package_name);
+  for (const json& e : entries) w.add(e);
+  return std::move(w).finish();
 }
 
 std::string packagist_json_encode(const json& value) {

@@ -278,6 +278,16 @@ void append_json_string(std::string& out, std::string_view s) {
   if (std::size_t need = out.size() + s.size() + 2; need > out.capacity()) out.reserve(std::max(need, 2 * out.capacity()));
   out += '"';
   for (std::size_t i = 0; i < s.size();) {
+    // Runs of printable ASCII go out in one append (a call per byte is slow in wasm).
+    std::size_t run = i;
+    while (run < s.size() && static_cast<unsigned char>(s[run]) >= 0x20 && static_cast<unsigned char>(s[run]) < 0x80 &&
+           s[run] != '"' && s[run] != '\\')
+      ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       i = append_non_ascii(out, s, i);

@@ -61,23 +61,23 @@ result<storage::upstream_version> upstream_version_row(const json& v) {
   u.v.dist_shasum = std::string(dist["shasum"].as_string());
   u.upstream_dist_url = dist_url->href;
   if (auto t = parse_iso8601(v["time"].as_string()); t) u.v.release_time = *t;
-  json kept = v;
-  for (const char* k : {"version", "version_normalized", "dist", "source", "notification-url", "time", "uid"}) kept.erase(k);
-  u.v.composer_json = kept.dump();
+  // The version minus what the row keeps in columns (the first of duplicate keys, as json::erase),
+  // written without copying the version.
+  constexpr std::string_view columns[] = {"version", "version_normalized", "dist", "source", "notification-url", "time", "uid"};
+  bool dropped[std::size(columns)] = {};
+  json_writer w;
+  w.begin_object();
+  for (const auto& [key, value] : v.as_object()) {
+    bool column = false;
+    for (std::size_t i = 0; i < std::size(columns) && !column; ++i)
+      if (!dropped[i] && key == columns[i]) column = dropped[i] = true;
+    if (!column) w.key(key).value(value);
+  }
+  w.end_object();
+  u.v.composer_json = std::move(w).str();
   u.stability = std::string(versions::parse_stability(normalized));
   u.is_dev = composer::is_dev_version(normalized);
   return u;
-}
-
-std::vector<json> p2_versions(const json& doc, std::string_view name) {
-  std::vector<json> out;
-  for (const auto& [key, list] : doc["packages"].as_object()) {
-    if (ascii_lower(key) != name || !list.is_array()) continue;
-    // Never edit minified entries in place: expand first, the builder re-minifies.
-    json expanded = doc["minified"].as_string() == "composer/2.0" ? composer::expand(list.as_array()) : list;
-    for (auto& v : expanded.as_array()) out.push_back(std::move(v));
-  }
-  return out;
 }
 
 namespace {
