@@ -20,8 +20,16 @@ export class Handles {
     this.map.delete(id);
     return h;
   }
-  // Cancels streams nobody used, so upstream connections are released.
+  // Whether release() has streams to cancel.
+  get open() {
+    return this.map.size > (this.map.has(0) ? 1 : 0);
+  }
+  // Cancels streams nobody used, so upstream connections are released. Not the request body: the
+  // runtime discards an unread request body itself, and touching it after the response (a cancel or a
+  // drain in waitUntil) stalls the next request under `wrangler dev`, whose proxy waits for its own
+  // body-draining middleware (docs/OPERATIONS.md).
   async release() {
+    this.map.delete(0);
     const pending = [...this.map.values()];
     this.map.clear();
     await Promise.allSettled(pending.map((h) => h.stream?.cancel?.()));

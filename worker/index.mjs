@@ -131,11 +131,11 @@ export default {
     }
     if (!(first instanceof Promise)) {
       // Finished inside pb_start, without I/O (a warm hit): answered now, without a promise chain or
-      // waitUntil (unless a request body is left to cancel).
+      // waitUntil (unless a stream is left to cancel).
       if (first.trap) send(...failed(first.trap, false));
       else if (first.response) send(toResponse(first.response, handles, request.method), first.response.log);
       else send(jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" });
-      if (handles.map.size) ctx.waitUntil(handles.release());
+      if (handles.open) ctx.waitUntil(handles.release());
       return early;
     }
     return new Promise((res) => {
