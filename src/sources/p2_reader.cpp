@@ -136,7 +136,7 @@ result<std::monostate> members(scanner& sc, Member&& member) {
 }  // namespace
 
 result<std::monostate> read_p2_versions(std::string_view doc, std::string_view name,
-                                        const std::function<bool(const json&)>& each) {
+                                        const std::function<bool(const json&)>& each, p2_lists which) {
   if (!simdjson::validate_utf8(doc.data(), doc.size())) return broken("the document is not UTF-8");
   // "minified" may follow "packages" (Packagist writes it last): one pass for the top-level members,
   // one for the package lists. As json::operator[] does, the first of duplicate keys counts.
@@ -158,29 +158,36 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
   if (!top.at_end()) return broken("content after the document");
   if (!packages || packages->front() != '{') return std::monostate{};  // no package lists: no versions
 
-  bool stopped = false;
+  // The lists to read: every key of the package (as a packagist mirror reads), or the last one (as
+  // Composer's repository reader keeps it: a later key replaces an earlier one, list or not).
+  std::vector<std::string_view> lists;
   scanner pk(*packages);
-  return members(pk, [&](const std::string& key, std::string_view list) -> result<go_on> {
-    if (list.front() != '[' || ascii_lower(key) != name) return go_on{};
+  auto found = members(pk, [&](const std::string& key, std::string_view value) -> result<go_on> {
+    if (ascii_lower(key) != name) return go_on{};
+    if (which == p2_lists::last) lists.clear();
+    lists.push_back(value);
+    return go_on{};
+  });
+  if (!found) return found;
+  for (std::string_view list : lists) {
+    if (list.front() != '[') continue;
     composer::expander expander;
     scanner sc(list);
     sc.take('[');
-    if (sc.take(']')) return go_on{};
+    if (sc.take(']')) continue;
     while (true) {
       auto text = sc.value();
       if (!text) return broken("a version entry was expected");
       auto entry = parse_json(*text);
       if (!entry) return std::move(entry).err();
       const json& version = minified ? expander.next(std::move(*entry)) : *entry;
-      if (!each(version)) {
-        stopped = true;
-        return go_on{true};
-      }
+      if (!each(version)) return std::monostate{};
       if (sc.take(',')) continue;
-      if (sc.take(']')) return go_on{stopped};
+      if (sc.take(']')) break;
       return broken("',' or ']' was expected");
     }
-  });
+  }
+  return std::monostate{};
 }
 
 }  // namespace pb::sources

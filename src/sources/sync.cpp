@@ -150,18 +150,21 @@ namespace {
 // Syncs one package of a composer source; returns the number of versions written.
 task<result<std::int64_t>> sync_composer_package(const upstream& u, const composer_root& root, storage::source_record s,
                                                  std::string name, std::int64_t now_ms, std::vector<std::string>* notes) {
-  auto versions = co_await read_composer_package(u, root, name);
-  if (!versions) co_return std::move(versions).err();
-  if (!versions->has_value()) co_return make_error(error_code::not_found, name + ": the repository has no such package");
+  // Each version becomes its row as it is read: the versions themselves are never all held.
   std::vector<storage::upstream_version> rows;
-  for (const auto& v : **versions) {
+  std::vector<std::string> skipped;
+  auto found = co_await read_composer_package(u, root, name, [&](const json& v) {
     auto row = upstream_version_row(v);
     if (!row) {
-      if (notes->size() < 20) notes->push_back(name + " " + row.err().message);
-      continue;
+      if (skipped.size() < 20) skipped.push_back(name + " " + row.err().message);
+      return;
     }
     rows.push_back(std::move(*row));
-  }
+  });
+  if (!found) co_return std::move(found).err();
+  if (!*found) co_return make_error(error_code::not_found, name + ": the repository has no such package");
+  for (auto& why : skipped)
+    if (notes->size() < 20) notes->push_back(std::move(why));
   std::int64_t count = static_cast<std::int64_t>(rows.size());
   auto replaced = co_await storage::replace_source_versions(name, s.id, s.type, std::move(rows), now_ms);
   if (!replaced) co_return std::move(replaced).err();

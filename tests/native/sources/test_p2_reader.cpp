@@ -225,3 +225,22 @@ TEST_CASE("mirror rewrite: the reader stops when asked", "[p2_reader]") {
   CHECK(r.ok());
   CHECK(seen == std::vector<std::string>{"1", "2"});
 }
+
+TEST_CASE("mirror rewrite: a composer source takes the package's last key, the packagist mirror every list", "[p2_reader]") {
+  const auto versions = [](std::string_view doc, sources::p2_lists which) {
+    std::vector<std::string> seen;
+    auto r = sources::read_p2_versions(doc, "acme/pkg", [&](const json& v) {
+      seen.emplace_back(v["version"].as_string());
+      return true;
+    }, which);
+    CHECK(r.ok());
+    return seen;
+  };
+  const std::string two = R"({"packages":{"Acme/Pkg":[{"version":"1"}],"other/x":[],"acme/pkg":[{"version":"2"},{"version":"3"}]}})";
+  CHECK(versions(two, sources::p2_lists::every) == std::vector<std::string>{"1", "2", "3"});
+  CHECK(versions(two, sources::p2_lists::last) == std::vector<std::string>{"2", "3"});
+  // As composer_repo read it before: the last key wins even when it is not a list.
+  const std::string last_not_list = R"({"packages":{"acme/pkg":[{"version":"1"}],"ACME/PKG":{"1":{"version":"1"}}}})";
+  CHECK(versions(last_not_list, sources::p2_lists::every) == std::vector<std::string>{"1"});
+  CHECK(versions(last_not_list, sources::p2_lists::last).empty());
+}
