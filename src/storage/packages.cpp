@@ -216,11 +216,13 @@ task<result<std::monostate>> replace_source_versions(std::string package, std::i
     st.params = {json(package), json(source_id), json(now_ms)};
     std::string values;
     for (std::size_t i = at; i < versions.size() && i < at + rows_per_statement; ++i) {
-      const upstream_version& u = versions[i];
+      upstream_version& u = versions[i];
       if (!values.empty()) values += ", ";
       values += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      // The composer.json moves into the statement (the rows are this batch's own): one copy of the
+      // version set in memory, not two.
       for (json p : {json(u.v.version), json(u.v.version_normalized), json(u.stability), json(u.is_dev ? 1 : 0),
-                     json(u.v.reference), json(u.v.composer_json), json(u.v.dist_type),
+                     json(u.v.reference), json(std::move(u.v.composer_json)), json(u.v.dist_type),
                      u.v.dist_shasum.empty() ? json() : json(u.v.dist_shasum), json(u.upstream_dist_url),
                      json(u.v.release_time)})
         st.params.push_back(std::move(p));
