@@ -138,6 +138,7 @@ result<std::monostate> members(scanner& sc, Member&& member) {
 result<std::monostate> read_p2_versions(std::string_view doc, std::string_view name,
                                         const std::function<bool(const json&)>& each, p2_lists which) {
   if (!simdjson::validate_utf8(doc.data(), doc.size())) return broken("the document is not UTF-8");
+  if (doc.substr(0, 3) == "\xEF\xBB\xBF") doc.remove_prefix(3);  // a byte order mark, which simdjson skips too
   // "minified" may follow "packages" (Packagist writes it last): one pass for the top-level members,
   // one for the package lists. As json::operator[] does, the first of duplicate keys counts.
   std::optional<std::string_view> packages;

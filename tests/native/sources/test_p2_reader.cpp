@@ -156,6 +156,8 @@ TEST_CASE("mirror rewrite: named documents give what the old path gave, byte for
       R"({"minified":"composer/2.0","packages":{"acme/pkg":[{"version":"1.0.0",)" + dist +
           R"(,"description":"a\u001b[31mred\u001b[0m\nline","support":{"source":"https://s","issues":"javascript:x","chat":"irc://c","0":"x"},)"
           R"("funding":[{"type":"github","url":"https://f/b"},{"type":"custom","url":"https://f/a"},{"url":"ftp://x"}],"authors":[{"name":" Ann ","homepage":"ftp://x","role":"dev"},{"role":"x"}]}]}})",
+      // a byte order mark before the document (simdjson skips it; found by the p2_rewrite fuzz target)
+      "\xEF\xBB\xBF{\"packages\":{\"acme/pkg\":[{\"version\":\"1.0.0\"," + dist + "}]}}",
       // an empty package list and a document without packages
       R"({"minified":"composer/2.0","packages":{"acme/pkg":[]}})",
       R"({"minified":"composer/2.0"})",
