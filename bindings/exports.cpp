@@ -94,9 +94,20 @@ task<std::string> reject(std::string message) {
   co_return finish_document(http::error_response(error_code::protocol, std::move(message)));
 }
 
-// The start document, read straight from simdjson's DOM (no owning JSON tree): it is parsed on every
-// request, so its cost is part of every warm hit's.
+// The start document: a fetch in its binary form (the Worker's; PROTOCOL.md "Start"), or JSON, read
+// straight from simdjson's DOM (no owning JSON tree), which every host may still send.
 result<request_context> read_start(std::string_view doc) {
+  if (doc.substr(0, wire::fetch_start_magic.size()) == wire::fetch_start_magic) {
+    auto s = wire::decode_fetch_start(doc);
+    if (!s) return std::move(s).err();
+    request_context ctx;
+    ctx.now_ms = s->now_ms;
+    ctx.req.method = s->method.empty() ? std::string("GET") : std::move(s->method);
+    ctx.req.target = http::parse_url(s->url);
+    ctx.req.header_list = std::move(s->headers);
+    ctx.req.body = s->has_body ? http::body_handle{0} : http::no_body;
+    return ctx;
+  }
   static simdjson::dom::parser parser;  // keeps its buffers between invocations (single-threaded module)
   simdjson::dom::element root;
   if (auto err = parser.parse(doc.data(), doc.size()).get(root))

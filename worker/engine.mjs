@@ -122,6 +122,75 @@ function keepBody(inst, id, bytes) {
   }
 }
 
+// A fetch start document in its binary form (PROTOCOL.md "Start"): the request head as length-prefixed
+// bytes written straight into wasm memory, so neither JSON.stringify here nor a JSON parse in wasm runs
+// on every request. headers: [[name, value], ...] as the Request's Headers iterate them.
+export class FetchStart {
+  constructor(nowMs, method, url, headers, hasBody) {
+    this.nowMs = nowMs;
+    this.method = method;
+    this.url = url;
+    this.headers = headers;
+    this.hasBody = hasBody;
+  }
+}
+
+const FETCH_MAGIC = [0x50, 0x42, 0x46, 0x32]; // "PBF2"
+
+// Writes s at `at` as a u32 length and its UTF-8 bytes; returns the position after it. Header values
+// and URLs are ASCII in practice: a plain loop for those, encodeInto from the first other character.
+function putString(u8, at, s) {
+  const start = at + 4;
+  const n = s.length;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) break;
+    u8[start + i] = c;
+  }
+  let end = start + n;
+  if (i < n) end = start + i + encoder.encodeInto(s.slice(i), u8.subarray(start + i)).written;
+  putU32(u8, at, end - start);
+  return end;
+}
+
+function putU32(u8, at, v) {
+  u8[at] = v & 0xff;
+  u8[at + 1] = (v >>> 8) & 0xff;
+  u8[at + 2] = (v >>> 16) & 0xff;
+  u8[at + 3] = v >>> 24;
+}
+
+// Into the instance's start buffer (kept between invocations: pb_start copies what it keeps); returns
+// the length written.
+function writeFetchStart(inst, ex, d) {
+  let bound = 32 + 3 * (d.method.length + d.url.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
+  for (const [k, v] of d.headers) bound += 8 + 3 * (k.length + v.length);
+  let buf = inst.startBuf;
+  if (!buf || buf.cap < bound) {
+    if (buf) ex.pb_free(buf.ptr);
+    inst.startBuf = null;
+    const cap = Math.max(bound, 4096);
+    const ptr = ex.pb_alloc(cap);
+    if (!ptr) throw new WebAssembly.RuntimeError("pb_alloc failed: wasm memory exhausted");
+    buf = inst.startBuf = { ptr, cap };
+  }
+  const u8 = new Uint8Array(ex.memory.buffer, buf.ptr, buf.cap); // fresh view: memory may have grown
+  u8.set(FETCH_MAGIC, 0);
+  putU32(u8, 4, d.nowMs % 0x100000000);
+  putU32(u8, 8, Math.floor(d.nowMs / 0x100000000));
+  putU32(u8, 12, d.hasBody ? 1 : 0);
+  let at = putString(u8, 16, d.method);
+  at = putString(u8, at, d.url);
+  putU32(u8, at, d.headers.length);
+  at += 4;
+  for (const [k, v] of d.headers) {
+    at = putString(u8, at, k);
+    at = putString(u8, at, v);
+  }
+  return at;
+}
+
 // Reads a finished job's finish document (and its raw body).
 function finishOf(inst, id) {
   return call(inst, (ex) => {
@@ -186,6 +255,10 @@ export function run(module, startDoc, io) {
   const inst = instanceFor(module);
   configure(inst, io.env);
   const id = call(inst, (ex) => {
+    if (startDoc instanceof FetchStart) {
+      const len = writeFetchStart(inst, ex, startDoc); // may replace the buffer
+      return ex.pb_start(inst.startBuf.ptr, len);
+    }
     const [ptr, len] = write(ex, JSON.stringify(startDoc));
     try {
       return ex.pb_start(ptr, len);

@@ -2,7 +2,7 @@
 // this file turns an invocation into a start document, runs the effect loop (engine.mjs) and turns
 // the finish document back into a Response. A trap answers 500 and the next request gets a new instance.
 import wasmModule from "../build/wasm/package_broker.wasm";
-import { drive, run, Handles, Trap } from "./engine.mjs";
+import { drive, run, FetchStart, Handles, Trap } from "./engine.mjs";
 
 const PROTOCOL_VERSION = 2;
 
@@ -75,21 +75,14 @@ export default {
   async fetch(request, env, ctx) {
     const started = Date.now();
     const handles = new Handles();
-    if (request.body) {
+    // Each property of a Request is a call into the runtime that makes a new value: read each once.
+    const { method, url, body: requestBody } = request;
+    const headers = [...request.headers];
+    if (requestBody) {
       const len = request.headers.get("content-length");
-      handles.setRequestBody(request.body, len != null ? { length: Number(len) } : {});
+      handles.setRequestBody(requestBody, len != null ? { length: Number(len) } : {});
     }
-    const startDoc = {
-      v: PROTOCOL_VERSION,
-      kind: "fetch",
-      now_ms: started,
-      request: {
-        method: request.method,
-        url: request.url,
-        headers: [...request.headers],
-        ...(request.body ? { body_handle: 0 } : {}),
-      },
-    };
+    const startDoc = new FetchStart(started, method, url, headers, requestBody != null);
     // Request log (docs/OPERATIONS.md). PB_LOG "requests" (scripts/dev, and scripts/deploy with
     // [observability] on): one line per request; "debug": the same with the effect ops of each batch
     // (one entry per suspension) and a second line, phase "after_response", for the work done after the
@@ -99,11 +92,10 @@ export default {
     // only: an upstream URL, a raw fetch error; never sent to the client).
     const logAll = env.PB_LOG === "requests" || env.PB_LOG === "debug";
     const batches = env.PB_LOG === "debug" ? [] : undefined;
-    const path = pathOf(request.url);
     const failed = (err, sent) => {
       const trapped = err instanceof Trap;
       const error = String(err?.message ?? err);
-      log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error, method: request.method, path, ...(sent ? { phase: "after_response" } : {}) });
+      log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error, method, path: pathOf(url), ...(sent ? { phase: "after_response" } : {}) });
       return [jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"), { detail: error }];
     };
     let resolve = null;
@@ -117,12 +109,12 @@ export default {
       status = resp.status;
       if (logAll || status >= 500) {
         batchesAtSend = batches?.length ?? 0;
-        console.log(requestLine(request.method, path, status, Date.now() - started, meta, batches?.slice()));
+        console.log(requestLine(method, pathOf(url), status, Date.now() - started, meta, batches?.slice()));
       }
       if (resolve) resolve(resp);
       else early = resp;
     };
-    const io = { env, ctx, handles, batches, respond: (r) => send(toResponse(r, handles, request.method), r.log) };
+    const io = { env, ctx, handles, batches, respond: (r) => send(toResponse(r, handles, method), r.log) };
     let first;
     try {
       first = run(wasmModule, startDoc, io);
@@ -133,7 +125,7 @@ export default {
       // Finished inside pb_start, without I/O (a warm hit): answered now, without a promise chain or
       // waitUntil (unless a stream is left to cancel).
       if (first.trap) send(...failed(first.trap, false));
-      else if (first.response) send(toResponse(first.response, handles, request.method), first.response.log);
+      else if (first.response) send(toResponse(first.response, handles, method), first.response.log);
       else send(jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" });
       if (handles.open) ctx.waitUntil(handles.release());
       return early;
@@ -143,10 +135,10 @@ export default {
       if (early) res(early);
       const done = first
         .then((finish) => {
-          if (finish.response) send(toResponse(finish.response, handles, request.method), finish.response.log);
+          if (finish.response) send(toResponse(finish.response, handles, method), finish.response.log);
           else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" });
           else if (batches && batches.length > batchesAtSend)
-            log({ phase: "after_response", method: request.method, path, status, ms: Date.now() - started, batches: batches.slice(batchesAtSend) });
+            log({ phase: "after_response", method, path: pathOf(url), status, ms: Date.now() - started, batches: batches.slice(batchesAtSend) });
         })
         .catch((err) => {
           const wasSent = sent;

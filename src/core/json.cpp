@@ -286,11 +286,14 @@ void append_json_string(std::string& out, std::string_view s) {
   if (std::size_t need = out.size() + s.size() + 2; need > out.capacity()) out.reserve(std::max(need, 2 * out.capacity()));
   out += '"';
   for (std::size_t i = 0; i < s.size();) {
-    // Runs of printable ASCII go out in one append (a call per byte is slow in wasm).
+    // Characters that need nothing go in one append per run, not one push_back each (header names and
+    // values, keys and most text are such runs: this loop runs in every finish document).
     std::size_t run = i;
-    while (run < s.size() && static_cast<unsigned char>(s[run]) >= 0x20 && static_cast<unsigned char>(s[run]) < 0x80 &&
-           s[run] != '"' && s[run] != '\\')
+    while (run < s.size()) {
+      const auto r = static_cast<unsigned char>(s[run]);
+      if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\') break;
       ++run;
+    }
     if (run > i) {
       out.append(s.data() + i, run - i);
       i = run;

@@ -90,10 +90,27 @@ std::uint32_t start(const json& start_doc) {
     configure(*env);
     doc.erase("env");
   }
-  auto [p, n] = copy_in(doc.dump());
+  auto [p, n] = copy_in(wire_form(doc));
   std::uint32_t id = pb_start(p, n);
   pb_free(p);
   return id;
+}
+
+std::string wire_form(const json& doc) {
+  // A well-formed fetch goes in the binary form the Worker sends (PROTOCOL.md "Start"); anything else
+  // (scheduled, queue, a deliberately malformed or foreign-version document) as JSON, which every host
+  // may still send.
+  const json& r = doc["request"];
+  if (doc["kind"].as_string() != "fetch" || doc["v"].as_int() != wire::protocol_version || !r["method"].is_string() ||
+      !r["url"].is_string() || !r["headers"].is_array())
+    return doc.dump();
+  wire::fetch_start s;
+  s.now_ms = doc["now_ms"].as_int();
+  s.method = r["method"].as_string();
+  s.url = r["url"].as_string();
+  s.headers = wire::read_headers(r["headers"]);
+  s.has_body = r["body_handle"].is_number();
+  return wire::encode_fetch_start(s);
 }
 
 std::string output(std::uint32_t id) { return std::string(pb_out_ptr(id), pb_out_len(id)); }

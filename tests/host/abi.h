@@ -76,6 +76,8 @@ void configure(const json& vars);
 
 // Low-level stepping, for tests that interleave jobs by hand.
 std::uint32_t start(const json& start_doc);
+// The bytes start() hands pb_start for a start document: a well-formed fetch in the binary form, else JSON.
+std::string wire_form(const json& start_doc);
 std::string output(std::uint32_t id);
 int resume(std::uint32_t id, std::string_view results_doc);
 

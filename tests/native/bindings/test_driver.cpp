@@ -5,6 +5,7 @@
 #include "bindings/driver.h"
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
+#include "bindings/wire.h"
 #include "core/version.h"
 #include "host/abi.h"
 #include "host/native_client.h"
@@ -237,6 +238,65 @@ TEST_CASE("a bad start document is answered with a protocol error response", "[a
     CHECK(output(id).find("protocol version 99") != std::string::npos);
     pb_finish(id);
   }
+}
+
+TEST_CASE("the binary fetch start document round-trips every field", "[abi][wire]") {
+  wire::fetch_start s;
+  s.now_ms = 1767225600123;
+  s.has_body = true;
+  s.method = "POST";
+  s.url = "https://pb.test/downloads?x=%C3%A9";
+  s.headers.add("authorization", "Basic dG9rZW46eA==");
+  s.headers.add("x-note", "caf\xc3\xa9");  // a header value outside ASCII, as UTF-8
+  s.headers.add("x-note", "");
+  auto d = wire::decode_fetch_start(wire::encode_fetch_start(s));
+  REQUIRE(d.ok());
+  CHECK(d->now_ms == s.now_ms);
+  CHECK(d->has_body);
+  CHECK(d->method == "POST");
+  CHECK(d->url == s.url);
+  CHECK(d->headers.entries() == s.headers.entries());
+}
+
+TEST_CASE("a malformed binary start document is a protocol error, never a request", "[abi][wire]") {
+  using namespace pb::testing;
+  wire::fetch_start s;
+  s.now_ms = 1767225600000;
+  s.method = "GET";
+  s.url = "http://pb.test/health";
+  s.headers.add("accept", "*/*");
+  const std::string good = wire::encode_fetch_start(s);
+  std::string huge_count = good;
+  huge_count[16 + 4 + 3 + 4 + s.url.size() + 3] = '\x7f';  // the header count's high byte
+  std::string bad_flags = good;
+  bad_flags[12] = 2;
+  for (const std::string& doc : {good.substr(0, good.size() - 1), good + "x", huge_count, bad_flags, good.substr(0, 10)}) {
+    CHECK_FALSE(wire::decode_fetch_start(doc).ok());
+    configure(admin_vars());
+    std::uint32_t id = pb_start(doc.data(), static_cast<std::uint32_t>(doc.size()));
+    REQUIRE(pb_state(id) == 0);
+    CHECK(output(id).find("binary start document") != std::string::npos);
+    CHECK(parse_json(output(id)).value()["response"]["status"].as_int() == 500);
+    pb_finish(id);
+  }
+}
+
+TEST_CASE("a fetch starts the same from its binary and its JSON start document", "[abi][wire]") {
+  using namespace pb::testing;
+  json doc = fetch_start("GET", "http://pb.test/nope", {{"accept", "application/json"}}, false, admin_vars());
+  REQUIRE(wire_form(doc).substr(0, 4) == wire::fetch_start_magic);
+  std::uint32_t binary = start(doc);
+  REQUIRE(pb_state(binary) == 0);
+  std::string from_binary = output(binary);
+  pb_finish(binary);
+  json plain = doc;
+  plain.erase("env");  // the bindings were configured by start() above
+  std::string text = plain.dump();
+  std::uint32_t from_json = pb_start(text.data(), static_cast<std::uint32_t>(text.size()));
+  REQUIRE(pb_state(from_json) == 0);
+  CHECK(output(from_json) == from_binary);  // the same 404, byte for byte
+  CHECK(from_binary.find("\"status\":404") != std::string::npos);
+  pb_finish(from_json);
 }
 
 namespace {
