@@ -1,8 +1,9 @@
 // Packagist-shaped p2 documents for one package: `version_entry` (one version object, as Packagist's
 // App\Entity\Version::toV2Array emits it, from a composer.json and the fields the repository knows),
 // `build_p2` (the <name>.json and <name>~dev.json pair, as App\Package\V2Dumper::dumpVersionsToV2File
-// writes them) and `packagist_json_encode` (PHP's json_encode with JSON_UNESCAPED_SLASHES |
-// JSON_UNESCAPED_UNICODE). Pure. Sorting the versions is the caller's job (versions/sort.h).
+// writes them; `p2_writer` one version at a time) and `packagist_json_encode` (PHP's json_encode with
+// JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE). Pure. Sorting the versions is the caller's job
+// (versions/sort.h). The version objects are made in p2_builder.cpp, the documents written in p2_writer.cpp.
 #pragma once
 
 #include <memory>

@@ -21,7 +21,6 @@ class scanner {
  public:
   explicit scanner(std::string_view text) : s_(text) {}
 
-  std::size_t pos() const { return at_; }
   bool at_end() const { return at_ >= s_.size(); }
   char peek() const { return at_ < s_.size() ? s_[at_] : '\0'; }
   void skip_ws() {
