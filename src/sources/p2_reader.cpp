@@ -76,7 +76,10 @@ class scanner {
       }
       ++at_;
       if (c == '{' || c == '[') {
-        if (open.size() >= 1024) return false;  // simdjson's default depth limit
+        if (open.size() >= 1024) {  // simdjson's default depth limit
+          too_deep_ = true;
+          return false;
+        }
         open.push_back(c == '{' ? '}' : ']');
       } else if (c == '}' || c == ']') {
         if (open.empty() || open.back() != c) return false;
@@ -89,6 +92,13 @@ class scanner {
 
   std::string_view s_;
   std::size_t at_ = 0;
+  bool too_deep_ = false;
+
+ public:
+  // Why value() failed, for the error message.
+  std::string failure(std::string_view otherwise) const {
+    return too_deep_ ? "the document is too deep: more than 1024 nested objects and arrays" : std::string(otherwise);
+  }
 };
 
 error broken(std::string_view why) { return make_error(error_code::bad_request, "invalid JSON (" + std::string(why) + ")"); }
@@ -122,7 +132,7 @@ result<std::monostate> members(scanner& sc, Member&& member) {
     if (!key) return std::move(key).err();
     if (!sc.take(':')) return broken("':' was expected");
     auto v = sc.value();
-    if (!v) return broken("a value was expected after \"" + key->substr(0, 60) + "\"");
+    if (!v) return broken(sc.failure("a value was expected after \"" + key->substr(0, 60) + "\""));
     auto r = member(*key, *v);
     if (!r) return std::move(r).err();
     if (r->stop) return std::monostate{};
@@ -177,7 +187,7 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
     if (sc.take(']')) continue;
     while (true) {
       auto text = sc.value();
-      if (!text) return broken("a version entry was expected");
+      if (!text) return broken(sc.failure("a version entry was expected"));
       auto entry = parse_json(*text);
       if (!entry) return std::move(entry).err();
       const json& version = minified ? expander.next(std::move(*entry)) : *entry;

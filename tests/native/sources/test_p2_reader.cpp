@@ -210,6 +210,11 @@ TEST_CASE("mirror rewrite: broken documents are refused; unread parts are only s
   CHECK_FALSE(reads(R"({"packages":{"acme/pkg":[{"version":"1.0.0"}}]})"));        // brackets that do not match
   CHECK_FALSE(reads("{\"packages\":{\"acme/pkg\":[{\"version\":\"\xFF\"}]}}"));  // not UTF-8
   CHECK_FALSE(reads(R"({"minified":composer,"packages":{}})"));                    // "minified" is read
+  // Nesting deeper than JSON parsing allows, in a part that is only scanned, says so (as simdjson did).
+  const std::string deep = R"({"packages":{"other/pkg":)" + std::string(2000, '[') + std::string(2000, ']') + "}}";
+  auto too_deep = sources::read_p2_versions(deep, "acme/pkg", [](const json&) { return true; });
+  REQUIRE_FALSE(too_deep.ok());
+  CHECK(too_deep.err().message.find("too deep") != std::string::npos);
   // Deliberate (docs/PERFORMANCE.md): another package's list is only scanned for its extent, so a
   // syntax error inside it no longer refuses the document the way parsing it whole did.
   const std::string other_broken = R"({"packages":{"other/pkg":[{"a":tru}],"acme/pkg":[{"version":"1.0.0"}]}})";
