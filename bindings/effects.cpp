@@ -410,6 +410,24 @@ typed_effect<std::int64_t> clock_sleep(std::int64_t ms) {
   });
 }
 
+typed_effect<std::string> blob_presign(std::string key, std::int64_t expires_s, std::string content_type) {
+  auto w = begin("blob.presign");
+  w.field("key", key).field("expires_s", expires_s).field("content_type", content_type);
+  return make<std::string>(std::move(w), [](effect_outcome&& o) -> result<std::string> {
+    if (!o) return std::move(o).err();
+    if (!(*o)["url"].is_string()) return make_error(error_code::protocol, "blob.presign answered without a url");
+    return std::string((*o)["url"].as_string());
+  });
+}
+
+typed_effect<std::monostate> invalidate_isolates(bool tokens, std::vector<std::string> documents) {
+  auto w = begin("isolates.invalidate");
+  w.field("tokens", tokens).key("documents").begin_array();
+  for (const auto& d : documents) w.value(d);
+  w.end_array();
+  return make<std::monostate>(std::move(w), ignore_value);
+}
+
 typed_effect<std::monostate> respond(http::response r) {
   auto w = begin("http.respond");
   w.key("response");

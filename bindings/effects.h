@@ -144,6 +144,9 @@ struct r2_put_result {
 // payload_too_large past max_bytes, and with effect_failed when R2 itself failed; nothing is stored.
 typed_effect<r2_put_result> r2_put(r2_put_args args);
 typed_effect<std::monostate> r2_delete(std::vector<std::string> keys);
+// A URL that fetches the object directly from the store for expires_s seconds (with this response
+// Content-Type). Fails (NotSupported) where the store cannot sign URLs: R2 bindings, local files.
+typed_effect<std::string> blob_presign(std::string key, std::int64_t expires_s, std::string content_type);
 
 // ---- Cache API (caches.default) ---------------------------------------------------------------------
 struct stored_response {
@@ -203,6 +206,11 @@ struct aes_gcm_sealed {
 // key_b64: a base64 256-bit key.
 typed_effect<aes_gcm_sealed> crypto_aes_gcm_encrypt(std::string key_b64, std::string plaintext, std::string aad = {});
 typed_effect<std::string> crypto_aes_gcm_decrypt(std::string key_b64, aes_gcm_sealed sealed, std::string aad = {});
+
+// ---- other instances ---------------------------------------------------------------------------------
+// Tells the host's other instances to drop hot-cache entries: every token record (tokens) and/or these
+// p2 documents. Raised only when settings::broadcast_invalidations is on.
+typed_effect<std::monostate> invalidate_isolates(bool tokens, std::vector<std::string> documents);
 
 // ---- clock and response -----------------------------------------------------------------------------
 typed_effect<std::int64_t> clock_now_ms();

@@ -187,6 +187,7 @@ PB_EXPORT int pb_protocol_version() { return wire::protocol_version; }
 PB_EXPORT int pb_configure(const char* doc, std::uint32_t len) {
   auto s = read_configuration(std::string_view(doc, len));
   if (!s) return 0;
+  storage::hot_cache::set_broadcast(s->broadcast_invalidations);
   configured() = std::make_shared<const settings>(std::move(*s));
   return 1;
 }
@@ -249,6 +250,15 @@ PB_EXPORT void pb_reset_caches() {
   storage::hot_cache::clear();
   auth::reset_rate_limits();
   storage::reset_denials();
+}
+
+// Applies an invalidation another instance broadcast (isolates.invalidate's arguments as JSON); 1 ok,
+// 0 malformed. Native hosts only (the self-hosted server's Redis subscriber); not exported to wasm.
+PB_EXPORT int pb_invalidate(const char* doc, std::uint32_t len) {
+  auto m = parse_json(std::string_view(doc, len));
+  if (!m || !m->is_object()) return 0;
+  storage::hot_cache::apply_invalidation(*m);
+  return 1;
 }
 
 // The raw body of a finished job's response ("body_raw" in the finish document).

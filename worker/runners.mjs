@@ -437,6 +437,15 @@ export const runners = {
     return { ms: Date.now() };
   },
 
+  // R2 bindings cannot sign URLs (that needs the S3 API and its keys): the core streams the archive instead.
+  async "blob.presign"() {
+    throw named("NotSupported", "an R2 binding cannot pre-sign URLs; the archive is streamed");
+  },
+  // Isolates share nothing to broadcast on: other isolates see changes within the hot cache's 10 s.
+  async "isolates.invalidate"() {
+    return {};
+  },
+
   // The sync queue (wrangler.toml [[queues.producers]]); its messages come back to index.mjs queue().
   async "queue.send"(e, io) {
     await binding(io.env, "SYNC_QUEUE").send(e.body, { delaySeconds: Math.max(0, Number(e.delay_s) || 0), contentType: "json" });

@@ -211,10 +211,11 @@ void dump_to(const json& j, std::string& out) {
 
 result<json> parse_json(std::string_view text) {
   // simdjson's DOM parser holds about 14 bytes per byte of input (tape, strings, structural indexes):
-  // small documents share one parser that keeps its buffers (the wasm module is single-threaded); a
-  // large one gets its own, freed right after, so one big document does not pin that memory.
+  // small documents share one parser per thread (per isolate in wasm; the native server parses on its
+  // event loop and, rarely, on its blocking-work threads) that keeps its buffers; a large one gets its
+  // own, freed right after, so one big document does not pin that memory.
   constexpr std::size_t shared_parser_bytes = 1024 * 1024;
-  static simdjson::dom::parser shared;
+  static thread_local simdjson::dom::parser shared;
   std::optional<simdjson::dom::parser> own;
   simdjson::dom::parser& parser = text.size() <= shared_parser_bytes ? shared : own.emplace();
   // The padded copy simdjson reads: small documents reuse one buffer (a mirror parses three small

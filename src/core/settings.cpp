@@ -1,5 +1,7 @@
 #include "core/settings.h"
 
+#include <algorithm>
+
 #include "core/text.h"
 
 namespace pb {
@@ -37,9 +39,10 @@ settings settings::from_vars(json v) {
   s.encryption_key = std::string(v["PB_ENCRYPTION_KEY"].as_string());
   s.encryption_key_previous = std::string(v["PB_ENCRYPTION_KEY_PREVIOUS"].as_string());
   // Anything but "paid" is the Free plan: a wrong value errs on the side of the smaller budget.
-  s.plan = v["PB_PLAN"].as_string() == "paid" ? plan::paid : plan::free;
+  std::string_view plan_name = v["PB_PLAN"].as_string();
+  s.plan = plan_name == "paid" ? plan::paid : plan_name == "self-hosted" ? plan::self_hosted : plan::free;
   // About 6 subrequests a package: 8 fit Free's 50, 150 fit Paid's 1,000 (the budget still has the last word).
-  s.sync_packages_per_slice = positive_or(v["PB_SYNC_PACKAGES_PER_SLICE"].as_string(), s.plan == plan::paid ? 150 : 8);
+  s.sync_packages_per_slice = positive_or(v["PB_SYNC_PACKAGES_PER_SLICE"].as_string(), s.plan == plan::free ? 8 : 150);
   s.rate_limit_per_minute = number_or(v["PB_RATE_LIMIT"].as_string(), s.rate_limit_per_minute);
   s.audit_retention_days = positive_or(v["PB_AUDIT_RETENTION_DAYS"].as_string(), s.audit_retention_days);
   s.webhook_key = std::string(v["PB_WEBHOOK_KEY"].as_string());
@@ -55,6 +58,9 @@ settings settings::from_vars(json v) {
       item += ascii_lower(c);
     }
   }
+  s.dist_redirect_presigned = v["PB_DIST_REDIRECT"].as_string() == "presigned";
+  s.presign_ttl_s = std::min<std::int64_t>(positive_or(v["PB_PRESIGN_TTL_S"].as_string(), 300), 7 * 24 * 3600);
+  s.broadcast_invalidations = v["PB_INVALIDATION_BROADCAST"].as_string() == "1";
   s.max_archive_bytes = positive_or(v["PB_MAX_ARCHIVE_BYTES"].as_string(), s.max_archive_bytes, 15);
   s.vars = std::move(v);
   return s;

@@ -102,8 +102,9 @@ task<http::response> admin_stats(request_context& ctx) {
   else if (group == "package") key = "p.name AS package";
   else if (group == "version") key = "p.name AS package, d.version_normalized AS version";
   else key = "d.token_id AS token_id, t.name AS token_name";
+  // Every selected column is grouped (t.name too): PostgreSQL refuses SQLite's bare columns.
   std::string by = group == "day" ? "d.day" : group == "package" ? "p.name" : group == "version" ? "p.name, d.version_normalized"
-                                                                                                  : "d.token_id";
+                                                                                                  : "d.token_id, t.name";
   std::string from_clause = " FROM downloads d JOIN packages p ON p.id = d.package_id LEFT JOIN tokens t ON t.id = d.token_id WHERE " + where;
   fx::sql_params rows_params = p;
   rows_params.push_back(json(page->limit + 1));

@@ -15,4 +15,8 @@ task<std::monostate> handle_scheduled(request_context& ctx);
 // Returns the messages to deliver again: [{"id","delay_s"}] (PROTOCOL.md, "Finish").
 task<json_array> handle_queue(request_context& ctx);
 
+// The route table's pattern that answers this method and path (e.g. "/p2/{vendor}/{file}"), or ""
+// when none does: a label of bounded cardinality for a host's metrics.
+std::string_view route_pattern(std::string_view method, std::string_view path);
+
 }  // namespace pb::routes

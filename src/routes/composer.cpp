@@ -463,6 +463,22 @@ task<http::response> dist_archive(request_context& ctx) {
     }
   }
 
+  // PB_DIST_REDIRECT=presigned: the archive flows from the store, not through here (the token and scope
+  // were checked above). A store that cannot sign URLs (R2 bindings, local files) falls back to streaming.
+  if (ctx.settings().dist_redirect_presigned) {
+    auto url = co_await fx::blob_presign(v.dist_key, ctx.settings().presign_ttl_s, content_type_for(v.dist_type));
+    if (url) {
+      http::response redirect;
+      redirect.status = 302;
+      redirect.header_list.set("location", *url);
+      redirect.header_list.set("cache-control", "private, no-store");
+      ctx.cache = "r2";  // for the log: the bytes come straight from the store (the server's R2)
+      // The client takes the whole archive from the store: one fetch in the stats, as a streamed one.
+      if (co_await respond_early(ctx, std::move(redirect))) (void)co_await after_archive(ctx, v.id, *auth.token);
+      co_return already_sent();
+    }
+  }
+
   http::response r;
   r.header_list.set("content-type", content_type_for(v.dist_type));
   r.header_list.set("cache-control", archive_cache_control);

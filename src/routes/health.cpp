@@ -65,7 +65,7 @@ check schema_check(const json& p) {
   if (applied >= schema_version) return {"ok", true, {}};
   return {"outdated", false,
           "schema " + std::to_string(applied) + " is older than " + std::to_string(schema_version) +
-              ", which this code needs: apply the D1 migrations (scripts/deploy does)"};
+              ", which this code needs: apply the migrations (scripts/deploy does on Cloudflare; the server at start)"};
 }
 
 // Late after two missed intervals; "waiting" until the first run (a fresh deployment, or `wrangler dev`).
@@ -76,7 +76,7 @@ check cron_check(const json& p, std::int64_t now_ms) {
   if (last == 0) return {"waiting", true, "the cron trigger has not run yet"};
   if (interval <= 0) interval = 24LL * 3600 * 1000;
   if (now_ms - last <= 2 * interval) return {"ok", true, "last run " + format_iso8601_utc(last)};
-  return {"late", false, "the cron trigger last ran " + format_iso8601_utc(last) + ", more than two intervals ago: check the Worker's triggers"};
+  return {"late", false, "the cron trigger last ran " + format_iso8601_utc(last) + ", more than two intervals ago: check the Worker's triggers (the server's PB_CRON_INTERVAL_S)"};
 }
 
 check secrets_check(const settings& cfg) {

@@ -262,6 +262,11 @@ task<http::response> handle_fetch(request_context& ctx) {
   co_return http::error_response(error_code::not_found, "no route for " + path);
 }
 
+std::string_view route_pattern(std::string_view method, std::string_view path) {
+  route_match m = find_route(method, path, false);
+  return m.method_allowed ? m.pattern : std::string_view();
+}
+
 route_match find_route(std::string_view method, std::string_view path, bool test_hooks) {
   route_match m;
   lookup_result found = lookup(method, path, test_hooks, m.params);

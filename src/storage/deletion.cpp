@@ -30,8 +30,13 @@ task<std::monostate> remove_objects(deletion& d, std::vector<std::string> keys) 
   co_return std::monostate{};
 }
 
-void forget_documents(std::string_view package) {
-  for (bool dev : {false, true}) hot_cache::forget_document(document_key(package, dev));
+// Drops the packages' documents from the hot cache here and, on a host that broadcasts invalidations,
+// in its other instances too, so a deleted package stops being served everywhere at once.
+task<std::monostate> forget_documents(std::vector<std::string> packages) {
+  std::vector<std::string> keys;
+  for (const auto& package : packages)
+    for (bool dev : {false, true}) keys.push_back(document_key(package, dev));
+  co_return co_await hot_cache::forget_everywhere(false, std::move(keys));
 }
 
 }  // namespace
@@ -47,7 +52,7 @@ task<result<std::optional<deletion>>> delete_package(std::string package, std::i
   if (!keys) co_return std::move(keys).err();
   // Versions, documents and download counts go with the package row (ON DELETE CASCADE).
   auto gone = co_await fx::d1_run("DELETE FROM packages WHERE name = ?", {json(package)});
-  forget_documents(package);
+  (void)co_await forget_documents({package});
   if (!gone) co_return std::move(gone).err();
   deletion d;
   d.removed = std::move(**detail);
@@ -126,11 +131,13 @@ task<result<std::optional<deletion>>> delete_source_and_packages(std::int64_t so
       {"DELETE FROM sources WHERE id = ?", {json(source_id)}},
   });
   json names = json::array();
+  std::vector<std::string> packages;
   hot_cache::forget_catalog();  // the source's packagist patterns leave /packages.json too
   for (const auto& r : (*found)[1].rows) {
-    forget_documents(r["name"].as_string());
+    packages.emplace_back(r["name"].as_string());
     names.push_back(r["name"]);
   }
+  (void)co_await forget_documents(std::move(packages));
   if (!gone) co_return std::move(gone).err();
   deletion d;
   d.removed = std::move(source_view);

@@ -1,5 +1,7 @@
 #include "storage/hot_cache.h"
 
+#include "bindings/effects.h"
+
 #include <list>
 #include <unordered_map>
 
@@ -54,6 +56,16 @@ struct ttl_map {
   }
 };
 
+counters& stat() {
+  static counters c;
+  return c;
+}
+
+bool& broadcasting() {
+  static bool on = false;
+  return on;
+}
+
 ttl_map<token_record>& tokens() {
   static ttl_map<token_record> m;
   return m;
@@ -73,6 +85,7 @@ ttl_map<std::shared_ptr<const stored_document>>& documents() {
 
 std::optional<token_record> token(const std::string& hash, std::int64_t now_ms) {
   const token_record* t = tokens().get(hash, now_ms);
+  ++(t ? stat().token_hits : stat().token_misses);
   return t ? std::optional<token_record>(*t) : std::nullopt;
 }
 
@@ -100,6 +113,7 @@ void touched(std::int64_t token_id, std::int64_t now_ms) {
 
 std::shared_ptr<const stored_document> document(const std::string& key, std::int64_t now_ms) {
   const auto* d = documents().get(key, now_ms);
+  ++(d ? stat().document_hits : stat().document_misses);
   return d ? *d : nullptr;
 }
 
@@ -195,5 +209,24 @@ void clear() {
   dists().clear();
   last_probe().reset();
 }
+
+void set_broadcast(bool on) { broadcasting() = on; }
+
+task<std::monostate> forget_everywhere(bool forget_all_tokens, std::vector<std::string> keys) {
+  if (forget_all_tokens) forget_tokens();
+  for (const auto& k : keys) forget_document(k);
+  forget_catalog();
+  if (broadcasting()) (void)co_await fx::invalidate_isolates(forget_all_tokens, std::move(keys));
+  co_return std::monostate{};
+}
+
+void apply_invalidation(const json& m) {
+  if (m["tokens"].as_bool()) forget_tokens();
+  forget_catalog();  // every broadcast write may change /packages.json (a source change names no document)
+  dists().clear();
+  for (const auto& k : m["documents"].as_array()) forget_document(std::string(k.as_string()));
+}
+
+counters stats() { return stat(); }
 
 }  // namespace pb::storage::hot_cache

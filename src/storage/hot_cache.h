@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bindings/task.h"
 #include "core/json.h"
 #include "storage/packages.h"
 #include "storage/sources.h"
@@ -76,5 +77,21 @@ void put_health_probe(json probe, std::int64_t now_ms);
 
 // Empties everything (tests start each case from a clean cache).
 void clear();
+
+// Drops the entries (and always the catalog) here and, when the instance broadcasts invalidations
+// (settings::broadcast_invalidations, set once per instance by pb_configure), in the host's other
+// instances too (isolates.invalidate). The Worker does not broadcast: other isolates see changes
+// within ttl_ms.
+void set_broadcast(bool on);
+task<std::monostate> forget_everywhere(bool tokens, std::vector<std::string> documents);
+// Applies an invalidation another instance broadcast ({"tokens":bool,"documents":[...]}): the named
+// documents, the catalog and the archive rows, and with "tokens" every token record.
+void apply_invalidation(const json& message);
+
+// Counters since the instance started (the server's /metrics).
+struct counters {
+  std::uint64_t token_hits = 0, token_misses = 0, document_hits = 0, document_misses = 0;
+};
+counters stats();
 
 }  // namespace pb::storage::hot_cache

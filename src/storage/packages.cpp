@@ -363,7 +363,7 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
                        json(revision), json(now_ms)}});
   }
   auto w = co_await fx::d1_batch(std::move(writes));
-  for (bool dev : {false, true}) hot_cache::forget_document(document_key(package, dev));
+  (void)co_await hot_cache::forget_everywhere(false, {document_key(package, false), document_key(package, true)});
   if (!w) co_return std::move(w).err();
   co_return std::monostate{};
 }

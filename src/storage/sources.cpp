@@ -108,7 +108,7 @@ task<result<source_record>> insert_source(source_record s, std::int64_t now_ms) 
                   "endpoints, feed_cursor, created_at, updated_at, id) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ") + columns,
       std::move(p));
-  hot_cache::forget_catalog();  // /packages.json lists packagist sources' patterns
+  (void)co_await hot_cache::forget_everywhere(false, {});  // /packages.json lists packagist sources' patterns
   if (!row) {
     if (row.err().message.find("UNIQUE constraint failed") != std::string::npos)
       co_return make_error(error_code::conflict, "source id " + std::to_string(s.id) + " was taken meanwhile");
@@ -128,7 +128,7 @@ task<result<std::optional<source_record>>> update_source(source_record s, std::i
                   "sync_interval_s = ?, enabled = ?, webhook_nonce = ?, endpoints = ?, feed_cursor = ?, updated_at = ? "
                   "WHERE id = ? RETURNING ") + columns,
       std::move(p));
-  hot_cache::forget_catalog();  // enabled, type and patterns shape /packages.json
+  (void)co_await hot_cache::forget_everywhere(false, {});  // enabled, type and patterns shape /packages.json
   if (!row) co_return std::move(row).err();
   if (!row->has_value()) co_return std::optional<source_record>{};
   co_return std::optional<source_record>{from_row(**row)};

@@ -106,7 +106,9 @@ task<result<std::optional<token_record>>> update_token(std::int64_t id, new_toke
                   "WHERE id = ? RETURNING ") + columns,
       {json(t.name), json(patterns_json(t.packages)), json(t.access), t.expires_at ? json(t.expires_at) : json(),
        json(auth::licences_to_json(t.licences, false).dump()), rate_param(t.rate_limit), json(id)});
+  hot_cache::forget_tokens();  // as in revoke_token: a lookup in flight across the update read the old record
   if (!r) co_return std::move(r).err();
+  (void)co_await hot_cache::forget_everywhere(true, {});  // the other instances, after the write
   if (!r->has_value()) co_return std::optional<token_record>{};
   co_return std::optional<token_record>{from_row(**r)};
 }
@@ -119,6 +121,7 @@ task<result<std::optional<token_record>>> revoke_token(std::int64_t id, std::int
   // And again: a lookup that started while the update was in flight read the record unrevoked.
   hot_cache::forget_tokens();
   if (!r) co_return std::move(r).err();
+  (void)co_await hot_cache::forget_everywhere(true, {});  // after the write, so no instance caches it again
   if (!r->has_value()) co_return std::optional<token_record>{};
   co_return std::optional<token_record>{from_row(**r)};
 }

@@ -1,5 +1,6 @@
 // End to end with the real composer client (Debian's composer 2.5.5) against the Worker under
-// `scripts/dev` (wrangler dev, local D1/KV/R2 in a temp state dir). Fixture packages are generated and
+// `scripts/dev` (wrangler dev, local D1/KV/R2 in a temp state dir), or — with PB_E2E_TARGET=server or
+// server-stack (tests/server/stack.mjs) — against the self-hosted server, which logs the same lines. Fixture packages are generated and
 // zipped at test time, uploaded through the admin API, then installed by composer with tokens created
 // through the admin API. The Worker logs one JSON line per request; the tests parse those lines to
 // check what composer asked for and what it got. Spec: docs/API.md.
@@ -9,13 +10,22 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { request as httpRequest } from "node:http";
 import path from "node:path";
 import { composerEnv, freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 import { buildPackages, composerJson, widgetSays, zipFiles } from "./fixtures/composer-packages.mjs";
+import { startTarget } from "../server/stack.mjs";
+import * as composerRepo from "../upstreams/composer-repo.mjs";
+
+// worker (scripts/dev), server (pb_server on its defaults) or server-stack (PostgreSQL + Redis + S3
+// with pre-signed /dist redirects: dist answers 302 to the store).
+const TARGET = process.env.PB_E2E_TARGET ?? "worker";
+const PRESIGNED = TARGET === "server-stack";
+const DIST_OK = PRESIGNED ? 302 : 200;
+let target;
 
 const ADMIN_TOKEN = "e2e-composer-admin-token-5f0c2a9b7d";
 // A bound against hangs, not a timing assertion: a loaded 2-core machine can take many seconds for an upload.
@@ -295,9 +305,36 @@ function p2Versions(r, name) {
   return expandMinified(r.json.packages[name]);
 }
 
+// PB_DIST_REDIRECT=presigned: /dist answers 302 (after the token check) to a short-lived URL signed for
+// the S3 store, which serves the bytes, ranges included, and refuses the URL once tampered with.
+async function presignedDist(url, token, p) {
+  const redirect = await http("GET", url, { token });
+  assert.equal(redirect.status, 302, httpWhy(redirect, "presigned dist redirect"));
+  assert.match(redirect.headers.get("cache-control") ?? "", /\bprivate\b/, httpWhy(redirect, "Cache-Control private"));
+  const location = redirect.headers.get("location");
+  assert.match(location, /X-Amz-Signature=[0-9a-f]{64}/, httpWhy(redirect, "a SigV4 pre-signed URL"));
+  assert.notEqual(new URL(location).origin, origin, "the archive comes from the store, not through the server");
+  const get = async (u, headers = {}) => {
+    const r = await fetch(u, { headers, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    return { status: r.status, headers: r.headers, buf: Buffer.from(await r.arrayBuffer()) };
+  };
+  const full = await get(location);
+  assert.equal(full.status, 200, `GET the pre-signed URL: ${full.status} ${full.buf.toString().slice(0, 300)}`);
+  assert.equal(full.headers.get("content-type"), "application/zip", "the signed response-content-type");
+  assert.equal(sha1(full.buf), p.upload.json.shasum, "the exact uploaded bytes from the store");
+  const part = await get(location, { range: "bytes=0-99" });
+  assert.equal(part.status, 206);
+  assert.ok(part.buf.equals(p.bytes.subarray(0, 100)), "a range of the archive from the store");
+  const tampered = await get(location.replace(/X-Amz-Signature=./, (m) => m.slice(0, -1) + (m.endsWith("0") ? "1" : "0")));
+  assert.equal(tampered.status, 403, "a tampered pre-signed URL is refused by the store");
+  assertJsonError(await http("GET", url), 401, "unauthorized", "no redirect without a token");
+  const wrongRef = await http("GET", `/dist/acme/widget/1.2.0.0/${"0".repeat(40)}.zip`, { token });
+  assert.equal(wrongRef.status, 404, httpWhy(wrongRef, "a reference that does not match any build"));
+}
+
 // ---------------------------------------------------------------------------------------------------
 
-describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, () => {
+describe(`composer end to end against ${TARGET === "worker" ? "scripts/dev" : TARGET}`, { timeout: 30 * 60_000 }, () => {
   before(async () => {
     for (const [cmd, args] of [["composer", ["--version"]], ["php", ["--version"]], ["zip", ["-v"]], ["unzip", ["-v"]]]) {
       try {
@@ -311,6 +348,11 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
     work = mkdtempSync(path.join(tmpdir(), "pb-e2e-composer-"));
     state = mkdtempSync(path.join(tmpdir(), "pb-e2e-composer-state-"));
     fixtures = buildPackages(path.join(work, "fixtures"));
+    if (TARGET !== "worker") {
+      target = await startTarget(TARGET, ADMIN_TOKEN);
+      ({ port, origin, proc } = target);
+      return;
+    }
     port = await freePort();
     origin = `http://127.0.0.1:${port}`;
     proc = startGroup("bash", ["scripts/dev"], {
@@ -327,7 +369,8 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
   }, { timeout: 240_000 });
 
   after(async () => {
-    await stopGroup(proc);
+    if (target) await target.stop();
+    else await stopGroup(proc);
     // PB_E2E_LOG=<file> keeps the whole scripts/dev output (the Worker's request log) for inspection.
     if (process.env.PB_E2E_LOG && proc) writeFileSync(process.env.PB_E2E_LOG, proc.output);
     for (const d of [work, state]) if (d) rmSync(d, { recursive: true, force: true });
@@ -483,8 +526,8 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
       assert.deepEqual(
         dists.map((e) => `${e.path} ${e.status}`).sort(),
         [
-          `/dist/acme/logger/1.1.0.0/${fx("logger-1.1.0").upload.json.reference}.zip 200`,
-          `/dist/acme/widget/1.2.0.0/${fx("widget-1.2.0").upload.json.reference}.zip 200`,
+          `/dist/acme/logger/1.1.0.0/${fx("logger-1.1.0").upload.json.reference}.zip ${DIST_OK}`,
+          `/dist/acme/widget/1.2.0.0/${fx("widget-1.2.0").upload.json.reference}.zip ${DIST_OK}`,
         ],
         why(res, "dist downloads through the preferred mirror template", entries),
       );
@@ -518,7 +561,7 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
       const devDist = entries.filter((e) => e.path.startsWith("/dist/acme/widget/"));
       assert.deepEqual(
         devDist.map((e) => `${e.path} ${e.status}`),
-        [`/dist/acme/widget/dev-main/${fx("widget-dev-main").upload.json.reference}.zip 200`],
+        [`/dist/acme/widget/dev-main/${fx("widget-dev-main").upload.json.reference}.zip ${DIST_OK}`],
         why(res, "dev-main dist download", entries),
       );
     });
@@ -533,7 +576,7 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
       const dists = entries.filter((e) => e.path.startsWith("/dist/"));
       assert.deepEqual(
         dists.map((e) => `${e.path} ${e.status}`),
-        [`/dist/other/tool/${md5}/${fx("tool-dev-feature").upload.json.reference}.zip 200`],
+        [`/dist/other/tool/${md5}/${fx("tool-dev-feature").upload.json.reference}.zip ${DIST_OK}`],
         why(res, "dist URL with md5(version)", entries),
       );
       assertNoAuthOrServerErrors(entries, res, "require dev-feature/x");
@@ -625,7 +668,7 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
       const dist = await http("GET", `/dist/other/tool/1.0.0.0/${ref}.zip`, { token: scoped.token });
       assert.equal(dist.status, 404, httpWhy(dist, "dist of other/tool with an acme/* token"));
       const distAll = await http("GET", `/dist/other/tool/1.0.0.0/${ref}.zip`, { token: all.token });
-      assert.equal(distAll.status, 200, httpWhy(distAll, "dist of other/tool with an all-packages token"));
+      assert.equal(distAll.status, DIST_OK, httpWhy(distAll, "dist of other/tool with an all-packages token"));
     });
 
     await t.test("acme/widget still installs with the scoped token", async () => {
@@ -734,7 +777,7 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
     assert.deepEqual(entries.filter((e) => e.path.startsWith("/p2/")), [], why(res, "no p2 request when installing from a lock", entries));
     const dists = entries.filter((e) => e.path.startsWith("/dist/"));
     assert.equal(dists.length, 2, why(res, "two dist downloads (widget + logger)", entries));
-    assert.ok(dists.every((e) => e.method === "GET" && e.status === 200), why(res, "dist downloads answered 200", entries));
+    assert.ok(dists.every((e) => e.method === "GET" && e.status === DIST_OK), why(res, `dist downloads answered ${DIST_OK}`, entries));
     const other = entries.filter((e) => !e.path.startsWith("/dist/") && e.path !== "/downloads" && e.path !== "/packages.json");
     assert.deepEqual(other, [], why(res, "only dist (+ notify-batch) requests", entries));
     assertNoAuthOrServerErrors(entries, res, "install from lock");
@@ -840,6 +883,7 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
     const url = `/dist/acme/widget/1.2.0.0/${p.upload.json.reference}.zip`;
     const ident = { "accept-encoding": "identity" };
 
+    if (PRESIGNED) return presignedDist(url, token, p);
     const full = await http("GET", url, { token, headers: ident });
     assert.equal(full.status, 200, httpWhy(full));
     assert.equal(full.headers.get("content-type"), "application/zip", httpWhy(full, "content-type"));
@@ -915,5 +959,111 @@ describe("composer end to end against scripts/dev", { timeout: 30 * 60_000 }, ()
     assert.ok(tool.length >= 1 && tool.every((e) => e.status === 200), why(res, "/p2/other/tool.json → 200 (changed)", entries));
     assert.equal(lockedVersions(project)["other/tool"]?.version, "1.1.0", why(res, "updated to 1.1.0", entries));
     await assertPrints(project, "(new Other\\Tool\\Tool)->version()", "other/tool 1.1.0", "other/tool after update");
+  });
+
+  // -------------------------------------------------------------------------------------------------
+  // Administration and sources on every target (the Worker and both server configurations): the route
+  // table's role gate with its audit entry, a licence composer resolves under, rate-limit headers and
+  // composer's warning at the limit, and a signed webhook on its nonce URL bringing an upstream release.
+  it("10. admin roles, licences, rate limits and nonce webhooks", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await ensureUploaded();
+    const jsonBody = (body, auth) => ({ ...auth, body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+
+    // Roles: a viewer reads but cannot change anything, and the refusal is in the audit log.
+    const viewer = await http("POST", "/admin/api/admins", jsonBody({ name: "e2e-viewer", role: "viewer" }, { admin: true }));
+    assert.equal(viewer.status, 201, httpWhy(viewer, "creating a viewer admin"));
+    const listed = await http("GET", "/admin/api/tokens", { bearer: viewer.json.token });
+    assert.equal(listed.status, 200, httpWhy(listed, "a viewer lists tokens"));
+    const refused = await http("POST", "/admin/api/tokens", jsonBody({ name: "nope" }, { bearer: viewer.json.token }));
+    assertJsonError(refused, 403, "forbidden", "a viewer cannot create tokens");
+    const denied = await http("GET", "/admin/api/audit?action=access.denied", { admin: true });
+    assert.equal(denied.status, 200, httpWhy(denied));
+    assert.ok(denied.json.entries.some((e) => e.actor === `admin:${viewer.json.id}` && e.status === 403), httpWhy(denied, "the denial is audited"));
+
+    // Licences: ^1.0 of acme/logger; 2.0.0 stays invisible to composer and its archive answers 404.
+    const licensed = await createToken({ name: "e2e-licensed", packages: ["acme/*"], licences: [{ packages: "acme/logger", constraint: "^1.0" }] });
+    const lproject = makeProject("licensed", { token: licensed.token, require: { "acme/logger": "*" } });
+    const lrun = await runComposer(lproject, ["update"]);
+    assert.equal(lrun.res.code, 0, why(lrun.res, "composer update under a licence", lrun.entries));
+    assert.equal(lockedVersions(lproject)["acme/logger"]?.version, "1.1.0", why(lrun.res, "the newest licensed version", lrun.entries));
+    const v2doc = await p2("acme/logger", licensed.token);
+    assert.deepEqual(p2Versions(v2doc, "acme/logger").map((v) => v.version).sort(), ["1.0.0", "1.1.0"], httpWhy(v2doc));
+    const hidden = await http("GET", new URL(fx("logger-2.0.0").upload.json.dist_url).pathname, { token: licensed.token });
+    assertJsonError(hidden, 404, "not_found", "an archive outside the licence");
+
+    // Rate limits: every answer to a limited token says where it stands; past the limit composer prints
+    // the broker's warning. Started early in a minute so the window does not turn over in between.
+    for (let i = 0; i < 200 && Date.now() % 60_000 > 40_000; i++) await sleep(100);
+    const roomy = await createToken({ name: "e2e-roomy", rate_limit: 1000 });
+    const ok = await http("GET", "/packages.json", { token: roomy.token });
+    assert.equal(ok.status, 200, httpWhy(ok));
+    assert.equal(ok.headers.get("x-ratelimit-limit"), "1000", httpWhy(ok, "X-RateLimit-Limit"));
+    assert.equal(ok.headers.get("x-ratelimit-remaining"), "999", httpWhy(ok, "X-RateLimit-Remaining"));
+    assert.equal(Number(ok.headers.get("x-ratelimit-reset")) % 60, 0, httpWhy(ok, "X-RateLimit-Reset: the next minute"));
+    const tiny = await createToken({ name: "e2e-tiny", rate_limit: 1 });
+    const tproject = makeProject("rate-limited", { token: tiny.token, require: { "acme/logger": "^1.0" } });
+    const trun = await runComposer(tproject, ["update"]);
+    assert.notEqual(trun.res.code, 0, why(trun.res, "composer past the rate limit", trun.entries));
+    assert.match(trun.res.output, /package-broker: the token "e2e-tiny" made more than 1 requests this minute/, why(trun.res, "the warning", trun.entries));
+    const limited = await http("GET", "/packages.json", { token: tiny.token });
+    assertJsonError(limited, 429, "rate_limited", "past the limit");
+    assert.ok(Number(limited.headers.get("retry-after")) >= 1, httpWhy(limited, "Retry-After"));
+    assert.equal(limited.headers.get("x-ratelimit-remaining"), "0", httpWhy(limited));
+
+    // Webhooks: the URL carries the source's nonce; a signed push brings the upstream's new release.
+    const upstream = await composerRepo.start({
+      mode: "v2",
+      username: "deploy",
+      password: "upstream-secret",
+      packages: [{ name: "up/hooked", versions: [{ version: "1.0.0", files: { "README.md": "1.0.0\n" } }] }],
+    });
+    try {
+      const created = await http(
+        "POST",
+        "/admin/api/sources",
+        jsonBody({ type: "composer", url: upstream.url, credentials: { type: "basic", username: "deploy", password: "upstream-secret" } }, { admin: true }),
+      );
+      assert.equal(created.status, 201, httpWhy(created, "creating a composer source"));
+      const { id, webhook_url: hookUrl, webhook_secret: secret } = created.json;
+      const hook = new URL(hookUrl).pathname;
+      assert.match(hook, new RegExp(`^/hooks/${id}/[0-9a-f]{32}$`), `a nonce in the webhook URL: ${hookUrl}`);
+      const synced = await http("POST", `/admin/api/sources/${id}/sync`, { admin: true });
+      assert.equal(synced.status, 200, httpWhy(synced, "the first sync"));
+      const versionsOf = async () => {
+        const r = await p2("up/hooked", roomy.token);
+        return r.status === 200 ? p2Versions(r, "up/hooked").map((v) => v.version) : [];
+      };
+      assert.deepEqual(await versionsOf(), ["1.0.0"]);
+
+      upstream.state.addVersion("up/hooked", { version: "1.1.0", files: { "README.md": "1.1.0\n" } });
+      const payload = JSON.stringify({ ref: "refs/tags/1.1.0" });
+      const sign = (key) => `sha256=${createHmac("sha256", key).update(payload).digest("hex")}`;
+      const deliver = (p, key, event = "push") =>
+        http("POST", p, { body: payload, headers: { "content-type": "application/json", "x-hub-signature-256": sign(key), "x-github-event": event } });
+      assertJsonError(await deliver(`/hooks/${id}`, secret), 401, "unauthorized", "the nonce-less URL");
+      assertJsonError(await deliver(hook, "not-the-secret"), 401, "unauthorized", "a wrong signature");
+      const delivered = await deliver(hook, secret);
+      assert.equal(delivered.status, 202, httpWhy(delivered, "a signed push"));
+      let seen = [];
+      for (let i = 0; i < 120 && !seen.includes("1.1.0"); i++) {
+        seen = await versionsOf();
+        if (!seen.includes("1.1.0")) await sleep(500);
+      }
+      assert.deepEqual(seen.sort(), ["1.0.0", "1.1.0"], `the webhook's sync brought 1.1.0\n${logTail()}`);
+      const hproject = makeProject("hooked", { token: roomy.token, require: { "up/hooked": "^1.1" } });
+      const hrun = await runComposer(hproject, ["install"]);
+      assert.equal(hrun.res.code, 0, why(hrun.res, "installing the release the webhook brought", hrun.entries));
+      assert.equal(readFileSync(path.join(hproject.dir, "vendor/up/hooked/README.md"), "utf8"), "1.1.0\n");
+
+      // A new nonce: the old URL stops working even with its own secret; the new one answers a ping.
+      const rotated = await http("POST", `/admin/api/sources/${id}/webhook-secret`, { admin: true });
+      assert.equal(rotated.status, 200, httpWhy(rotated, "regenerating the webhook URL"));
+      assert.notEqual(new URL(rotated.json.webhook_url).pathname, hook);
+      assertJsonError(await deliver(hook, secret, "ping"), 401, "unauthorized", "the old nonce");
+      const ping = await deliver(new URL(rotated.json.webhook_url).pathname, rotated.json.webhook_secret, "ping");
+      assert.equal(ping.status, 200, httpWhy(ping, "a ping on the new URL"));
+    } finally {
+      await upstream.stop();
+    }
   });
 });

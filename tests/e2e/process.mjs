@@ -64,8 +64,13 @@ export async function waitFor(url, { seconds = 90, check = (r) => r.ok, proc } =
   while (Date.now() < deadline) {
     if (proc && proc.child.exitCode !== null) throw new Error(`process exited (${proc.child.exitCode}):\n${proc.output}`);
     try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (await check(r)) return r;
+      // The attempt's bound covers the body too, so the body is read here: a caller reading it later
+      // under the same signal failed with "aborted due to timeout" when the machine was busy.
+      const signal = AbortSignal.timeout(5000);
+      const fetched = await fetch(url, { signal });
+      const bytes = await fetched.arrayBuffer();
+      const r = new Response([204, 205, 304].includes(fetched.status) ? null : bytes, { status: fetched.status, statusText: fetched.statusText, headers: fetched.headers });
+      if (await check(r.clone())) return r;
       last = `status ${r.status}`;
     } catch (e) {
       last = String(e.message);

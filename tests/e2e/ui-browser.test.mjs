@@ -5,7 +5,9 @@
 // composer client using the commands the page shows, see the download on the overview, add a composer
 // source and sync it, revoke the token and find the audit entry, the customer page for a scoped token,
 // and that a package token cannot open the console. Along the way: keyboard use, labelled fields, no
-// CSP violation, no horizontal scrolling on a phone. A failure saves screenshots, the page's HTML and
+// CSP violation, no horizontal scrolling on a phone. With PB_E2E_TARGET=server the same flows run
+// against the self-hosted server (tests/server/stack.mjs), which serves the same ui/ files itself
+// (docs/SELF-HOSTING.md). A failure saves screenshots, the page's HTML and
 // its log to build/ui-test-failures/; PB_UI_SCREENSHOTS=DIR saves the docs' screenshots there.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -17,9 +19,16 @@ import path from "node:path";
 import { startSite, startBrowser, newPage, withFailureShots, docShot, waitForText } from "./browser.mjs";
 import * as composerRepo from "../upstreams/composer-repo.mjs";
 import { zipFiles } from "../upstreams/zip.mjs";
+import { startServer } from "../server/stack.mjs";
 
 const ADMIN = "ui-browser-admin-token-3f9a";
 const KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const TARGET = process.env.PB_E2E_TARGET ?? "worker";
+// The Worker with its static assets under Miniflare, or pb_server on its defaults (SQLite, files).
+const startTarget = () =>
+  TARGET === "server"
+    ? startServer({ PB_ENCRYPTION_KEY: KEY, PB_CRON_INTERVAL_S: "0" }, { label: "ui-browser", adminToken: ADMIN })
+    : startSite({ bindings: { ADMIN_TOKEN: ADMIN, PB_ENCRYPTION_KEY: KEY } });
 
 function suite(engine) {
   let site, chrome, upstream, work;
@@ -95,10 +104,10 @@ function suite(engine) {
     pages.splice(pages.indexOf(p), 1);
   }
 
-  describe(`the web UI in ${engine === "firefox" ? "Firefox" : "Chromium"}`, { timeout: 900_000 }, () => {
+  describe(`the web UI in ${engine === "firefox" ? "Firefox" : "Chromium"}${TARGET === "server" ? " on the self-hosted server" : ""}`, { timeout: 900_000 }, () => {
     before(async () => {
       work = mkdtempSync(path.join(tmpdir(), "pb-ui-"));
-      site = await startSite({ bindings: { ADMIN_TOKEN: ADMIN, PB_ENCRYPTION_KEY: KEY } });
+      site = await startTarget();
       upstream = await composerRepo.start({
         mode: "v2",
         username: "deploy",

@@ -12,21 +12,7 @@
 
 #include "core/json.h"
 
-extern "C" {
-int pb_protocol_version();
-int pb_configure(const char* doc, std::uint32_t len);
-char* pb_alloc(std::uint32_t len);
-void pb_free(char* p);
-std::uint32_t pb_start(const char* doc, std::uint32_t len);
-int pb_state(std::uint32_t id);
-int pb_resume(std::uint32_t id, const char* doc, std::uint32_t len);
-const char* pb_out_ptr(std::uint32_t id);
-std::uint32_t pb_out_len(std::uint32_t id);
-const char* pb_out_body_ptr(std::uint32_t id);
-std::uint32_t pb_out_body_len(std::uint32_t id);
-void pb_finish(std::uint32_t id);
-void pb_reset_caches();
-}
+#include "bindings/abi.h"
 
 namespace pb::testing {
 

@@ -1,18 +1,26 @@
-// native_host: the C++ stand-in for the Worker's runner table, for native end-to-end tests. D1 is a
-// real SQLite database built from d1/migrations (the same files D1 runs), KV is in memory, R2 is a
-// temp directory, the Cache API is a map, fetch goes to a scripted upstream, crypto is OpenSSL.
+// native_host: the C++ stand-in for the Worker's runner table, for native end-to-end tests. It runs the
+// server's runners (server/runners): D1 is a real SQLite database built from d1/migrations (the same
+// files D1 runs) — or, when PB_TEST_DATABASE_URL names a PostgreSQL server, a fresh schema there built
+// from d1/postgres — R2 is the file store in a temp directory, crypto and compression are OpenSSL and
+// zlib. KV is in memory, the Cache API is a map, fetch goes to a scripted upstream.
 // fail_op() makes an op throw like a failing binding does in JS.
 #pragma once
 
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "host/abi.h"
 
 struct sqlite3;
+
+namespace pb::runners {
+class sql_database;
+class file_blob_store;
+}  // namespace pb::runners
 
 namespace pb::testing {
 
@@ -44,17 +52,23 @@ class native_host final : public host {
   void set_upstream(upstream_fn fn) { upstream_ = std::move(fn); }
 
   // Direct access for assertions and fixtures.
-  sqlite3* db() const { return db_; }
-  json query(const std::string& sql);  // rows as a JSON array
+  sqlite3* db() const;                  // null when the tests run on PostgreSQL
+  json query(const std::string& sql);  // rows as a JSON array (the core's SQL dialect, either database)
+  bool on_postgres() const;
   std::map<std::string, std::string>& kv() { return kv_; }
   std::filesystem::path blob_dir() const { return blob_dir_; }
   bool blob_exists(const std::string& key) const;
-  void put_blob(const std::string& key, const std::string& bytes);  // an R2 object, as a fixture
+  void put_blob(const std::string& key, const std::string& bytes);  // a fixture object, as r2.put stores it
+  void remove_blob(const std::string& key);  // an object deleted by someone else (another isolate)
   void set_request_body(std::string body) { handles_[0] = std::move(body); }
   // The bytes behind a body handle a response streamed (consumes it); nullopt if unknown.
   std::optional<std::string> take_handle(std::int64_t id);
   std::size_t blob_count() const;
   std::optional<json> sent_response;  // set by http.respond
+  // blob.presign: answered with a URL signed for this S3 location (as the server's S3 store does);
+  // without it the host's file store answers NotSupported, like R2 and the server's file store.
+  std::optional<std::string> presign_s3_url;
+  std::vector<json> invalidations;  // the arguments of every isolates.invalidate
   std::int64_t clock_ms = 1767225600000;
   std::function<void()> on_sleep;  // runs at every clock.sleep (tests use it to act "meanwhile")
 
@@ -73,10 +87,10 @@ class native_host final : public host {
 
  private:
   json run_effect(const json& e);
-  json d1(const std::string& op, const json& e);
-  std::filesystem::path blob_path(const std::string& key) const;
 
-  sqlite3* db_ = nullptr;
+  std::unique_ptr<runners::sql_database> db_;
+  std::string pg_schema_;  // PostgreSQL: this host's schema, dropped with it
+  std::unique_ptr<runners::file_blob_store> blobs_;
   std::map<std::string, std::string> kv_;
   std::map<std::string, json> kv_meta_;
   std::map<std::string, json> cache_;

@@ -391,6 +391,16 @@ describe("runner table in workerd", () => {
     assert.deepEqual([...Buffer.from(got.results[0].value.body_b64, "base64")], [255, 1, 254, 2]);
   });
 
+  test("blob.presign is not supported on R2 bindings; isolates.invalidate is a no-op", async () => {
+    const out = await run([
+      { op: "blob.presign", key: "a/b.zip", expires_s: 60, content_type: "application/zip" },
+      { op: "isolates.invalidate", tokens: true, documents: ["p2/acme/widget.json"] },
+    ]);
+    assert.equal(out.results[0].ok, false);
+    assert.equal(out.results[0].error.name, "NotSupported");
+    assert.deepEqual(out.results[1], { ok: true, value: {} });
+  });
+
   test("queue.send delivers its JSON body to the Worker's queue consumer", async () => {
     const [sent] = values(await run([{ op: "queue.send", body: { sync: 7, start: true }, delay_s: 0 }]));
     assert.deepEqual(sent, {});

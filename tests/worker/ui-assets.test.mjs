@@ -8,30 +8,14 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { root, startSite } from "./helpers.mjs";
 import { routeTable } from "./openapi.mjs";
+import { CONTENT_TYPES, UI, assertAssetPathsRefuseChanges, assertRoutesReachTheApp, served, urlPath } from "./ui-files.mjs";
 
-const UI = path.join(root, "ui");
 const BUDGET_GZIP = 80 * 1024;
-// Files of ui/ that configure the assets and are not served.
-const NOT_SERVED = new Set(["_headers", "_redirects", ".assetsignore"]);
-
-function files(dir = UI) {
-  return readdirSync(dir).flatMap((f) => {
-    const p = path.join(dir, f);
-    return statSync(p).isDirectory() ? files(p) : [p];
-  });
-}
-const served = () => files().filter((f) => !NOT_SERVED.has(path.basename(f)));
-// The URL path of a file (html_handling "auto-trailing-slash": index.html is its folder, x.html is x).
-function urlPath(file) {
-  const rel = `/${path.relative(UI, file).split(path.sep).join("/")}`;
-  if (rel.endsWith("/index.html")) return rel.slice(0, -"index.html".length);
-  return rel.endsWith(".html") ? rel.slice(0, -5) : rel;
-}
 const routeRegex = (pattern) => new RegExp(`^${pattern.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+")}/?$`);
 
 describe("the web UI as static assets", () => {
@@ -53,15 +37,7 @@ describe("the web UI as static assets", () => {
       assert.equal(r.status, 200, `${p}: ${r.status}`);
       await r.arrayBuffer();
     }
-    const types = {
-      "/": /^text\/html/,
-      "/admin/": /^text\/html/,
-      "/assets/console/app.js": /javascript/,
-      "/assets/vendor/preact.mjs": /javascript/,
-      "/assets/style.css": /^text\/css/,
-      "/assets/icon.svg": /^image\/svg\+xml/,
-    };
-    for (const [p, type] of Object.entries(types)) assert.match((await get(p)).headers.get("content-type"), type, p);
+    for (const [p, type] of Object.entries(CONTENT_TYPES)) assert.match((await get(p)).headers.get("content-type"), type, p);
     // /admin without the slash is sent to the page, still without the Worker.
     const bare = await get("/admin");
     assert.ok([301, 307, 308].includes(bare.status), `/admin: ${bare.status}`);
@@ -71,20 +47,14 @@ describe("the web UI as static assets", () => {
 
   test("every route of the route table still reaches the Worker", async () => {
     const before = await invocations();
-    const health = await get("/health");
-    assert.equal(health.status, 200);
-    assert.equal((await health.json()).status, "ok");
-    for (const [p, status] of [["/packages.json", 401], ["/admin/api/me", 401], ["/admin/api/openapi.json", 200], ["/p2/acme/x.json", 401], ["/nope", 404]]) {
-      const r = await get(p);
-      assert.equal(r.status, status, p);
-      assert.match(r.headers.get("content-type"), /^application\/json/, p);
-      await r.arrayBuffer();
-    }
-    // Changes go to the Worker too, also on a page's path (the assets answer GET and HEAD only).
-    const post = await get("/admin/api/sessions", { method: "POST" });
-    assert.equal(post.status, 401);
-    await post.arrayBuffer();
-    assert.equal(await invocations(), before + 7);
+    const made = await assertRoutesReachTheApp(get);
+    assert.equal(await invocations(), before + made);
+  });
+
+  test("other methods on an asset's path are refused by the assets, without the Worker", async () => {
+    const before = await invocations();
+    await assertAssetPathsRefuseChanges(get);
+    assert.equal(await invocations(), before);
   });
 
   test("no asset shares a path with a route", () => {

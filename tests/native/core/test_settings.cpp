@@ -23,6 +23,13 @@ TEST_CASE("PB_PLAN sizes the subrequest budget and the sync slice", "[settings]"
   CHECK(with({{"PB_PLAN", "paid"}, {"PB_SYNC_PACKAGES_PER_SLICE", "20"}}).sync_packages_per_slice == 20);
 }
 
+TEST_CASE("the self-hosted server's plan has no subrequest budget", "[settings]") {
+  settings s = with({{"PB_PLAN", "self-hosted"}});
+  CHECK(s.plan == plan::self_hosted);
+  CHECK(s.subrequest_budget() == INT64_MAX);
+  CHECK(s.sync_packages_per_slice == 150);
+}
+
 TEST_CASE("the previous encryption key is read beside the current one", "[settings]") {
   settings s = with({{"PB_ENCRYPTION_KEY", "new"}, {"PB_ENCRYPTION_KEY_PREVIOUS", "old"}});
   CHECK(s.encryption_key == "new");

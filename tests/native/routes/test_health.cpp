@@ -106,7 +106,7 @@ TEST_CASE("/health end to end on SQLite", "[health][native]") {
     CHECK(f.status() == 503);
     json body = f.body_json();
     CHECK(body["checks"]["schema"]["status"].as_string() == "outdated");
-    CHECK(std::string(body["checks"]["schema"]["message"].as_string()).find("apply the D1 migrations") != std::string::npos);
+    CHECK(std::string(body["checks"]["schema"]["message"].as_string()).find("apply the migrations") != std::string::npos);
     CHECK(body["checks"]["db"]["status"].as_string() == "ok");
   }
   SECTION("a missing secret: degraded, named for the admin") {

@@ -4,7 +4,6 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "core/json.h"
 #include "host/native_client.h"
@@ -146,9 +145,7 @@ TEST_CASE("dist: a warm download reads no D1 row; a version deleted elsewhere is
   SECTION("deleted by another isolate: 404, not a 500 about a missing archive") {
     std::string key(f.h.query("SELECT dist_key FROM versions WHERE version = '1.1.0'").as_array()[0]["dist_key"].as_string());
     f.h.query("DELETE FROM versions WHERE version = '1.1.0'");
-    std::string safe;
-    for (char ch : key) safe += ch == '/' ? '%' : ch;
-    std::filesystem::remove(f.h.blob_dir() / safe);
+    f.h.remove_blob(key);
     REQUIRE_FALSE(f.h.blob_exists(key));
     CHECK(wd.call("GET", path, basic(f.token)).status == 404);
     wd.now_ms = t0 + 10'001;

@@ -182,7 +182,7 @@ TEST_CASE("a v2 composer source syncs, serves rewritten metadata and mirrors arc
         f.h.query("UPDATE versions SET dist_key = 'mirror/acme/lib/other.zip', dist_size = 1 WHERE version = '1.0.0'");
       }
     };
-    std::ofstream(f.h.blob_dir() / "mirror%acme%lib%other.zip", std::ios::binary) << lib_zip("1.0.0");
+    f.h.put_blob("mirror/acme/lib/other.zip", lib_zip("1.0.0"));
     std::size_t fetches = f.repo.seen.size();
     reply d = f.c.call("GET", path, basic(f.token));
     CHECK(d.status == 200);
