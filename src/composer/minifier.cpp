@@ -27,12 +27,6 @@ json* find_member(json_object& o, std::string_view key) {
   return nullptr;
 }
 
-const json* find_member(const json_object& o, std::string_view key) {
-  for (const auto& [k, v] : o)
-    if (k == key) return &v;
-  return nullptr;
-}
-
 // $array[$key] = $value: replaces in place or appends.
 void php_assign(json_object& o, std::string_view key, json value) {
   if (json* existing = find_member(o, key)) {
@@ -89,78 +83,54 @@ bool php_identical(const json& a, const json& b) {
 json minify(const json_array& versions) {
   json_array out;
   out.reserve(versions.size());
-  json_object last_known;  // $lastKnownVersionData; empty means "null or []" (both falsy)
-  bool last_known_truthy = false;
+  basic_minifier<json, bool (*)(const json&, const json&), bool (*)(const json&)> m(
+      php_identical, [](const json& v) { return v.is_null(); });
   json_object scratch;
   for (const json& version : versions) {
-    if (!last_known_truthy) {
-      last_known = as_php_array(version);
-      // A scalar version would be the state as is in PHP; the next foreach over it would iterate
-      // nothing, so an empty map is the same state.
-      last_known_truthy = php_truthy(version);
-      out.push_back(version);
-      continue;
-    }
+    // A scalar version would be the state as is in PHP; the next foreach over it would iterate
+    // nothing, so an empty map is the same state.
     const json_object* current = &version.as_object();
     if (!version.is_object()) {
       scratch = as_php_array(version);
       current = &scratch;
     }
+    const auto& step = m.next(*current, php_truthy(version));
+    if (step.whole) {
+      out.push_back(version);
+      continue;
+    }
     json_object minified;
-    // add any changes from the previous version
-    for (const auto& [key, val] : *current) {
-      json* known = find_member(last_known, key);
-      if (!known) {
-        minified.emplace_back(key, val);
-        last_known.emplace_back(key, val);
-      } else if (known->is_null() || !php_identical(*known, val)) {
-        php_assign(minified, key, val);
-        *known = val;
-      }
-    }
-    // store any deletions from the previous version for keys missing in current one
-    for (auto it = last_known.begin(); it != last_known.end();) {
-      const json* now = find_member(*current, it->first);
-      if (!now || now->is_null()) {
-        php_assign(minified, it->first, json("__unset"));
-        it = last_known.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    last_known_truthy = !last_known.empty();
+    minified.reserve(step.diff.size());
+    for (const auto& [key, val] : step.diff) minified.emplace_back(key, val ? *val : json("__unset"));
     out.emplace_back(std::move(minified));
   }
   return json(std::move(out));
 }
 
+const json& expander::next(json data) {
+  if (!php_truthy(expanded_)) {
+    expanded_ = std::move(data);
+    return expanded_;
+  }
+  // add any changes from the previous version to the expanded one
+  if (!expanded_.is_object()) expanded_ = json(as_php_array(expanded_));
+  json_object& state = expanded_.as_object();
+  json_object members = data.is_object() ? std::move(data.as_object()) : as_php_array(data);
+  for (auto& [key, val] : members) {
+    if (val.is_string() && val.as_string() == "__unset") {
+      php_unset(state, key);
+    } else {
+      php_assign(state, key, std::move(val));
+    }
+  }
+  return expanded_;
+}
+
 json expand(const json_array& minified) {
   json_array out;
   out.reserve(minified.size());
-  json expanded;  // $expandedVersion, starts null
-  for (const json& data : minified) {
-    if (!php_truthy(expanded)) {
-      expanded = data;
-      out.push_back(expanded);
-      continue;
-    }
-    // add any changes from the previous version to the expanded one
-    if (!expanded.is_object()) expanded = json(as_php_array(expanded));
-    json_object& state = expanded.as_object();
-    const auto apply = [&state](const std::string& key, const json& val) {
-      if (val.is_string() && val.as_string() == "__unset") {
-        php_unset(state, key);
-      } else {
-        php_assign(state, key, val);
-      }
-    };
-    if (data.is_object()) {
-      for (const auto& [key, val] : data.as_object()) apply(key, val);
-    } else {
-      for (const auto& [key, val] : as_php_array(data)) apply(key, val);
-    }
-    out.push_back(expanded);
-  }
+  expander e;
+  for (const json& data : minified) out.push_back(e.next(data));
   return json(std::move(out));
 }
 

@@ -1,8 +1,14 @@
 // Composer's "composer/2.0" minified version lists: port of Composer\MetadataMinifier\MetadataMinifier
 // (composer/metadata-minifier src/MetadataMinifier.php, as Packagist's V2Dumper and Composer's
 // ComposerRepository call it). Also `php_identical`, PHP's === on json_decode($x, true) values, which
-// the port needs. Pure; no Packagist-specific field handling (that is p2_builder.h).
+// the port needs. Both directions also exist one version at a time (`expander`, `basic_minifier`), so a
+// streaming reader or writer holds one version, not the list; minify() and expand() are their loops.
+// Pure; no Packagist-specific field handling (that is p2_builder.h).
 #pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/json.h"
 
@@ -27,5 +33,93 @@ namespace pb::composer {
 // each later one sets its keys (in place when present, else appended) and removes keys whose value is
 // the string "__unset".
 [[nodiscard]] json expand(const json_array& minified);
+
+// expand() one entry at a time: next() gives the expanded form of each entry in turn (valid until the
+// following call). Values of the entry are moved into the running state, never copied.
+class expander {
+ public:
+  const json& next(json data);
+
+ private:
+  json expanded_;  // $expandedVersion, starts null
+};
+
+// minify()'s loop body over any representation of a version's top-level members, so the p2 writer can
+// run it on encoded values (p2_builder.cpp) and minify() on json trees, with one algorithm. A version is
+// a list of (key, Value); `identical` is PHP's !== negated, `is_null` PHP's !isset.
+template <class Value>
+using member_list = std::vector<std::pair<std::string, Value>>;
+
+template <class Value, class Identical, class IsNull>
+class basic_minifier {
+ public:
+  // What to write for one version: whole (the first one, or after an empty one) or as a diff whose
+  // members point into `current` (nullptr: "__unset"); valid until the next call.
+  struct step {
+    bool whole = false;
+    member_list<const Value*> diff;
+  };
+
+  basic_minifier(Identical identical, IsNull is_null) : identical_(identical), is_null_(is_null) {}
+
+  // `truthy`: PHP truthiness of the version itself (a scalar version has no members but may be truthy).
+  const step& next(const member_list<Value>& current, bool truthy) {
+    step_.diff.clear();
+    if (!last_known_truthy_) {
+      last_known_ = current;
+      last_known_truthy_ = truthy;
+      step_.whole = true;
+      return step_;
+    }
+    step_.whole = false;
+    // add any changes from the previous version
+    for (const auto& [key, val] : current) {
+      Value* known = find(last_known_, key);
+      if (!known) {
+        step_.diff.emplace_back(key, &val);
+        last_known_.emplace_back(key, val);
+      } else if (is_null_(*known) || !identical_(*known, val)) {
+        assign(step_.diff, key, &val);
+        *known = val;
+      }
+    }
+    // store any deletions from the previous version for keys missing in current one
+    for (auto it = last_known_.begin(); it != last_known_.end();) {
+      const Value* now = find(current, it->first);
+      if (!now || is_null_(*now)) {
+        assign(step_.diff, it->first, nullptr);
+        it = last_known_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    last_known_truthy_ = !last_known_.empty();
+    return step_;
+  }
+
+ private:
+  template <class List>
+  static auto find(List& list, std::string_view key) -> decltype(&list.front().second) {
+    for (auto& kv : list)
+      if (kv.first == key) return &kv.second;
+    return nullptr;
+  }
+  // $array[$key] = $value: replaces in place or appends.
+  static void assign(member_list<const Value*>& list, const std::string& key, const Value* v) {
+    for (auto& kv : list) {
+      if (kv.first == key) {
+        kv.second = v;
+        return;
+      }
+    }
+    list.emplace_back(key, v);
+  }
+
+  Identical identical_;
+  IsNull is_null_;
+  member_list<Value> last_known_;  // $lastKnownVersionData; empty means "null or []" (both falsy)
+  bool last_known_truthy_ = false;
+  step step_;
+};
 
 }  // namespace pb::composer

@@ -98,6 +98,10 @@ std::size_t utf8_length(unsigned char lead) {
 // removes ANSI escape sequences (CSI "ESC [ params intermediates final", OSC "ESC ] ... (ESC \ | BEL)",
 // any other "ESC <char>") and the control characters 0x01-0x1A (so newlines and tabs too).
 std::string sanitize(sv s) {
+  // Most strings have nothing to remove: one copy, no per-byte appends.
+  bool clean = true;
+  for (char ch : s) clean = clean && !(static_cast<unsigned char>(ch) >= 0x01 && static_cast<unsigned char>(ch) <= 0x1B);
+  if (clean) return std::string(s);
   std::string out;
   out.reserve(s.size());
   std::size_t i = 0;
@@ -427,146 +431,8 @@ std::optional<json> suggest_of(const json& cj, sv pretty_version) {
   return json(std::move(out));
 }
 
-// ---------------------------------------------------------------------------------------------------
-// json_encode
-
-void encode_string(std::string& out, sv s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-                   (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
-          // JSON_UNESCAPED_LINE_TERMINATORS is not set: U+2028/U+2029 stay escaped.
-          out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
-          i += 2;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
-// php_gcvt($d, 17, '.', 'e') with serialize_precision = -1: the shortest round-trip digits, printed
-// plainly for exponents -4..16 and as "d.ddde+X" otherwise.
-void encode_double(std::string& out, double d) {
-  if (!std::isfinite(d)) {  // json_encode fails on these (JSON_ERROR_INF_OR_NAN); 0 is its partial output
-    out += '0';
-    return;
-  }
-  char buf[40];
-  int precision = 1;
-  for (; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*e", precision - 1, d);
-    if (std::strtod(buf, nullptr) == d) break;
-  }
-  if (precision > 17) precision = 17;
-  // buf = [-]d[.ddd]e[+-]XX
-  sv s(buf);
-  bool negative = false;
-  if (!s.empty() && s.front() == '-') {
-    negative = true;
-    s.remove_prefix(1);
-  }
-  const std::size_t e = s.find('e');
-  std::string digits;
-  for (char c : s.substr(0, e))
-    if (c != '.') digits += c;
-  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-  const int exp10 = std::atoi(std::string(s.substr(e + 1)).c_str());
-  int decpt = exp10 + 1;  // value = 0.DIGITS x 10^decpt
-  if (digits == "0") decpt = 1;
-  if (negative) out += '-';
-  if (decpt < 0 ? decpt < -3 : decpt > 17) {
-    out += digits[0];
-    out += '.';
-    out += digits.size() > 1 ? digits.substr(1) : "0";
-    out += 'e';
-    const int x = decpt - 1;
-    out += x < 0 ? '-' : '+';
-    out += std::to_string(x < 0 ? -x : x);
-  } else if (decpt <= 0) {
-    out += "0.";
-    out.append(static_cast<std::size_t>(-decpt), '0');
-    out += digits;
-  } else {
-    for (int i = 0; i < decpt; ++i) out += static_cast<std::size_t>(i) < digits.size() ? digits[i] : '0';
-    if (digits.size() > static_cast<std::size_t>(decpt)) {
-      out += '.';
-      out += digits.substr(static_cast<std::size_t>(decpt));
-    }
-  }
-}
-
-bool object_is_list(const json_object& o) {
-  for (std::size_t i = 0; i < o.size(); ++i)
-    if (o[i].first != std::to_string(i)) return false;
-  return true;
-}
-
-void encode(std::string& out, const json& v) {
-  switch (v.type()) {
-    case json::kind::null: out += "null"; return;
-    case json::kind::boolean: out += v.as_bool() ? "true" : "false"; return;
-    case json::kind::integer: out += std::to_string(v.as_int()); return;
-    case json::kind::number: encode_double(out, v.as_double()); return;
-    case json::kind::string: encode_string(out, v.as_string()); return;
-    case json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const json& e : v.as_array()) {
-        if (!first) out += ',';
-        first = false;
-        encode(out, e);
-      }
-      out += ']';
-      return;
-    }
-    case json::kind::object: {
-      const auto& o = v.as_object();
-      const bool list = object_is_list(o);
-      out += list ? '[' : '{';
-      bool first = true;
-      for (const auto& [k, e] : o) {
-        if (!first) out += ',';
-        first = false;
-        if (!list) {
-          encode_string(out, k);
-          out += ':';
-        }
-        encode(out, e);
-      }
-      out += list ? ']' : '}';
-      return;
-    }
-  }
-}
-
-std::string document(sv name_key, const std::vector<json>& versions) {
-  json_array list(versions.begin(), versions.end());
-  json_object packages;
-  packages.emplace_back(std::string(name_key), minify(list));
-  json_object top;
-  top.emplace_back("minified", json("composer/2.0"));
-  top.emplace_back("packages", json(std::move(packages)));
-  return packagist_json_encode(json(std::move(top)));
-}
-
 }  // namespace
+
 
 json version_entry(const json& cj, const version_fields& f) {
   // Keys in Version::toArray order. composer.json keys not listed are not part of Packagist's p2 output
@@ -649,23 +515,6 @@ bool is_dev_version(std::string_view v) {
   if (const std::size_t hash = v.find('#'); hash != std::string_view::npos && hash + 1 < v.size())
     v = v.substr(0, hash);  // preg_replace('{#.+$}', '')
   return v.substr(0, 4) == "dev-" || (v.size() >= 4 && v.substr(v.size() - 4) == "-dev");
-}
-
-p2_documents build_p2(std::string_view package_name, const std::vector<json>& entries) {
-  std::vector<json> tagged, dev;
-  for (const json& e : entries) {
-    const json& vn = e["version_normalized"];
-    const std::string_view normalized = vn.is_string() ? vn.as_string() : e["version"].as_string();
-    (is_dev_version(normalized) ? dev : tagged).push_back(e);
-  }
-  const std::string key = ascii_lower(package_name);
-  return {document(key, tagged), document(key, dev)};
-}
-
-std::string packagist_json_encode(const json& value) {
-  std::string out;
-  encode(out, value);
-  return out;
 }
 
 }  // namespace pb::composer

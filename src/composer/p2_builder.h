@@ -1,10 +1,12 @@
 // Packagist-shaped p2 documents for one package: `version_entry` (one version object, as Packagist's
 // App\Entity\Version::toV2Array emits it, from a composer.json and the fields the repository knows),
 // `build_p2` (the <name>.json and <name>~dev.json pair, as App\Package\V2Dumper::dumpVersionsToV2File
-// writes them) and `packagist_json_encode` (PHP's json_encode with JSON_UNESCAPED_SLASHES |
-// JSON_UNESCAPED_UNICODE). Pure. Sorting the versions is the caller's job (versions/sort.h).
+// writes them; `p2_writer` one version at a time) and `packagist_json_encode` (PHP's json_encode with
+// JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE). Pure. Sorting the versions is the caller's job
+// (versions/sort.h). The version objects are made in p2_builder.cpp, the documents written in p2_writer.cpp.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +47,23 @@ struct p2_documents {
 // gives "packages":{"<name>":[]}. Packagist's "security-advisories" key (tagged file) is not written:
 // this repository has no advisory data, and an empty list would claim there are none.
 [[nodiscard]] p2_documents build_p2(std::string_view package_name, const std::vector<json>& entries);
+
+// build_p2 one version at a time: add() the entries in dump order, then finish(). Each entry is
+// encoded once, minified against the previous one of its list on the encoded values and appended to
+// its document, so memory is the two documents plus one version (build_p2 is this loop).
+class p2_writer {
+ public:
+  explicit p2_writer(std::string_view package_name);
+  p2_writer(const p2_writer&) = delete;
+  p2_writer& operator=(const p2_writer&) = delete;
+  ~p2_writer();
+  void add(const json& entry);
+  [[nodiscard]] p2_documents finish() &&;
+
+ private:
+  struct list;
+  std::unique_ptr<list> tagged_, dev_;
+};
 
 // json_encode($value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE) of the PHP array that
 // json_decode($json, true) would give: objects whose keys are exactly "0".."n-1" (including empty ones)

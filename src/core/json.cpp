@@ -50,6 +50,7 @@ json from_dom(simdjson::dom::element e, value_budget& budget) {
     case simdjson::dom::element_type::ARRAY: {
       json_array a;
       simdjson::dom::array arr = e.get_array().value_unsafe();  // a named local: the loop must not outlive it
+      a.reserve(std::min(arr.size(), budget.left));  // no regrowth; never more than the budget allows
       for (simdjson::dom::element child : arr) {
         if (budget.exhausted()) break;
         a.push_back(from_dom(child, budget));
@@ -59,6 +60,7 @@ json from_dom(simdjson::dom::element e, value_budget& budget) {
     case simdjson::dom::element_type::OBJECT: {
       json_object o;
       simdjson::dom::object obj = e.get_object().value_unsafe();
+      o.reserve(std::min(obj.size(), budget.left));
       for (auto field : obj) {
         if (budget.exhausted()) break;
         o.emplace_back(std::string(field.key), from_dom(field.value, budget));
@@ -216,9 +218,15 @@ result<json> parse_json(std::string_view text) {
   static thread_local simdjson::dom::parser shared;
   std::optional<simdjson::dom::parser> own;
   simdjson::dom::parser& parser = text.size() <= shared_parser_bytes ? shared : own.emplace();
-  simdjson::padded_string padded(text);
+  // The padded copy simdjson reads: small documents reuse one buffer (a mirror parses three small
+  // documents per version), a large one gets its own.
+  static std::string shared_copy;
+  std::string own_copy;
+  std::string& copy = text.size() <= shared_parser_bytes ? shared_copy : own_copy;
+  copy.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  copy.assign(text);
   simdjson::dom::element root;
-  auto err = parser.parse(padded).get(root);
+  auto err = parser.parse(simdjson::padded_string_view(copy.data(), copy.size(), copy.capacity())).get(root);
   if (err) {
     std::string quoted(text.substr(0, 60));
     return make_error(error_code::bad_request,

@@ -4,6 +4,7 @@
 #include "bindings/when_all.h"
 #include "composer/minifier.h"
 #include "core/sha256.h"
+#include "sources/p2_reader.h"
 
 namespace pb::sources {
 
@@ -97,8 +98,8 @@ task<result<composer_root>> read_composer_root(const upstream& u, std::string ba
   co_return root;
 }
 
-task<result<std::optional<std::vector<json>>>> read_composer_package(const upstream& u, const composer_root& root,
-                                                                     std::string name) {
+task<result<bool>> read_composer_package(const upstream& u, const composer_root& root, std::string name,
+                                         const std::function<void(const json&)>& each) {
   if (root.metadata_url.empty()) {
     json packages = root.v1_packages;
     if (const json* hash = root.provider_hashes.find(name)) {
@@ -113,32 +114,32 @@ task<result<std::optional<std::vector<json>>>> read_composer_package(const upstr
       merge_v1(packages, *file);
     }
     const json* versions = packages.find(name);
-    if (!versions) co_return std::optional<std::vector<json>>{};
-    std::vector<json> out;
-    for (const auto& [v, data] : versions->as_object()) out.push_back(data);
-    co_return std::optional<std::vector<json>>{std::move(out)};
+    if (!versions) co_return false;
+    for (const auto& [v, data] : versions->as_object()) each(data);
+    co_return true;
   }
-  // Tags and branches in one round trip.
+  // Tags and branches in one round trip; each file read one version at a time (p2_reader.h) and its
+  // text freed once read.
   auto [tagged, dev] = co_await when_all(upstream_get(u, expand_package(root.metadata_url, name)),
                                          upstream_get(u, expand_package(root.metadata_url, name + "~dev")));
-  std::vector<json> out;
   bool found = false;
   for (auto* r : {&tagged, &dev}) {
     if (!*r) co_return std::move(*r).err();
     if ((*r)->status == 404) continue;
     if ((*r)->status != 200) co_return upstream_error((*r)->url, "HTTP " + std::to_string((*r)->status));
-    auto doc = parse_json((*r)->text);
-    if (!doc) co_return upstream_error((*r)->url, "invalid JSON: " + doc.err().message);
+    auto read = read_p2_versions((*r)->text, name, [&](const json& v) {
+      each(v);
+      return true;
+    }, p2_lists::last);
+    // A valid document that is not an object lists nothing, as Composer reads it; anything else is broken.
+    if (!read) {
+      auto doc = parse_json((*r)->text);
+      if (!doc || doc->is_object()) co_return upstream_error((*r)->url, read.err().message);
+    }
+    std::string().swap((*r)->text);
     found = true;
-    const json* versions = nullptr;
-    for (const auto& [key, list] : (*doc)["packages"].as_object())
-      if (ascii_lower(key) == name) versions = &list;
-    if (!versions) continue;
-    json expanded = (*doc)["minified"].as_string() == "composer/2.0" ? composer::expand(versions->as_array()) : *versions;
-    for (auto& v : expanded.as_array()) out.push_back(std::move(v));
   }
-  if (!found) co_return std::optional<std::vector<json>>{};
-  co_return std::optional<std::vector<json>>{std::move(out)};
+  co_return found;
 }
 
 }  // namespace pb::sources

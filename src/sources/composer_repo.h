@@ -5,6 +5,7 @@
 // loadIncludes, loadProviderListings, the p2 fetch in loadAsyncPackages).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,9 +30,9 @@ struct composer_root {
 
 task<result<composer_root>> read_composer_root(const upstream& u, std::string base);
 
-// Every version object of one package (tags and branches), expanded; nullopt when the repository
-// answers 404 for it.
-task<result<std::optional<std::vector<json>>>> read_composer_package(const upstream& u, const composer_root& root,
-                                                                     std::string name);
+// Calls `each` with every version object of one package (tags and branches), expanded, one at a
+// time (each valid during its call only); false when the repository does not have the package (404).
+task<result<bool>> read_composer_package(const upstream& u, const composer_root& root, std::string name,
+                                         const std::function<void(const json&)>& each);
 
 }  // namespace pb::sources

@@ -6,6 +6,7 @@
 #include "core/http_date.h"
 #include "http/url.h"
 #include "auth/credentials.h"
+#include "sources/p2_reader.h"
 #include "sources/sync.h"
 #include "sources/upstream.h"
 #include "storage/packages.h"
@@ -14,15 +15,18 @@ namespace pb::sources {
 
 namespace {
 
-// One p2 file: 200 → its versions (expanded), 304 → nullopt, 404 → empty.
+// One p2 file: 200 → its versions as rows (versions that cannot be mirrored are skipped, and why is
+// kept), 304 → not_modified, 404 → nothing found. The document is read one version at a time
+// (p2_reader.h) and its text freed once read.
 struct p2_read {
   bool not_modified = false;
   bool found = false;
-  std::vector<json> versions;
+  std::vector<storage::upstream_version> rows;
+  std::vector<std::string> skipped;  // at most 20
   std::string last_modified;
 };
 
-result<p2_read> read_p2(const result<fx::fetch_response>& r, const std::string& name) {
+result<p2_read> read_p2(result<fx::fetch_response>& r, const std::string& name) {
   if (!r) return r.err();
   p2_read out;
   if (r->status == 304) {
@@ -31,11 +35,26 @@ result<p2_read> read_p2(const result<fx::fetch_response>& r, const std::string& 
   }
   if (r->status == 404) return out;
   if (r->status != 200) return make_error(error_code::upstream, r->url + ": HTTP " + std::to_string(r->status));
-  auto doc = parse_json(r->text);
-  if (!doc || !doc->is_object()) return make_error(error_code::upstream, r->url + ": invalid JSON");
+  bool too_many = false;
+  auto read = read_p2_versions(r->text, name, [&](const json& v) {
+    auto row = upstream_version_row(v);
+    if (!row) {
+      if (out.skipped.size() < 20) out.skipped.push_back(name + " " + row.err().message);
+      return true;
+    }
+    // The version set is written in one batch and rebuilt in memory: stop at the limit, not after it.
+    too_many = out.rows.size() >= storage::max_versions_per_package;
+    if (!too_many) out.rows.push_back(std::move(*row));
+    return !too_many;
+  });
+  std::string().swap(r->text);
+  if (!read) return make_error(error_code::upstream, r->url + ": invalid JSON");
+  if (too_many)
+    return make_error(error_code::unprocessable, name + ": the upstream lists more than " +
+                                                     std::to_string(storage::max_versions_per_package) +
+                                                     " versions, more than are mirrored per package");
   out.found = true;
   out.last_modified = std::string(r->header_list.get("last-modified").value_or(""));
-  out.versions = p2_versions(*doc, name);
   return out;
 }
 
@@ -121,25 +140,26 @@ task<result<mirror_outcome>> mirror_package(const settings& cfg, storage::source
   if (tagged->not_modified && dev->not_modified) co_return mirror_outcome::unchanged;
   // One file changed: the version set is replaced whole, so read the other one afresh.
   if (tagged->not_modified) {
-    auto again = read_p2(co_await upstream_get(*u, p2_url(name)), name);
+    auto response = co_await upstream_get(*u, p2_url(name));
+    auto again = read_p2(response, name);
     if (!again) co_return std::move(again).err();
     tagged = std::move(again);
   }
   if (dev->not_modified) {
-    auto again = read_p2(co_await upstream_get(*u, p2_url(name + "~dev")), name);
+    auto response = co_await upstream_get(*u, p2_url(name + "~dev"));
+    auto again = read_p2(response, name);
     if (!again) co_return std::move(again).err();
     dev = std::move(again);
   }
   if (!tagged->found && !dev->found) co_return mirror_outcome::not_found;
 
-  std::vector<storage::upstream_version> rows;
-  for (auto* list : {&tagged->versions, &dev->versions}) {
-    for (const auto& v : *list) {
-      auto row = upstream_version_row(v);
-      if (row) rows.push_back(std::move(*row));
-      else if (notes && notes->size() < 20) notes->push_back(name + " " + row.err().message);
-    }
-  }
+  std::vector<storage::upstream_version> rows = std::move(tagged->rows);
+  rows.reserve(rows.size() + dev->rows.size());
+  for (auto& row : dev->rows) rows.push_back(std::move(row));
+  dev->rows = {};
+  for (auto* read : {&*tagged, &*dev})
+    for (auto& why : read->skipped)
+      if (notes && notes->size() < 20) notes->push_back(std::move(why));
   auto replaced = co_await storage::replace_source_versions(name, s.id, "packagist", std::move(rows), now_ms);
   if (!replaced) co_return std::move(replaced).err();
   auto lm = co_await fx::d1_run("UPDATE packages SET upstream_last_modified = ? WHERE name = ? AND source_id = ?",

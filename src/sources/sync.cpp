@@ -61,23 +61,23 @@ result<storage::upstream_version> upstream_version_row(const json& v) {
   u.v.dist_shasum = std::string(dist["shasum"].as_string());
   u.upstream_dist_url = dist_url->href;
   if (auto t = parse_iso8601(v["time"].as_string()); t) u.v.release_time = *t;
-  json kept = v;
-  for (const char* k : {"version", "version_normalized", "dist", "source", "notification-url", "time", "uid"}) kept.erase(k);
-  u.v.composer_json = kept.dump();
+  // The version minus what the row keeps in columns (the first of duplicate keys, as json::erase),
+  // written without copying the version.
+  constexpr std::string_view columns[] = {"version", "version_normalized", "dist", "source", "notification-url", "time", "uid"};
+  bool dropped[std::size(columns)] = {};
+  json_writer w;
+  w.begin_object();
+  for (const auto& [key, value] : v.as_object()) {
+    bool column = false;
+    for (std::size_t i = 0; i < std::size(columns) && !column; ++i)
+      if (!dropped[i] && key == columns[i]) column = dropped[i] = true;
+    if (!column) w.key(key).value(value);
+  }
+  w.end_object();
+  u.v.composer_json = std::move(w).str();
   u.stability = std::string(versions::parse_stability(normalized));
   u.is_dev = composer::is_dev_version(normalized);
   return u;
-}
-
-std::vector<json> p2_versions(const json& doc, std::string_view name) {
-  std::vector<json> out;
-  for (const auto& [key, list] : doc["packages"].as_object()) {
-    if (ascii_lower(key) != name || !list.is_array()) continue;
-    // Never edit minified entries in place: expand first, the builder re-minifies.
-    json expanded = doc["minified"].as_string() == "composer/2.0" ? composer::expand(list.as_array()) : list;
-    for (auto& v : expanded.as_array()) out.push_back(std::move(v));
-  }
-  return out;
 }
 
 namespace {
@@ -150,18 +150,21 @@ namespace {
 // Syncs one package of a composer source; returns the number of versions written.
 task<result<std::int64_t>> sync_composer_package(const upstream& u, const composer_root& root, storage::source_record s,
                                                  std::string name, std::int64_t now_ms, std::vector<std::string>* notes) {
-  auto versions = co_await read_composer_package(u, root, name);
-  if (!versions) co_return std::move(versions).err();
-  if (!versions->has_value()) co_return make_error(error_code::not_found, name + ": the repository has no such package");
+  // Each version becomes its row as it is read: the versions themselves are never all held.
   std::vector<storage::upstream_version> rows;
-  for (const auto& v : **versions) {
+  std::vector<std::string> skipped;
+  auto found = co_await read_composer_package(u, root, name, [&](const json& v) {
     auto row = upstream_version_row(v);
     if (!row) {
-      if (notes->size() < 20) notes->push_back(name + " " + row.err().message);
-      continue;
+      if (skipped.size() < 20) skipped.push_back(name + " " + row.err().message);
+      return;
     }
     rows.push_back(std::move(*row));
-  }
+  });
+  if (!found) co_return std::move(found).err();
+  if (!*found) co_return make_error(error_code::not_found, name + ": the repository has no such package");
+  for (auto& why : skipped)
+    if (notes->size() < 20) notes->push_back(std::move(why));
   std::int64_t count = static_cast<std::int64_t>(rows.size());
   auto replaced = co_await storage::replace_source_versions(name, s.id, s.type, std::move(rows), now_ms);
   if (!replaced) co_return std::move(replaced).err();

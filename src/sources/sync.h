@@ -53,9 +53,6 @@ task<result<std::monostate>> finish_sync(const storage::source_record& s, storag
 // One upstream version object (Composer's package format) → the row we keep; the error says why a
 // version is skipped. References are made hex (Composer's mirror URLs need hex %reference%).
 result<storage::upstream_version> upstream_version_row(const json& version);
-// The versions of `name` (lower-case) in an upstream p2 document, expanded when it is minified
-// ("composer/2.0"): what a packagist mirror keeps of each file it reads.
-std::vector<json> p2_versions(const json& doc, std::string_view name);
 
 json slice_to_json(const slice_report& r);
 

@@ -40,22 +40,40 @@ version_row from_row(const json& r) {
 }
 
 
+// What Packagist's dump order needs of a version's composer.json, kept without its tree.
+struct dump_hints {
+  std::optional<std::string> branch_alias;
+  bool default_branch = false;
+};
+
+dump_hints hints_of(const version_row& row, const json& composer_json) {
+  dump_hints h;
+  // Packagist keys the alias by the normalized version (extra.branch-alias["dev-main"]).
+  const json* alias = composer_json["extra"]["branch-alias"].find(row.version_normalized);
+  if (alias && alias->is_string()) h.branch_alias = std::string(alias->as_string());
+  h.default_branch = composer_json["default-branch"].as_bool(false);
+  return h;
+}
+
 // Versions in Packagist's dump order (newest first).
-std::vector<std::size_t> dump_order(const std::vector<version_row>& rows, const std::vector<json>& composer_jsons) {
+std::vector<std::size_t> dump_order(const std::vector<version_row>& rows, const std::vector<dump_hints>& hints) {
   std::vector<versions::dump_version> dv;
   dv.reserve(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     versions::dump_version d;
     d.version = rows[i].version;
     d.version_normalized = rows[i].version_normalized;
-    // Packagist keys the alias by the normalized version (extra.branch-alias["dev-main"]).
-    const json* alias = composer_jsons[i]["extra"]["branch-alias"].find(rows[i].version_normalized);
-    if (alias && alias->is_string()) d.branch_alias = alias->as_string();
-    d.default_branch = composer_jsons[i]["default-branch"].as_bool(false);
+    if (hints[i].branch_alias) d.branch_alias = *hints[i].branch_alias;
+    d.default_branch = hints[i].default_branch;
     if (rows[i].release_time) d.released_at = rows[i].release_time;
     dv.push_back(d);
   }
   return versions::sort_versions_for_dump(dv);
+}
+
+json parsed_composer_json(const version_row& row) {
+  auto cj = parse_json(row.composer_json);
+  return cj ? std::move(*cj) : json::object();
 }
 
 }  // namespace
@@ -198,11 +216,13 @@ task<result<std::monostate>> replace_source_versions(std::string package, std::i
     st.params = {json(package), json(source_id), json(now_ms)};
     std::string values;
     for (std::size_t i = at; i < versions.size() && i < at + rows_per_statement; ++i) {
-      const upstream_version& u = versions[i];
+      upstream_version& u = versions[i];
       if (!values.empty()) values += ", ";
       values += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      // The composer.json moves into the statement (the rows are this batch's own): one copy of the
+      // version set in memory, not two.
       for (json p : {json(u.v.version), json(u.v.version_normalized), json(u.stability), json(u.is_dev ? 1 : 0),
-                     json(u.v.reference), json(u.v.composer_json), json(u.v.dist_type),
+                     json(u.v.reference), json(std::move(u.v.composer_json)), json(u.v.dist_type),
                      u.v.dist_shasum.empty() ? json() : json(u.v.dist_shasum), json(u.upstream_dist_url),
                      json(u.v.release_time)})
         st.params.push_back(std::move(p));
@@ -261,18 +281,16 @@ task<result<std::monostate>> record_mirrored_dist(std::int64_t version_id, std::
 }
 
 composer::p2_documents build_documents(std::string_view package, const std::vector<version_row>& rows) {
-  std::vector<json> composer_jsons;
-  composer_jsons.reserve(rows.size());
-  for (const auto& v : rows) {
-    auto cj = parse_json(v.composer_json);
-    composer_jsons.push_back(cj ? std::move(*cj) : json::object());
-  }
-  std::vector<json> entries;
-  entries.reserve(rows.size());
-  for (std::size_t i : dump_order(rows, composer_jsons)) {
+  // One composer.json tree at a time: parsed once for the order, once more for its entry, which goes
+  // straight into the documents (holding every tree at once took several times the rows' size).
+  std::vector<dump_hints> hints;
+  hints.reserve(rows.size());
+  for (const auto& v : rows) hints.push_back(hints_of(v, parsed_composer_json(v)));
+  composer::p2_writer writer(package);
+  composer::version_fields f;
+  f.name = std::string(package);
+  for (std::size_t i : dump_order(rows, hints)) {
     const version_row& v = rows[i];
-    composer::version_fields f;
-    f.name = std::string(package);
     f.version = v.version;
     f.version_normalized = v.version_normalized;
     f.reference = v.reference;
@@ -280,9 +298,9 @@ composer::p2_documents build_documents(std::string_view package, const std::vect
     f.dist_url = std::string(origin_placeholder) + dist_path(package, v.version_normalized, v.reference, v.dist_type);
     f.dist_shasum = v.dist_shasum;
     f.time = v.release_time ? format_iso8601(v.release_time) : std::string();
-    entries.push_back(composer::version_entry(composer_jsons[i], f));
+    writer.add(composer::version_entry(parsed_composer_json(v), f));
   }
-  return composer::build_p2(package, entries);
+  return std::move(writer).finish();
 }
 
 task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms) {
@@ -386,7 +404,7 @@ task<result<json>> package_summaries(std::string after, std::int64_t limit, std:
       break;
     }
     std::vector<version_row> rows;
-    std::vector<json> cjs;
+    std::vector<dump_hints> cjs;
     for (const auto& v : (*r)[1].rows) {
       if (v["name"].as_string() != p["name"].as_string()) continue;
       version_row vr;
@@ -394,7 +412,7 @@ task<result<json>> package_summaries(std::string after, std::int64_t limit, std:
       vr.version_normalized = std::string(v["version_normalized"].as_string());
       vr.release_time = v["release_time"].as_int();
       rows.push_back(std::move(vr));
-      cjs.push_back(json::object());
+      cjs.emplace_back();
     }
     json latest;
     for (std::size_t i : dump_order(rows, cjs)) {
@@ -428,11 +446,10 @@ task<result<std::optional<json>>> package_detail(std::string package) {
   if ((*r)[0].rows.empty()) co_return std::optional<json>{};
   const json& p = (*r)[0].rows[0];
   std::vector<version_row> rows;
-  std::vector<json> cjs;
+  std::vector<dump_hints> cjs;
   for (const auto& row : (*r)[1].rows) {
     rows.push_back(from_row(row));
-    auto cj = parse_json(rows.back().composer_json);
-    cjs.push_back(cj ? std::move(*cj) : json::object());
+    cjs.push_back(hints_of(rows.back(), parsed_composer_json(rows.back())));
   }
   json versions = json::array();
   for (std::size_t i : dump_order(rows, cjs)) {

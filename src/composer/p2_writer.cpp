@@ -1,0 +1,293 @@
+#include "composer/p2_builder.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <utility>
+
+#include "composer/minifier.h"
+#include "core/text.h"
+
+// The writing half of p2_builder.h: PHP's json_encode as Packagist calls it, and the p2 documents
+// written one version at a time (p2_writer, build_p2). Split from p2_builder.cpp, which makes the
+// version objects; this file is one of the wasm build's -O2 hot files (CMakeLists.txt).
+namespace pb::composer {
+
+namespace {
+
+using sv = std::string_view;
+
+// ---------------------------------------------------------------------------------------------------
+// json_encode
+
+void encode_string(std::string& out, sv s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    // Runs of bytes written as they are go out in one append (a call per byte is slow in wasm).
+    std::size_t run = i;
+    while (run < s.size() && static_cast<unsigned char>(s[run]) >= 0x20 && s[run] != '"' && s[run] != '\\' &&
+           static_cast<unsigned char>(s[run]) != 0xE2)
+      ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
+    const auto c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+                   (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9)) {
+          // JSON_UNESCAPED_LINE_TERMINATORS is not set: U+2028/U+2029 stay escaped.
+          out += static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
+          i += 2;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+// php_gcvt($d, 17, '.', 'e') with serialize_precision = -1: the shortest round-trip digits, printed
+// plainly for exponents -4..16 and as "d.ddde+X" otherwise.
+void encode_double(std::string& out, double d) {
+  if (!std::isfinite(d)) {  // json_encode fails on these (JSON_ERROR_INF_OR_NAN); 0 is its partial output
+    out += '0';
+    return;
+  }
+  char buf[40];
+  int precision = 1;
+  for (; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*e", precision - 1, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  if (precision > 17) precision = 17;
+  // buf = [-]d[.ddd]e[+-]XX
+  sv s(buf);
+  bool negative = false;
+  if (!s.empty() && s.front() == '-') {
+    negative = true;
+    s.remove_prefix(1);
+  }
+  const std::size_t e = s.find('e');
+  std::string digits;
+  for (char c : s.substr(0, e))
+    if (c != '.') digits += c;
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  const int exp10 = std::atoi(std::string(s.substr(e + 1)).c_str());
+  int decpt = exp10 + 1;  // value = 0.DIGITS x 10^decpt
+  if (digits == "0") decpt = 1;
+  if (negative) out += '-';
+  if (decpt < 0 ? decpt < -3 : decpt > 17) {
+    out += digits[0];
+    out += '.';
+    out += digits.size() > 1 ? digits.substr(1) : "0";
+    out += 'e';
+    const int x = decpt - 1;
+    out += x < 0 ? '-' : '+';
+    out += std::to_string(x < 0 ? -x : x);
+  } else if (decpt <= 0) {
+    out += "0.";
+    out.append(static_cast<std::size_t>(-decpt), '0');
+    out += digits;
+  } else {
+    for (int i = 0; i < decpt; ++i) out += static_cast<std::size_t>(i) < digits.size() ? digits[i] : '0';
+    if (digits.size() > static_cast<std::size_t>(decpt)) {
+      out += '.';
+      out += digits.substr(static_cast<std::size_t>(decpt));
+    }
+  }
+}
+
+bool object_is_list(const json_object& o) {
+  for (std::size_t i = 0; i < o.size(); ++i)
+    if (o[i].first != std::to_string(i)) return false;
+  return true;
+}
+
+void encode(std::string& out, const json& v) {
+  switch (v.type()) {
+    case json::kind::null: out += "null"; return;
+    case json::kind::boolean: out += v.as_bool() ? "true" : "false"; return;
+    case json::kind::integer: out += std::to_string(v.as_int()); return;
+    case json::kind::number: encode_double(out, v.as_double()); return;
+    case json::kind::string: encode_string(out, v.as_string()); return;
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const json& e : v.as_array()) {
+        if (!first) out += ',';
+        first = false;
+        encode(out, e);
+      }
+      out += ']';
+      return;
+    }
+    case json::kind::object: {
+      const auto& o = v.as_object();
+      const bool list = object_is_list(o);
+      out += list ? '[' : '{';
+      bool first = true;
+      for (const auto& [k, e] : o) {
+        if (!first) out += ',';
+        first = false;
+        if (!list) {
+          encode_string(out, k);
+          out += ':';
+        }
+        encode(out, e);
+      }
+      out += list ? ']' : '}';
+      return;
+    }
+  }
+}
+
+bool holds_double(const json& v) {
+  switch (v.type()) {
+    case json::kind::number: return true;
+    case json::kind::array:
+      for (const json& e : v.as_array())
+        if (holds_double(e)) return true;
+      return false;
+    case json::kind::object:
+      for (const auto& kv : v.as_object())
+        if (holds_double(kv.second)) return true;
+      return false;
+    default: return false;
+  }
+}
+
+// A top-level value of a version as the p2 writer keeps it: its json_encode text, which is also what
+// php_identical compares (equal texts <=> identical values: encode is injective on PHP arrays, [] and {}
+// and lists and "0".."n-1" objects alike), except for floats (1.0 encodes as 1, -0.0 and 0.0 differ),
+// so a value holding one keeps its tree and is compared as a tree.
+struct encoded_value {
+  std::string text;
+  std::optional<json> tree;
+};
+
+bool encoded_identical(const encoded_value& a, const encoded_value& b) {
+  if (a.tree || b.tree) return a.tree && b.tree && php_identical(*a.tree, *b.tree);
+  return a.text == b.text;
+}
+bool encoded_null(const encoded_value& v) { return v.text == "null"; }
+
+encoded_value encoded(const json& v) {
+  encoded_value e;
+  encode(e.text, v);
+  if (holds_double(v)) e.tree = v;
+  return e;
+}
+
+// The members of a version as minify() sees it (as_php_array in minifier.cpp).
+member_list<encoded_value> encoded_members(const json& version) {
+  member_list<encoded_value> out;
+  if (version.is_object()) {
+    out.reserve(version.size());
+    for (const auto& [k, v] : version.as_object()) out.emplace_back(k, encoded(v));
+  } else if (version.is_array()) {
+    const auto& a = version.as_array();
+    for (std::size_t i = 0; i < a.size(); ++i) out.emplace_back(std::to_string(i), encoded(a[i]));
+  }
+  return out;
+}
+
+}  // namespace
+
+struct p2_writer::list {
+  using minifier = basic_minifier<encoded_value, bool (*)(const encoded_value&, const encoded_value&),
+                                  bool (*)(const encoded_value&)>;
+  // packagist_json_encode({"minified":"composer/2.0","packages":{key: [versions...]}}), written in
+  // place: the document is never copied (a key "0" makes "packages" a PHP list).
+  explicit list(const std::string& key) : list_key(key == "0") {
+    out = "{\"minified\":\"composer/2.0\",\"packages\":";
+    if (list_key) {
+      out += '[';
+    } else {
+      out += '{';
+      encode_string(out, key);
+      out += ':';
+    }
+  }
+  bool list_key;
+  std::string out;
+  bool first = true;
+  minifier m{encoded_identical, encoded_null};
+
+  void add(const json& entry) {
+    out += first ? '[' : ',';
+    first = false;
+    const member_list<encoded_value> members = encoded_members(entry);
+    const auto& step = m.next(members, php_truthy(entry));
+    if (step.whole) {
+      encode(out, entry);
+      return;
+    }
+    // The diff is a PHP array: [] when empty, a list when its keys are "0".."n-1".
+    bool is_list = true;
+    for (std::size_t i = 0; i < step.diff.size() && is_list; ++i) is_list = step.diff[i].first == std::to_string(i);
+    out += is_list ? '[' : '{';
+    bool sep = false;
+    for (const auto& [k, v] : step.diff) {
+      if (sep) out += ',';
+      sep = true;
+      if (!is_list) {
+        encode_string(out, k);
+        out += ':';
+      }
+      if (v) {
+        out += v->text;
+      } else {
+        out += "\"__unset\"";
+      }
+    }
+    out += is_list ? ']' : '}';
+  }
+
+  std::string finish() && {
+    out += first ? "[]" : "]";
+    out += list_key ? "]}" : "}}";
+    return std::move(out);
+  }
+};
+
+p2_writer::p2_writer(std::string_view package_name)
+    : tagged_(std::make_unique<list>(pb::ascii_lower(package_name))), dev_(std::make_unique<list>(pb::ascii_lower(package_name))) {}
+p2_writer::~p2_writer() = default;
+
+void p2_writer::add(const json& entry) {
+  const json& vn = entry["version_normalized"];
+  const std::string_view normalized = vn.is_string() ? vn.as_string() : entry["version"].as_string();
+  (is_dev_version(normalized) ? *dev_ : *tagged_).add(entry);
+}
+
+p2_documents p2_writer::finish() && { return {std::move(*tagged_).finish(), std::move(*dev_).finish()}; }
+
+p2_documents build_p2(std::string_view package_name, const std::vector<json>& entries) {
+  p2_writer w(package_name);
+  for (const json& e : entries) w.add(e);
+  return std::move(w).finish();
+}
+
+std::string packagist_json_encode(const json& value) {
+  std::string out;
+  encode(out, value);
+  return out;
+}
+
+}  // namespace pb::composer

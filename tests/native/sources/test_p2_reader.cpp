@@ -1,0 +1,253 @@
+// The packagist mirror's streaming rewrite (sources/p2_reader.h, composer::p2_writer behind
+// storage::build_documents) against the code it replaced (tests/reference/mirror_rewrite.h): the same
+// rows and byte-for-byte the same documents, on named documents (__unset, inheritance, dev branches,
+// odd and missing dists, unicode and escapes, floats, duplicate keys, "minified" last or absent) and on
+// a few thousand generated ones. Also what the reader does differently on purpose.
+#include <catch2/catch_test_macros.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "composer/minifier.h"
+#include "reference/mirror_rewrite.h"
+#include "sources/p2_reader.h"
+
+using namespace pb;
+
+namespace {
+
+void same_as_reference(const std::string& doc, const std::string& name = "acme/pkg") {
+  INFO(doc.substr(0, 2000));
+  auto old_path = reference::mirror_rewrite(doc, name);
+  auto new_path = reference::production_rewrite(doc, name);
+  REQUIRE(old_path.has_value());
+  REQUIRE(new_path.has_value());
+  CHECK(reference::difference(*old_path, *new_path) == "");
+}
+
+std::string minified_doc(const std::string& name, const json_array& versions) {
+  json_object packages;
+  packages.emplace_back(name, composer::minify(versions));
+  json_object top;
+  top.emplace_back("packages", json(std::move(packages)));
+  top.emplace_back("minified", json("composer/2.0"));  // last, as Packagist writes it
+  return json(std::move(top)).dump();
+}
+
+// A small deterministic generator (xorshift), so a failure names its seed.
+struct rng {
+  std::uint64_t s;
+  std::uint64_t next() {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  }
+  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
+  bool one_in(std::size_t n) { return below(n) == 0; }
+};
+
+json random_scalar(rng& r) {
+  static const char* strings[] = {"", "MIT", "caf\xC3\xA9 \xF0\x9F\x98\x80", "line\nbreak\ttab", "esc\x1B[31mred\x1B[0m",
+                                  "\xE2\x80\xA8sep", "https://example.com/x", "irc://irc.example/x", "javascript:alert(1)",
+                                  "self.version", "^1.0@dev,>=0.9", "  padded  ", "__unset", "0", "a\"quote\\slash/"};
+  switch (r.below(7)) {
+    case 0: return json(strings[r.below(std::size(strings))]);
+    case 1: return json(static_cast<std::int64_t>(r.below(5)));
+    case 2: {
+      static const double doubles[] = {1.0, -0.0, 0.0, 1.5, 1e25, 0.1};
+      return json(doubles[r.below(std::size(doubles))]);
+    }
+    case 3: return json(r.one_in(2));
+    case 4: return json();
+    default: return json(strings[r.below(std::size(strings))]);
+  }
+}
+
+json random_value(rng& r, int depth) {
+  if (depth > 2 || r.one_in(2)) return random_scalar(r);
+  if (r.one_in(2)) {
+    json_array a;
+    for (std::size_t i = r.below(3); i > 0; --i) a.push_back(random_value(r, depth + 1));
+    return json(std::move(a));
+  }
+  static const char* keys[] = {"psr-4", "0", "1", "name", "url", "type", "email", "homepage", "issues", "source",
+                               "dev-main", "A\\B\\", "branch-alias", "configure-options"};
+  json_object o;
+  for (std::size_t i = r.below(4); i > 0; --i) o.emplace_back(keys[r.below(std::size(keys))], random_value(r, depth + 1));
+  return json(std::move(o));
+}
+
+json random_version(rng& r, std::size_t i) {
+  static const char* versions[][2] = {{"v1.0.0", "1.0.0.0"}, {"2.1.0-beta1", "2.1.0.0-beta1"}, {"dev-main", "dev-main"},
+                                      {"1.x-dev", "1.9999999.9999999.9999999-dev"}, {"dev-feature/x", "dev-feature/x"},
+                                      {"3.0.0-RC2", "3.0.0.0-RC2"}, {"v0.1", "0.1.0.0"}};
+  static const char* top_keys[] = {"description", "keywords", "homepage", "license", "authors", "type", "support",
+                                   "funding", "autoload", "extra", "require", "require-dev", "suggest", "conflict",
+                                   "provide", "replace", "bin", "target-dir", "include-path", "php-ext",
+                                   "default-branch", "abandoned", "notification-url", "uid", "scripts"};
+  json_object v;
+  const auto& ver = versions[(i + r.below(2)) % std::size(versions)];
+  if (!r.one_in(25)) v.emplace_back("version", json(ver[0]));
+  if (!r.one_in(10)) v.emplace_back("version_normalized", json(ver[1]));
+  v.emplace_back("name", json(r.one_in(5) ? "Acme/Pkg" : "acme/pkg"));
+  for (std::size_t k = r.below(10); k > 0; --k) {
+    const char* key = top_keys[r.below(std::size(top_keys))];
+    json value = random_value(r, 0);
+    if (std::string_view(key) == "require" && r.one_in(2)) value = json(json_object{{"php", json(">=8.1")}, {"acme/pkg", json("*")}});
+    if (std::string_view(key) == "extra" && r.one_in(2))
+      value = json(json_object{{"branch-alias", json(json_object{{ver[1], json("2.x-dev")}})}});
+    v.emplace_back(key, std::move(value));
+  }
+  switch (r.below(6)) {
+    case 0: break;  // no dist: skipped
+    case 1: v.emplace_back("dist", json()); break;
+    default: {
+      json_object dist;
+      static const char* types[] = {"zip", "tar", "path", "xz"};
+      if (!r.one_in(6)) dist.emplace_back("type", json(types[r.below(std::size(types))]));
+      static const char* urls[] = {"https://api.github.com/repos/acme/pkg/zipball/abc", "http://mirror.example/a.zip",
+                                   "ftp://x/a.zip", "https://user:pw@host/a.zip", "not a url", ""};
+      dist.emplace_back("url", json(urls[r.below(std::size(urls))]));
+      static const char* refs[] = {"0123456789abcdef0123456789abcdef01234567", "main", "", "ABCDEF"};
+      dist.emplace_back("reference", json(refs[r.below(std::size(refs))]));
+      dist.emplace_back("shasum", r.one_in(2) ? json("") : json("da39a3ee5e6b4b0d3255bfef95601890afd80709"));
+      v.emplace_back("dist", json(std::move(dist)));
+    }
+  }
+  if (r.one_in(2)) v.emplace_back("source", json(json_object{{"type", json("git")}, {"reference", json("feedface")}}));
+  static const char* times[] = {"2024-01-02T03:04:05+00:00", "2020-05-06T07:08:09+02:00", "not a time"};
+  if (!r.one_in(4)) v.emplace_back("time", json(times[r.below(std::size(times))]));
+  if (r.one_in(30)) v.emplace_back("description", json("a duplicate key"));
+  return json(std::move(v));
+}
+
+}  // namespace
+
+TEST_CASE("mirror rewrite: named documents give what the old path gave, byte for byte", "[p2_reader]") {
+  const std::string dist = R"("dist":{"type":"zip","url":"https://api.github.com/repos/acme/pkg/zipball/0123456789abcdef0123456789abcdef01234567","reference":"0123456789abcdef0123456789abcdef01234567","shasum":""})";
+  const std::vector<std::string> docs = {
+      // inherited fields, __unset, a dev branch with a branch alias and default-branch, "minified" last
+      R"({"packages":{"acme/pkg":[{"name":"acme/pkg","description":"A package","version":"v2.0.0","version_normalized":"2.0.0.0","license":["MIT"],)" + dist +
+          R"(,"time":"2024-01-02T03:04:05+00:00","require":{"php":">=8.1","acme/pkg":"*","Psr/Log":"^1.0@dev,>=0.9"},"autoload":{"psr-4":{"Acme\\Pkg\\":"src/"}}},)"
+          R"({"version":"v1.0.0","version_normalized":"1.0.0.0","require":"__unset","description":"Older"},)"
+          R"({"version":"dev-main","version_normalized":"dev-main","extra":{"branch-alias":{"dev-main":"2.x-dev"}},"default-branch":true,"time":"__unset"}]},"minified":"composer/2.0"})",
+      // not minified: "__unset" is a plain value, every version complete
+      R"({"minified":"none","packages":{"acme/pkg":[{"version":"1.0.0","description":"__unset",)" + dist + R"(}]}})",
+      // no "minified" key at all, escapes in keys and values (\/ and \u00e9 and a surrogate pair)
+      R"({"packages":{"acme\/pkg":[{"version":"1.0.0","description":"caf\u00e9 \ud83d\ude00 \/ \u2028",)" + dist + R"(}]}})",
+      // two keys for the package (case), one not a list; the first of duplicate top-level keys counts
+      R"({"minified":"composer/2.0","packages":{"Acme/Pkg":[{"version":"1.0.0",)" + dist + R"(}],"acme/pkg":[{"version":"1.1.0",)" + dist +
+          R"(},{"version":"1.2.0"}],"ACME/PKG":{"x":1},"other/pkg":[1,2,{"bad":[]}]},"minified":"none","packages":{}})",
+      // odd dist types, a missing dist, a null dist, a source-only version, credentials in a dist URL
+      R"({"minified":"composer/2.0","packages":{"acme/pkg":[{"version":"1.0.0","dist":{"type":"tar","url":"https://h/a.tar","reference":"main","shasum":"abc"}},)"
+          R"({"version":"1.0.1","dist":{"url":"https://h/b.zip"}},{"version":"1.0.2","dist":null},{"version":"1.0.3","dist":"__unset","source":{"type":"git","reference":"abc"}},)"
+          R"({"version":"1.0.4","dist":{"type":"path","url":"https://u:p@h/c.zip"}},{"version":"1.0.5","dist":{"type":"zip","url":"https://h/d.zip","reference":""},"source":{"reference":"f00d"}}]}})",
+      // floats, nulls, empty containers, PHP-list-like objects in the composer.json
+      R"({"minified":"composer/2.0","packages":{"acme/pkg":[{"version":"1.0.0",)" + dist +
+          R"(,"extra":{"a":1.0,"b":-0.0,"c":1e25,"d":{"0":"x","1":"y"},"e":[],"f":{}},"keywords":["A","a","b",1,true,null],"homepage":null},)"
+          R"({"version":"1.1.0","extra":{"a":1,"b":0.0,"c":1e25,"d":["x","y"],"e":{},"f":[]},"keywords":null},)"
+          R"({"version":"1.2.0","extra":{"a":1,"b":0.0,"c":1e25,"d":["x","y"],"e":{},"f":[]}},{}]}})",
+      // versions as non-objects, an empty entry that restarts the inheritance, whitespace everywhere
+      "{ \"minified\" : \"composer/2.0\" ,\n \"packages\" : { \"acme/pkg\" : [ \"x\" , [1,2] , {\"version\":\"1.0.0\"," + dist +
+          "} , [] , {\"version\":\"2.0.0\"," + dist + "} ] } }\n",
+      // sanitizing: control characters and ANSI escapes in strings, support and funding to sort
+      R"({"minified":"composer/2.0","packages":{"acme/pkg":[{"version":"1.0.0",)" + dist +
+          R"(,"description":"a\u001b[31mred\u001b[0m\nline","support":{"source":"https://s","issues":"javascript:x","chat":"irc://c","0":"x"},)"
+          R"("funding":[{"type":"github","url":"https://f/b"},{"type":"custom","url":"https://f/a"},{"url":"ftp://x"}],"authors":[{"name":" Ann ","homepage":"ftp://x","role":"dev"},{"role":"x"}]}]}})",
+      // a byte order mark before the document (simdjson skips it; found by the p2_rewrite fuzz target)
+      "\xEF\xBB\xBF{\"packages\":{\"acme/pkg\":[{\"version\":\"1.0.0\"," + dist + "}]}}",
+      // an empty package list and a document without packages
+      R"({"minified":"composer/2.0","packages":{"acme/pkg":[]}})",
+      R"({"minified":"composer/2.0"})",
+  };
+  for (const auto& d : docs) same_as_reference(d);
+}
+
+TEST_CASE("mirror rewrite: generated documents give what the old path gave, byte for byte", "[p2_reader]") {
+  for (std::uint64_t seed = 1; seed <= 3000; ++seed) {
+    rng r{seed * 0x9E3779B97F4A7C15ull};
+    json_array versions;
+    for (std::size_t i = 0, n = 1 + r.below(12); i < n; ++i) versions.push_back(random_version(r, i));
+    INFO("seed " << seed);
+    same_as_reference(minified_doc("acme/pkg", versions));
+  }
+}
+
+TEST_CASE("mirror rewrite: a document of more values than one tree may hold is read", "[p2_reader]") {
+  // The old path parsed the whole document into one tree and refused more than max_json_values values
+  // (this document has 600,000); the reader holds one version at a time, so it reads it.
+  std::string doc = R"({"packages":{"acme/pkg":[)";
+  for (int i = 0; i < 200; ++i) {
+    if (i) doc += ',';
+    doc += R"({"version":"1.0.)" + std::to_string(i) + R"(","dist":{"type":"zip","url":"https://h/a.zip"},"extra":{"x":[)";
+    for (int k = 0; k < 3000; ++k) doc += k ? ",0" : "0";
+    doc += "]}}";
+  }
+  doc += R"(]},"minified":"composer/2.0"})";
+  CHECK_FALSE(reference::p2_versions(doc, "acme/pkg").has_value());
+  std::size_t seen = 0;
+  auto r = sources::read_p2_versions(doc, "acme/pkg", [&](const json& v) {
+    CHECK(v["extra"]["x"].size() == 3000);
+    ++seen;
+    return true;
+  });
+  CHECK(r.ok());
+  CHECK(seen == 200);
+}
+
+TEST_CASE("mirror rewrite: broken documents are refused; unread parts are only scanned", "[p2_reader]") {
+  const auto reads = [](std::string_view doc) {
+    return sources::read_p2_versions(doc, "acme/pkg", [](const json&) { return true; }).ok();
+  };
+  CHECK_FALSE(reads(""));
+  CHECK_FALSE(reads("[]"));
+  CHECK_FALSE(reads(R"({"packages":{"acme/pkg":[{"version":"1.0.0"}]})"));         // unbalanced
+  CHECK_FALSE(reads(R"({"packages":{"acme/pkg":[{"version":"1.0.0"}]}} x)"));      // content after it
+  CHECK_FALSE(reads(R"({"packages":{"acme/pkg":[{"version":"1.0.0",}]}})"));       // a broken entry that is read
+  CHECK_FALSE(reads(R"({"packages":{"acme/pkg":[{"version":"1.0.0"}] "x":1}})"));  // a missing separator
+  CHECK_FALSE(reads(R"({"packages":{"acme/pkg":[{"version":"1.0.0"}}]})"));        // brackets that do not match
+  CHECK_FALSE(reads("{\"packages\":{\"acme/pkg\":[{\"version\":\"\xFF\"}]}}"));  // not UTF-8
+  CHECK_FALSE(reads(R"({"minified":composer,"packages":{}})"));                    // "minified" is read
+  // Nesting deeper than JSON parsing allows, in a part that is only scanned, says so (as simdjson did).
+  const std::string deep = R"({"packages":{"other/pkg":)" + std::string(2000, '[') + std::string(2000, ']') + "}}";
+  auto too_deep = sources::read_p2_versions(deep, "acme/pkg", [](const json&) { return true; });
+  REQUIRE_FALSE(too_deep.ok());
+  CHECK(too_deep.err().message.find("too deep") != std::string::npos);
+  // Deliberate (docs/PERFORMANCE.md): another package's list is only scanned for its extent, so a
+  // syntax error inside it no longer refuses the document the way parsing it whole did.
+  const std::string other_broken = R"({"packages":{"other/pkg":[{"a":tru}],"acme/pkg":[{"version":"1.0.0"}]}})";
+  CHECK_FALSE(reference::p2_versions(other_broken, "acme/pkg").has_value());
+  CHECK(reads(other_broken));
+}
+
+TEST_CASE("mirror rewrite: the reader stops when asked", "[p2_reader]") {
+  const std::string doc = R"({"packages":{"acme/pkg":[{"version":"1"},{"version":"2"},{"version":"3"}],"ACME/PKG":[{"version":"4"}]}})";
+  std::vector<std::string> seen;
+  auto r = sources::read_p2_versions(doc, "acme/pkg", [&](const json& v) {
+    seen.emplace_back(v["version"].as_string());
+    return seen.size() < 2;
+  });
+  CHECK(r.ok());
+  CHECK(seen == std::vector<std::string>{"1", "2"});
+}
+
+TEST_CASE("mirror rewrite: a composer source takes the package's last key, the packagist mirror every list", "[p2_reader]") {
+  const auto versions = [](std::string_view doc, sources::p2_lists which) {
+    std::vector<std::string> seen;
+    auto r = sources::read_p2_versions(doc, "acme/pkg", [&](const json& v) {
+      seen.emplace_back(v["version"].as_string());
+      return true;
+    }, which);
+    CHECK(r.ok());
+    return seen;
+  };
+  const std::string two = R"({"packages":{"Acme/Pkg":[{"version":"1"}],"other/x":[],"acme/pkg":[{"version":"2"},{"version":"3"}]}})";
+  CHECK(versions(two, sources::p2_lists::every) == std::vector<std::string>{"1", "2", "3"});
+  CHECK(versions(two, sources::p2_lists::last) == std::vector<std::string>{"2", "3"});
+  // As composer_repo read it before: the last key wins even when it is not a list.
+  const std::string last_not_list = R"({"packages":{"acme/pkg":[{"version":"1"}],"ACME/PKG":{"1":{"version":"1"}}}})";
+  CHECK(versions(last_not_list, sources::p2_lists::every) == std::vector<std::string>{"1"});
+  CHECK(versions(last_not_list, sources::p2_lists::last).empty());
+}
