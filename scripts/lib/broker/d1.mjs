@@ -25,6 +25,10 @@ export const iso = (ms) => (ms ? new Date(Number(ms)).toISOString().replace(/\.\
 export const sha256 = (s) => createHash("sha256").update(s).digest("hex");
 export const newSecret = (prefix) => `${prefix}_${randomBytes(24).toString("hex")}`;
 
+// What a local D1 says when another process (wrangler dev) holds its SQLite file's lock.
+export const transientLocal = /internal error|database is locked|SQLITE_BUSY/i;
+const localAttempts = 8;
+
 export function d1Client({ root, remote, env, stateDir, wrangler }) {
   const actor = `cli:${(() => {
     try {
@@ -35,8 +39,8 @@ export function d1Client({ root, remote, env, stateDir, wrangler }) {
   })()}`;
   const where = remote ? ["--remote", ...(env ? ["--env", env] : [])] : ["--local", "--persist-to", stateDir];
 
-  // Runs the statements; returns one result list per statement.
-  function run(sql) {
+  // One `wrangler d1 execute`: resolves to its JSON answer, or rejects with the reason it gives.
+  function execute(sql) {
     return new Promise((resolve, reject) => {
       execFile(
         wrangler,
@@ -48,14 +52,35 @@ export function d1Client({ root, remote, env, stateDir, wrangler }) {
             parsed = JSON.parse(stdout);
           } catch {}
           if (err || !Array.isArray(parsed)) {
-            const why = parsed?.error?.text ?? (String(stderr).trim() || String(stdout).trim() || err?.message);
-            reject(new CliError(`wrangler d1 execute (${remote ? "remote" : `local, ${stateDir}`}) failed: ${why}`, EXIT.unreachable));
+            reject(new Error(parsed?.error?.text ?? (String(stderr).trim() || String(stdout).trim() || err?.message)));
             return;
           }
           resolve(parsed.map((r) => r.results ?? []));
         },
       );
     });
+  }
+
+  // Runs the statements; returns one result list per statement. A local D1 is one SQLite file shared
+  // with a running `wrangler dev`: while that workerd holds the write lock, Miniflare answers the
+  // second process with SQLITE_BUSY, which reaches us as "internal error; reference = ...". wrangler
+  // runs the statements as one batch (one transaction), so a refused attempt changed nothing and is
+  // retried, a few times with a growing pause. Remote D1 answers real errors only: no retry there.
+  async function run(sql) {
+    const attempts = remote ? 1 : localAttempts;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await execute(sql);
+      } catch (e) {
+        if (attempt >= attempts || !transientLocal.test(e.message)) {
+          throw new CliError(`wrangler d1 execute (${remote ? "remote" : `local, ${stateDir}`}) failed: ${e.message}`, EXIT.unreachable);
+        }
+        process.stderr.write(
+          `broker: the local D1 is busy (another process such as wrangler dev holds its lock); trying again (${attempt}/${attempts - 1})\n`,
+        );
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
   }
 
   const audit = (action, target, before, after, now) =>
