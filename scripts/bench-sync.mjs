@@ -8,6 +8,7 @@
 import { startWorker, SYNC_QUEUE, BASE } from "../tests/worker/helpers.mjs";
 import * as github from "../tests/upstreams/github.mjs";
 import { repoFromSpec } from "../tests/upstreams/repo-model.mjs";
+import { SUBREQUEST_OPS } from "./lib/bench-common.mjs";
 
 const args = process.argv.slice(2);
 const opt = { runs: 3, tags: 90 };
@@ -21,7 +22,6 @@ for (let i = 0; i < args.length; i++) {
 
 const ADMIN = "bench-sync-admin";
 const GH_TOKEN = "ghp_bench_sync";
-const SUBREQUEST_OPS = /^(d1\.|kv\.|r2\.|cache\.|queue\.|fetch$)/;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function oneRun(withQueue) {
@@ -55,7 +55,7 @@ async function oneRun(withQueue) {
     const ms = performance.now() - t0;
     if (last?.status !== "ok") throw new Error(`the sync did not complete: ${JSON.stringify(last)}`);
     const invocations = logs.join("").split("\n").filter((l) => l.startsWith('{"kind":"queue"')).map((l) => JSON.parse(l));
-    const maxSub = Math.max(0, ...invocations.map((inv) => inv.effects.filter((op) => SUBREQUEST_OPS.test(op)).length));
+    const maxSub = Math.max(0, ...invocations.map((inv) => inv.batches.flat().filter((op) => SUBREQUEST_OPS.test(op)).length));
     return { ms, crons, invocations: invocations.length, maxSub, versions: last.versions };
   } finally {
     await mf.dispose();

@@ -158,7 +158,7 @@ export default {
     const handles = new Handles();
     const messages = batch.messages.map((m) => ({ id: m.id, body: m.body, attempts: m.attempts }));
     const startDoc = { v: PROTOCOL_VERSION, kind: "queue", messages, now_ms: Date.now() };
-    const io = { env, ctx, handles, effects: [], respond() {} };
+    const io = { env, ctx, handles, batches: [], respond() {} };
     try {
       const finish = await drive(wasmModule, startDoc, io);
       const retry = new Map((finish.retry ?? []).map((r) => [r.id, r.delay_s]));
@@ -166,7 +166,7 @@ export default {
         if (retry.has(m.id)) m.retry({ delaySeconds: retry.get(m.id) });
         else m.ack();
       }
-      log({ kind: "queue", queue: batch.queue, messages: messages.length, retried: retry.size, effects: io.effects });
+      log({ kind: "queue", queue: batch.queue, messages: messages.length, retried: retry.size, batches: io.batches });
     } catch (err) {
       log({ level: "error", msg: err instanceof Trap ? "wasm trap" : "shim error", kind: "queue", error: String(err?.message ?? err) });
       batch.retryAll({ delaySeconds: 30 });

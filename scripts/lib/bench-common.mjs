@@ -116,7 +116,11 @@ export async function startWorkerd({ script, port = 0, keepLines = false, inspec
 }
 
 // The broker (worker/index.mjs, or a wrapper `script` around it) with in-memory D1/KV/R2, migrated.
-export async function startBroker({ script = "worker/index.mjs", bindings = {}, pbLog = "requests", keepLines = false, inspect = false } = {}) {
+// The effects that count against an invocation's subrequest budget (in the shim's effect log).
+export const SUBREQUEST_OPS = /^(d1\.|kv\.|r2\.|cache\.|queue\.|fetch$)/;
+
+// `options`: more Miniflare worker options (e.g. the sync queue's producer and consumer).
+export async function startBroker({ script = "worker/index.mjs", bindings = {}, pbLog = "requests", keepLines = false, inspect = false, options = {} } = {}) {
   const w = await startWorkerd({
     script,
     keepLines,
@@ -127,6 +131,7 @@ export async function startBroker({ script = "worker/index.mjs", bindings = {}, 
       kvNamespaces: { KV: "bench-kv" },
       r2Buckets: { BUCKET: "bench-bucket" },
       bindings: { PB_TEST_HOOKS: "0", ADMIN_TOKEN, PB_LOG: pbLog, ...bindings },
+      ...options,
     },
   });
   try {

@@ -18,8 +18,9 @@ import { zipFiles } from "../../tests/upstreams/zip.mjs";
 import { connectProfiler } from "./bench-profile.mjs";
 import {
   ADMIN_TOKEN, adminApi, cpuNanos, f0, f1, log, machine, machineJiffies, busyCores, machineLine, median, onSignals,
-  rewriteDocsSection, root, startBroker,
+  rewriteDocsSection, root, startBroker, SUBREQUEST_OPS,
 } from "./bench-common.mjs";
+import { SYNC_QUEUE } from "../../tests/worker/helpers.mjs";
 
 const FREE_CPU_MS = 10; // the Workers Free plan's CPU time per invocation
 const CRON_MINUTES = 15; // wrangler.toml's */15
@@ -127,8 +128,9 @@ async function versionsSize(versions, uploads) {
   };
 }
 
-// A composer source of `packages` packages (3 versions each) synced by cron runs alone.
-async function packagesSize(packages) {
+// A fake Composer repository of `packages` packages (3 versions each), a broker (with the sync queue or
+// without), and the source added to it. `current` holds both for stopCurrent.
+async function sourceOf(packages, { queue }) {
   const names = Array.from({ length: packages }, (_, i) => `upstream/pkg-${String(i).padStart(4, "0")}`);
   const upstream = await composerRepo.start({
     mode: "v2", username: "deploy", password: "repo-secret",
@@ -142,16 +144,65 @@ async function packagesSize(packages) {
   });
   current = { upstream };
   const broker = await startBroker({
-    script: "tests/bench/probe-worker.mjs", pbLog: "errors",
+    script: "tests/bench/probe-worker.mjs", pbLog: "errors", keepLines: queue, options: queue ? SYNC_QUEUE : {},
     bindings: { PB_ENCRYPTION_KEY: randomBytes(32).toString("base64"), PB_PLAN: "free" },
   });
   current.broker = broker;
-  const { base, mf, pids } = broker;
-  const src = await adminApi(base, "POST", "/admin/api/sources", {
+  const t0 = process.hrtime.bigint();
+  const src = await adminApi(broker.base, "POST", "/admin/api/sources", {
     type: "composer", url: upstream.url, credentials: { type: "basic", username: "deploy", password: "repo-secret" },
   });
   if (src.status !== 201) throw new Error(`POST /admin/api/sources: HTTP ${src.status} ${src.text.slice(0, 300)}`);
-  const id = src.json.id;
+  return { upstream, broker, id: src.json.id, t0 };
+}
+
+// Serves the resulting packages.json (checking it lists every package), then reads the memory's high-water mark.
+async function servedAfterSync(base, packages) {
+  const token = (await adminApi(base, "POST", "/admin/api/tokens", { name: "scale", rate_limit: 0 })).json.token;
+  const t0 = process.hrtime.bigint();
+  const pj = await fetch(`${base}/packages.json`, { headers: basic(token) });
+  const pjBody = await pj.text();
+  const pjMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (pj.status !== 200 || JSON.parse(pjBody)["available-packages"].length !== packages) throw new Error(`GET /packages.json: HTTP ${pj.status}`);
+  return { packages_json_bytes: Buffer.byteLength(pjBody), packages_json_ms: pjMs, wasm_memory_end: await wasmMemory(base) };
+}
+
+// The same source synced by the sync queue (wrangler.toml's consumer settings, Miniflare's Queues): wall
+// time from the source's creation until every package is in and the sync says ok, and how many queue
+// invocations it took, each within the Free plan's 50 subrequests (the most any one used is reported).
+async function packagesByQueue(packages) {
+  const { upstream, broker, id, t0 } = await sourceOf(packages, { queue: true });
+  const { base, mf, runtime, pids } = broker;
+  const cpu0 = cpuNanos(pids);
+  const db = await mf.getD1Database("DB");
+  const deadline = Date.now() + MAX_SECONDS_PER_SIZE * 1000;
+  let synced = 0;
+  let state = null;
+  while (Date.now() < deadline) {
+    synced = await db.prepare("SELECT COUNT(*) AS n FROM packages WHERE source_id = ?").bind(id).first("n");
+    state = (await adminApi(base, "GET", `/admin/api/sources/${id}`)).json?.last_sync ?? null;
+    if (state?.status === "error") throw new Error(`the sync failed: ${state.error}`);
+    if (synced === packages && state?.status === "ok") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const cpu = (cpuNanos(pids) - cpu0) / 1e6;
+  if (synced !== packages || state?.status !== "ok")
+    throw new Error(`${synced} of ${packages} packages synced by the queue in ${MAX_SECONDS_PER_SIZE} s (last status ${state?.status})`);
+  const invocations = runtime.kept.filter((l) => l.startsWith('{"kind":"queue"')).map((l) => JSON.parse(l));
+  const subrequests = invocations.map((inv) => inv.batches.flat().filter((op) => SUBREQUEST_OPS.test(op)).length);
+  const served = await servedAfterSync(base, packages);
+  await stopCurrent();
+  return {
+    packages, queue_wall_ms: ms, queue_invocations: invocations.length, queue_subrequests_max: Math.max(0, ...subrequests),
+    workerd_cpu_ms: cpu, upstream_requests: upstream.state.requests.length, ...served,
+  };
+}
+
+// The same source synced by cron runs alone (no queue): how many runs, their work and CPU.
+async function packagesSize(packages) {
+  const { upstream, broker, id } = await sourceOf(packages, { queue: false });
+  const { base, mf, pids } = broker;
   const worker = await mf.getWorker();
   const db = await mf.getD1Database("DB");
   const maxRuns = Math.ceil(packages / 4) + 20;
@@ -176,22 +227,14 @@ async function packagesSize(packages) {
   }
   if (synced !== packages || state?.status !== "ok")
     throw new Error(`${synced} of ${packages} packages synced after ${runs.length} cron runs (last status ${state?.status})`);
-  // Serve the resulting packages.json and one p2 document, then read the memory's high-water mark.
-  const token = (await adminApi(base, "POST", "/admin/api/tokens", { name: "scale", rate_limit: 0 })).json.token;
-  const t0 = process.hrtime.bigint();
-  const pj = await fetch(`${base}/packages.json`, { headers: basic(token) });
-  const pjBody = await pj.text();
-  const pjMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (pj.status !== 200 || JSON.parse(pjBody)["available-packages"].length !== packages) throw new Error(`GET /packages.json: HTTP ${pj.status}`);
-  const mem = await wasmMemory(base);
+  const served = await servedAfterSync(base, packages);
   await stopCurrent();
   const cronMs = runs.reduce((a, r) => a + r.ms, 0);
   return {
     packages, cron_runs: runs.length, cron_wall_ms_total: cronMs, cron_ms_median: median(runs.map((r) => r.ms)),
     cron_cpu_ms_median: median(runs.map((r) => r.cpu_ms)), cron_cpu_ms_max: Math.max(...runs.map((r) => r.cpu_ms)),
     upstream_requests: runs.reduce((a, r) => a + r.upstream_requests, 0),
-    wall_at_cron_minutes: (runs.length - 1) * CRON_MINUTES, packages_json_bytes: Buffer.byteLength(pjBody), packages_json_ms: pjMs,
-    wasm_memory_end: mem, runs,
+    wall_at_cron_minutes: (runs.length - 1) * CRON_MINUTES, ...served, runs,
   };
 }
 
@@ -219,6 +262,9 @@ async function main(argv) {
     log(`bench --scale: a composer source of ${p} packages, synced by cron runs`);
     const r = await packagesSize(p);
     log(`  ${r.cron_runs} cron runs (${f1(r.cron_wall_ms_total / 1000)} s of work, ${duration(r.wall_at_cron_minutes)} at */15), CPU ${f1(r.cron_cpu_ms_median)} ms per run`);
+    log(`bench --scale: the same source synced by the sync queue`);
+    r.queue = await packagesByQueue(p);
+    log(`  ${f1(r.queue.queue_wall_ms / 1000)} s from creation, ${r.queue.queue_invocations} queue invocations (at most ${r.queue.queue_subrequests_max} subrequests)`);
     prows.push(r);
   }
   const totalS = (Date.now() - started) / 1000;
@@ -228,9 +274,9 @@ async function main(argv) {
     ...vrows.map((r) => `| ${r.versions} → ${r.versions + r.uploads} | ${kib(r.p2_bytes)} | ${f0(r.upload_ms)} ms | ${f1(r.worker_cpu_ms_mean)} ms (${pct(r.profile_shares.wasm)} wasm, ${pct(r.profile_shares.d1_client)} D1 client) | ${f1(r.upload_cpu_ms)} / ${f1(r.upload_cpu_ms_max)} ms | ${f1(r.first_read_ms)} ms | ${mib(r.wasm_memory_end)} |`),
   ].join("\n");
   const ptable = [
-    "| packages in the source | cron runs until synced | wall time at */15 | work per run, wall (median) | workerd CPU per run (median / max) | upstream requests | packages.json | wasm memory after |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ...prows.map((r) => `| ${r.packages} | ${r.cron_runs} | ${duration(r.wall_at_cron_minutes)} | ${f0(r.cron_ms_median)} ms | ${f1(r.cron_cpu_ms_median)} / ${f1(r.cron_cpu_ms_max)} ms | ${r.upstream_requests} | ${kib(r.packages_json_bytes)} | ${mib(r.wasm_memory_end)} |`),
+    "| packages in the source | with the sync queue: wall time from creation | queue invocations (most subrequests in one) | cron only: runs until synced | wall time at */15 | work per run, wall (median) | workerd CPU per run (median / max) | upstream requests | packages.json | wasm memory after |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...prows.map((r) => `| ${r.packages} | **${f1(r.queue.queue_wall_ms / 1000)} s** | ${r.queue.queue_invocations} (${r.queue.queue_subrequests_max} of 50) | ${r.cron_runs} | ${duration(r.wall_at_cron_minutes)} | ${f0(r.cron_ms_median)} ms | ${f1(r.cron_cpu_ms_median)} / ${f1(r.cron_cpu_ms_max)} ms | ${r.upstream_requests} | ${kib(r.packages_json_bytes)} | ${mib(r.wasm_memory_end)} |`),
   ].join("\n");
   console.log(vtable + "\n\n" + ptable);
   const out = { date: new Date().toISOString(), command: `npm run bench -- --scale${argv.length ? ` ${argv.join(" ")}` : ""}`, options: opt, machine: m, total_seconds: totalS, versions: vrows, packages: prows };
@@ -258,9 +304,11 @@ async function main(argv) {
       vtable,
       "",
       "Packages: a Composer repository (protocol v2, the fake upstream of `tests/upstreams/composer-repo.mjs`) with P " +
-        "packages of 3 versions, added as a source and synced by cron runs alone with `PB_PLAN=free` (8 packages per slice, " +
-        `50 subrequests per invocation); "wall time at */15" is (runs − 1) × ${CRON_MINUTES} minutes, the time until the last ` +
-        "package is served when nothing but the cron trigger drives the sync.",
+        "packages of 3 versions, added as a source with `PB_PLAN=free` (8 packages per slice, 50 subrequests per " +
+        "invocation) and synced twice, each time in a fresh workerd: by the sync queue as wrangler.toml configures it " +
+        "(Miniflare's Queues; wall time from `POST /admin/api/sources` until every package is in and the sync is `ok`), " +
+        `and by cron runs alone fired back to back (the baseline: "wall time at */15" is (runs − 1) × ${CRON_MINUTES} ` +
+        "minutes, the time until the last package is served when nothing but the cron trigger drives the sync).",
       "",
       ptable,
       "",

@@ -60,4 +60,7 @@ test("scripts/bench --scale: a row per versions size and per packages size", { t
   for (const v of res.versions) assert.ok(v.p2_bytes > 0 && v.wasm_memory_end >= v.wasm_memory_start && v.wasm_memory_end > 0, JSON.stringify(v));
   // The bench itself fails unless every package of the source was synced.
   for (const p of res.packages) assert.ok(p.cron_runs >= 1 && p.wasm_memory_end > 0 && p.packages_json_bytes > 0, JSON.stringify(p));
+  // And once more by the sync queue: 10 packages at 8 per slice need a continuation.
+  const queued = res.packages.find((x) => x.packages === 10).queue;
+  assert.ok(queued.queue_invocations >= 1 && queued.queue_subrequests_max <= 50 && queued.packages_json_bytes > 0, JSON.stringify(queued));
 });
