@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import { root } from "../worker/helpers.mjs";
-import { freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
+import { fetchJson, freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 import { zipFiles } from "../upstreams/zip.mjs";
 import * as composerRepo from "../upstreams/composer-repo.mjs";
 
@@ -46,19 +46,8 @@ async function ok(args, opts) {
   return r.json;
 }
 
-async function api(method, p, { body, auth = `Bearer ${ADMIN}` } = {}) {
-  const r = await fetch(origin + p, {
-    method,
-    headers: { ...(auth ? { authorization: auth } : {}), ...(body ? { "content-type": "application/json" } : {}) },
-    body: body == null ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(60_000),
-  });
-  const text = await r.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: r.status, text, json, headers: r.headers };
+function api(method, p, { body, auth = `Bearer ${ADMIN}` } = {}) {
+  return fetchJson(origin + p, { method, headers: auth ? { authorization: auth } : {}, body });
 }
 const basic = (t) => `Basic ${Buffer.from(`token:${t}`).toString("base64")}`;
 

@@ -96,3 +96,21 @@ export function composerEnv({ home, cache }, extra = {}) {
     ...extra,
   };
 }
+
+// One HTTP call on 127.0.0.1 with a deadline: a body that is not a string is sent as JSON (and any body
+// as application/json unless `headers` say otherwise). Answers the status, the text, the JSON when the
+// text is JSON, and the headers.
+export async function fetchJson(url, { method = "GET", headers = {}, body, timeoutMs = 60_000 } = {}) {
+  const r = await fetch(url, {
+    method,
+    headers: { ...(body != null ? { "content-type": "application/json" } : {}), ...headers },
+    body: body == null ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await r.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: r.status, text, json, headers: r.headers };
+}

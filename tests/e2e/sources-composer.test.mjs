@@ -11,7 +11,7 @@ import { createHash, createHmac } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
+import { fetchJson, freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 import * as composerRepo from "../upstreams/composer-repo.mjs";
 import * as packagist from "../upstreams/packagist.mjs";
 import { fingerprint } from "../upstreams/server.mjs";
@@ -34,19 +34,8 @@ function pkg(name, version, extra = {}) {
   };
 }
 
-async function api(method, p, { body, auth = `Bearer ${ADMIN}`, headers = {} } = {}) {
-  const r = await fetch(origin + p, {
-    method,
-    headers: { ...(auth ? { authorization: auth } : {}), ...(body ? { "content-type": "application/json" } : {}), ...headers },
-    body: body == null ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(60_000),
-  });
-  const text = await r.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: r.status, text, json, headers: r.headers };
+function api(method, p, { body, auth = `Bearer ${ADMIN}`, headers = {} } = {}) {
+  return fetchJson(origin + p, { method, headers: { ...(auth ? { authorization: auth } : {}), ...headers }, body });
 }
 
 const basicAuth = (t) => `Basic ${Buffer.from(`token:${t}`).toString("base64")}`;

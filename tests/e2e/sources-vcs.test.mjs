@@ -13,7 +13,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
+import { fetchJson, freePort, startGroup, stopGroup, waitFor } from "./process.mjs";
 import * as github from "../upstreams/github.mjs";
 import * as gitlab from "../upstreams/gitlab.mjs";
 import * as bitbucket from "../upstreams/bitbucket.mjs";
@@ -39,18 +39,9 @@ let clientToken;
 
 const logTail = (n = 40) => (proc?.output ?? "").split("\n").slice(-n).join("\n");
 
-async function http(method, p, { body, token } = {}) {
-  const headers = { authorization: token ? `Basic ${Buffer.from(`token:${token}`).toString("base64")}` : `Bearer ${ADMIN_TOKEN}` };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const r = await fetch(origin + p, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-  });
-  const text = await r.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: r.status, text, json };
+function http(method, p, { body, token } = {}) {
+  const authorization = token ? `Basic ${Buffer.from(`token:${token}`).toString("base64")}` : `Bearer ${ADMIN_TOKEN}`;
+  return fetchJson(origin + p, { method, headers: { authorization }, body, timeoutMs: FETCH_TIMEOUT_MS });
 }
 const why = (r, note) => `${note}: HTTP ${r.status}\n${r.text.slice(0, 1500)}\n--- worker log (tail) ---\n${logTail()}`;
 

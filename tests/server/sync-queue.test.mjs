@@ -7,6 +7,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as composerRepo from "../upstreams/composer-repo.mjs";
+import { fetchJson } from "../e2e/process.mjs";
 import { requestLog, startServer } from "./stack.mjs";
 
 const ADMIN = "sync-queue-test-admin";
@@ -15,17 +16,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe("the server's sync queue", { timeout: 300_000 }, () => {
   let upstream, srv;
-  const api = async (method, p, body) => {
-    const headers = { authorization: `Bearer ${ADMIN}` };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const r = await fetch(srv.origin + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
-    const text = await r.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {}
-    return { status: r.status, text, json };
-  };
+  const api = (method, p, body) => fetchJson(srv.origin + p, { method, headers: { authorization: `Bearer ${ADMIN}` }, body, timeoutMs: 30_000 });
   const metric = async (name, labels) => {
     const text = await (await fetch(srv.origin + "/metrics", { signal: AbortSignal.timeout(30_000) })).text();
     const line = text.split("\n").find((l) => l.startsWith(name + labels + " "));
