@@ -247,13 +247,14 @@ async function effectLoop(inst, id, state, io) {
   }
 }
 
-// Runs one invocation. io = { env, ctx, handles, respond(r), batches? }: each effect batch's ops are
-// appended to io.batches (one entry per suspension, for the request log). An invocation that needs no
-// I/O (a warm p2 hit, a 304, a cached packages.json) finishes inside pb_start: then the finish document
-// is returned at once, without a promise; otherwise a promise of it. Throws (or rejects with) a Trap.
-export function run(module, startDoc, io) {
+// Runs one invocation. io = { env, ctx, handles, respond(r), batches? }, or a function that makes it,
+// called only when the invocation waits for I/O (then env is the fourth argument): each effect batch's ops are appended to io.batches
+// (one entry per suspension, for the request log). An invocation that needs no I/O (a warm p2 hit, a
+// 304, a cached packages.json) finishes inside pb_start: then the finish document is returned at once,
+// without a promise; otherwise a promise of it. Throws (or rejects with) a Trap.
+export function run(module, startDoc, io, env = io.env) {
   const inst = instanceFor(module);
-  configure(inst, io.env);
+  configure(inst, env);
   const id = call(inst, (ex) => {
     if (startDoc instanceof FetchStart) {
       const len = writeFetchStart(inst, ex, startDoc); // may replace the buffer
@@ -273,7 +274,7 @@ export function run(module, startDoc, io) {
     release(inst, id);
     throw err;
   }
-  if (state === 1) return effectLoop(inst, id, state, io);
+  if (state === 1) return effectLoop(inst, id, state, typeof io === "function" ? io() : io);
   try {
     if (state !== 0) throw new Trap(`wasm job ${id} is in state ${state}`);
     return finishOf(inst, id);
