@@ -22,9 +22,9 @@ function toResponse(r, handles, method) {
     body = h.stream;
     // A declared length makes the client see a short body as an error, not as a smaller archive. A
     // stream that already has that length (an R2 object, a cache hit) carries it by itself.
-    const declared = r.headers.find(([k]) => k.toLowerCase() === "content-length");
-    if (declared && body && h.length !== Number(declared[1]) && !NO_BODY_STATUS.has(r.status) && method !== "HEAD") {
-      const fixed = new FixedLengthStream(Number(declared[1]));
+    const declared = headerValue(r, "content-length");
+    if (declared != null && body && h.length !== Number(declared) && !NO_BODY_STATUS.has(r.status) && method !== "HEAD") {
+      const fixed = new FixedLengthStream(Number(declared));
       body.pipeTo(fixed.writable).catch(() => {});
       body = fixed.readable;
     }
@@ -34,7 +34,15 @@ function toResponse(r, handles, method) {
     body?.cancel?.();
     body = null;
   }
-  return new Response(body, { status: r.status, headers: headerInit(r.headers) });
+  return new Response(body, { status: r.status, headers: r.init ?? headerInit(r.headers) });
+}
+
+// A header of a response from the core: a binary finish document's (r.init: a record, or a list of
+// pairs) or a JSON response's (r.headers, pairs: http.respond).
+function headerValue(r, name) {
+  const init = r.init ?? r.headers;
+  const pairs = Array.isArray(init) ? init : Object.entries(init);
+  return pairs.find(([k]) => k.toLowerCase() === name)?.[1];
 }
 
 // Headers as a plain record when no name repeats (workerd builds a Response from a record for less CPU
