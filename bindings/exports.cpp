@@ -54,27 +54,22 @@ std::string finish_document(const http::response& r) {
   return std::move(w).str();
 }
 
-// The finish document of a fetch. The body leaves as raw bytes beside the document: no JSON escaping on
-// the way out, no decoding in JS. The response's "log" carries what the shim's request log line needs
-// from C++ (route, cache outcome).
+// The finish document of a fetch, in its binary form (PROTOCOL.md "Finish, binary form"). The body leaves
+// as raw bytes beside the document: no JSON escaping on the way out, no decoding in JS. The log labels
+// carry what the shim's request log line needs from C++ (route, cache outcome).
 std::string fetch_finish_document(const request_context& ctx, http::response r, std::shared_ptr<const std::string>* raw_body) {
-  json_writer w;
-  w.begin_object();
+  std::int64_t raw_len = -1;
   if (r.status != 0) {  // 0: already sent with http.respond (routes::respond_early labelled it)
     r.log_route = ctx.route;
     r.log_cache = ctx.cache;
-    std::int64_t raw_len = -1;
     if (r.body_from == http::no_body && !r.body_bytes().empty()) {
       *raw_body = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
       r.body.clear();
       r.shared_body.reset();
       raw_len = static_cast<std::int64_t>((*raw_body)->size());
     }
-    w.key("response");
-    wire::write_response(w, r, raw_len);
   }
-  w.end_object();
-  return std::move(w).str();
+  return wire::encode_fetch_finish(r, raw_len);
 }
 
 task<std::string> run_fetch(request_context* ctx, std::shared_ptr<const std::string>* raw_body) {

@@ -1,5 +1,8 @@
 #include "wire.h"
 
+#include <functional>
+#include <limits>
+#include <unordered_map>
 
 namespace pb::wire {
 
@@ -120,6 +123,127 @@ result<fetch_start> decode_fetch_start(std::string_view doc) {
   if (!r.ok) return bad("truncated");
   if (r.at != doc.size()) return bad("trailing bytes");
   return s;
+}
+
+namespace {
+
+// Head ids: the same head block (status, log labels, shared headers) gets the same id for the
+// instance's lifetime, so a host may keep the decoded form (the shim: the Response's header record).
+// Bounded: when full the table starts over with new ids (ids are never reused), which costs hosts a
+// decode, never a wrong head.
+constexpr std::size_t max_heads = 512;
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+std::uint32_t head_id_of(std::string_view block) {
+  static std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> heads;
+  static std::uint32_t last = 0;
+  if (auto it = heads.find(block); it != heads.end()) return it->second;
+  if (last == std::numeric_limits<std::uint32_t>::max()) return 0;  // ids ran out: no more sharing
+  if (heads.size() >= max_heads) heads.clear();
+  heads.emplace(std::string(block), ++last);
+  return last;
+}
+
+void put_headers(std::string& out, const std::vector<http::headers::entry>& h, std::size_t from, std::size_t to) {
+  put_uint(out, to - from, 4);
+  for (std::size_t i = from; i < to; ++i) {
+    put_bytes(out, h[i].first);
+    put_bytes(out, h[i].second);
+  }
+}
+
+enum body_kind : std::uint32_t { body_none = 0, body_raw = 1, body_stream = 2 };
+
+}  // namespace
+
+std::string encode_fetch_finish(const http::response& r, std::int64_t raw_body_len) {
+  const auto& h = r.header_list.entries();
+  const std::size_t shared = std::min<std::size_t>(r.shared_headers, h.size());
+  std::string out(fetch_finish_magic);
+  out.reserve(128 + 2 * r.log_note.size());
+  std::uint32_t kind = body_none, value = 0;
+  if (r.status != 0 && r.body_from != http::no_body) {
+    kind = body_stream;
+    value = static_cast<std::uint32_t>(r.body_from);
+  } else if (r.status != 0 && raw_body_len >= 0) {
+    kind = body_raw;
+    value = static_cast<std::uint32_t>(raw_body_len);
+  }
+  put_uint(out, kind, 4);
+  put_uint(out, value, 4);
+  // Body ids above 2^32 go as 0 (no id): the host copies the body, nothing else changes.
+  const bool has_id = kind == body_raw && r.shared_body_id <= std::numeric_limits<std::uint32_t>::max();
+  put_uint(out, has_id ? r.shared_body_id : 0, 4);
+  const std::size_t head_id_at = out.size();
+  put_uint(out, 0, 4);  // the head id, once the block is written
+  const std::size_t head_len_at = out.size();
+  put_uint(out, 0, 4);
+  const std::size_t head_at = out.size();
+  put_uint(out, static_cast<std::uint32_t>(r.status), 4);
+  put_bytes(out, r.log_route);
+  put_bytes(out, r.log_cache);
+  put_headers(out, h, 0, r.status != 0 ? shared : 0);
+  const std::string_view block = std::string_view(out).substr(head_at);
+  const std::uint32_t head_id = r.status != 0 && shared > 0 ? head_id_of(block) : 0;
+  const std::size_t head_len = block.size();
+  for (int i = 0; i < 4; ++i) {
+    out[head_id_at + i] = static_cast<char>((head_id >> (8 * i)) & 0xff);
+    out[head_len_at + i] = static_cast<char>((head_len >> (8 * i)) & 0xff);
+  }
+  put_headers(out, h, r.status != 0 ? shared : 0, r.status != 0 ? h.size() : 0);
+  put_bytes(out, r.log_note);
+  return out;
+}
+
+result<json> read_finish(std::string_view doc) {
+  if (doc.substr(0, fetch_finish_magic.size()) != fetch_finish_magic) return parse_json(doc);
+  auto bad = [] { return make_error(error_code::protocol, "binary finish document: truncated or malformed"); };
+  reader rd{doc, fetch_finish_magic.size()};
+  const std::uint64_t kind = rd.uint(4), value = rd.uint(4), body_id = rd.uint(4);
+  (void)rd.uint(4);  // the head id: a native host decodes every head
+  const std::uint64_t head_len = rd.uint(4);
+  const std::size_t head_at = rd.at;
+  const std::uint64_t status = rd.uint(4);
+  const std::string_view route = rd.bytes(), cache = rd.bytes();
+  json headers = json::array();
+  auto read_headers_into = [&] {
+    std::uint64_t n = rd.uint(4);
+    if (!rd.ok || n > (doc.size() - rd.at) / 8) return false;
+    for (std::uint64_t i = 0; i < n && rd.ok; ++i) {
+      std::string_view k = rd.bytes(), v = rd.bytes();
+      json pair = json::array();
+      pair.push_back(json(std::string(k)));
+      pair.push_back(json(std::string(v)));
+      headers.push_back(std::move(pair));
+    }
+    return rd.ok;
+  };
+  if (!rd.ok || !read_headers_into() || rd.at - head_at != head_len || !read_headers_into()) return bad();
+  const std::string_view detail = rd.bytes();
+  if (!rd.ok || rd.at != doc.size() || kind > body_stream) return bad();
+  json fin = json::object();
+  if (status == 0) return fin;
+  json r = json::object();
+  r.set("status", json(static_cast<std::int64_t>(status)));
+  r.set("headers", std::move(headers));
+  if (kind == body_stream) r.set("body_handle", json(static_cast<std::int64_t>(value)));
+  if (kind == body_raw) {
+    r.set("body_raw", json(static_cast<std::int64_t>(value)));
+    if (body_id) r.set("body_id", json(static_cast<std::int64_t>(body_id)));
+  }
+  if (!route.empty() || !detail.empty()) {
+    json log = json::object();
+    if (!route.empty()) log.set("route", json(std::string(route)));
+    if (!cache.empty()) log.set("cache", json(std::string(cache)));
+    if (!detail.empty()) log.set("detail", json(std::string(detail)));
+    r.set("log", std::move(log));
+  }
+  fin.set("response", std::move(r));
+  return fin;
 }
 
 }  // namespace pb::wire

@@ -1,6 +1,7 @@
 // The wire shapes shared by effects.cpp and exports.cpp: headers as [[name, value], ...], responses
-// as {"status","headers","body"|"body_handle"}, and the binary form of a fetch start document
-// (PROTOCOL.md "Start"), which hosts share through encode_fetch_start.
+// as {"status","headers","body"|"body_handle"}, and the binary forms of a fetch's start and finish
+// documents (PROTOCOL.md "Start", "Finish"), which native hosts share through encode_fetch_start and
+// read_finish.
 #pragma once
 
 #include <cstdint>
@@ -31,5 +32,15 @@ struct fetch_start {
 };
 std::string encode_fetch_start(const fetch_start& s);
 result<fetch_start> decode_fetch_start(std::string_view doc);
+
+// A fetch's finish document in its binary form (PROTOCOL.md "Finish, binary form"): the status, the
+// headers and the log labels as length-prefixed bytes the shim reads without JSON.parse; a head whose
+// response marks shared headers gets a head id, the same for the same bytes for the instance's
+// lifetime. raw_body_len >= 0: the body travels as raw bytes beside the document.
+inline constexpr std::string_view fetch_finish_magic = "PBR2";
+std::string encode_fetch_finish(const http::response& r, std::int64_t raw_body_len);
+// A finish document as the JSON shape hosts read ({"response":{...}}, {}, {"retry":[...]}), from
+// either form; what a native host calls instead of parse_json on pb_out.
+result<json> read_finish(std::string_view doc);
 
 }  // namespace pb::wire

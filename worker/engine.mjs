@@ -175,12 +175,13 @@ function writeFetchStart(inst, ex, d) {
     if (!ptr) throw new WebAssembly.RuntimeError("pb_alloc failed: wasm memory exhausted");
     buf = inst.startBuf = { ptr, cap };
   }
-  const u8 = new Uint8Array(ex.memory.buffer, buf.ptr, buf.cap); // fresh view: memory may have grown
-  u8.set(FETCH_MAGIC, 0);
-  putU32(u8, 4, d.nowMs % 0x100000000);
-  putU32(u8, 8, Math.floor(d.nowMs / 0x100000000));
-  putU32(u8, 12, d.hasBody ? 1 : 0);
-  let at = putString(u8, 16, d.method);
+  const u8 = memoryOf(inst, ex); // after pb_alloc: memory may have grown
+  const p = buf.ptr;
+  u8.set(FETCH_MAGIC, p);
+  putU32(u8, p + 4, d.nowMs % 0x100000000);
+  putU32(u8, p + 8, Math.floor(d.nowMs / 0x100000000));
+  putU32(u8, p + 12, d.hasBody ? 1 : 0);
+  let at = putString(u8, p + 16, d.method);
   at = putString(u8, at, d.url);
   putU32(u8, at, d.headers.length);
   at += 4;
@@ -188,23 +189,123 @@ function writeFetchStart(inst, ex, d) {
     at = putString(u8, at, k);
     at = putString(u8, at, v);
   }
-  return at;
+  return at - p;
 }
 
-// Reads a finished job's finish document (and its raw body).
+// A view of the whole wasm memory, made again only after memory grew (growing detaches the old buffer,
+// whose views then have length 0).
+function memoryOf(inst, ex) {
+  if (!inst.u8 || inst.u8.length === 0) inst.u8 = new Uint8Array(ex.memory.buffer);
+  return inst.u8;
+}
+
+const FINISH_MAGIC = 0x32524250; // "PBR2" as a little-endian u32
+
+function getU32(u8, at) {
+  return (u8[at] | (u8[at + 1] << 8) | (u8[at + 2] << 16) | (u8[at + 3] << 24)) >>> 0;
+}
+
+// n bytes of UTF-8 at `at`; header names and values are ASCII in practice.
+function getString(u8, at, n) {
+  if (n > 64) return decoder.decode(u8.subarray(at, at + n));
+  let s = "";
+  for (let i = at; i < at + n; i++) {
+    const c = u8[i];
+    if (c > 0x7f) return decoder.decode(u8.subarray(at, at + n));
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+// count headers at `at` into `into` (a record while no name repeats, else a list of pairs, which
+// workerd takes too: Set-Cookie); returns [into, position after them].
+function getHeaders(u8, at, into) {
+  const n = getU32(u8, at);
+  at += 4;
+  for (let i = 0; i < n; i++) {
+    const kn = getU32(u8, at);
+    const k = getString(u8, at + 4, kn);
+    at += 4 + kn;
+    const vn = getU32(u8, at);
+    const v = getString(u8, at + 4, vn);
+    at += 4 + vn;
+    if (Array.isArray(into)) into.push([k, v]);
+    else if (k in into) into = [...Object.entries(into), [k, v]];
+    else into[k] = v;
+  }
+  return [into, at];
+}
+
+// The status, log labels and shared headers of a head block (wire.cpp encode_fetch_finish).
+function getHead(u8, at) {
+  const status = getU32(u8, at);
+  const rn = getU32(u8, at + 4);
+  const route = getString(u8, at + 8, rn);
+  at += 8 + rn;
+  const cn = getU32(u8, at);
+  const cache = getString(u8, at + 4, cn);
+  const [init] = getHeaders(u8, at + 4 + cn, Object.create(null));
+  return { status, init, log: { route: route || undefined, cache: cache || undefined } };
+}
+
+// Decoded heads by head id (PROTOCOL.md "Finish, binary form"): like body ids, an id names the same
+// head for the instance's lifetime, so a warm hit reuses the header record made for the first one.
+const MAX_KEPT_HEADS = 512;
+
+function keptHead(inst, u8, headId, at) {
+  const heads = (inst.heads ??= new Map());
+  let head = heads.get(headId);
+  if (!head) {
+    head = getHead(u8, at);
+    if (heads.size >= MAX_KEPT_HEADS) heads.delete(heads.keys().next().value); // oldest first
+    heads.set(headId, head);
+  }
+  return head;
+}
+
+// A fetch's finish document in its binary form: { response: { status, init (the headers as
+// new Response takes them), raw | body_handle, log } }, or {} when http.respond already answered.
+function readFetchFinish(inst, ex, id, u8, ptr) {
+  const kind = getU32(u8, ptr + 4);
+  const value = getU32(u8, ptr + 8);
+  const bodyId = getU32(u8, ptr + 12);
+  const headId = getU32(u8, ptr + 16);
+  const headLen = getU32(u8, ptr + 20);
+  const head = headId ? keptHead(inst, u8, headId, ptr + 24) : getHead(u8, ptr + 24);
+  if (head.status === 0) return {};
+  let at = ptr + 24 + headLen;
+  let init = head.init;
+  if (getU32(u8, at) === 0) at += 4;
+  else if (Array.isArray(init)) [init, at] = getHeaders(u8, at, [...init]);
+  else [init, at] = getHeaders(u8, at, Object.assign(Object.create(null), init));
+  const dn = getU32(u8, at);
+  const log = dn ? { ...head.log, detail: getString(u8, at + 4, dn) } : head.log;
+  const r = { status: head.status, init, log };
+  if (kind === 2) r.body_handle = value;
+  else if (kind === 1) {
+    const kept = bodyId ? inst.bodies?.map.get(bodyId) : undefined;
+    if (kept) r.raw = kept;
+    else {
+      // Raw bytes: copied out before the job (and its memory) is freed.
+      const at = ex.pb_out_body_ptr(id);
+      r.raw = memoryOf(inst, ex).slice(at, at + value);
+      if (bodyId && r.raw.length <= MAX_KEPT_BYTES / 4) keepBody(inst, bodyId, r.raw);
+    }
+  }
+  return { response: r };
+}
+
+// Reads a finished job's finish document (and its raw body): a fetch's in its binary form, the rest
+// (scheduled, queue, a start document the core could not read) as JSON.
 function finishOf(inst, id) {
   return call(inst, (ex) => {
+    const ptr = ex.pb_out_ptr(id);
+    const u8 = memoryOf(inst, ex);
+    if (ex.pb_out_len(id) >= 24 && getU32(u8, ptr) === FINISH_MAGIC) return readFetchFinish(inst, ex, id, u8, ptr);
     const finish = JSON.parse(readOut(ex, id));
     const r = finish.response;
-    if (r?.body_raw != null) {
-      const kept = r.body_id != null ? inst.bodies?.map.get(r.body_id) : undefined;
-      if (kept) r.raw = kept;
-      else {
-        // Raw bytes: copied out before the job (and its memory) is freed.
-        r.raw = new Uint8Array(ex.memory.buffer, ex.pb_out_body_ptr(id), ex.pb_out_body_len(id)).slice();
-        if (r.body_id != null && r.raw.length <= MAX_KEPT_BYTES / 4) keepBody(inst, r.body_id, r.raw);
-      }
-    }
+    if (r?.body_raw != null)
+      r.raw = new Uint8Array(ex.memory.buffer, ex.pb_out_body_ptr(id), ex.pb_out_body_len(id)).slice();
     return finish;
   });
 }
@@ -247,13 +348,14 @@ async function effectLoop(inst, id, state, io) {
   }
 }
 
-// Runs one invocation. io = { env, ctx, handles, respond(r), batches? }: each effect batch's ops are
-// appended to io.batches (one entry per suspension, for the request log). An invocation that needs no
-// I/O (a warm p2 hit, a 304, a cached packages.json) finishes inside pb_start: then the finish document
-// is returned at once, without a promise; otherwise a promise of it. Throws (or rejects with) a Trap.
-export function run(module, startDoc, io) {
+// Runs one invocation. io = { env, ctx, handles, respond(r), batches? }, or a function that makes it,
+// called only when the invocation waits for I/O (then env is the fourth argument): each effect batch's ops are appended to io.batches
+// (one entry per suspension, for the request log). An invocation that needs no I/O (a warm p2 hit, a
+// 304, a cached packages.json) finishes inside pb_start: then the finish document is returned at once,
+// without a promise; otherwise a promise of it. Throws (or rejects with) a Trap.
+export function run(module, startDoc, io, env = io.env) {
   const inst = instanceFor(module);
-  configure(inst, io.env);
+  configure(inst, env);
   const id = call(inst, (ex) => {
     if (startDoc instanceof FetchStart) {
       const len = writeFetchStart(inst, ex, startDoc); // may replace the buffer
@@ -273,7 +375,7 @@ export function run(module, startDoc, io) {
     release(inst, id);
     throw err;
   }
-  if (state === 1) return effectLoop(inst, id, state, io);
+  if (state === 1) return effectLoop(inst, id, state, typeof io === "function" ? io() : io);
   try {
     if (state !== 0) throw new Trap(`wasm job ${id} is in state ${state}`);
     return finishOf(inst, id);

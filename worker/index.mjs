@@ -22,9 +22,9 @@ function toResponse(r, handles, method) {
     body = h.stream;
     // A declared length makes the client see a short body as an error, not as a smaller archive. A
     // stream that already has that length (an R2 object, a cache hit) carries it by itself.
-    const declared = r.headers.find(([k]) => k.toLowerCase() === "content-length");
-    if (declared && body && h.length !== Number(declared[1]) && !NO_BODY_STATUS.has(r.status) && method !== "HEAD") {
-      const fixed = new FixedLengthStream(Number(declared[1]));
+    const declared = headerValue(r, "content-length");
+    if (declared != null && body && h.length !== Number(declared) && !NO_BODY_STATUS.has(r.status) && method !== "HEAD") {
+      const fixed = new FixedLengthStream(Number(declared));
       body.pipeTo(fixed.writable).catch(() => {});
       body = fixed.readable;
     }
@@ -34,7 +34,15 @@ function toResponse(r, handles, method) {
     body?.cancel?.();
     body = null;
   }
-  return new Response(body, { status: r.status, headers: headerInit(r.headers) });
+  return new Response(body, { status: r.status, headers: r.init ?? headerInit(r.headers) });
+}
+
+// A header of a response from the core: a binary finish document's (r.init: a record, or a list of
+// pairs) or a JSON response's (r.headers, pairs: http.respond).
+function headerValue(r, name) {
+  const init = r.init ?? r.headers;
+  const pairs = Array.isArray(init) ? init : Object.entries(init);
+  return pairs.find(([k]) => k.toLowerCase() === name)?.[1];
 }
 
 // Headers as a plain record when no name repeats (workerd builds a Response from a record for less CPU
@@ -71,69 +79,62 @@ function requestLine(method, path, status, ms, meta, batches) {
   return `{"route":${route},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${status},"ms":${ms},"cache":${cache}${detail}${tail}}`;
 }
 
-export default {
-  async fetch(request, env, ctx) {
-    const started = Date.now();
-    const handles = new Handles();
-    // Each property of a Request is a call into the runtime that makes a new value: read each once.
-    const { method, url, body: requestBody } = request;
-    const headers = [...request.headers];
-    if (requestBody) {
-      const len = request.headers.get("content-length");
-      handles.setRequestBody(requestBody, len != null ? { length: Number(len) } : {});
+// PB_LOG (docs/OPERATIONS.md): "requests" (scripts/dev, and scripts/deploy with [observability] on): one
+// line per request; "debug": the same with the effect ops of each batch (one entry per suspension) and a
+// second line, phase "after_response", for the work done after the response (http.respond); otherwise
+// ("errors", the default) only server errors. The line is written when the response is handed over, so
+// lines follow the order in which clients got their answers. C++ labels each response with its route,
+// cache outcome and `detail` (what failed, for the operator only: an upstream URL, a raw fetch error;
+// never sent to the client).
+function logsAll(env) {
+  return env.PB_LOG === "requests" || env.PB_LOG === "debug";
+}
+
+function failure(err, method, url, sent) {
+  const trapped = err instanceof Trap;
+  const error = String(err?.message ?? err);
+  log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error, method, path: pathOf(url), ...(sent ? { phase: "after_response" } : {}) });
+  return [jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"), { detail: error }];
+}
+
+// The request body as handle 0 of a new handle table (handles.mjs).
+function handlesFor(request, requestBody) {
+  const handles = new Handles();
+  if (requestBody) {
+    const len = request.headers.get("content-length");
+    handles.setRequestBody(requestBody, len != null ? { length: Number(len) } : {});
+  }
+  return handles;
+}
+
+// An invocation that waits for I/O: the handle table, the effect loop's io (with http.respond, which
+// may answer before the invocation ends) and the promise of the response.
+function withIo(request, env, ctx, started, method, url, requestBody) {
+  const handles = handlesFor(request, requestBody);
+  const logAll = logsAll(env);
+  const batches = env.PB_LOG === "debug" ? [] : undefined;
+  let resolve = null;
+  let early = null; // a response sent (http.respond) before the promise below existed
+  let sent = false;
+  let status = 0;
+  let batchesAtSend = 0;
+  const send = (resp, meta) => {
+    if (sent) return;
+    sent = true;
+    status = resp.status;
+    if (logAll || status >= 500) {
+      batchesAtSend = batches?.length ?? 0;
+      console.log(requestLine(method, pathOf(url), status, Date.now() - started, meta, batches?.slice()));
     }
-    const startDoc = new FetchStart(started, method, url, headers, requestBody != null);
-    // Request log (docs/OPERATIONS.md). PB_LOG "requests" (scripts/dev, and scripts/deploy with
-    // [observability] on): one line per request; "debug": the same with the effect ops of each batch
-    // (one entry per suspension) and a second line, phase "after_response", for the work done after the
-    // response (http.respond); otherwise ("errors", the default) only server errors. The line is written
-    // when the response is handed over, so lines follow the order in which clients got their answers.
-    // C++ labels each response with its route, cache outcome and `detail` (what failed, for the operator
-    // only: an upstream URL, a raw fetch error; never sent to the client).
-    const logAll = env.PB_LOG === "requests" || env.PB_LOG === "debug";
-    const batches = env.PB_LOG === "debug" ? [] : undefined;
-    const failed = (err, sent) => {
-      const trapped = err instanceof Trap;
-      const error = String(err?.message ?? err);
-      log({ level: "error", msg: trapped ? "wasm trap" : "shim error", error, method, path: pathOf(url), ...(sent ? { phase: "after_response" } : {}) });
-      return [jsonError(500, "internal", trapped ? "internal error (the request was aborted)" : "internal error in the Worker shim"), { detail: error }];
-    };
-    let resolve = null;
-    let early = null; // a response sent (http.respond) before the promise below existed
-    let sent = false;
-    let status = 0;
-    let batchesAtSend = 0;
-    const send = (resp, meta) => {
-      if (sent) return;
-      sent = true;
-      status = resp.status;
-      if (logAll || status >= 500) {
-        batchesAtSend = batches?.length ?? 0;
-        console.log(requestLine(method, pathOf(url), status, Date.now() - started, meta, batches?.slice()));
-      }
-      if (resolve) resolve(resp);
-      else early = resp;
-    };
-    const io = { env, ctx, handles, batches, respond: (r) => send(toResponse(r, handles, method), r.log) };
-    let first;
-    try {
-      first = run(wasmModule, startDoc, io);
-    } catch (err) {
-      first = { trap: err };
-    }
-    if (!(first instanceof Promise)) {
-      // Finished inside pb_start, without I/O (a warm hit): answered now, without a promise chain or
-      // waitUntil (unless a stream is left to cancel).
-      if (first.trap) send(...failed(first.trap, false));
-      else if (first.response) send(toResponse(first.response, handles, method), first.response.log);
-      else send(jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" });
-      if (handles.open) ctx.waitUntil(handles.release());
-      return early;
-    }
-    return new Promise((res) => {
+    if (resolve) resolve(resp);
+    else early = resp;
+  };
+  const io = { env, ctx, handles, batches, respond: (r) => send(toResponse(r, handles, method), r.log) };
+  const answer = (pending) =>
+    new Promise((res) => {
       resolve = res;
       if (early) res(early);
-      const done = first
+      const done = pending
         .then((finish) => {
           if (finish.response) send(toResponse(finish.response, handles, method), finish.response.log);
           else if (!sent) send(jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" });
@@ -142,12 +143,51 @@ export default {
         })
         .catch((err) => {
           const wasSent = sent;
-          const [resp, meta] = failed(err, wasSent);
+          const [resp, meta] = failure(err, method, url, wasSent);
           send(resp, meta);
         })
         .finally(() => handles.release());
       ctx.waitUntil(done);
     });
+  return { io, answer };
+}
+
+// An invocation that finished inside pb_start (a warm hit, a 304, a cached packages.json): answered
+// now, without a handle table, closures, a promise chain or waitUntil (unless its body is a host stream,
+// which only the request body can be here).
+function answerNow(finish, request, env, ctx, started, method, url, requestBody) {
+  let resp, meta;
+  if (finish.trap) [resp, meta] = failure(finish.trap, method, url, false);
+  else if (finish.response) {
+    const r = finish.response;
+    meta = r.log;
+    if (r.body_handle != null) {
+      const handles = handlesFor(request, requestBody);
+      resp = toResponse(r, handles, method);
+      if (handles.open) ctx.waitUntil(handles.release());
+    } else resp = toResponse(r, null, method);
+  } else [resp, meta] = [jsonError(500, "internal", "the handler finished without a response"), { detail: "no response" }];
+  if (resp.status >= 500 || logsAll(env))
+    console.log(requestLine(method, pathOf(url), resp.status, Date.now() - started, meta, env.PB_LOG === "debug" ? [] : undefined));
+  return resp;
+}
+
+export default {
+  // Not async: a warm hit returns its Response without a promise (workerd takes either).
+  fetch(request, env, ctx) {
+    const started = Date.now();
+    // Each property of a Request is a call into the runtime that makes a new value: read each once.
+    const { method, url, body: requestBody } = request;
+    const startDoc = new FetchStart(started, method, url, [...request.headers], requestBody != null);
+    let slow = null; // made only when the invocation waits for I/O
+    let first;
+    try {
+      first = run(wasmModule, startDoc, () => (slow = withIo(request, env, ctx, started, method, url, requestBody)).io, env);
+    } catch (err) {
+      first = { trap: err };
+    }
+    if (first instanceof Promise) return slow.answer(first);
+    return answerNow(first, request, env, ctx, started, method, url, requestBody);
   },
 
   // The sync queue's consumer (wrangler.toml [[queues.consumers]]): each message wakes one source's sync

@@ -143,7 +143,7 @@ awaitable<void> invocation::run(std::function<void(core_response)> on_response) 
     results += "]}";
     state = resume_job(job, results);
   }
-  auto fin = parse_json(std::string_view(pb_out_ptr(job), pb_out_len(job)));
+  auto fin = wire::read_finish(std::string_view(pb_out_ptr(job), pb_out_len(job)));
   if (fin) finish_ = *fin;
   if (fin && fin->find("response") && !responded_) {
     responded_ = true;

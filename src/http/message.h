@@ -35,6 +35,11 @@ struct response {
   // Nonzero: an id that names these exact bytes for the instance's lifetime (PROTOCOL.md "body_id"), so a
   // host may keep its copy of a shared body and skip copying it out again.
   std::uint64_t shared_body_id = 0;
+  // How many leading headers, together with the status and the log labels, come out the same in every
+  // answer from one hot-cache entry (a p2 hit: 200 or 304 of the same served body), so a host may keep
+  // their decoded form under a head id (PROTOCOL.md "Finish, binary form"). Headers added later (the
+  // rate headers) are per answer.
+  std::uint32_t shared_headers = 0;
 
   std::string_view body_bytes() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
   // For the request log only, never sent: what the client must not see (an upstream URL that may carry

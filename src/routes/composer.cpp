@@ -289,12 +289,14 @@ http::response p2_answer(const request_context& ctx, const storage::token_record
       auto since_s = parse_http_date(*since);
       if (since_s && s->modified_s <= *since_s) {
         r.status = 304;  // composer treats only a 304 with an empty body as "not modified"
+        r.shared_headers = static_cast<std::uint32_t>(r.header_list.entries().size());
         return r;
       }
     }
   }
   r.status = 200;
   r.header_list.set("content-type", "application/json");
+  r.shared_headers = static_cast<std::uint32_t>(r.header_list.entries().size());  // the same for every answer with this served body (the rate headers follow)
   r.shared_body = s->bytes;
   r.shared_body_id = s->id;
   return r;

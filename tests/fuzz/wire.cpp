@@ -3,10 +3,12 @@
 // (pb_start), then one results document per effect batch (pb_resume); when they run out, every further
 // effect fails as a JS exception would. Seeds are real transcripts of the native tests
 // (PB_WIRE_TRANSCRIPTS, tests/fuzz/README.md). Invariants: the core never crashes on what the host
-// says; every document it hands back is valid JSON of the documented shape; states are 0 or 1.
+// says; every document it hands back is valid JSON (a fetch's finish: its binary form) of the documented shape;
+// states are 0 or 1.
 #include <cstring>
 
 #include "fuzz.h"
+#include "bindings/wire.h"
 #include "host/abi.h"  // the ABI's declarations (not the host: this target links bindings/exports.cpp alone)
 
 using namespace pb;
@@ -31,8 +33,8 @@ auto with_buffer(std::string_view doc, F f) {
 
 json output_of(std::uint32_t id, std::string_view context) {
   const std::string_view out(pb_out_ptr(id), pb_out_len(id));
-  auto doc = parse_json(out);
-  fuzz::check(doc.ok(), "the core handed back invalid JSON", std::string(out.substr(0, 2000)) + "\nafter: " +
+  auto doc = wire::read_finish(out);  // an effect batch, or a finish document in either form
+  fuzz::check(doc.ok(), "the core handed back an invalid document", std::string(out.substr(0, 2000)) + "\nafter: " +
                                                                 std::string(context.substr(0, 2000)));
   fuzz::check(doc->is_object(), "an output document that is not an object", out);
   return std::move(*doc);

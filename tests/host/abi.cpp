@@ -194,7 +194,7 @@ finished invoke(host& h, const json& start_doc) {
     rec.add(doc);
     state = resume(id, doc);
   }
-  auto out = parse_json(output(id));
+  auto out = wire::read_finish(output(id));
   f.doc = out ? *out : json();
   f.raw_body.assign(pb_out_body_ptr(id), pb_out_body_len(id));
   pb_finish(id);

@@ -1,8 +1,10 @@
 // The real .wasm in workerd (Miniflare): /health, the JSON 404, an injected D1 failure, trap recovery,
-// concurrent requests interleaving in one instance, and the cron trigger.
+// concurrent requests interleaving in one instance, the cron trigger, and warm p2 hits answered from
+// the shim's kept heads (PROTOCOL.md "Finish, binary form").
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, BASE } from "./helpers.mjs";
+import { startWorker, client, BASE } from "./helpers.mjs";
+import { zipFiles } from "../upstreams/zip.mjs";
 
 const SECRETS = { ADMIN_TOKEN: "worker-test-admin", PB_ENCRYPTION_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" };
 const ADMIN = { authorization: `Bearer ${SECRETS.ADMIN_TOKEN}` };
@@ -130,5 +132,78 @@ describe("worker with an unmigrated D1", () => {
     const r = await mf.dispatchFetch(`${BASE}/health`, { headers: ADMIN });
     assert.equal(r.status, 503);
     assert.match((await r.json()).checks.db.message, /no such table: pb_meta/);
+  });
+});
+
+// A warm p2 hit's status, headers and log labels come from a head the shim decoded once and keeps by its
+// head id; what differs per answer (the rate headers of a limited token) must still be each answer's own.
+describe("warm p2 hits in workerd", () => {
+  let mf, api;
+  const zip = (version) => zipFiles({ "composer.json": JSON.stringify({ name: "acme/heads", version }), "src/A.php": "<?php\n" });
+  before(async () => {
+    mf = await startWorker({ bindings: SECRETS });
+    api = client(mf, { adminToken: SECRETS.ADMIN_TOKEN });
+    const up = await api("PUT", "/admin/api/artifacts/acme/heads", { admin: true, body: zip("1.0.0"), headers: { "content-type": "application/zip" } });
+    assert.equal(up.status, 201, up.text);
+  });
+  after(async () => {
+    await mf?.dispose();
+  });
+
+  const token = async (body) => {
+    const t = await api("POST", "/admin/api/tokens", { admin: true, body });
+    assert.equal(t.status, 201, t.text);
+    return t.json.token;
+  };
+
+  test("rate headers are each answer's own; the shared head is the same for every token", async () => {
+    const limited = await token({ name: "limited", rate_limit: 5 });
+    const unlimited = await token({ name: "unlimited", rate_limit: 0 });
+    const first = await api("GET", "/p2/acme/heads.json", { token: unlimited });
+    assert.equal(first.status, 200, first.text);
+    const lastModified = first.headers.get("last-modified");
+    assert.ok(lastModified);
+    for (let i = 0; i < 4; i++) {
+      const r = await api("GET", "/p2/acme/heads.json", { token: limited });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers.get("x-ratelimit-limit"), "5");
+      assert.equal(r.headers.get("x-ratelimit-remaining"), String(4 - i));
+      assert.equal(r.headers.get("last-modified"), lastModified);
+      assert.equal(r.headers.get("content-type"), "application/json");
+      assert.deepEqual(r.json, first.json);
+      const u = await api("GET", "/p2/acme/heads.json", { token: unlimited });
+      assert.equal(u.status, 200);
+      assert.equal(u.headers.get("x-ratelimit-remaining"), null, "no rate headers carried over from another answer");
+      assert.equal(u.headers.get("cache-control"), first.headers.get("cache-control"));
+      assert.equal(u.buf.length, first.buf.length);
+    }
+    const over = await api("GET", "/p2/acme/heads.json", { token: limited });
+    assert.equal(over.status, 200);
+    const denied = await api("GET", "/p2/acme/heads.json", { token: limited });
+    assert.equal(denied.status, 429, denied.text);
+    assert.equal(denied.headers.get("x-ratelimit-remaining"), "0");
+    assert.equal(denied.json.error.code, "rate_limited");
+  });
+
+  test("HEAD and 304 of a warm hit keep GET's headers without a body; new metadata is served at once", async () => {
+    const t = await token({ name: "heads", rate_limit: 0 });
+    const get = await api("GET", "/p2/acme/heads.json", { token: t });
+    assert.equal(get.status, 200);
+    for (let i = 0; i < 2; i++) {
+      const head = await api("HEAD", "/p2/acme/heads.json", { token: t });
+      assert.equal(head.status, 200);
+      assert.equal(head.buf.length, 0);
+      for (const h of ["content-type", "cache-control", "last-modified"]) assert.equal(head.headers.get(h), get.headers.get(h), h);
+      const nm = await api("GET", "/p2/acme/heads.json", { token: t, headers: { "if-modified-since": get.headers.get("last-modified") } });
+      assert.equal(nm.status, 304);
+      assert.equal(nm.buf.length, 0);
+      assert.equal(nm.headers.get("last-modified"), get.headers.get("last-modified"));
+      assert.equal(nm.headers.get("content-type"), null, "a 304's head is its own, not the 200's");
+    }
+    const up = await api("PUT", "/admin/api/artifacts/acme/heads", { admin: true, body: zip("1.1.0"), headers: { "content-type": "application/zip" } });
+    assert.equal(up.status, 201, up.text);
+    const after = await api("GET", "/p2/acme/heads.json", { token: t });
+    assert.equal(after.status, 200);
+    assert.deepEqual(after.json.packages["acme/heads"].map((v) => v.version), ["1.1.0", "1.0.0"]);
   });
 });

@@ -200,8 +200,8 @@ TEST_CASE("two requests interleave in one instance", "[driver][abi]") {
       R"({"ok":true,"value":{"value":null,"metadata":null}},{"ok":true,"value":{"found":false}}]})";
   REQUIRE(resume(b, failing_db) == 0);
   REQUIRE(resume(a, healthy) == 0);
-  auto out_a = parse_json(output(a));
-  auto out_b = parse_json(output(b));
+  auto out_a = wire::read_finish(output(a));
+  auto out_b = wire::read_finish(output(b));
   CHECK((*out_a)["response"]["status"].as_int() == 200);
   CHECK((*out_b)["response"]["status"].as_int() == 503);
   pb_finish(a);
@@ -295,7 +295,7 @@ TEST_CASE("a fetch starts the same from its binary and its JSON start document",
   std::uint32_t from_json = pb_start(text.data(), static_cast<std::uint32_t>(text.size()));
   REQUIRE(pb_state(from_json) == 0);
   CHECK(output(from_json) == from_binary);  // the same 404, byte for byte
-  CHECK(from_binary.find("\"status\":404") != std::string::npos);
+  CHECK(wire::read_finish(from_binary).value()["response"]["status"].as_int() == 404);
   pb_finish(from_json);
 }
 
@@ -324,4 +324,76 @@ TEST_CASE("a d1.batch reply with another number of results than statements is a 
     REQUIRE(d.resume(ok_results({reply})) == driver_state::done);
     CHECK(d.output() == want);
   }
+}
+
+namespace {
+http::response finish_sample(std::string_view last_modified, int rate_remaining) {
+  http::response r;
+  r.status = 200;
+  r.header_list.set("cache-control", "private, no-cache");
+  r.header_list.set("last-modified", last_modified);
+  r.header_list.set("content-type", "application/json");
+  r.shared_headers = 3;
+  if (rate_remaining >= 0) r.header_list.set("x-ratelimit-remaining", std::to_string(rate_remaining));
+  r.log_route = "/p2/{vendor}/{file}";
+  r.log_cache = "hot";
+  r.shared_body_id = 7;
+  return r;
+}
+
+std::uint32_t head_id_in(const std::string& doc) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(doc[16 + i]);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("the binary fetch finish document reads back as the JSON shape", "[abi][wire]") {
+  http::response r = finish_sample("Thu, 01 Jan 2026 00:00:00 GMT", 4);
+  r.log_note = "upstream https://x.test/";
+  const std::string doc = wire::encode_fetch_finish(r, 1234);
+  REQUIRE(doc.substr(0, 4) == wire::fetch_finish_magic);
+  auto fin = wire::read_finish(doc);
+  REQUIRE(fin.ok());
+  const json& resp = (*fin)["response"];
+  CHECK(resp["status"].as_int() == 200);
+  CHECK(resp["headers"].dump() ==
+        R"([["cache-control","private, no-cache"],["last-modified","Thu, 01 Jan 2026 00:00:00 GMT"],)"
+        R"(["content-type","application/json"],["x-ratelimit-remaining","4"]])");
+  CHECK(resp["body_raw"].as_int() == 1234);
+  CHECK(resp["body_id"].as_int() == 7);
+  CHECK(resp["log"].dump() == R"({"route":"/p2/{vendor}/{file}","cache":"hot","detail":"upstream https://x.test/"})");
+
+  http::response streamed = http::response::text(502, "");
+  streamed.body_from = 3;
+  auto s = wire::read_finish(wire::encode_fetch_finish(streamed, -1));
+  REQUIRE(s.ok());
+  CHECK((*s)["response"]["body_handle"].as_int() == 3);
+  CHECK((*s)["response"].find("body_raw") == nullptr);
+
+  http::response sent;
+  sent.status = 0;  // already answered with http.respond
+  CHECK(wire::read_finish(wire::encode_fetch_finish(sent, -1)).value().dump() == "{}");
+  CHECK(wire::read_finish(R"({"retry":[]})").value().dump() == R"({"retry":[]})");  // JSON stays JSON
+  for (std::size_t cut : {std::size_t{5}, std::size_t{24}, doc.size() - 1})
+    CHECK_FALSE(wire::read_finish(doc.substr(0, cut)).ok());
+  CHECK_FALSE(wire::read_finish(doc + "x").ok());
+}
+
+TEST_CASE("a head id names the same shared head; the headers after it do not change it", "[abi][wire]") {
+  const std::string a = wire::encode_fetch_finish(finish_sample("Thu, 01 Jan 2026 00:00:00 GMT", 4), 10);
+  const std::string b = wire::encode_fetch_finish(finish_sample("Thu, 01 Jan 2026 00:00:00 GMT", 3), 10);
+  const std::string c = wire::encode_fetch_finish(finish_sample("Thu, 01 Jan 2026 00:00:00 GMT", -1), 10);
+  const std::string d = wire::encode_fetch_finish(finish_sample("Fri, 02 Jan 2026 00:00:00 GMT", 4), 10);
+  http::response not_modified = finish_sample("Thu, 01 Jan 2026 00:00:00 GMT", 4);
+  not_modified.status = 304;
+  const std::string e = wire::encode_fetch_finish(not_modified, -1);
+  http::response own = finish_sample("Thu, 01 Jan 2026 00:00:00 GMT", 4);
+  own.shared_headers = 0;
+  CHECK(head_id_in(a) != 0);
+  CHECK(head_id_in(b) == head_id_in(a));
+  CHECK(head_id_in(c) == head_id_in(a));
+  CHECK(head_id_in(d) != head_id_in(a));
+  CHECK(head_id_in(e) != head_id_in(a));
+  CHECK(head_id_in(wire::encode_fetch_finish(own, 10)) == 0);
 }
