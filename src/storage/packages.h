@@ -118,6 +118,14 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
 // one neighbour row instead of every row (packages_splice.cpp); else rebuild_documents. The result
 // is byte for byte what rebuild_documents stores. True when the splice stored them.
 task<result<bool>> documents_after_add(new_version nv, added_version added, std::int64_t now_ms);
+// Its pure half. The normalized version a stored document's list opens with: "" when the list is
+// empty, nullopt when the body is not as the p2 writer writes it.
+std::optional<std::string> opening_version(std::string_view package, std::string_view body);
+// `body` (the stored document of `package`, ~dev when `dev`) with `added` spliced in first; `first`:
+// the row of the version the list opens with (null for an empty list). Nullopt when that is not
+// exactly what build_documents would write (see documents_after_add).
+std::optional<std::string> splice_first(std::string_view package, std::string_view body, bool dev,
+                                        const version_row& added, const version_row* first);
 // The pure half of rebuild_documents: both documents from the package's version rows (any order), with
 // dist URLs under origin_placeholder. Also what the mirror-rewrite benchmark measures.
 composer::p2_documents build_documents(std::string_view package, const std::vector<version_row>& rows);
