@@ -275,7 +275,7 @@ async function main(argv) {
       stable,
       "",
       "Packages: a Composer repository (protocol v2, the fake upstream of `tests/upstreams/composer-repo.mjs`) with P " +
-        "packages of 3 versions, added as a source and synced by cron runs alone with `PB_PLAN=free` (8 packages per slice, " +
+        "packages of 3 versions, added as a source and synced by cron runs alone with `PB_PLAN=free` (up to 8 packages per slice, " +
         `50 subrequests per invocation); "wall time at */15" is (runs − 1) × ${CRON_MINUTES} minutes, the time until the last ` +
         "package is served when nothing but the cron trigger drives the sync.",
       "",
