@@ -155,8 +155,10 @@ task<result<bool>> splice(const new_version& nv, std::int64_t revision, std::int
 }  // namespace
 
 task<result<bool>> documents_after_add(new_version nv, added_version added, std::int64_t now_ms) {
+  // A failed effect is this write's one attempt (the upload retries with a rebuild), as a failed rebuild was.
   auto spliced = co_await splice(nv, added.revision, now_ms);
-  if (spliced && *spliced) co_return true;
+  if (!spliced) co_return std::move(spliced).err();
+  if (*spliced) co_return true;
   auto rebuilt = co_await rebuild_documents(nv.package, now_ms);
   if (!rebuilt) co_return std::move(rebuilt).err();
   co_return false;
