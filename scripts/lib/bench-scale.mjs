@@ -1,7 +1,8 @@
 // `scripts/bench --scale`: how the broker's costs grow with versions and packages, measured in workerd
 // (Miniflare, in-memory D1/KV/R2, 127.0.0.1 only), a fresh isolate per size:
 // - versions: one package with V versions (seeded as the serving bench does: uploads + SQL rows), then
-//   more uploads, each of which rebuilds the package's p2 documents from every row: wall time and
+//   more uploads of a new highest tag, each of which splices the version into the stored p2 documents
+//   (storage::documents_after_add; a full rebuild from every row when it cannot): wall time and
 //   workerd CPU per upload, the document's size, the first p2 read after it, the wasm memory after it;
 // - packages: a Composer-repository source (the fake upstream of tests/upstreams, protocol v2) of P
 //   packages synced by cron runs alone (Free plan settings): how many runs until every package is in,
@@ -16,6 +17,7 @@ import * as composerRepo from "../../tests/upstreams/composer-repo.mjs";
 import { seed, composerJson, uploadZip } from "../../tests/bench/seed.mjs";
 import { zipFiles } from "../../tests/upstreams/zip.mjs";
 import { connectProfiler } from "./bench-profile.mjs";
+import { measureSplice } from "../../tests/bench/splice.mjs";
 import {
   ADMIN_TOKEN, adminApi, cpuNanos, f0, f1, log, machine, machineJiffies, busyCores, machineLine, median, onSignals,
   rewriteDocsSection, root, startBroker, SUBREQUEST_OPS,
@@ -257,6 +259,8 @@ async function main(argv) {
     log(`  profile: ${r.profile_top.slice(0, 5).map((t) => `${t.fn} ${f1(t.ms_per_upload)} ms`).join(", ")}`);
     vrows.push(r);
   }
+  // The core's own share, in process: one more version spliced vs rebuilt from every row (wasm).
+  const srows = measureSplice(opt.versions, opt.quick ? 5 : 21);
   const prows = [];
   for (const p of opt.packages) {
     log(`bench --scale: a composer source of ${p} packages, synced by cron runs`);
@@ -273,13 +277,18 @@ async function main(argv) {
     "|---:|---:|---:|---:|---:|---:|---:|",
     ...vrows.map((r) => `| ${r.versions} → ${r.versions + r.uploads} | ${kib(r.p2_bytes)} | ${f0(r.upload_ms)} ms | ${f1(r.worker_cpu_ms_mean)} ms (${pct(r.profile_shares.wasm)} wasm, ${pct(r.profile_shares.d1_client)} D1 client) | ${f1(r.upload_cpu_ms)} / ${f1(r.upload_cpu_ms_max)} ms | ${f1(r.first_read_ms)} ms | ${mib(r.wasm_memory_end)} |`),
   ].join("\n");
+  const stable = [
+    "| versions in the package | p2 document | full rebuild in wasm (median) | splice in wasm (median) | rebuild / splice |",
+    "|---:|---:|---:|---:|---:|",
+    ...srows.map((r) => `| ${r.versions} → ${r.versions + 1} | ${kib(r.document_bytes)} | ${r.full_ms.toFixed(2)} ms | ${r.splice_ms.toFixed(3)} ms | ${f0(r.full_ms / r.splice_ms)}x |`),
+  ].join("\n");
   const ptable = [
     "| packages in the source | with the sync queue: wall time from creation | queue invocations (most subrequests in one) | cron only: runs until synced | wall time at */15 | work per run, wall (median) | workerd CPU per run (median / max) | upstream requests | packages.json | wasm memory after |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...prows.map((r) => `| ${r.packages} | **${f1(r.queue.queue_wall_ms / 1000)} s** | ${r.queue.queue_invocations} (${r.queue.queue_subrequests_max} of 50) | ${r.cron_runs} | ${duration(r.wall_at_cron_minutes)} | ${f0(r.cron_ms_median)} ms | ${f1(r.cron_cpu_ms_median)} / ${f1(r.cron_cpu_ms_max)} ms | ${r.upstream_requests} | ${kib(r.packages_json_bytes)} | ${mib(r.wasm_memory_end)} |`),
   ].join("\n");
-  console.log(vtable + "\n\n" + ptable);
-  const out = { date: new Date().toISOString(), command: `npm run bench -- --scale${argv.length ? ` ${argv.join(" ")}` : ""}`, options: opt, machine: m, total_seconds: totalS, versions: vrows, packages: prows };
+  console.log(vtable + "\n\n" + stable + "\n\n" + ptable);
+  const out = { date: new Date().toISOString(), command: `npm run bench -- --scale${argv.length ? ` ${argv.join(" ")}` : ""}`, options: opt, machine: m, total_seconds: totalS, versions: vrows, splice: srows, packages: prows };
   const outFile = opt.out ?? path.join(root, "build/bench/scale.json");
   mkdirSync(path.dirname(outFile), { recursive: true });
   writeFileSync(outFile, JSON.stringify(out, null, 2) + "\n");
@@ -293,7 +302,8 @@ async function main(argv) {
         "wasm memory never shrinks).",
       "",
       `Versions: one package seeded with V versions (uploads and SQL rows, as the serving bench seeds), then ${opt.uploads} more ` +
-        "uploads, each rebuilding the package's p2 documents from every row. Neither CPU column is exactly what the Free " +
+        "uploads of a new highest tag, each splicing the version into the stored p2 documents (`storage::documents_after_add`; " +
+        "the package's documents are rebuilt from every row only when the splice does not apply). Neither CPU column is exactly what the Free " +
         `plan's ${FREE_CPU_MS} ms limit counts (the CPU time of the broker's isolate); both are upper bounds of it. The ` +
         "isolate's busy time comes from V8's sampling profile of the broker's isolate during the upload (workerd's " +
         "inspector, `scripts/lib/bench-profile.mjs`; samples about every 10 ms here, averaged over the uploads): it leaves " +
@@ -303,9 +313,16 @@ async function main(argv) {
       "",
       vtable,
       "",
+      "The core's share of an upload, in process (`tests/bench/splice.mjs`, node's V8 on `pb_bench_splice.wasm`, the same " +
+        "core): the package's tagged document built from every row (`storage::build_documents`, what a rebuild runs between " +
+        "its D1 read and write) against one more version spliced into the stored text (`storage::splice_first`), medians; " +
+        "both give the same bytes (checked per size). The D1 reads and writes around either are not in it.",
+      "",
+      stable,
+      "",
       "Packages: a Composer repository (protocol v2, the fake upstream of `tests/upstreams/composer-repo.mjs`) with P " +
-        "packages of 3 versions, added as a source with `PB_PLAN=free` (8 packages per slice, 50 subrequests per " +
-        "invocation) and synced twice, each time in a fresh workerd: by the sync queue as wrangler.toml configures it " +
+        "packages of 3 versions, added as a source with `PB_PLAN=free` (50 subrequests per invocation: " +
+        "6 packages per slice) and synced twice, each time in a fresh workerd: by the sync queue as wrangler.toml configures it " +
         "(Miniflare's Queues; wall time from `POST /admin/api/sources` until every package is in and the sync is `ok`), " +
         `and by cron runs alone fired back to back (the baseline: "wall time at */15" is (runs − 1) × ${CRON_MINUTES} ` +
         "minutes, the time until the last package is served when nothing but the cron trigger drives the sync).",

@@ -97,6 +97,11 @@ class basic_minifier {
     return step_;
   }
 
+  // $lastKnownVersionData after the last next(): what the following version is diffed against (the
+  // p2 writer compares it to splice a version into a stored list).
+  const member_list<Value>& state() const { return last_known_; }
+  bool state_truthy() const { return last_known_truthy_; }
+
  private:
   template <class List>
   static auto find(List& list, std::string_view key) -> decltype(&list.front().second) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,17 @@ class p2_writer {
   ~p2_writer();
   void add(const json& entry);
   [[nodiscard]] p2_documents finish() &&;
+
+  // Whether add() puts `entry` into the ~dev document (by its "version_normalized").
+  [[nodiscard]] static bool goes_to_dev(const json& entry);
+
+  // Splicing one version in front of a written list, without the rest of it: `entries` is the text of
+  // a non-empty list as add() wrote it, after its '[' ("<first>,<second diff>,...]}}"), and `first` the
+  // entry it opens with. Returns that text with `entry` written whole first and `first` as its diff,
+  // the rest copied: what add()-ing entry, first, second... writes. Nullopt when that cannot be told
+  // from the two entries (the text does not open with `first` written whole, or the minifier's state
+  // after `first` differs from what it was with `first` whole, so later diffs could change).
+  [[nodiscard]] static std::optional<std::string> prepend(const json& entry, const json& first, std::string_view entries);
 
  private:
   struct list;

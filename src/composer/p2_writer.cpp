@@ -270,10 +270,41 @@ p2_writer::p2_writer(std::string_view package_name)
     : tagged_(std::make_unique<list>(pb::ascii_lower(package_name))), dev_(std::make_unique<list>(pb::ascii_lower(package_name))) {}
 p2_writer::~p2_writer() = default;
 
-void p2_writer::add(const json& entry) {
+bool p2_writer::goes_to_dev(const json& entry) {
   const json& vn = entry["version_normalized"];
-  const std::string_view normalized = vn.is_string() ? vn.as_string() : entry["version"].as_string();
-  (is_dev_version(normalized) ? *dev_ : *tagged_).add(entry);
+  return is_dev_version(vn.is_string() ? vn.as_string() : entry["version"].as_string());
+}
+
+void p2_writer::add(const json& entry) { (goes_to_dev(entry) ? *dev_ : *tagged_).add(entry); }
+
+std::optional<std::string> p2_writer::prepend(const json& entry, const json& first, std::string_view entries) {
+  // Both lists are written by list::add itself, so the entries are byte for byte what a full write gives.
+  list alone("x"), both("x");
+  const std::size_t head = alone.out.size() + 1;  // after the '[' that add() writes
+  alone.add(first);
+  const std::string_view first_text = std::string_view(alone.out).substr(head);
+  if (entries.substr(0, first_text.size()) != first_text) return std::nullopt;
+  const std::string_view rest = entries.substr(first_text.size());
+  if (rest.empty() || (rest.front() != ',' && rest.front() != ']')) return std::nullopt;
+  both.add(entry);
+  both.add(first);
+  // Every later entry was diffed against the state after `first`; equal states (same keys in the same
+  // order, values identical the way the minifier compares them) mean every later diff is unchanged.
+  const auto& a = alone.m.state();
+  const auto& b = both.m.state();
+  if (alone.m.state_truthy() != both.m.state_truthy() || a.size() != b.size()) return std::nullopt;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const encoded_value& x = a[i].second;
+    const encoded_value& y = b[i].second;
+    if (a[i].first != b[i].first || x.text != y.text || x.tree.has_value() != y.tree.has_value() ||
+        (x.tree && !php_identical(*x.tree, *y.tree)))
+      return std::nullopt;
+  }
+  std::string out;
+  out.reserve(both.out.size() - head + rest.size());
+  out.append(both.out, head);
+  out.append(rest);
+  return out;
 }
 
 p2_documents p2_writer::finish() && { return {std::move(*tagged_).finish(), std::move(*dev_).finish()}; }

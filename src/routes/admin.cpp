@@ -104,8 +104,10 @@ task<result<upload_outcome>> register_upload(request_context& ctx, std::string p
   auto added = co_await storage::add_version(nv, ctx.now_ms);
   if (!added) co_return std::move(added).err();
 
-  auto rebuilt = co_await storage::rebuild_documents(package, ctx.now_ms);
-  if (!rebuilt) rebuilt = co_await storage::rebuild_documents(package, ctx.now_ms);  // one retry
+  // The new version spliced into the stored documents when that is exact, else a rebuild.
+  result<std::monostate> rebuilt = std::monostate{};
+  if (!co_await storage::documents_after_add(nv, *added, ctx.now_ms))
+    rebuilt = co_await storage::rebuild_documents(package, ctx.now_ms);  // one retry
 
   json out = json::object();
   out.set("name", json(package));

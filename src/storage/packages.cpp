@@ -7,19 +7,13 @@
 #include "composer/p2_builder.h"
 #include "core/http_date.h"
 #include "storage/hot_cache.h"
+#include "storage/packages_detail.h"
 #include "versions/sort.h"
 #include "storage/columns.h"
 
 namespace pb::storage {
 
-namespace {
-
-// Documents above this stay out of D1 (row limit 2 MB) and go to R2.
-constexpr std::size_t max_inline_document = 900 * 1024;
-
-constexpr const char* version_columns =
-    "v.id, v.version, v.version_normalized, v.reference, v.dist_type, v.dist_key, v.dist_shasum, v.dist_sha256, "
-    "v.dist_size, v.release_time, v.composer_json, v.source_id, v.upstream_dist_url";
+namespace detail {
 
 version_row from_row(const json& r) {
   version_row v;
@@ -39,13 +33,6 @@ version_row from_row(const json& r) {
   return v;
 }
 
-
-// What Packagist's dump order needs of a version's composer.json, kept without its tree.
-struct dump_hints {
-  std::optional<std::string> branch_alias;
-  bool default_branch = false;
-};
-
 dump_hints hints_of(const version_row& row, const json& composer_json) {
   dump_hints h;
   // Packagist keys the alias by the normalized version (extra.branch-alias["dev-main"]).
@@ -55,25 +42,64 @@ dump_hints hints_of(const version_row& row, const json& composer_json) {
   return h;
 }
 
-// Versions in Packagist's dump order (newest first).
-std::vector<std::size_t> dump_order(const std::vector<version_row>& rows, const std::vector<dump_hints>& hints) {
-  std::vector<versions::dump_version> dv;
-  dv.reserve(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    versions::dump_version d;
-    d.version = rows[i].version;
-    d.version_normalized = rows[i].version_normalized;
-    if (hints[i].branch_alias) d.branch_alias = *hints[i].branch_alias;
-    d.default_branch = hints[i].default_branch;
-    if (rows[i].release_time) d.released_at = rows[i].release_time;
-    dv.push_back(d);
-  }
-  return versions::sort_versions_for_dump(dv);
+versions::dump_version dump_version_of(const version_row& row, const dump_hints& hints) {
+  versions::dump_version d;
+  d.version = row.version;
+  d.version_normalized = row.version_normalized;
+  if (hints.branch_alias) d.branch_alias = *hints.branch_alias;
+  d.default_branch = hints.default_branch;
+  if (row.release_time) d.released_at = row.release_time;
+  return d;
 }
 
 json parsed_composer_json(const version_row& row) {
   auto cj = parse_json(row.composer_json);
   return cj ? std::move(*cj) : json::object();
+}
+
+json version_entry_of(std::string_view package, const version_row& v, const json& composer_json) {
+  composer::version_fields f;
+  f.name = std::string(package);
+  f.version = v.version;
+  f.version_normalized = v.version_normalized;
+  f.reference = v.reference;
+  f.dist_type = v.dist_type;
+  f.dist_url = std::string(origin_placeholder) + dist_path(package, v.version_normalized, v.reference, v.dist_type);
+  f.dist_shasum = v.dist_shasum;
+  f.time = v.release_time ? format_iso8601(v.release_time) : std::string();
+  return composer::version_entry(composer_json, f);
+}
+
+std::string next_last_modified(bool same_body, std::string_view previous, std::int64_t now_ms) {
+  const std::int64_t now_s = now_ms / 1000;
+  if (same_body && !previous.empty()) return std::string(previous);
+  auto prev = parse_http_date(previous);
+  if (prev && *prev >= now_s) return format_http_date((*prev + 1) * 1000);
+  return format_http_date(now_s * 1000);
+}
+
+fx::d1_statement upsert_document(std::string key, std::int64_t package_id, json body, json blob_key,
+                                 std::string last_modified, std::int64_t revision, std::int64_t now_ms) {
+  return {"INSERT INTO metadata_documents (key, package_id, body, blob_key, last_modified, revision, updated_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body, "
+          "blob_key = excluded.blob_key, last_modified = excluded.last_modified, revision = excluded.revision, "
+          "updated_at = excluded.updated_at WHERE excluded.revision > metadata_documents.revision",
+          {json(std::move(key)), json(package_id), std::move(body), std::move(blob_key), json(std::move(last_modified)),
+           json(revision), json(now_ms)}};
+}
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
+// Versions in Packagist's dump order (newest first).
+std::vector<std::size_t> dump_order(const std::vector<version_row>& rows, const std::vector<dump_hints>& hints) {
+  std::vector<versions::dump_version> dv;
+  dv.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) dv.push_back(dump_version_of(rows[i], hints[i]));
+  return versions::sort_versions_for_dump(dv);
 }
 
 }  // namespace
@@ -160,7 +186,7 @@ task<result<bool>> version_exists(std::string package, std::string version_norma
   co_return row->has_value();
 }
 
-task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms) {
+task<result<added_version>> add_version(new_version nv, std::int64_t now_ms) {
   const version_row& v = nv.v;
   std::vector<fx::d1_statement> batch;
   batch.push_back({"INSERT INTO packages (name, source, revision, created_at, updated_at) VALUES (?, ?, 0, ?, ?) "
@@ -174,7 +200,8 @@ task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms) {
                     v.dist_key.empty() ? json() : json(v.dist_key), v.dist_shasum.empty() ? json() : json(v.dist_shasum),
                     v.dist_sha256.empty() ? json() : json(v.dist_sha256), json(v.dist_size), json(v.release_time),
                     json(nv.source), json(now_ms), json(nv.package)}});
-  batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ? AND source_id IS NULL",
+  batch.push_back({"UPDATE packages SET revision = revision + 1, updated_at = ? WHERE name = ? AND source_id IS NULL "
+                   "RETURNING revision",
                    {json(now_ms), json(nv.package)}});
   auto r = co_await fx::d1_batch(std::move(batch));
   hot_cache::forget_catalog();  // a new package is listed at once, whether or not its rebuild succeeds
@@ -186,7 +213,7 @@ task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms) {
   }
   // The package belongs to a source: its versions come from there only.
   if ((*r)[1].changes == 0) co_return source_owned(nv.package);
-  co_return (*r)[1].last_row_id;
+  co_return added_version{(*r)[1].last_row_id, (*r)[2].rows.empty() ? 0 : (*r)[2].rows[0]["revision"].as_int()};
 }
 
 task<result<std::monostate>> replace_source_versions(std::string package, std::int64_t source_id, std::string source_type,
@@ -287,19 +314,7 @@ composer::p2_documents build_documents(std::string_view package, const std::vect
   hints.reserve(rows.size());
   for (const auto& v : rows) hints.push_back(hints_of(v, parsed_composer_json(v)));
   composer::p2_writer writer(package);
-  composer::version_fields f;
-  f.name = std::string(package);
-  for (std::size_t i : dump_order(rows, hints)) {
-    const version_row& v = rows[i];
-    f.version = v.version;
-    f.version_normalized = v.version_normalized;
-    f.reference = v.reference;
-    f.dist_type = v.dist_type;
-    f.dist_url = std::string(origin_placeholder) + dist_path(package, v.version_normalized, v.reference, v.dist_type);
-    f.dist_shasum = v.dist_shasum;
-    f.time = v.release_time ? format_iso8601(v.release_time) : std::string();
-    writer.add(composer::version_entry(parsed_composer_json(v), f));
-  }
+  for (std::size_t i : dump_order(rows, hints)) writer.add(version_entry_of(package, rows[i], parsed_composer_json(rows[i])));
   return std::move(writer).finish();
 }
 
@@ -324,22 +339,14 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
   for (const auto& r : (*snap)[1].rows) rows.push_back(from_row(r));
   composer::p2_documents docs = build_documents(package, rows);
 
-  // Last-Modified only moves when a document changes, and then strictly forward (second resolution), so
-  // a client holding the previous date never gets a 304 for a newer document.
-  std::int64_t now_s = now_ms / 1000;
   std::vector<fx::d1_statement> writes;
   for (bool dev : {false, true}) {
     std::string key = document_key(package, dev);
     const std::string& body = dev ? docs.dev : docs.tagged;
-    std::string last_modified = format_http_date(now_s * 1000);
+    std::string last_modified = next_last_modified(false, {}, now_ms);
     for (const auto& existing : (*snap)[2].rows) {
       if (existing["key"].as_string() != key) continue;
-      auto prev = parse_http_date(existing["last_modified"].as_string());
-      if (existing["body"].as_string() == body && !existing["last_modified"].as_string().empty()) {
-        last_modified = std::string(existing["last_modified"].as_string());
-      } else if (prev && *prev >= now_s) {
-        last_modified = format_http_date((*prev + 1) * 1000);
-      }
+      last_modified = next_last_modified(existing["body"].as_string() == body, existing["last_modified"].as_string(), now_ms);
     }
     json body_param = json(body);
     json blob_param;
@@ -355,12 +362,8 @@ task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t
       body_param = json();
       blob_param = json(blob_key);
     }
-    writes.push_back({"INSERT INTO metadata_documents (key, package_id, body, blob_key, last_modified, revision, updated_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body, "
-                      "blob_key = excluded.blob_key, last_modified = excluded.last_modified, revision = excluded.revision, "
-                      "updated_at = excluded.updated_at WHERE excluded.revision > metadata_documents.revision",
-                      {json(key), json(package_id), std::move(body_param), std::move(blob_param), json(last_modified),
-                       json(revision), json(now_ms)}});
+    writes.push_back(upsert_document(key, package_id, std::move(body_param), std::move(blob_param),
+                                     std::move(last_modified), revision, now_ms));
   }
   auto w = co_await fx::d1_batch(std::move(writes));
   (void)co_await hot_cache::forget_everywhere(false, {document_key(package, false), document_key(package, true)});

@@ -79,8 +79,12 @@ task<result<bool>> belongs_to_source(std::string package);
 // The error for an upload into a package that belongs to a source (409).
 error source_owned(std::string_view package);
 // Inserts the version (and the package if new); error_code::conflict if the version exists or the
-// package belongs to a source.
-task<result<std::int64_t>> add_version(new_version nv, std::int64_t now_ms);
+// package belongs to a source. Returns the version's id and the package revision that its insert made.
+struct added_version {
+  std::int64_t id = 0;
+  std::int64_t revision = 0;
+};
+task<result<added_version>> add_version(new_version nv, std::int64_t now_ms);
 // Upstream sources: replaces the package's versions with `versions` in one D1 batch (the package
 // switches to the new set whole), keeping mirrored archives whose reference did not change. The
 // package must be new or already belong to this source: error_code::conflict otherwise.
@@ -108,6 +112,20 @@ task<result<std::monostate>> record_mirrored_dist(std::int64_t version_id, std::
 
 // Rebuilds and stores the package's p2 documents (tagged and ~dev).
 task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms);
+// The documents after add_version: when its insert is the last change (`added.revision`), the stored
+// documents are those of the revision before it and the version goes first in its list (the common
+// upload: a new highest tag, a new dev branch), the version is spliced into the stored text, reading
+// one neighbour row instead of every row (packages_splice.cpp); else rebuild_documents. The result
+// is byte for byte what rebuild_documents stores. True when the splice stored them.
+task<result<bool>> documents_after_add(new_version nv, added_version added, std::int64_t now_ms);
+// Its pure half. The normalized version a stored document's list opens with: "" when the list is
+// empty, nullopt when the body is not as the p2 writer writes it.
+std::optional<std::string> opening_version(std::string_view package, std::string_view body);
+// `body` (the stored document of `package`, ~dev when `dev`) with `added` spliced in first; `first`:
+// the row of the version the list opens with (null for an empty list). Nullopt when that is not
+// exactly what build_documents would write (see documents_after_add).
+std::optional<std::string> splice_first(std::string_view package, std::string_view body, bool dev,
+                                        const version_row& added, const version_row* first);
 // The pure half of rebuild_documents: both documents from the package's version rows (any order), with
 // dist URLs under origin_placeholder. Also what the mirror-rewrite benchmark measures.
 composer::p2_documents build_documents(std::string_view package, const std::vector<version_row>& rows);

@@ -12,7 +12,7 @@ const root = path.resolve(here, "../..");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // Imports as the shim provides them (worker/engine.mjs): a reactor that needs nothing from its host.
-function instantiate(module) {
+export function instantiate(module) {
   const imports = {};
   for (const { module: m, name } of WebAssembly.Module.imports(module)) {
     (imports[m] ??= {})[name] =

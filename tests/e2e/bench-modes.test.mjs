@@ -57,6 +57,8 @@ test("scripts/bench --scale: a row per versions size and per packages size", { t
   const res = JSON.parse(readFileSync(out, "utf8"));
   assert.deepEqual(res.versions.map((x) => x.versions), [3, 12]);
   assert.deepEqual(res.packages.map((x) => x.packages), [3, 10]);
+  assert.deepEqual(res.splice.map((x) => x.versions), [3, 12]);
+  for (const s of res.splice) assert.ok(s.full_ms > 0 && s.splice_ms > 0 && s.document_bytes > 0, JSON.stringify(s));
   for (const v of res.versions) assert.ok(v.p2_bytes > 0 && v.wasm_memory_end >= v.wasm_memory_start && v.wasm_memory_end > 0, JSON.stringify(v));
   // The bench itself fails unless every package of the source was synced.
   for (const p of res.packages) assert.ok(p.cron_runs >= 1 && p.wasm_memory_end > 0 && p.packages_json_bytes > 0, JSON.stringify(p));

@@ -1,8 +1,12 @@
 // composer/minifier: minify and expand on any JSON array never crash, and for a list of version objects
 // expand(minify(x)) == x as Composer reads versions (top-level keys in any order; null and "__unset"
 // values are absent, which is MetadataMinifier's own contract). php_identical is reflexive.
+// p2_writer::prepend (the upload's splice): when it splices x[0] in front of the written x[1..], the
+// result is byte for byte what writing all of x gives.
 #include "fuzz.h"
 #include "php_equal.h"
+
+#include "composer/p2_builder.h"
 
 using namespace pb;
 
@@ -19,6 +23,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)composer::expand(versions);  // arbitrary "minified" input
   fuzz::check(expanded.is_array() && expanded.size() == versions.size(), "expand changed the number of versions",
               parsed->dump());
+
+  if (versions.size() >= 2) {
+    bool one_list = true;
+    for (const json& v : versions) one_list = one_list && composer::p2_writer::goes_to_dev(v) == composer::p2_writer::goes_to_dev(versions[0]);
+    if (one_list) {
+      const bool dev = composer::p2_writer::goes_to_dev(versions[0]);
+      const json_array rest(versions.begin() + 1, versions.end());
+      const composer::p2_documents all = composer::build_p2("x", versions), tail = composer::build_p2("x", rest);
+      const std::string& whole = dev ? all.dev : all.tagged;
+      const std::string& written = dev ? tail.dev : tail.tagged;
+      const std::size_t head = std::string_view("{\"minified\":\"composer/2.0\",\"packages\":{\"x\":[").size();
+      if (auto spliced = composer::p2_writer::prepend(versions[0], versions[1], std::string_view(written).substr(head)))
+        fuzz::check(whole.substr(head) == *spliced, "prepend differs from writing the whole list",
+                    parsed->dump() + "\nspliced: " + *spliced + "\nwhole: " + whole);
+    }
+  }
 
   for (const json& v : versions)
     if (!v.is_object() || fuzz::has_duplicate_keys(v)) return 0;  // outside the round trip's domain
