@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -159,6 +160,25 @@ result<std::monostate> members(json_scanner& sc, Member&& member) {
     if (sc.take('}')) return std::monostate{};
     return broken("',' or '}' was expected");
   }
+}
+
+// The first value of each of `keys` among the members of the object `object` (json::find's rule for
+// duplicates) into `found` (same size; nullopt: absent), in one walk that stops when all are found.
+// false when `object` does not scan as an object.
+inline bool first_members(std::string_view object, std::span<const std::string_view> keys,
+                          std::span<std::optional<std::string_view>> found) {
+  std::size_t missing = keys.size();
+  json_scanner sc(object);
+  auto r = members(sc, [&](std::string_view key, std::string_view value) -> result<go_on> {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!found[i] && key == keys[i]) {
+        found[i] = value;
+        --missing;
+      }
+    }
+    return go_on{missing == 0};
+  });
+  return static_cast<bool>(r);
 }
 
 }  // namespace json_scan

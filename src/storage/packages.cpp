@@ -288,45 +288,20 @@ namespace {
 // string (json::find takes the first of duplicate keys too). nullopt when the text does not scan as an
 // object. What the tree says still decides (write_documents checks every row against it).
 std::optional<dump_hints> scanned_hints(const version_row& row) {
-  using json_scan::go_on;
   dump_hints h;
-  bool default_seen = false, extra_seen = false, alias_seen = false, key_seen = false;
-  const auto in_aliases = [&](std::string_view key, std::string_view value) -> result<go_on> {
-    if (key_seen || key != row.version_normalized) return go_on{};
-    key_seen = true;
-    if (value.front() == '"') {
-      auto s = json_scan::string_of(value);
-      if (!s) return std::move(s).err();
-      h.branch_alias = std::move(*s);
-    }
-    return go_on{true};
-  };
-  const auto in_extra = [&](std::string_view key, std::string_view value) -> result<go_on> {
-    if (alias_seen || key != "branch-alias") return go_on{};
-    alias_seen = true;
-    if (value.front() == '{') {
-      json_scanner sc(value);
-      auto r = json_scan::members(sc, in_aliases);
-      if (!r) return std::move(r).err();
-    }
-    return go_on{true};
-  };
-  json_scanner sc(row.composer_json);
-  auto r = json_scan::members(sc, [&](std::string_view key, std::string_view value) -> result<go_on> {
-    if (key == "default-branch" && !default_seen) {
-      default_seen = true;
-      h.default_branch = value == "true";
-    } else if (key == "extra" && !extra_seen) {
-      extra_seen = true;
-      if (value.front() == '{') {
-        json_scanner inner(value);
-        auto e = json_scan::members(inner, in_extra);
-        if (!e) return std::move(e).err();
-      }
-    }
-    return go_on{default_seen && extra_seen};
-  });
-  if (!r) return std::nullopt;
+  constexpr std::string_view top_keys[] = {"default-branch", "extra"};
+  std::optional<std::string_view> top[2], alias[1], named[1];
+  if (!json_scan::first_members(row.composer_json, top_keys, top)) return std::nullopt;
+  h.default_branch = top[0] == "true";
+  constexpr std::string_view extra_keys[] = {"branch-alias"};
+  const std::string_view version_key[] = {row.version_normalized};
+  if (top[1] && top[1]->front() == '{' && json_scan::first_members(*top[1], extra_keys, alias) && alias[0] &&
+      alias[0]->front() == '{' && json_scan::first_members(*alias[0], version_key, named) && named[0] &&
+      named[0]->front() == '"') {
+    auto s = json_scan::string_of(*named[0]);
+    if (!s) return std::nullopt;
+    h.branch_alias = std::move(*s);
+  }
   return h;
 }
 
