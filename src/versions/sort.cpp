@@ -2,6 +2,7 @@
 // with (PHP 8: zend_sort plus the original position as the last tie-break).
 #include "versions/sort.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -316,7 +317,45 @@ class zend_sorter {
   const Cmp& cmp_;
 };
 
-int compare_with_keys(const dump_version& a, sv a_version, const dump_version& b, sv b_version) {
+// A version's sort version, and its numbers when it is plain dotted decimal ("1.2.3.0", each part at
+// most 18 digits): what most tagged versions are. version_compare of two such is their numbers compared
+// part by part (PHP reads each part with strtol; canonicalizing changes nothing), and on a common prefix
+// the longer one is greater (its next part starts with a digit). Parsed once per version instead of
+// canonicalized and split again on every comparison (the dump sort makes n log n of them).
+struct sort_key {
+  std::string text;
+  std::vector<std::int64_t> numbers;  // empty: not plain dotted decimal
+};
+
+sort_key key_of(const dump_version& v) {
+  sort_key k{sort_version(v), {}};
+  const sv t = k.text;
+  std::size_t at = 0;
+  while (at < t.size()) {
+    std::size_t end = at;
+    std::int64_t n = 0;
+    while (end < t.size() && is_digit(t[end]) && end - at < 18) n = n * 10 + (t[end++] - '0');
+    const bool part_ends = end == t.size() || (t[end] == '.' && end + 1 < t.size());
+    if (end == at || !part_ends) {
+      k.numbers.clear();
+      break;
+    }
+    k.numbers.push_back(n);
+    at = end + 1;
+  }
+  return k;
+}
+
+int compare_versions(const sort_key& a, const sort_key& b) {
+  if (a.numbers.empty() || b.numbers.empty()) return version_compare(a.text, b.text);
+  const std::size_t n = std::min(a.numbers.size(), b.numbers.size());
+  for (std::size_t i = 0; i < n; ++i)
+    if (a.numbers[i] != b.numbers[i]) return a.numbers[i] < b.numbers[i] ? -1 : 1;
+  return a.numbers.size() == b.numbers.size() ? 0 : (a.numbers.size() < b.numbers.size() ? -1 : 1);
+}
+
+int compare_with_keys(const dump_version& a, const sort_key& a_key, const dump_version& b, const sort_key& b_key) {
+  const sv a_version = a_key.text, b_version = b_key.text;
   // sort default branch first if it is non numeric
   if (a_version == k_branch_sort_version && a.default_branch) return -1;
   if (b_version == k_branch_sort_version && b.default_branch) return 1;
@@ -326,19 +365,19 @@ int compare_with_keys(const dump_version& a, sv a_version, const dump_version& b
     return b.released_at > a.released_at ? 1 : -1;
   }
   // the rest is sorted by version, newest first
-  return version_compare(b_version, a_version);
+  return compare_versions(b_key, a_key);
 }
 
 }  // namespace
 
 int compare_for_dump(const dump_version& a, const dump_version& b) {
-  return compare_with_keys(a, sort_version(a), b, sort_version(b));
+  return compare_with_keys(a, key_of(a), b, key_of(b));
 }
 
 std::vector<std::size_t> sort_versions_for_dump(std::span<const dump_version> versions) {
-  std::vector<std::string> keys;
+  std::vector<sort_key> keys;
   keys.reserve(versions.size());
-  for (const dump_version& v : versions) keys.push_back(sort_version(v));
+  for (const dump_version& v : versions) keys.push_back(key_of(v));
   std::vector<std::size_t> order(versions.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   // PHP 8's usort: the user comparator, and on a tie the original position (stable_sort_fallback).

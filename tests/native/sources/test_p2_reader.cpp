@@ -175,6 +175,49 @@ TEST_CASE("mirror rewrite: generated documents give what the old path gave, byte
   }
 }
 
+TEST_CASE("build_documents: the dump order's hints read without a tree are what the tree says", "[p2_reader]") {
+  // build_documents reads each row's branch alias and default-branch with a scanner and parses the
+  // composer.json once, for its entry; where the two readings differ (a text that is not JSON as the
+  // core writes it) the tree decides. Rows whose text sorts them differently from their neighbours.
+  const std::vector<std::string> texts = {
+      R"({"default-branch":true})",
+      R"({"default-branch":false,"default-branch":true})",                  // the first of duplicates
+      R"({"default\u002dbranch":true})",                                     // an escaped key
+      R"({"default-branch":"true"})",                                       // not a bool
+      R"({"default-branch":true,"x":tru})",                                 // not JSON: the tree has nothing
+      R"({"default-branch":true,"x":[1,2})",                                // unbalanced: the scanner fails
+      R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"}}})",
+      R"({"extra":{"branch-alias":{"dev-main":"3.x-dev","dev-main":"1.x-dev"}}})",
+      R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"}},"extra":{"branch-alias":{"dev-main":"1.x-dev"}}})",
+      R"({"extra":{"branch-alias":{"dev-main":5}}})",
+      R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"},"branch-alias":{"dev-main":"1.x-dev"}}})",
+      R"({"extra":{"branch-\u0061lias":{"dev-\u006dain":"2.\u0078-dev"}}})",
+      R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"}},"bad":01})",      // not JSON
+      R"({"extra":["branch-alias"],"default-branch":true})",
+      R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"}})",                // unbalanced
+      R"(not json at all)",
+  };
+  for (std::size_t pick = 0; pick < texts.size(); ++pick) {
+    std::vector<storage::version_row> rows;
+    for (const char* v : {"dev-main", "dev-other", "1.0.0", "2.0.0", "dev-feature"}) {
+      storage::version_row r;
+      r.version = v;
+      r.version_normalized = std::string(v).substr(0, 4) == "dev-" ? v : std::string(v) + ".0";
+      r.reference = "abc";
+      r.dist_type = "zip";
+      r.composer_json = R"({"description":"plain"})";
+      rows.push_back(r);
+    }
+    rows[0].composer_json = texts[pick];
+    rows[1].composer_json = texts[(pick + 5) % texts.size()];
+    INFO(texts[pick]);
+    const auto want = reference::build_documents("acme/pkg", rows);
+    const auto got = storage::build_documents("acme/pkg", rows);
+    CHECK(got.tagged == want.tagged);
+    CHECK(got.dev == want.dev);
+  }
+}
+
 TEST_CASE("mirror rewrite: a document of more values than one tree may hold is read", "[p2_reader]") {
   // The old path parsed the whole document into one tree and refused more than max_json_values values
   // (this document has 600,000); the reader holds one version at a time, so it reads it.

@@ -2,10 +2,12 @@
 // Package::sortVersions).
 #include <catch2/catch_test_macros.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "test_data.h"
+#include "versions/comparator.h"
 #include "versions/sort.h"
 
 using namespace pb::versions;
@@ -46,4 +48,33 @@ TEST_CASE("compare_for_dump is the comparator itself", "[versions][sort]") {
   CHECK(compare_for_dump(feature, tag) > 0);
   CHECK(compare_for_dump(tag, tag) == 0);
   CHECK(sort_versions_for_dump({}).empty());
+}
+
+TEST_CASE("compare_for_dump: dotted decimal versions compared by their numbers are version_compare", "[versions][sort]") {
+  // The dump sort parses a plain dotted decimal version ("1.2.3.0") into numbers once; every other form
+  // goes through version_compare. Pairs of every shape around that boundary, against version_compare.
+  const std::vector<std::string> parts = {"0", "1", "2", "9", "10", "01", "007", "99999", "123456789012345678",
+                                          "999999999999999999", "1234567890123456789", "99999999999999999999",
+                                          "18446744073709551617"};
+  const std::vector<std::string> tails = {"", ".", "-dev", "-beta2", "..1", "a", "-p1", ".0"};
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&](std::size_t n) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return static_cast<std::size_t>(state % n);
+  };
+  auto make = [&] {
+    std::string v;
+    for (std::size_t i = 0, n = 1 + next(5); i < n; ++i) v += (i ? "." : "") + parts[next(parts.size())];
+    if (next(4) == 0) v += tails[next(tails.size())];
+    return v;
+  };
+  for (int round = 0; round < 20000; ++round) {
+    const std::string a = make(), b = round % 7 == 0 ? make().substr(0, 3) : make();
+    if (a == b) continue;
+    INFO(a << " vs " << b);
+    const dump_version da{a, a, {}, false, {}}, db{b, b, {}, false, {}};
+    CHECK(compare_for_dump(da, db) == version_compare(b, a));
+  }
 }

@@ -1,0 +1,186 @@
+// A structural JSON scanner: finds where each value ends (strings and brackets only) without building
+// anything, and walks an object's members as (key, value text). For reading a few parts of a large
+// document (sources/p2_reader.cpp) or a few fields of many small ones (the dump order's hints in
+// storage/packages.cpp) without a tree. It checks the structure only; a caller that needs a valid value
+// parses the text it reads (parse_json). Header-only so the -O2 hot files inline it.
+#pragma once
+
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.h"
+#include "core/result.h"
+
+namespace pb {
+
+// Why a scanner of our own next to simdjson: simdjson parses a document whole, and its indexes take
+// about 6.7 bytes per byte of input (structural indexes 4, string buffer 1.7) on top of the text, so a
+// 20 MB p2 document cannot be parsed at once inside a Worker's 128 MB; and a tree built only to read
+// two fields costs more than the walk.
+class json_scanner {
+ public:
+  explicit json_scanner(std::string_view text) : s_(text) {}
+
+  bool at_end() const { return at_ >= s_.size(); }
+  char peek() const { return at_ < s_.size() ? s_[at_] : '\0'; }
+  void skip_ws() {
+    while (at_ < s_.size() && (s_[at_] == ' ' || s_[at_] == '\n' || s_[at_] == '\r' || s_[at_] == '\t')) ++at_;
+  }
+  bool take(char c) {
+    skip_ws();
+    if (peek() != c) return false;
+    ++at_;
+    return true;
+  }
+
+  // Moves past one value (after whitespace) and returns its text; nullopt when it is unterminated,
+  // its brackets do not match, it nests deeper than JSON parsing allows, or it is empty.
+  std::optional<std::string_view> value() {
+    skip_ws();
+    const std::size_t start = at_;
+    const char c = peek();
+    if (c == '"') {
+      if (!skip_string()) return std::nullopt;
+    } else if (c == '{' || c == '[') {
+      if (!skip_container()) return std::nullopt;
+    } else {
+      while (at_ < s_.size() && !std::strchr(" \t\r\n,]}:[{\"", s_[at_])) ++at_;
+      if (at_ == start) return std::nullopt;
+    }
+    return s_.substr(start, at_ - start);
+  }
+
+  // Why value() failed, for the error message.
+  std::string failure(std::string_view otherwise) const {
+    return too_deep_ ? "the document is too deep: more than 1024 nested objects and arrays" : std::string(otherwise);
+  }
+
+ private:
+  bool skip_string() {  // at_ on the opening quote
+    const char* p = s_.data();
+    const std::size_t n = s_.size();
+    for (std::size_t i = at_ + 1; i < n; ++i) {
+      if (p[i] == '\\') {
+        ++i;
+      } else if (p[i] == '"') {
+        at_ = i + 1;
+        return true;
+      }
+    }
+    at_ = s_.size();
+    return false;
+  }
+
+  bool skip_container() {
+    std::vector<char> open;  // the closing bracket each open container expects
+    while (at_ < s_.size()) {
+      const char c = s_[at_];
+      if (c == '"') {
+        if (!skip_string()) return false;
+        continue;
+      }
+      ++at_;
+      if (c == '{' || c == '[') {
+        if (open.size() >= 1024) {  // simdjson's default depth limit
+          too_deep_ = true;
+          return false;
+        }
+        open.push_back(c == '{' ? '}' : ']');
+      } else if (c == '}' || c == ']') {
+        if (open.empty() || open.back() != c) return false;
+        open.pop_back();
+        if (open.empty()) return true;
+      }
+    }
+    return false;
+  }
+
+  std::string_view s_;
+  std::size_t at_ = 0;
+  bool too_deep_ = false;
+};
+
+namespace json_scan {
+
+inline error broken(std::string_view why) {
+  return make_error(error_code::bad_request, "invalid JSON (" + std::string(why) + ")");
+}
+
+// A string's text (with quotes) as a string: most have no escapes and are taken as they are.
+// Whether a string's inner text is its value (no escapes, no control characters to refuse).
+inline bool is_plain_string(std::string_view inner) {
+  bool plain = true;
+  for (char c : inner) plain = plain && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+  return plain;
+}
+
+inline result<std::string> string_of(std::string_view quoted) {
+  std::string_view inner = quoted.substr(1, quoted.size() - 2);
+  if (is_plain_string(inner)) return std::string(inner);
+  auto parsed = parse_json(quoted);
+  if (!parsed) return std::move(parsed).err();
+  return std::string(parsed->as_string());
+}
+
+struct go_on {
+  bool stop = false;
+};
+
+// Walks the members of the object starting at the scanner's position; `member(key, value text)`
+// returns result<go_on>. The key is a view into the text unless it has escapes (then into a decoded
+// copy), valid during the call.
+template <class Member>
+result<std::monostate> members(json_scanner& sc, Member&& member) {
+  if (!sc.take('{')) return broken("an object was expected");
+  if (sc.take('}')) return std::monostate{};
+  std::string decoded;
+  while (true) {
+    sc.skip_ws();
+    if (sc.peek() != '"') return broken("a key was expected");
+    auto quoted = sc.value();
+    if (!quoted) return broken("an unterminated key");
+    std::string_view key = quoted->substr(1, quoted->size() - 2);
+    if (!is_plain_string(key)) {
+      auto k = string_of(*quoted);
+      if (!k) return std::move(k).err();
+      decoded = std::move(*k);
+      key = decoded;
+    }
+    if (!sc.take(':')) return broken("':' was expected");
+    auto v = sc.value();
+    if (!v) return broken(sc.failure("a value was expected after \"" + std::string(key.substr(0, 60)) + "\""));
+    auto r = member(key, *v);
+    if (!r) return std::move(r).err();
+    if (r->stop) return std::monostate{};
+    if (sc.take(',')) continue;
+    if (sc.take('}')) return std::monostate{};
+    return broken("',' or '}' was expected");
+  }
+}
+
+// The first value of each of `keys` among the members of the object `object` (json::find's rule for
+// duplicates) into `found` (same size; nullopt: absent), in one walk that stops when all are found.
+// false when `object` does not scan as an object.
+inline bool first_members(std::string_view object, std::span<const std::string_view> keys,
+                          std::span<std::optional<std::string_view>> found) {
+  std::size_t missing = keys.size();
+  json_scanner sc(object);
+  auto r = members(sc, [&](std::string_view key, std::string_view value) -> result<go_on> {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!found[i] && key == keys[i]) {
+        found[i] = value;
+        --missing;
+      }
+    }
+    return go_on{missing == 0};
+  });
+  return static_cast<bool>(r);
+}
+
+}  // namespace json_scan
+
+}  // namespace pb
