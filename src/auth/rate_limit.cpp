@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "core/bounded_map.h"
+
 namespace pb::auth {
 
 namespace {
@@ -29,10 +31,7 @@ rate_decision take(std::int64_t token_id, std::int64_t limit, std::int64_t now_m
   auto& m = windows();
   auto it = m.find(token_id);
   if (it == m.end()) {
-    if (m.size() >= max_tokens) {
-      std::erase_if(m, [&](const auto& kv) { return kv.second.start_ms != start; });
-      if (m.size() >= max_tokens) m.clear();  // every token busy this minute: start counting afresh
-    }
+    make_room(m, max_tokens, [&](const window& w) { return w.start_ms != start; });
     it = m.emplace(token_id, window{start, 0}).first;
   }
   if (it->second.start_ms != start) it->second = window{start, 0};

@@ -206,10 +206,7 @@ result<std::int64_t> id_param(const std::string& text) { return path_id(text, "s
 task<result<storage::source_record>> source_of_route(const request_context& ctx) {
   auto id = id_param(ctx.params[0]);
   if (!id) co_return std::move(id).err();
-  auto found = co_await storage::find_source(*id);
-  if (!found) co_return std::move(found).err();
-  if (!found->has_value()) co_return make_error(error_code::not_found, "no source " + ctx.params[0]);
-  co_return std::move(**found);
+  co_return found_or_not_found(co_await storage::find_source(*id), "no source " + ctx.params[0]);
 }
 
 }  // namespace

@@ -101,10 +101,7 @@ storage::new_token editable(const storage::token_record& r) {
 task<result<storage::token_record>> existing_token(const request_context& ctx) {
   auto id = path_id(ctx.params[0], "token");
   if (!id) co_return std::move(id).err();
-  auto found = co_await storage::find_token(*id);
-  if (!found) co_return std::move(found).err();
-  if (!found->has_value()) co_return make_error(error_code::not_found, "no token with id " + ctx.params[0]);
-  co_return std::move(**found);
+  co_return found_or_not_found(co_await storage::find_token(*id), "no token with id " + ctx.params[0]);
 }
 
 }  // namespace

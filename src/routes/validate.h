@@ -63,6 +63,14 @@ json page_json(std::string_view key, const Items& items, std::int64_t limit, ToJ
 // A numeric path id; not_found naming `what` otherwise.
 result<std::int64_t> path_id(std::string_view text, std::string_view what);
 
+// What a lookup by path id found: its error as is, not_found with `message` when it found nothing.
+template <class T>
+result<T> found_or_not_found(result<std::optional<T>> lookup, std::string message) {
+  if (!lookup) return std::move(lookup).err();
+  if (!lookup->has_value()) return make_error(error_code::not_found, std::move(message));
+  return std::move(**lookup);
+}
+
 // A time query parameter (?since=): ISO 8601 or a date; 0 when absent.
 result<std::int64_t> time_param(const http::url& u, std::string_view name);
 

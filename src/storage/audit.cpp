@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "core/bounded_map.h"
 #include "storage/columns.h"
 
 namespace pb::storage {
@@ -73,11 +74,9 @@ std::optional<std::int64_t> admit_denial(const std::string& key, std::int64_t no
     return std::nullopt;
   }
   std::int64_t count = 1 + (it != slots.end() ? it->second.suppressed : 0);
-  if (it == slots.end() && slots.size() >= max_denial_keys) {
-    // Full: forget the quiet keys; if every key is busy, start over (a row per key and minute at worst).
-    std::erase_if(slots, [&](const auto& kv) { return now_ms - kv.second.written_at >= denial_window_ms; });
-    if (slots.size() >= max_denial_keys) slots.clear();
-  }
+  // Full: forget the quiet keys; if every key is busy, start over (a row per key and minute at worst).
+  if (it == slots.end())
+    make_room(slots, max_denial_keys, [&](const denial_slot& s) { return now_ms - s.written_at >= denial_window_ms; });
   slots[key] = denial_slot{now_ms, 0};
   return count;
 }
