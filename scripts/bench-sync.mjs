@@ -9,16 +9,12 @@ import { startWorker, SYNC_QUEUE, BASE } from "../tests/worker/helpers.mjs";
 import * as github from "../tests/upstreams/github.mjs";
 import { repoFromSpec } from "../tests/upstreams/repo-model.mjs";
 import { SUBREQUEST_OPS } from "./lib/bench-common.mjs";
+import { number, readOptions } from "./lib/options.mjs";
 
-const args = process.argv.slice(2);
-const opt = { runs: 3, tags: 90 };
-for (let i = 0; i < args.length; i++) {
-  if ((args[i] === "--runs" || args[i] === "--tags") && Number(args[i + 1]) > 0) opt[args[i].slice(2)] = Number(args[++i]);
-  else {
-    console.error("usage: scripts/bench --sync [--runs N=3] [--tags N=90]");
-    process.exit(2);
-  }
-}
+const opt = readOptions(process.argv.slice(2), {
+  runs: { check: number({ integer: true, min: 1 }), default: 3 },
+  tags: { check: number({ integer: true, min: 1 }), default: 90 },
+}, { name: "bench --sync", usage: "usage: scripts/bench --sync [--runs N=3] [--tags N=90]" });
 
 const ADMIN = "bench-sync-admin";
 const GH_TOKEN = "ghp_bench_sync";

@@ -15,52 +15,35 @@ import { mirrorRewrite, coldStart } from "../tests/bench/wasm.mjs";
 import { brokerWorker, floorWorker } from "../tests/bench/workers.mjs";
 import { measure, workerdPids, cpuTicks, CLK_TCK } from "../tests/bench/load.mjs";
 import { machine, rewriteSection } from "../tests/bench/report.mjs";
+import { list, number, oneOf, readOptions, text } from "./lib/options.mjs";
 
 const started = Date.now();
 const argv = process.argv.slice(2);
 
-function parseArgs(args) {
-  const o = { quick: false, concurrency: 8, requests: null, seconds: 10, warmup: 200, packages: 200, versions: 40, bigPackages: 10000, mirrorMb: 5, docs: true, log: "errors", out: null, phases: null, wasm: true };
-  const num = (i, flag) => {
-    const v = Number(args[i]);
-    if (!Number.isFinite(v) || v <= 0) usage(`${flag} needs a positive number, got ${args[i]}`);
-    return v;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--quick") o.quick = true;
-    else if (a === "--concurrency" || a === "-c") o.concurrency = num(++i, a);
-    else if (a === "--requests" || a === "-n") o.requests = num(++i, a);
-    else if (a === "--seconds" || a === "-t") o.seconds = num(++i, a);
-    else if (a === "--warmup") o.warmup = num(++i, a);
-    else if (a === "--packages") o.packages = num(++i, a);
-    else if (a === "--versions") o.versions = num(++i, a);
-    else if (a === "--big-packages") o.bigPackages = num(++i, a);
-    else if (a === "--mirror-mb") o.mirrorMb = num(++i, a);
-    else if (a === "--no-docs") o.docs = false;
-    else if (a === "--phases" && args[i + 1]) o.phases = args[++i].split(","); // a subset, for profiling work (implies --no-docs)
-    else if (a === "--no-wasm") o.wasm = false; // skip the mirror rewrite and cold start (implies --no-docs)
-    else if (a === "--out" && args[i + 1]) o.out = args[++i]; // results JSON elsewhere than build/bench/results.json
-    else if (a === "--log" && ["errors", "requests", "debug"].includes(args[i + 1])) o.log = args[++i];  // PB_LOG of the Worker
-    else if (a === "--help" || a === "-h") usage();
-    else usage(`unknown option ${a}`);
-  }
-  o.requests ??= o.quick ? 300 : 3000;
-  if (o.phases || !o.wasm) o.docs = false; // a partial run never rewrites the documented table
-  return o;
-}
-
-function usage(msg) {
-  if (msg) console.error(`bench: ${msg}`);
-  console.error(
-    "usage: scripts/bench [--quick] [--concurrency N=8] [--requests N=3000 (--quick: 300)] [--seconds T=10] [--warmup N=200]\n" +
-      "                     [--packages N=200] [--versions N=40] [--big-packages N=10000] [--mirror-mb N=5] [--no-docs] [--out results.json]\n" +
-      "                     [--phases p2,p2_304,packages_json,packages_json_big,dist] [--no-wasm]",
-  );
-  process.exit(msg ? 2 : 0);
-}
-
-const opt = parseArgs(argv);
+const USAGE =
+  "usage: scripts/bench [--quick] [--concurrency N=8] [--requests N=3000 (--quick: 300)] [--seconds T=10] [--warmup N=200]\n" +
+  "                     [--packages N=200] [--versions N=40] [--big-packages N=10000] [--mirror-mb N=5] [--no-docs] [--out results.json]\n" +
+  "                     [--phases p2,p2_304,packages_json,packages_json_big,dist] [--no-wasm] [--log errors|requests|debug]";
+const positive = number();
+const opt = readOptions(argv, {
+  quick: {},
+  concurrency: { short: "c", check: positive, default: 8 },
+  requests: { short: "n", check: positive },
+  seconds: { short: "t", check: positive, default: 10 },
+  warmup: { check: positive, default: 200 },
+  packages: { check: positive, default: 200 },
+  versions: { check: positive, default: 40 },
+  "big-packages": { check: positive, default: 10000 },
+  "mirror-mb": { check: positive, default: 5 },
+  "no-docs": {},
+  phases: { check: list(text()) }, // a subset, for profiling work (implies --no-docs)
+  "no-wasm": {}, // skip the mirror rewrite and cold start (implies --no-docs)
+  out: { check: text() }, // results JSON elsewhere than build/bench/results.json
+  log: { check: oneOf("errors", "requests", "debug"), default: "errors" }, // PB_LOG of the Worker
+}, { name: "bench", usage: USAGE });
+opt.requests ??= opt.quick ? 300 : 3000;
+opt.wasm = !opt.noWasm;
+opt.docs = !opt.noDocs && !opt.phases && opt.wasm; // a partial run never rewrites the documented table
 const log = (...a) => console.error(...a); // progress on stderr; stdout carries the table only
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
 const WASM = path.join(root, "build/wasm/package_broker.wasm");

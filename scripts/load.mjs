@@ -18,45 +18,26 @@ import { request, percentile, workerdPids, cpuTicks, machineJiffies, NCPU, CLK_T
 import { machine, rewriteSection } from "../tests/bench/report.mjs";
 import * as composerRepo from "../tests/upstreams/composer-repo.mjs";
 import { expand } from "../tests/upstreams/composer-meta.mjs";
+import { number, readOptions, text } from "./lib/options.mjs";
 
 const started = Date.now();
 const argv = process.argv.slice(2);
 const log = (...a) => console.error(...a); // progress on stderr; stdout carries the report
 
-function parseArgs(args) {
-  const o = { seconds: 60, clients: 12, maxRequests: 200_000, packages: 12, versions: 3, upstreamPackages: 20, json: null, docs: false };
-  const num = (i, flag) => {
-    const v = Number(args[i]);
-    if (!Number.isInteger(v) || v <= 0) usage(`${flag} needs a positive integer, got ${args[i]}`);
-    return v;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--seconds" || a === "-t") o.seconds = num(++i, a);
-    else if (a === "--clients" || a === "-c") o.clients = num(++i, a);
-    else if (a === "--max-requests" || a === "-n") o.maxRequests = num(++i, a);
-    else if (a === "--packages") o.packages = num(++i, a);
-    else if (a === "--versions") o.versions = num(++i, a);
-    else if (a === "--upstream-packages") o.upstreamPackages = num(++i, a);
-    else if (a === "--json") o.json = args[++i] ?? usage("--json needs a file");
-    else if (a === "--docs") o.docs = true;
-    else if (a === "--help" || a === "-h") usage();
-    else usage(`unknown option ${a}`);
-  }
-  if (o.seconds > 3600) usage("--seconds is capped at 3600");
-  return o;
-}
-
-function usage(msg) {
-  if (msg) console.error(`load: ${msg}`);
-  console.error(
-    "usage: scripts/load [--seconds T=60] [--clients N=12] [--max-requests N=200000] [--packages N=12] [--versions N=3]\n" +
-      "                    [--upstream-packages N=20] [--json FILE] [--docs]",
-  );
-  process.exit(msg ? 2 : 0);
-}
-
-const opt = parseArgs(argv);
+const USAGE =
+  "usage: scripts/load [--seconds T=60] [--clients N=12] [--max-requests N=200000] [--packages N=12] [--versions N=3]\n" +
+  "                    [--upstream-packages N=20] [--json FILE] [--docs]";
+const count = number({ integer: true, min: 1 });
+const opt = readOptions(argv, {
+  seconds: { short: "t", check: number({ integer: true, min: 1, max: 3600 }), default: 60 },
+  clients: { short: "c", check: count, default: 12 },
+  "max-requests": { short: "n", check: count, default: 200_000 },
+  packages: { check: count, default: 12 },
+  versions: { check: count, default: 3 },
+  "upstream-packages": { check: count, default: 20 },
+  json: { check: text() },
+  docs: {},
+}, { name: "load", usage: USAGE });
 const ADMIN = `load-admin-${randomBytes(12).toString("hex")}`;
 const sha1 = (b) => createHash("sha1").update(b).digest("hex");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

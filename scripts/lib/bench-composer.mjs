@@ -19,37 +19,27 @@ import {
   ADMIN_TOKEN, adminApi, busyCores, cpuNanos, createToken, f0, f1, f2, groupPids, log, machine, machineJiffies,
   machineLine, median, onSignals, rewriteDocsSection, root, startBroker, startWorkerd,
 } from "./bench-common.mjs";
+import { number, oneOf, readOptions, text } from "./options.mjs";
 
 const TARGET = 1.1; // issue 11: broker ÷ nginx wall time
 const COMPOSER_TIMEOUT_MS = 240_000;
 
-function parseArgs(args) {
-  const o = { packages: 30, versions: 5, runs: 5, profile: false, docs: true, out: null, keep: false, log: "requests" };
-  const num = (i, flag, min) => {
-    const v = Number(args[i]);
-    if (!Number.isInteger(v) || v < min || v > 1000) usage(`${flag} needs a whole number from ${min} to 1000, got ${args[i]}`);
-    return v;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--packages") o.packages = num(++i, a, 3);
-    else if (a === "--versions") o.versions = num(++i, a, 2);
-    else if (a === "--runs") o.runs = num(++i, a, 1);
-    else if (a === "--profile") o.profile = true; // composer --profile -vvv, outputs kept in the results file
-    else if (a === "--no-docs") o.docs = false;
-    else if (a === "--out") o.out = args[++i] ?? usage("--out needs a file");
-    else if (a === "--keep") o.keep = true; // keep the temp dir (projects, nginx root and logs)
-    else if (a === "--log" && ["requests", "debug"].includes(args[i + 1])) o.log = args[++i]; // the broker's PB_LOG (debug: effect ops too)
-    else if (a === "--help" || a === "-h") usage();
-    else usage(`unknown option ${a}`);
-  }
-  return o;
-}
+const OPTIONS = {
+  packages: { check: number({ integer: true, min: 3, max: 1000 }), default: 30 },
+  versions: { check: number({ integer: true, min: 2, max: 1000 }), default: 5 },
+  runs: { check: number({ integer: true, min: 1, max: 1000 }), default: 5 },
+  profile: {}, // composer --profile -vvv, outputs kept in the results file
+  "no-docs": {},
+  out: { check: text() },
+  keep: {}, // keep the temp dir (projects, nginx root and logs)
+  log: { check: oneOf("requests", "debug"), default: "requests" }, // the broker's PB_LOG (debug: effect ops too)
+};
+const USAGE = "usage: scripts/bench --composer [--packages N=30] [--versions N=5] [--runs N=5] [--profile] [--log requests|debug] [--no-docs] [--out FILE] [--keep]";
 
-function usage(msg) {
-  if (msg) console.error(`bench --composer: ${msg}`);
-  console.error("usage: scripts/bench --composer [--packages N=30] [--versions N=5] [--runs N=5] [--profile] [--log requests|debug] [--no-docs] [--out FILE] [--keep]");
-  process.exit(msg ? 2 : 0);
+function parseArgs(args) {
+  const o = readOptions(args, OPTIONS, { name: "bench --composer", usage: USAGE });
+  o.docs = !o.noDocs;
+  return o;
 }
 
 // ---- the package tree ----

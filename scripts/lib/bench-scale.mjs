@@ -23,38 +23,27 @@ import {
   rewriteDocsSection, root, startBroker, SUBREQUEST_OPS,
 } from "./bench-common.mjs";
 import { SYNC_QUEUE } from "../../tests/worker/helpers.mjs";
+import { list, number, readOptions, text } from "./options.mjs";
 
 const FREE_CPU_MS = 10; // the Workers Free plan's CPU time per invocation
 const CRON_MINUTES = 15; // wrangler.toml's */15
 const MAX_SECONDS_PER_SIZE = 600;
 
-function parseArgs(args) {
-  const o = { versions: [10, 100, 1000], packages: [10, 100, 1000], uploads: 5, docs: true, out: null, quick: false };
-  const list = (s, flag) => {
-    const v = String(s ?? "").split(",").map(Number);
-    if (!v.length || v.some((n) => !Number.isInteger(n) || n < 2 || n > 5000)) usage(`${flag} needs sizes from 2 to 5000 (comma separated), got ${s}`);
-    return v;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--versions") o.versions = list(args[++i], a);
-    else if (a === "--packages") o.packages = list(args[++i], a);
-    else if (a === "--uploads") {
-      o.uploads = Number(args[++i]);
-      if (!Number.isInteger(o.uploads) || o.uploads < 1 || o.uploads > 50) usage("--uploads needs 1 to 50");
-    } else if (a === "--quick") Object.assign(o, { quick: true, versions: [5, 20], packages: [5, 12], uploads: 2 });
-    else if (a === "--no-docs") o.docs = false;
-    else if (a === "--out") o.out = args[++i] ?? usage("--out needs a file");
-    else if (a === "--help" || a === "-h") usage();
-    else usage(`unknown option ${a}`);
-  }
-  return o;
-}
+const USAGE = "usage: scripts/bench --scale [--versions 10,100,1000] [--packages 10,100,1000] [--uploads N=5] [--quick] [--no-docs] [--out FILE]";
 
-function usage(msg) {
-  if (msg) console.error(`bench --scale: ${msg}`);
-  console.error("usage: scripts/bench --scale [--versions 10,100,1000] [--packages 10,100,1000] [--uploads N=5] [--quick] [--no-docs] [--out FILE]");
-  process.exit(msg ? 2 : 0);
+function parseArgs(args) {
+  const sizes = list(number({ integer: true, min: 2, max: 5000 }));
+  const o = readOptions(args, {
+    versions: { check: sizes, default: [10, 100, 1000] },
+    packages: { check: sizes, default: [10, 100, 1000] },
+    uploads: { check: number({ integer: true, min: 1, max: 50 }), default: 5 },
+    quick: {}, // small sizes, for the test suite's smoke run
+    "no-docs": {},
+    out: { check: text() },
+  }, { name: "bench --scale", usage: USAGE });
+  if (o.quick) Object.assign(o, { versions: [5, 20], packages: [5, 12], uploads: 2 });
+  o.docs = !o.noDocs;
+  return o;
 }
 
 let current = null; // what the running size started: { broker, upstream, profiler }
