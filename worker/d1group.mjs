@@ -126,5 +126,7 @@ export async function runGrouped(e, db, log) {
   if (g.busy && Date.now() - g.busy.started >= WAIT_MS) g.busy = null;
   if (!g.busy) return lead(g, [me], db, log);
   groupStats.runs++;
-  return meta(await db.prepare(me.sql).bind(...me.params).run());
+  const r = meta(await db.prepare(me.sql).bind(...me.params).run());
+  groupStats.statements++;
+  return r;
 }

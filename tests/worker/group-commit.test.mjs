@@ -88,6 +88,40 @@ describe("group commit of download counts in workerd", () => {
     noCrossRequestWarning();
   });
 
+  // The bounds (worker/d1group.mjs WAIT_MS, 15 s): these two wait that long, on purpose.
+  test("counts waiting behind a write that never ends take their statements back and write them", async () => {
+    const n = 4;
+    const before = await groups();
+    const total = await fetches();
+    await queueBehindHeldWrite(n - 1);
+    // The first to give up writes itself and the group goes on from it: the others write themselves
+    // too or ride in the batch after it, depending on when their timers fire.
+    await until("the waiting counts written", async () => (await fetches()) === total + n - 1, { seconds: 90, everyMs: 500 });
+    assert.ok((await groups()).fallbacks > before.fallbacks, "written by the fallback");
+    await api("POST", "/__fixture/release");
+    await until("the held write done too", async () => (await fetches()) === total + n);
+    await download(); // the group goes on
+    await until("the next count written", async () => (await fetches()) === total + n + 1);
+    noCrossRequestWarning();
+  });
+
+  test("counts whose batch was sent but never ends are not written twice; each says so in the log", async () => {
+    const n = 3;
+    const total = await fetches();
+    await queueBehindHeldWrite(n);
+    await inject({ binding: "DB", op: "batch", match: COUNT_SQL, kind: "hold" });
+    await api("POST", "/__fixture/release"); // the first write ends; the batch behind it is held
+    await until("the batch held", async () => (await groups()).held === 1);
+    const errorsBefore = logs.length;
+    // The batch's first count runs it and waits for it as any D1 call; the other n-1 give up waiting.
+    await until("the other counts gave up", async () => logs.slice(errorsBefore).filter((l) => /outcome is unknown/.test(l.msg ?? "")).length === n - 1, { seconds: 90 });
+    await api("POST", "/__fixture/release");
+    await until("the batch committed", async () => (await fetches()) === total + 1 + n);
+    await until("nothing waiting", async () => (await groups()).waiting === 0);
+    assert.equal(await fetches(), total + 1 + n, "no count written again");
+    noCrossRequestWarning();
+  });
+
   test("a failing grouped batch loses only its own counts, is logged, and the next batch works", async () => {
     const n = 5;
     const total = await fetches();
