@@ -102,11 +102,16 @@ typed_effect<std::optional<json>> d1_first(std::string sql, sql_params params) {
   });
 }
 
-typed_effect<d1_result> d1_run(std::string sql, sql_params params) {
+typed_effect<d1_result> d1_run_grouped(std::string_view group, std::string sql, sql_params params) {
   auto w = begin("d1.run");
   w.field("sql", sql);
   write_params(w, params);
+  if (!group.empty()) w.field("group", group);
   return make<d1_result>(std::move(w), parse_d1);
+}
+
+typed_effect<d1_result> d1_run(std::string sql, sql_params params) {
+  return d1_run_grouped({}, std::move(sql), std::move(params));
 }
 
 d1_batch_effect d1_batch(std::vector<d1_statement> statements) {

@@ -51,6 +51,10 @@ struct d1_result {
 typed_effect<d1_result> d1_all(std::string sql, sql_params params = {});
 typed_effect<std::optional<json>> d1_first(std::string sql, sql_params params = {});
 typed_effect<d1_result> d1_run(std::string sql, sql_params params = {});
+// The same write, marked coalescible (PROTOCOL.md, d1.run "group"): a host may commit it in one D1 batch
+// with other invocations' writes of the same group. Only for writes whose outcome nobody waits on in
+// the answer and that are correct in any order (download counts).
+typed_effect<d1_result> d1_run_grouped(std::string_view group, std::string sql, sql_params params = {});
 // All statements in one implicit transaction (D1 batch semantics): all apply or none. Callers index
 // the results by statement, so a reply with another count is a protocol error, never a short vector.
 struct d1_batch_effect {

@@ -1,6 +1,8 @@
 // The runner table: one async function per effect op in bindings/PROTOCOL.md. Each takes the effect
 // object and the invocation's io ({ env, ctx, handles, respond }) and returns the result value; a
 // thrown error becomes {"ok":false,"error":{name,message}} for C++. Big bodies stay here as handles.
+import { runGrouped } from "./d1group.mjs";
+
 const encoder = new TextEncoder();
 
 const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -283,6 +285,7 @@ export const runners = {
     return { row: (await stmt(env, e.sql, e.params).first()) ?? null };
   },
   async "d1.run"(e, { env }) {
+    if (e.group) return runGrouped(e, binding(env, "DB"), (fields, error) => (error || env.PB_LOG === "debug") && console.log(JSON.stringify({ group: e.group, ...fields })));
     const r = await stmt(env, e.sql, e.params).run();
     return { results: [], meta: { changes: r.meta?.changes ?? 0, last_row_id: r.meta?.last_row_id ?? 0 } };
   },

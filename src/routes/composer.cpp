@@ -64,7 +64,9 @@ task<http::response> finish(request_context& ctx, http::response r, const storag
 // After an archive went out whole: one more fetch in the stats (downloads.fetches) and, hourly, the
 // token's last use. Both happen after the client has its bytes.
 task<std::monostate> after_archive(request_context& ctx, std::int64_t version_id, const storage::token_record& t) {
-  (void)co_await fx::d1_run(
+  // Grouped: under load the Worker commits concurrent downloads' counts in one D1 batch (PROTOCOL.md).
+  (void)co_await fx::d1_run_grouped(
+      "downloads",
       "INSERT INTO downloads (package_id, version_normalized, token_id, day, count, fetches) "
       "SELECT package_id, version_normalized, ?, ?, 0, 1 FROM versions WHERE id = ? "
       "ON CONFLICT (package_id, version_normalized, token_id, day) DO UPDATE SET fetches = fetches + 1",

@@ -3,7 +3,8 @@
 // and short phases of warm p2 hits alternate between them (A B, B A, ...), so both see the same machine
 // load; per round, the workerd process's CPU per request of A over B's. On a shared machine one round of
 // the same code moves by ±10-30%: read the median and how many rounds fall on each side.
-// Usage: node tests/bench/ab.mjs <dirA> <dirB> [rounds=12] [requests=4000] [p2|p2_304]
+// Usage: node tests/bench/ab.mjs <dirA> <dirB> [rounds=12] [requests=4000] [p2|p2_304|dist]
+// (dist: the seeded 1 MiB archive under a workers.dev host name, R2 path, as scripts/bench's dist phase)
 // (each dir: a checkout or `git archive` export with build/wasm/package_broker.wasm and node_modules)
 import { Miniflare } from "miniflare";
 import { readFileSync } from "node:fs";
@@ -13,8 +14,8 @@ import { seed } from "./seed.mjs";
 import { measure, workerdPids } from "./load.mjs";
 
 const [dirA, dirB, rounds = "12", requests = "4000", kind = "p2"] = process.argv.slice(2);
-if (!dirA || !dirB || !["p2", "p2_304"].includes(kind)) {
-  console.error("usage: node tests/bench/ab.mjs <dirA> <dirB> [rounds=12] [requests=4000] [p2|p2_304]");
+if (!dirA || !dirB || !["p2", "p2_304", "dist"].includes(kind)) {
+  console.error("usage: node tests/bench/ab.mjs <dirA> <dirB> [rounds=12] [requests=4000] [p2|p2_304|dist]");
   process.exit(2);
 }
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
@@ -49,7 +50,9 @@ try {
   }
   const name = (i) => s.names[i % s.names.length];
   const target =
-    kind === "p2_304"
+    kind === "dist"
+      ? () => ({ path: s.big.path, headers: { authorization: auth, host: "pb-bench.workers.dev" } })
+      : kind === "p2_304"
       ? (i) => ({ path: `/p2/${name(i)}.json`, headers: { authorization: auth, "if-modified-since": modified.get(name(i)) } })
       : (i) => ({ path: `/p2/${name(i)}.json`, headers: { authorization: auth } });
   const want = kind === "p2_304" ? 304 : 200;

@@ -136,7 +136,11 @@ json native_host::perform(const json& effect, std::optional<effect_error>& err) 
 json native_host::run_effect(const json& e) {
   std::string op(e["op"].as_string());
   json out = json::object();
-  if (op.rfind("d1.", 0) == 0) return db_->run(e);
+  if (op.rfind("d1.", 0) == 0) {
+    // A grouped write is run at once, alone, as the server runs it: a host may ignore the mark.
+    if (const json* g = e.find("group"); g && op == "d1.run") grouped_writes.emplace_back(g->as_string());
+    return db_->run(e);
+  }
 
   if (op == "kv.get") {
     std::string key(e["key"].as_string());

@@ -69,6 +69,7 @@ class native_host final : public host {
   // without it the host's file store answers NotSupported, like R2 and the server's file store.
   std::optional<std::string> presign_s3_url;
   std::vector<json> invalidations;  // the arguments of every isolates.invalidate
+  std::vector<std::string> grouped_writes;  // the "group" of every d1.run that carries one (run directly)
   std::int64_t clock_ms = 1767225600000;
   std::function<void()> on_sleep;  // runs at every clock.sleep (tests use it to act "meanwhile")
 

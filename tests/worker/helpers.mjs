@@ -54,14 +54,15 @@ function workerOptions({ name, script = "worker/index.mjs", bindings = {}, optio
 }
 
 // logs: an array that receives every JSON line the workers log (the request log, errors); other lines
-// are dropped. isolates: more than 1 runs that many copies of the worker ("w0", "w1", ...), each in its
+// are dropped (rawLogs, if given, receives every message as it came, runtime warnings too). isolates: more than 1 runs that many copies of the worker ("w0", "w1", ...), each in its
 // own isolate, over the same D1/KV/R2 (dispatch to one with mf.getWorker("w1")).
-export async function startWorker({ script, migrate = true, bindings = {}, logs, isolates = 1, options = {} } = {}) {
+export async function startWorker({ script, migrate = true, bindings = {}, logs, rawLogs, isolates = 1, options = {} } = {}) {
   const shared = {
     cf: false,
     ...(logs
       ? {
           handleStructuredLogs: ({ message }) => {
+            rawLogs?.push(message);
             try {
               const j = JSON.parse(message);
               if (j && typeof j === "object") logs.push(j);

@@ -115,6 +115,20 @@ describe("runner table in workerd", () => {
     assert.match(out.results[3].error.message, /syntax error/);
   });
 
+  test("d1.run with a group answers as a plain run: its own changes and row id, or its error", async () => {
+    const out = await run([
+      { op: "d1.run", sql: "CREATE TABLE g (id INTEGER PRIMARY KEY, v TEXT NOT NULL)", params: [] },
+      { op: "d1.run", sql: "INSERT INTO g (v) VALUES (?)", params: ["x"], group: "probe" },
+      { op: "d1.run", sql: "INSERT INTO g (v) VALUES (?)", params: [null], group: "probe" },
+      { op: "d1.first", sql: "SELECT count(*) AS n FROM g", params: [] },
+    ]);
+    assert.equal(out.results[1].ok, true, JSON.stringify(out.results[1]));
+    assert.deepEqual(out.results[1].value, { results: [], meta: { changes: 1, last_row_id: 1 } });
+    assert.equal(out.results[2].ok, false);
+    assert.match(out.results[2].error.message, /NOT NULL/);
+    assert.deepEqual(out.results[3].value.row, { n: 1 });
+  });
+
   test("kv.put with ttl and metadata, kv.get, kv.list, kv.delete", async () => {
     const out = await run([
       { op: "kv.put", key: "tok:1", value: "v1", expiration_ttl: 3600, metadata: { scope: "acme/*" } },

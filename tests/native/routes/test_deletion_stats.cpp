@@ -100,6 +100,8 @@ TEST_CASE("stats: installs and fetches per package, version, token and day", "[s
   std::string dist(f.admin("GET", "/admin/api/packages/acme/widget").body_json()["versions"].as_array()[0]["dist_url"].as_string());
   REQUIRE(f.as_client(token, "GET", dist).status == 200);
   CHECK(f.h.query("SELECT fetches FROM downloads").as_array()[0]["fetches"].as_int() == 1);
+  // The fetch count is marked coalescible (PROTOCOL.md d1.run "group"); nothing else is.
+  CHECK(f.h.grouped_writes == std::vector<std::string>{"downloads"});
   f.c.now_ms = jan_1 + 86'400'000;
   REQUIRE(f.as_client(token, "POST", "/downloads", R"({"downloads":[{"name":"acme/widget","version":"1.0.0.0"}]})").status == 201);
 
