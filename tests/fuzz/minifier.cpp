@@ -2,8 +2,8 @@
 // expand(minify(x)) == x as Composer reads versions (top-level keys in any order; null and "__unset"
 // values are absent, which is MetadataMinifier's own contract). php_identical is reflexive.
 // p2_writer::prepend (the upload's splice): when it splices x[0] in front of the written x[1..], the
-// result is byte for byte what writing all of x gives. build_p2 (the writer: encoded values, unchanged
-// members' texts taken from the previous version) writes what minify() on the trees, encoded whole, gives.
+// result is byte for byte what writing all of x gives. build_p2 (the writer, which minifies on encoded
+// values) writes what minify() on the trees, encoded whole, gives.
 #include "fuzz.h"
 #include "php_equal.h"
 
