@@ -3,12 +3,15 @@
 // between its halves: the document read one version at a time (sources::read_p2_versions: split,
 // parse, expand), one row per version (sources::upstream_version_row: dist rewritten to this
 // repository), then both documents rebuilt and minified (storage::build_documents, one version at a
-// time). Not part of the Worker: a separate module built next to it.
+// time). Not part of the Worker: a separate module built next to it. pb_bench_parse_floor is the
+// floor of that work in the same module: one simdjson parse of the whole document and one copy of it.
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "core/json.h"
+#include "simdjson.h"
 #include "sources/p2_reader.h"
 #include "sources/sync.h"
 #include "storage/packages.h"
@@ -30,4 +33,17 @@ extern "C" __attribute__((used, visibility("default"))) std::int64_t pb_bench_mi
   if (!ok) return -2;
   pb::composer::p2_documents docs = pb::storage::build_documents(package, rows);
   return static_cast<std::int64_t>(docs.tagged.size() + docs.dev.size());
+}
+
+// The least any rewrite does with the document: parse it once (simdjson's DOM, the kernel the
+// production reader uses, without building our trees) and write as many bytes as it read. `doc` has
+// simdjson's padding after `len` (wasm.mjs allocates 64 bytes more).
+extern "C" __attribute__((used, visibility("default"))) std::int64_t pb_bench_parse_floor(const char* doc, std::uint32_t len,
+                                                                                         const char*, std::uint32_t) {
+  static simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(reinterpret_cast<const std::uint8_t*>(doc), len, false).get(root)) return -1;
+  std::string out(len, '\0');
+  std::memcpy(out.data(), doc, len);
+  return static_cast<std::int64_t>(out.size() + (root.is_object() ? 1 : 0));
 }

@@ -2,7 +2,8 @@
 // expand(minify(x)) == x as Composer reads versions (top-level keys in any order; null and "__unset"
 // values are absent, which is MetadataMinifier's own contract). php_identical is reflexive.
 // p2_writer::prepend (the upload's splice): when it splices x[0] in front of the written x[1..], the
-// result is byte for byte what writing all of x gives.
+// result is byte for byte what writing all of x gives. build_p2 (the writer, which minifies on encoded
+// values) writes what minify() on the trees, encoded whole, gives.
 #include "fuzz.h"
 #include "php_equal.h"
 
@@ -23,6 +24,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)composer::expand(versions);  // arbitrary "minified" input
   fuzz::check(expanded.is_array() && expanded.size() == versions.size(), "expand changed the number of versions",
               parsed->dump());
+
+  {
+    json_array lists[2];
+    for (const json& v : versions) lists[composer::p2_writer::goes_to_dev(v) ? 1 : 0].push_back(v);
+    const composer::p2_documents written = composer::build_p2("x", versions);
+    const std::string* texts[2] = {&written.tagged, &written.dev};
+    for (int dev = 0; dev < 2; ++dev) {
+      json_object packages, doc;
+      packages.emplace_back("x", composer::minify(lists[dev]));
+      doc.emplace_back("minified", json("composer/2.0"));
+      doc.emplace_back("packages", json(std::move(packages)));
+      const std::string expected = composer::packagist_json_encode(json(std::move(doc)));
+      fuzz::check(*texts[dev] == expected, "build_p2 differs from minify() encoded whole",
+                  parsed->dump() + "\nwritten: " + *texts[dev] + "\nexpected: " + expected);
+    }
+  }
 
   if (versions.size() >= 2) {
     bool one_list = true;
