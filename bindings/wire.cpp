@@ -72,8 +72,11 @@ struct reader {
   }
 };
 
+// One append per integer (a byte at a time was 1.5% of a warm p2 hit's CPU).
 void put_uint(std::string& out, std::uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  char b[8];
+  for (int i = 0; i < bytes; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  out.append(b, static_cast<std::size_t>(bytes));
 }
 
 void put_bytes(std::string& out, std::string_view v) {

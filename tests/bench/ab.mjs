@@ -5,6 +5,8 @@
 // the same code moves by ±10-30%: read the median and how many rounds fall on each side.
 // Usage: node tests/bench/ab.mjs <dirA> <dirB> [rounds=12] [requests=4000] [p2|p2_304|packages_json] [packages]
 // (packages: how many are seeded; 50 by default, 200 for packages_json as in scripts/bench.mjs)
+// PB_AB_CLIENT=composer: each request also carries the headers composer 2.5 sends with curl (User-Agent,
+// Accept, Accept-Encoding), not only Host, Connection and Authorization.
 // (each dir: a checkout or `git archive` export with build/wasm/package_broker.wasm and node_modules)
 import { Miniflare } from "miniflare";
 import { readFileSync } from "node:fs";
@@ -42,6 +44,10 @@ try {
   await applyMigrations(mf, "a");
   const s = await seed({ mf, base: urlA.origin, adminToken: ADMIN_TOKEN, packages: Number(packages), versions: 40 });
   const auth = `Basic ${Buffer.from(`token:${s.token}`).toString("base64")}`;
+  const client =
+    process.env.PB_AB_CLIENT === "composer"
+      ? { "user-agent": "Composer/2.5.5 (Linux; 6.1.0; PHP 8.2.7; cURL 7.88.1)", accept: "*/*", "accept-encoding": "gzip" }
+      : {};
   const modified = new Map();
   for (const n of s.names) {
     const r = await fetch(`${urlA.origin}/p2/${n}.json`, { headers: { authorization: auth } });
@@ -50,9 +56,9 @@ try {
   }
   const name = (i) => s.names[i % s.names.length];
   const targets = {
-    p2: (i) => ({ path: `/p2/${name(i)}.json`, headers: { authorization: auth } }),
-    p2_304: (i) => ({ path: `/p2/${name(i)}.json`, headers: { authorization: auth, "if-modified-since": modified.get(name(i)) } }),
-    packages_json: () => ({ path: "/packages.json", headers: { authorization: auth } }),
+    p2: (i) => ({ path: `/p2/${name(i)}.json`, headers: { ...client, authorization: auth } }),
+    p2_304: (i) => ({ path: `/p2/${name(i)}.json`, headers: { ...client, authorization: auth, "if-modified-since": modified.get(name(i)) } }),
+    packages_json: () => ({ path: "/packages.json", headers: { ...client, authorization: auth } }),
   };
   const target = targets[kind];
   const want = kind === "p2_304" ? 304 : 200;
