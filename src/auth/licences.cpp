@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 #include "auth/credentials.h"
 #include "composer/minifier.h"
 #include "composer/p2_builder.h"
