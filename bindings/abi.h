@@ -10,6 +10,7 @@ int pb_protocol_version();
 int pb_configure(const char* doc, std::uint32_t len);
 char* pb_alloc(std::uint32_t len);
 void pb_free(char* p);
+const char* pb_warm_headers();
 std::uint32_t pb_start(const char* doc, std::uint32_t len);
 int pb_state(std::uint32_t id);
 int pb_resume(std::uint32_t id, const char* doc, std::uint32_t len);

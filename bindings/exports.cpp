@@ -98,10 +98,12 @@ task<std::string> reject(std::string message) {
 
 // The start document: a fetch in its binary form (the Worker's; PROTOCOL.md "Start"), or JSON, read
 // straight from simdjson's DOM (no owning JSON tree), which every host may still send.
-result<request_context> read_start(std::string_view doc) {
+// partial: the binary form's flag (only the warm paths' headers).
+result<request_context> read_start(std::string_view doc, bool& partial) {
   if (doc.substr(0, wire::fetch_start_magic.size()) == wire::fetch_start_magic) {
     auto s = wire::decode_fetch_start(doc);
     if (!s) return std::move(s).err();
+    partial = s->partial;
     request_context ctx;
     ctx.now_ms = s->now_ms;
     ctx.req.method = s->method.empty() ? std::string("GET") : std::move(s->method);
@@ -198,12 +200,21 @@ PB_EXPORT int pb_configure(const char* doc, std::uint32_t len) {
 PB_EXPORT char* pb_alloc(std::uint32_t len) { return static_cast<char*>(std::malloc(len + buffer_padding)); }
 PB_EXPORT void pb_free(char* p) { std::free(p); }
 
-// Starts an invocation from its start document; returns the job id (never 0).
+// The request headers some warm path reads, '\n'-separated and NUL-terminated: a host may hand pb_start
+// only these (a partial start, PROTOCOL.md "Start, binary form").
+PB_EXPORT const char* pb_warm_headers() { return routes::warm_header_names; }
+
+// Starts an invocation from its start document; returns the job id, or 0 for a partial start that no
+// warm path answered (no job: the host starts again with every header).
 PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
-  std::uint32_t id = next_job_id++;
-  if (next_job_id == 0) next_job_id = 1;
+  auto new_id = [] {
+    std::uint32_t id = next_job_id++;
+    if (next_job_id == 0) next_job_id = 1;
+    return id;
+  };
   auto j = std::make_unique<job>();
-  auto ctx = read_start(std::string_view(doc, len));
+  bool partial = false;
+  auto ctx = read_start(std::string_view(doc, len), partial);
   if (ctx && !configured()) ctx = make_error(error_code::protocol, "pb_start before pb_configure");
   if (ctx) {
     ctx->cfg = configured();
@@ -212,9 +223,11 @@ PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
       if (auto r = routes::answer_warm(j->ctx)) {  // a warm hit: no coroutine, no driver
         j->answered = fetch_finish_document(j->ctx, std::move(*r), &j->raw_body);
         j->state = driver_state::done;
+        std::uint32_t id = new_id();
         jobs()[id] = std::move(j);
         return id;
       }
+      if (partial) return 0;  // the handler may read any header
     }
     task<std::string> root = j->ctx.kind == invocation_kind::scheduled ? run_scheduled(&j->ctx)
                              : j->ctx.kind == invocation_kind::queue   ? run_queue(&j->ctx)
@@ -224,6 +237,7 @@ PB_EXPORT std::uint32_t pb_start(const char* doc, std::uint32_t len) {
     j->drv = std::make_unique<driver>(reject(ctx.err().message));
   }
   job* raw = j.get();
+  std::uint32_t id = new_id();
   jobs()[id] = std::move(j);
   raw->state = raw->drv->start();
   return id;

@@ -72,8 +72,11 @@ struct reader {
   }
 };
 
+// One append per integer (a byte at a time was 1.5% of a warm p2 hit's CPU).
 void put_uint(std::string& out, std::uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  char b[8];
+  for (int i = 0; i < bytes; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  out.append(b, static_cast<std::size_t>(bytes));
 }
 
 void put_bytes(std::string& out, std::string_view v) {
@@ -86,7 +89,7 @@ void put_bytes(std::string& out, std::string_view v) {
 std::string encode_fetch_start(const fetch_start& s) {
   std::string out(fetch_start_magic);
   put_uint(out, static_cast<std::uint64_t>(s.now_ms), 8);
-  put_uint(out, s.has_body ? 1 : 0, 4);
+  put_uint(out, (s.has_body ? 1 : 0) | (s.partial ? 2 : 0), 4);
   put_bytes(out, s.method);
   put_bytes(out, s.url);
   put_uint(out, s.headers.entries().size(), 4);
@@ -107,9 +110,10 @@ result<fetch_start> decode_fetch_start(std::string_view doc) {
   std::uint64_t now = r.uint(8);
   std::uint64_t flags = r.uint(4);
   // now_ms: an integer of milliseconds, within what a JS number holds exactly (2^53).
-  if (!r.ok || now > (std::uint64_t{1} << 53) || flags > 1) return bad("bad time or flags");
+  if (!r.ok || now > (std::uint64_t{1} << 53) || flags > 3) return bad("bad time or flags");
   s.now_ms = static_cast<std::int64_t>(now);
-  s.has_body = flags == 1;
+  s.has_body = (flags & 1) != 0;
+  s.partial = (flags & 2) != 0;
   s.method = r.bytes();
   s.url = r.bytes();
   std::uint64_t count = r.uint(4);

@@ -27,6 +27,9 @@ inline constexpr std::string_view fetch_start_magic = "PBF2";
 struct fetch_start {
   std::int64_t now_ms = 0;
   bool has_body = false;  // the request body is handle 0
+  // Only the headers a warm path reads (pb_warm_headers): pb_start answers 0 when no warm path
+  // answers, and the host starts again with every header.
+  bool partial = false;
   std::string method, url;
   http::headers headers;
 };

@@ -34,7 +34,14 @@ function instantiate(module) {
   if (version !== PROTOCOL_VERSION) {
     throw new Error(`wasm speaks protocol ${version}, shim speaks ${PROTOCOL_VERSION}`);
   }
-  return { exports: instance.exports, generation: ++generation };
+  return { exports: instance.exports, generation: ++generation, warmHeaders: warmHeaderNames(instance.exports) };
+}
+
+// The request headers some warm path reads (pb_warm_headers: '\n'-separated, NUL-terminated).
+function warmHeaderNames(ex) {
+  const u8 = new Uint8Array(ex.memory.buffer);
+  const ptr = ex.pb_warm_headers();
+  return decoder.decode(u8.subarray(ptr, u8.indexOf(0, ptr))).split("\n");
 }
 
 export function instanceFor(module) {
@@ -124,7 +131,9 @@ function keepBody(inst, id, bytes) {
 
 // A fetch start document in its binary form (PROTOCOL.md "Start"): the request head as length-prefixed
 // bytes written straight into wasm memory, so neither JSON.stringify here nor a JSON parse in wasm runs
-// on every request. headers: [[name, value], ...] as the Request's Headers iterate them.
+// on every request. headers: the Request's Headers, or [[name, value], ...] as they iterate. Given a
+// Headers object, run() first hands over only the headers a warm path reads (headers.get, no list of
+// pairs), and the whole list only when no warm path answered.
 export class FetchStart {
   constructor(nowMs, method, url, headers, hasBody) {
     this.nowMs = nowMs;
@@ -163,9 +172,9 @@ function putU32(u8, at, v) {
 
 // Into the instance's start buffer (kept between invocations: pb_start copies what it keeps); returns
 // the length written.
-function writeFetchStart(inst, ex, d) {
+function writeFetchStart(inst, ex, d, headers, partial) {
   let bound = 32 + 3 * (d.method.length + d.url.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
-  for (const [k, v] of d.headers) bound += 8 + 3 * (k.length + v.length);
+  for (const [k, v] of headers) bound += 8 + 3 * (k.length + v.length);
   let buf = inst.startBuf;
   if (!buf || buf.cap < bound) {
     if (buf) ex.pb_free(buf.ptr);
@@ -180,12 +189,12 @@ function writeFetchStart(inst, ex, d) {
   u8.set(FETCH_MAGIC, p);
   putU32(u8, p + 4, d.nowMs % 0x100000000);
   putU32(u8, p + 8, Math.floor(d.nowMs / 0x100000000));
-  putU32(u8, p + 12, d.hasBody ? 1 : 0);
+  putU32(u8, p + 12, (d.hasBody ? 1 : 0) | (partial ? 2 : 0));
   let at = putString(u8, p + 16, d.method);
   at = putString(u8, at, d.url);
-  putU32(u8, at, d.headers.length);
+  putU32(u8, at, headers.length);
   at += 4;
-  for (const [k, v] of d.headers) {
+  for (const [k, v] of headers) {
     at = putString(u8, at, k);
     at = putString(u8, at, v);
   }
@@ -358,7 +367,18 @@ export function run(module, startDoc, io, env = io.env) {
   configure(inst, env);
   const id = call(inst, (ex) => {
     if (startDoc instanceof FetchStart) {
-      const len = writeFetchStart(inst, ex, startDoc); // may replace the buffer
+      const h = startDoc.headers;
+      if (!Array.isArray(h)) {
+        const few = [];
+        for (const name of inst.warmHeaders) {
+          const v = h.get(name);
+          if (v != null) few.push([name, v]);
+        }
+        const len = writeFetchStart(inst, ex, startDoc, few, true); // may replace the buffer
+        const id = ex.pb_start(inst.startBuf.ptr, len);
+        if (id !== 0) return id; // 0: no warm path answered; start again with every header
+      }
+      const len = writeFetchStart(inst, ex, startDoc, Array.isArray(h) ? h : [...h], false);
       return ex.pb_start(inst.startBuf.ptr, len);
     }
     const [ptr, len] = write(ex, JSON.stringify(startDoc));

@@ -178,7 +178,7 @@ export default {
     const started = Date.now();
     // Each property of a Request is a call into the runtime that makes a new value: read each once.
     const { method, url, body: requestBody } = request;
-    const startDoc = new FetchStart(started, method, url, [...request.headers], requestBody != null);
+    const startDoc = new FetchStart(started, method, url, request.headers, requestBody != null);
     let slow = null; // made only when the invocation waits for I/O
     let first;
     try {

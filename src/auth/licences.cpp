@@ -1,5 +1,7 @@
 #include "auth/licences.h"
 
+#include <algorithm>
+
 #include "auth/credentials.h"
 #include "composer/minifier.h"
 #include "composer/p2_builder.h"
@@ -77,6 +79,12 @@ bool version_visible(const std::vector<licence>& ls, std::string_view package, s
 std::string licence_key(const std::vector<licence>& ls) {
   if (ls.empty()) return {};
   return sha256_hex(licences_to_json(ls, false).dump()).substr(0, 16);
+}
+
+bool same_licences(const std::vector<licence>& a, const std::vector<licence>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const licence& x, const licence& y) {
+    return x.packages == y.packages && x.constraint == y.constraint && x.updates_until == y.updates_until;
+  });
 }
 
 result<std::string> filter_document(std::string_view body, std::string_view package, const std::vector<licence>& ls) {

@@ -44,6 +44,8 @@ bool version_visible(const std::vector<licence>& ls, std::string_view package, s
 
 // A key that differs for every distinct licence set (for caching filtered documents).
 std::string licence_key(const std::vector<licence>& ls);
+// Whether two licence sets have the same key (the same licences in the same order), without building it.
+bool same_licences(const std::vector<licence>& a, const std::vector<licence>& b);
 
 // A p2 document (minified composer/2.0) with only the versions the licences let this package show:
 // expanded, filtered by constraint and `time`, minified again. Documents of packages no licence names

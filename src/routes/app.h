@@ -16,6 +16,9 @@ task<http::response> handle_fetch(request_context& ctx);
 // handle_fetch's answer without a coroutine when the matched route has a warm path that can answer from
 // the isolate's memory; nullopt: run handle_fetch (nothing was changed but ctx.params).
 std::optional<http::response> answer_warm(request_context& ctx);
+// Every request header a warm path reads ('\n'-separated, lower case): answer_warm gives the same answer
+// when the request carries only these (hosts may hand over just them first, PROTOCOL.md "Start").
+inline constexpr const char* warm_header_names = "authorization\nif-modified-since";
 task<std::monostate> handle_scheduled(request_context& ctx);
 // Returns the messages to deliver again: [{"id","delay_s"}] (PROTOCOL.md, "Finish").
 task<json_array> handle_queue(request_context& ctx);

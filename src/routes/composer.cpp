@@ -335,52 +335,82 @@ task<result<found_dist>> find_dist_cached(const std::string& name, const std::st
 
 }  // namespace
 
+namespace {
+
+using listing_body = storage::hot_cache::catalog::body;
+
+// The body already rendered from c for this request's origin and this token's scope and licences.
+const listing_body* rendered_for(const storage::hot_cache::catalog& c, const http::url& target,
+                                 const storage::token_record& t) {
+  for (const auto& b : c.rendered)
+    if (is_origin(target, b.origin) && b.scopes == t.packages && auth::same_licences(b.licences, t.licences)) return &b;
+  return nullptr;
+}
+
+// /packages.json's answer from a rendered body: the head (content-type, cache-control) is the same for
+// every answer with this body (one head id in the finish document; the rate headers follow).
+http::response listing_answer(const listing_body& b) {
+  http::response r = http::response::json_body(200, {});
+  r.header_list.set("cache-control", metadata_cache_control);
+  r.shared_headers = static_cast<std::uint32_t>(r.header_list.entries().size());
+  r.shared_body = b.bytes;
+  r.shared_body_id = b.id;
+  return r;
+}
+
+}  // namespace
+
+std::optional<http::response> packages_json_warm(request_context& ctx) {
+  auto token = auth::cached_client(ctx.req.header_list, ctx.now_ms);
+  if (!token || storage::needs_touch(*token, ctx.now_ms)) return std::nullopt;
+  auto cat = storage::hot_cache::current_catalog(ctx.now_ms);
+  if (!cat) return std::nullopt;
+  const listing_body* body = rendered_for(*cat, ctx.req.target, *token);
+  // Not rendered for this scope yet (its licences may need a D1 read) or over the rate limit (the
+  // handler answers the 429 and audits it): the handler's turn.
+  if (!body || !admit(ctx, *token).allowed) return std::nullopt;
+  ctx.cache = "hot";
+  return listing_answer(*body);
+}
+
 task<http::response> packages_json(request_context& ctx) {
   if (auto denied = auth::missing_credentials(ctx.req.header_list)) co_return *denied;
   auto [auth, cat] = co_await when_all(authenticate(ctx), load_catalog(ctx.now_ms));
   if (!auth.ok()) co_return auth.denial;
   if (!cat) co_return store_error(cat.err());
-  const std::string origin = ctx.req.target.origin();
-  // What the body depends on besides the catalog: the origin and the token's scope and licences.
-  std::string render_key = origin + "\n" + auth::licence_key(auth.token->licences);
-  for (const auto& p : auth.token->packages) render_key += "\n" + p;
   storage::hot_cache::catalog& c = **cat;
-  storage::hot_cache::catalog::body body;
-  if (auto hit = c.rendered.find(render_key); hit != c.rendered.end()) {
-    body = hit->second;
+  const storage::token_record& t = *auth.token;
+  if (const listing_body* hit = rendered_for(c, ctx.req.target, t)) {
     ctx.cache = "hot";
-  } else {
-    // Licences: only packages with at least one version the token may install.
-    auto visible = co_await visible_names(*auth.token, c.names);
-    if (!visible) co_return store_error(visible.err());
-    json_writer w;
-    w.begin_object();
-    w.key("packages").begin_array().end_array();
-    w.field("metadata-url", "/p2/%package%.json");
-    // With a packagist mirror the set of names is open: patterns (over-matching only costs a 404).
-    w.key(c.mirrors.empty() ? "available-packages" : "available-package-patterns").begin_array();
-    for (const auto& n : *visible) w.value(n);
-    for (const auto& p : mirror_patterns_in_scope(c.mirrors, auth.token->packages)) w.value(p);
-    w.end_array();
-    w.key("security-advisories").begin_object().field("metadata", false);
-    w.field("api-url", origin + "/api/security-advisories").end_object();
-    w.key("mirrors").begin_array().begin_object();
-    w.field("dist-url", origin + "/dist/%package%/%version%/%reference%.%type%").field("preferred", true);
-    w.end_object().end_array();
-    w.field("notify-batch", origin + "/downloads");
-    // Name listing and search for `composer show -a`, `composer search` (packagist's shapes).
-    w.field("list", origin + "/packages/list.json");
-    w.field("search", origin + "/search.json?q=%query%&type=%type%");
-    w.end_object();
-    body = {std::make_shared<const std::string>(std::move(w).str()), storage::hot_cache::new_body_id()};
-    if (c.rendered.size() >= max_rendered_listings) c.rendered.clear();
-    c.rendered.emplace(std::move(render_key), body);
+    co_return co_await finish(ctx, listing_answer(*hit), t);
   }
-  http::response r = http::response::json_body(200, {});
-  r.shared_body = std::move(body.bytes);
-  r.shared_body_id = body.id;
-  r.header_list.set("cache-control", metadata_cache_control);
-  co_return co_await finish(ctx, std::move(r), *auth.token);
+  const std::string origin = ctx.req.target.origin();
+  // Licences: only packages with at least one version the token may install.
+  auto visible = co_await visible_names(t, c.names);
+  if (!visible) co_return store_error(visible.err());
+  json_writer w;
+  w.begin_object();
+  w.key("packages").begin_array().end_array();
+  w.field("metadata-url", "/p2/%package%.json");
+  // With a packagist mirror the set of names is open: patterns (over-matching only costs a 404).
+  w.key(c.mirrors.empty() ? "available-packages" : "available-package-patterns").begin_array();
+  for (const auto& n : *visible) w.value(n);
+  for (const auto& p : mirror_patterns_in_scope(c.mirrors, t.packages)) w.value(p);
+  w.end_array();
+  w.key("security-advisories").begin_object().field("metadata", false);
+  w.field("api-url", origin + "/api/security-advisories").end_object();
+  w.key("mirrors").begin_array().begin_object();
+  w.field("dist-url", origin + "/dist/%package%/%version%/%reference%.%type%").field("preferred", true);
+  w.end_object().end_array();
+  w.field("notify-batch", origin + "/downloads");
+  // Name listing and search for `composer show -a`, `composer search` (packagist's shapes).
+  w.field("list", origin + "/packages/list.json");
+  w.field("search", origin + "/search.json?q=%query%&type=%type%");
+  w.end_object();
+  if (c.rendered.size() >= max_rendered_listings) c.rendered.clear();
+  c.rendered.push_back({origin, t.packages, t.licences, std::make_shared<const std::string>(std::move(w).str()),
+                        storage::hot_cache::new_body_id()});
+  co_return co_await finish(ctx, listing_answer(c.rendered.back()), t);
 }
 
 namespace {

@@ -12,6 +12,9 @@
 namespace pb::routes {
 
 task<http::response> packages_json(request_context& ctx);
+// packages_json's warm answer: the token and the catalog in the hot cache with a body already rendered
+// for this origin, scope and licence set (and the p2 warm path's other conditions); nullopt otherwise.
+std::optional<http::response> packages_json_warm(request_context& ctx);
 task<http::response> p2_document(request_context& ctx);
 // p2_document's warm hit as a plain function (no coroutine, no effect): the token and the document both
 // in the isolate's hot cache, no hourly last-use write due, under the rate limit. nullopt for anything

@@ -84,7 +84,7 @@ task<http::response> test_chain(request_context& ctx) {
 constexpr route table[] = {
     {"GET", "/health", health},
     // Composer repository (token auth in the handlers).
-    {"GET", "/packages.json", packages_json},
+    {"GET", "/packages.json", packages_json, gate::open, {}, false, packages_json_warm},
     {"GET", "/p2/{vendor}/{file}", p2_document, gate::open, {}, false, p2_document_warm},
     {"GET", "/dist/{vendor}/{name}/{version}/{file}", dist_archive},
     {"POST", "/downloads", notify_downloads},

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,16 +69,20 @@ void put_dist(const std::string& key, dist_row row, std::int64_t now_ms);
 std::uint64_t new_body_id();
 
 // What /packages.json is made of: the package names and the enabled packagist sources, plus the bodies
-// already rendered from them (by origin and token scope). One entry, dropped with every document or
-// source change in this isolate and after ttl_ms.
+// already rendered from them, each with what it depends on besides them (the origin, the token's scope
+// patterns and licences), compared field by field on a warm request: no key is built per request. One
+// entry, dropped with every document or source change in this isolate and after ttl_ms.
 struct catalog {
   std::vector<std::string> names;
   std::vector<source_record> mirrors;
   struct body {
+    std::string origin;                   // scheme://host[:port]
+    std::vector<std::string> scopes;      // the token's package patterns
+    std::vector<auth::licence> licences;  // the token's licences (compared by auth::same_licences)
     std::shared_ptr<const std::string> bytes;
     std::uint64_t id = 0;  // new_body_id()
   };
-  std::map<std::string, body> rendered;  // by render key
+  std::vector<body> rendered;
 };
 std::shared_ptr<catalog> current_catalog(std::int64_t now_ms);  // null when absent or expired
 // Stores a catalog unless a forget_catalog() happened since `generation` (taken before the D1 reads):

@@ -1,10 +1,13 @@
 // A/B of two checkouts of the broker in ONE workerd (docs/PERFORMANCE.md, "A/B in one workerd"): each
 // checkout's worker/ and build/wasm run as their own Worker (own isolate) over the same seeded D1/KV/R2,
-// and short phases of warm p2 hits alternate between them (A B, B A, ...), so both see the same machine
+// and short phases of warm requests alternate between them (A B, B A, ...), so both see the same machine
 // load; per round, the workerd process's CPU per request of A over B's. On a shared machine one round of
 // the same code moves by ±10-30%: read the median and how many rounds fall on each side.
-// Usage: node tests/bench/ab.mjs <dirA> <dirB> [rounds=12] [requests=4000] [p2|p2_304|dist]
-// (dist: the seeded 1 MiB archive under a workers.dev host name, R2 path, as scripts/bench's dist phase)
+// Usage: node tests/bench/ab.mjs <dirA> <dirB> [rounds=12] [requests=4000] [p2|p2_304|packages_json|dist] [packages]
+// (packages: how many are seeded; 50 by default, 200 for packages_json as in scripts/bench.mjs;
+// dist: the seeded 1 MiB archive under a workers.dev host name, R2 path, as scripts/bench's dist phase)
+// PB_AB_CLIENT=composer: each request also carries the headers composer 2.5 sends with curl (User-Agent,
+// Accept, Accept-Encoding), not only Host, Connection and Authorization.
 // (each dir: a checkout or `git archive` export with build/wasm/package_broker.wasm and node_modules)
 import { Miniflare } from "miniflare";
 import { readFileSync } from "node:fs";
@@ -13,9 +16,9 @@ import { applyMigrations } from "../worker/helpers.mjs";
 import { seed } from "./seed.mjs";
 import { measure, workerdPids } from "./load.mjs";
 
-const [dirA, dirB, rounds = "12", requests = "4000", kind = "p2"] = process.argv.slice(2);
-if (!dirA || !dirB || !["p2", "p2_304", "dist"].includes(kind)) {
-  console.error("usage: node tests/bench/ab.mjs <dirA> <dirB> [rounds=12] [requests=4000] [p2|p2_304|dist]");
+const [dirA, dirB, rounds = "12", requests = "4000", kind = "p2", packages = kind === "packages_json" ? "200" : "50"] = process.argv.slice(2);
+if (!dirA || !dirB || !["p2", "p2_304", "packages_json", "dist"].includes(kind)) {
+  console.error("usage: node tests/bench/ab.mjs <dirA> <dirB> [rounds=12] [requests=4000] [p2|p2_304|packages_json|dist] [packages]");
   process.exit(2);
 }
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
@@ -40,8 +43,12 @@ try {
   const urlA = await mf.unsafeGetDirectURL("a");
   const urlB = await mf.unsafeGetDirectURL("b");
   await applyMigrations(mf, "a");
-  const s = await seed({ mf, base: urlA.origin, adminToken: ADMIN_TOKEN, packages: 50, versions: 40 });
+  const s = await seed({ mf, base: urlA.origin, adminToken: ADMIN_TOKEN, packages: Number(packages), versions: 40 });
   const auth = `Basic ${Buffer.from(`token:${s.token}`).toString("base64")}`;
+  const client =
+    process.env.PB_AB_CLIENT === "composer"
+      ? { "user-agent": "Composer/2.5.5 (Linux; 6.1.0; PHP 8.2.7; cURL 7.88.1)", accept: "*/*", "accept-encoding": "gzip" }
+      : {};
   const modified = new Map();
   for (const n of s.names) {
     const r = await fetch(`${urlA.origin}/p2/${n}.json`, { headers: { authorization: auth } });
@@ -49,12 +56,13 @@ try {
     modified.set(n, r.headers.get("last-modified"));
   }
   const name = (i) => s.names[i % s.names.length];
-  const target =
-    kind === "dist"
-      ? () => ({ path: s.big.path, headers: { authorization: auth, host: "pb-bench.workers.dev" } })
-      : kind === "p2_304"
-      ? (i) => ({ path: `/p2/${name(i)}.json`, headers: { authorization: auth, "if-modified-since": modified.get(name(i)) } })
-      : (i) => ({ path: `/p2/${name(i)}.json`, headers: { authorization: auth } });
+  const targets = {
+    p2: (i) => ({ path: `/p2/${name(i)}.json`, headers: { ...client, authorization: auth } }),
+    p2_304: (i) => ({ path: `/p2/${name(i)}.json`, headers: { ...client, authorization: auth, "if-modified-since": modified.get(name(i)) } }),
+    packages_json: () => ({ path: "/packages.json", headers: { ...client, authorization: auth } }),
+    dist: () => ({ path: s.big.path, headers: { ...client, authorization: auth, host: "pb-bench.workers.dev" } }),
+  };
+  const target = targets[kind];
   const want = kind === "p2_304" ? 304 : 200;
   const pids = workerdPids();
   const run = (url) =>

@@ -4,7 +4,7 @@
 // effect fails as a JS exception would. Seeds are real transcripts of the native tests
 // (PB_WIRE_TRANSCRIPTS, tests/fuzz/README.md). Invariants: the core never crashes on what the host
 // says; every document it hands back is valid JSON (a fetch's finish: its binary form) of the documented shape;
-// states are 0 or 1.
+// states are 0 or 1; job 0 only for a partial start (PROTOCOL.md "Start, binary form").
 #include <cstring>
 
 #include "fuzz.h"
@@ -61,8 +61,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::check(configured == 0 || configured == 1, "pb_configure answered neither 0 nor 1");
   }
   const std::string_view start = docs.size() > 1 && !docs[1].empty() ? docs[1] : default_start;
-  const std::uint32_t id = with_buffer(start, pb_start);
-  fuzz::check(id != 0, "pb_start gave job 0");
+  std::uint32_t id = with_buffer(start, pb_start);
+  if (id == 0) {
+    // Only a well-formed partial start (flag 2) may be declined; the host then starts again with every
+    // header: the same document without the flag, here.
+    auto partial = wire::decode_fetch_start(start);
+    fuzz::check(partial.ok() && partial->partial, "pb_start gave job 0 for a start that is not partial", start);
+    partial->partial = false;
+    id = with_buffer(wire::encode_fetch_start(*partial), pb_start);
+    fuzz::check(id != 0, "pb_start gave job 0 for a whole start", start);
+  }
 
   std::size_t next = 2;
   std::string generated;  // the failures document, when the input ran out of results

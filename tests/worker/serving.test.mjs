@@ -301,6 +301,32 @@ describe("serving archives in workerd", () => {
     }
   });
 
+  test("a warm /packages.json answers each token its own listing (scope and licences)", async () => {
+    const tokenFor = async (name, body) => {
+      const t = await api("POST", "/admin/api/tokens", { admin: true, body: { name, ...body } });
+      assert.equal(t.status, 201, t.text);
+      return t.json.token;
+    };
+    const wide = await tokenFor("listing wide", {});
+    const narrow = await tokenFor("listing narrow", { packages: ["acme/static"] });
+    const licensed = await tokenFor("listing licensed", { licences: [{ packages: "acme/chunked", constraint: "^9.0" }] });
+    const listed = async (t) => {
+      const r = await api("GET", "/packages.json", { token: t });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers.get("cache-control"), "private, no-cache");
+      return r.json["available-packages"];
+    };
+    const all = await listed(wide);
+    assert.ok(all.includes("acme/chunked") && all.includes("acme/static") && all.length > 2, JSON.stringify(all));
+    // Each token in turn, three times: from the second time on its record, the catalog and the body
+    // rendered for it are all in the isolate (the warm path), next to the other tokens' bodies.
+    for (let round = 0; round < 3; round++) {
+      assert.deepEqual(await listed(wide), all);
+      assert.deepEqual(await listed(narrow), ["acme/static"], `round ${round}`);
+      assert.deepEqual(await listed(licensed), all.filter((n) => n !== "acme/chunked"), `round ${round}`);
+    }
+  });
+
   test("a long chain of synchronously completing awaits runs in wasm (tail calls hold)", async () => {
     const r = await api("GET", "/__test/chain?loop=2000000&depth=100000");
     assert.equal(r.status, 200, r.text);

@@ -244,6 +244,7 @@ TEST_CASE("the binary fetch start document round-trips every field", "[abi][wire
   wire::fetch_start s;
   s.now_ms = 1767225600123;
   s.has_body = true;
+  s.partial = true;
   s.method = "POST";
   s.url = "https://pb.test/downloads?x=%C3%A9";
   s.headers.add("authorization", "Basic dG9rZW46eA==");
@@ -253,6 +254,7 @@ TEST_CASE("the binary fetch start document round-trips every field", "[abi][wire
   REQUIRE(d.ok());
   CHECK(d->now_ms == s.now_ms);
   CHECK(d->has_body);
+  CHECK(d->partial);
   CHECK(d->method == "POST");
   CHECK(d->url == s.url);
   CHECK(d->headers.entries() == s.headers.entries());
@@ -269,7 +271,7 @@ TEST_CASE("a malformed binary start document is a protocol error, never a reques
   std::string huge_count = good;
   huge_count[16 + 4 + 3 + 4 + s.url.size() + 3] = '\x7f';  // the header count's high byte
   std::string bad_flags = good;
-  bad_flags[12] = 2;
+  bad_flags[12] = 4;  // 1: a body, 2: a partial head; nothing else
   for (const std::string& doc : {good.substr(0, good.size() - 1), good + "x", huge_count, bad_flags, good.substr(0, 10)}) {
     CHECK_FALSE(wire::decode_fetch_start(doc).ok());
     configure(admin_vars());

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
+#include "bindings/wire.h"
 #include "core/json.h"
+#include "host/abi.h"
 #include "host/native_client.h"
 #include "host/native_host.h"
 #include "host/zip_writer.h"
@@ -219,4 +221,31 @@ TEST_CASE("p2 warm hit: answered without an effect, exactly as the cold path ans
     CHECK(again.status == 200);
     CHECK(again.ops.empty());
   }
+}
+
+TEST_CASE("a partial start (the warm paths' headers only): a warm answer, else 0 and no job", "[abi][hot_cache][native]") {
+  fixture f;
+  REQUIRE(f.c.call("GET", "/packages.json", basic(f.token)).status == 200);  // the token's hourly touch
+  reply warm = f.c.call("GET", "/packages.json", basic(f.token));
+  REQUIRE(warm.ops.empty());  // token, catalog and rendered body in the isolate
+  auto start_partial = [&](const std::string& path, const header_list& hs) {
+    wire::fetch_start s;
+    s.now_ms = t0;
+    s.method = "GET";
+    s.url = "https://broker.test" + path;
+    s.partial = true;
+    for (const auto& [k, v] : hs) s.headers.add(k, v);
+    std::string doc = wire::encode_fetch_start(s);
+    return pb_start(doc.data(), static_cast<std::uint32_t>(doc.size()));
+  };
+  std::uint32_t id = start_partial("/packages.json", basic(f.token));
+  REQUIRE(id != 0);
+  REQUIRE(pb_state(id) == 0);
+  CHECK(std::string(pb_out_body_ptr(id), pb_out_body_len(id)) == warm.body);
+  CHECK(wire::read_finish(std::string(pb_out_ptr(id), pb_out_len(id))).value()["response"]["status"].as_int() == 200);
+  pb_finish(id);
+  // No warm path answers these: the host must start again with every header (the handler may read any).
+  CHECK(start_partial("/health", {}) == 0);
+  CHECK(start_partial("/packages.json", {}) == 0);  // the 401 is the handler's
+  CHECK(start_partial("/packages.json", basic("pb_unknown")) == 0);
 }
