@@ -94,6 +94,29 @@ try {
   console.log(`all wasm functions: ${((100 * wasmTotal) / total).toFixed(1)}%, ${(wasmTotal / 1000 / r.requests).toFixed(4)} ms/req`);
   for (const [k, t] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40))
     console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${(t / 1000 / r.requests).toFixed(4)} ms/req  ${k}`);
+  // PB_PROFILE_CALLERS=<substring>: who calls the functions whose name contains it (self time by caller
+  // chain, three frames up), to find where a shared helper (strlen, malloc) is paid from.
+  if (process.env.PB_PROFILE_CALLERS) {
+    const parent = new Map();
+    for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n);
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const nameOf = (n) => {
+      const w = /^wasm-function\[(\d+)\]$/.exec(n.callFrame.functionName);
+      return (w ? symbols.get(w[1]) ?? n.callFrame.functionName : n.callFrame.functionName || "(anonymous)").slice(0, 70);
+    };
+    const chains = new Map();
+    for (const [id, t] of dt) {
+      const n = byId.get(id);
+      if (!n || !nameOf(n).includes(process.env.PB_PROFILE_CALLERS)) continue;
+      const chain = [];
+      for (let q = parent.get(n.id); q && chain.length < 3; q = parent.get(q.id)) chain.push(nameOf(q));
+      const key = `${nameOf(n)} <- ${chain.join(" <- ")}`;
+      chains.set(key, (chains.get(key) ?? 0) + t);
+    }
+    console.log(`callers of *${process.env.PB_PROFILE_CALLERS}*:`);
+    for (const [k, t] of [...chains.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15))
+      console.log(`${((100 * t) / total).toFixed(2).padStart(6)}%  ${k}`);
+  }
   // Hot source lines of the shim (V8's positionTicks: samples per line within each function).
   const lines = new Map();
   for (const n of p.nodes)
