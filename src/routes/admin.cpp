@@ -3,7 +3,7 @@
 #include "routes/admin.h"
 #include "core/text.h"
 
-#include "auth/authenticate.h"
+#include "routes/authenticate.h"
 #include "auth/credentials.h"
 #include "bindings/effects.h"
 #include "core/http_date.h"

@@ -3,7 +3,7 @@
 // id and origins, before they reach D1; moving a source to another origin drops them unless new ones
 // come with the move. The webhook secret is derived (sources/webhook.h) and shown once, at creation
 // and at regeneration. A packagist source's endpoints and change-feed cursor are taken at creation.
-#include "auth/authenticate.h"
+#include "routes/authenticate.h"
 #include "core/text.h"
 #include "auth/credentials.h"
 #include "auth/sealing.h"

@@ -2,7 +2,7 @@
 // rate limits), named admins (/admin/api/admins, /admin/api/me) and console sessions
 // (/admin/api/sessions). Secrets appear only in create responses (a session's CSRF token also to its own
 // cookie); only their SHA-256 is stored.
-#include "auth/authenticate.h"
+#include "routes/authenticate.h"
 #include "auth/licences.h"
 #include "core/text.h"
 #include "routes/admin.h"

@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "auth/authenticate.h"
+#include "routes/authenticate.h"
 #include "auth/credentials.h"
 #include "bindings/effects.h"
 #include "bindings/when_all.h"

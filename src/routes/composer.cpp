@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "auth/authenticate.h"
+#include "routes/authenticate.h"
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
 #include "core/http_date.h"

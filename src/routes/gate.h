@@ -3,7 +3,7 @@
 // answer, including the ones a handler sends early with fx::respond.
 #pragma once
 
-#include "auth/authenticate.h"
+#include "routes/authenticate.h"
 #include "auth/rate_limit.h"
 #include "bindings/task.h"
 #include "http/message.h"

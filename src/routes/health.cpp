@@ -2,7 +2,7 @@
 
 #include <climits>
 
-#include "auth/authenticate.h"
+#include "routes/authenticate.h"
 #include "bindings/effects.h"
 #include "bindings/when_all.h"
 #include "core/base64.h"

@@ -11,7 +11,7 @@
 #include "bindings/task.h"
 #include "core/cron.h"
 #include "http/url.h"
-#include "auth/authenticate.h"
+#include "routes/authenticate.h"
 #include "routes/admin.h"
 #include "routes/advisories.h"
 #include "routes/app.h"

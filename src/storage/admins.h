@@ -1,6 +1,6 @@
 // The admins table over D1 effects: named admin tokens with a role, stored as SHA-256 hashes only (the
 // secret exists only in create_admin's return value). The ADMIN_TOKEN secret is the bootstrap owner and
-// has no row (auth/authenticate.h).
+// has no row (routes/authenticate.h).
 #pragma once
 
 #include <cstdint>

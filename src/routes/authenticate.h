@@ -1,7 +1,9 @@
 // Authentication of composer clients (tokens) and of the admin API (the ADMIN_TOKEN secret, the
 // bootstrap owner, and named admins with a role). A denial is a ready response: 401 with a JSON body
 // whose `warning` composer prints (unknown, expired, revoked token), 403 for an admin whose role does
-// not allow the call, or 503 when the token store cannot be read.
+// not allow the call, or 503 when the token store cannot be read. It lives with the routes, not in
+// auth/, because it reads the token store: auth/ holds the pure rules (credentials, licences, rate
+// windows, sealing) that storage itself uses, so it stays below storage; the namespace stays auth.
 #pragma once
 
 #include <memory>

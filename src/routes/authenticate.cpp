@@ -1,4 +1,4 @@
-#include "auth/authenticate.h"
+#include "routes/authenticate.h"
 
 #include "auth/credentials.h"
 #include "core/http_date.h"
