@@ -417,19 +417,18 @@ std::optional<json> links_of(const json& cj, sv type, const std::string& self_lo
   json_object out;
   // Every version has a dozen links or more: each target is copied once and lower-cased in place, and
   // sanitized without a copy when clean (was five strings per link, through pairs_of).
-  const auto link = [&](std::string target, const json& constraint) {
+  const bool list = l.is_array();
+  const json_array& a = l.as_array();  // one of the two is empty
+  const json_object& o = l.as_object();
+  const std::size_t n = list ? a.size() : o.size();
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const json& constraint = list ? a[i] : o[i].second;
+    if (!constraint.is_string()) continue;
+    std::string target = list ? std::to_string(i) : o[i].first;
     for (char& c : target) c = pb::ascii_lower(c);
-    if (target == self_lower) return;
+    if (target == self_lower) continue;
     assign(out, sanitized(std::move(target)), json(sanitized(rewrite_stability_flags(constraint.as_string()))));
-  };
-  if (l.is_array()) {
-    const auto& a = l.as_array();
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (a[i].is_string()) link(std::to_string(i), a[i]);
-  } else {
-    out.reserve(l.as_object().size());
-    for (const auto& [target, constraint] : l.as_object())
-      if (constraint.is_string()) link(target, constraint);
   }
   if (out.empty()) return std::nullopt;
   return json(std::move(out));
