@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "composer/minifier.h"
+#include "core/text.h"
 
 namespace pb::composer {
 
@@ -97,11 +98,15 @@ std::size_t utf8_length(unsigned char lead) {
 // Composer\IO\ConsoleIO::sanitize($s, false), which Packagist's Updater applies to stored strings:
 // removes ANSI escape sequences (CSI "ESC [ params intermediates final", OSC "ESC ] ... (ESC \ | BEL)",
 // any other "ESC <char>") and the control characters 0x01-0x1A (so newlines and tabs too).
-std::string sanitize(sv s) {
-  // Most strings have nothing to remove: one copy, no per-byte appends.
+bool sanitize_keeps(sv s) {  // sanitize(s) == s
   bool clean = true;
   for (char ch : s) clean = clean && !(static_cast<unsigned char>(ch) >= 0x01 && static_cast<unsigned char>(ch) <= 0x1B);
-  if (clean) return std::string(s);
+  return clean;
+}
+
+std::string sanitize(sv s) {
+  // Most strings have nothing to remove: one copy, no per-byte appends.
+  if (sanitize_keeps(s)) return std::string(s);
   std::string out;
   out.reserve(s.size());
   std::size_t i = 0;
@@ -150,6 +155,9 @@ std::string sanitize(sv s) {
   }
   return out;
 }
+
+// sanitize() of a string the caller gives up: the same string when there is nothing to remove (no copy).
+std::string sanitized(std::string s) { return sanitize_keeps(s) ? std::move(s) : sanitize(s); }
 
 // array_walk_recursive($x, sanitizeStringLeaf): sanitizes string leaves, leaves keys alone.
 void sanitize_leaves(json& v) {
@@ -407,11 +415,20 @@ std::optional<json> links_of(const json& cj, sv type, const std::string& self_lo
   const json& l = cj[type];
   if (!is_container(l)) return std::nullopt;
   json_object out;
-  for (const auto& [target, constraint] : pairs_of(l)) {
-    if (!constraint->is_string()) continue;
-    const std::string lower = ascii_lower(target);
-    if (lower == self_lower) continue;
-    assign(out, sanitize(lower), json(sanitize(rewrite_stability_flags(constraint->as_string()))));
+  // Every version has a dozen links or more: each target is copied once and lower-cased in place, and
+  // sanitized without a copy when clean (was five strings per link, through pairs_of).
+  const bool list = l.is_array();
+  const json_array& a = l.as_array();  // one of the two is empty
+  const json_object& o = l.as_object();
+  const std::size_t n = list ? a.size() : o.size();
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const json& constraint = list ? a[i] : o[i].second;
+    if (!constraint.is_string()) continue;
+    std::string target = list ? std::to_string(i) : o[i].first;
+    for (char& c : target) c = pb::ascii_lower(c);
+    if (target == self_lower) continue;
+    assign(out, sanitized(std::move(target)), json(sanitized(rewrite_stability_flags(constraint.as_string()))));
   }
   if (out.empty()) return std::nullopt;
   return json(std::move(out));

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -21,15 +22,31 @@ using sv = std::string_view;
 // ---------------------------------------------------------------------------------------------------
 // json_encode
 
+bool plain_byte(char c) {  // written as it is
+  return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\' && static_cast<unsigned char>(c) != 0xE2;
+}
+
 void encode_string(std::string& out, sv s) {
   static constexpr char hex[] = "0123456789abcdef";
+  // Most strings of a p2 document are short and need no escape: quotes and text in one append (each
+  // append or push_back is a call into libc++ in wasm: encode_string was 8% of a mirror rewrite).
+  if (s.size() <= 254) {
+    std::size_t n = 0;
+    while (n < s.size() && plain_byte(s[n])) ++n;
+    if (n == s.size()) {
+      char buf[256];
+      buf[0] = '"';
+      std::memcpy(buf + 1, s.data(), n);
+      buf[n + 1] = '"';
+      out.append(buf, n + 2);
+      return;
+    }
+  }
   out += '"';
   for (std::size_t i = 0; i < s.size(); ++i) {
     // Runs of bytes written as they are go out in one append (a call per byte is slow in wasm).
     std::size_t run = i;
-    while (run < s.size() && static_cast<unsigned char>(s[run]) >= 0x20 && s[run] != '"' && s[run] != '\\' &&
-           static_cast<unsigned char>(s[run]) != 0xE2)
-      ++run;
+    while (run < s.size() && plain_byte(s[run])) ++run;
     if (run > i) {
       out.append(s.data() + i, run - i);
       i = run;

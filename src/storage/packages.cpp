@@ -107,9 +107,24 @@ std::vector<std::size_t> dump_order(const std::vector<version_row>& rows, const 
 
 std::string dist_path(std::string_view package, std::string_view version_normalized, std::string_view reference,
                       std::string_view type) {
-  std::string v;
-  for (char c : version_normalized) v += (c == '/') ? std::string("%2F") : std::string(1, c);
-  return "/dist/" + std::string(package) + "/" + v + "/" + std::string(reference) + "." + std::string(type);
+  // Appended in place (a mirror rewrite builds one per version).
+  std::string p;
+  p.reserve(8 + package.size() + version_normalized.size() + reference.size() + type.size() + 8);
+  p += "/dist/";
+  p += package;
+  p += '/';
+  for (std::size_t at = 0;;) {  // a '/' in a branch name is escaped
+    const std::size_t slash = version_normalized.find('/', at);
+    p += version_normalized.substr(at, slash == std::string_view::npos ? slash : slash - at);
+    if (slash == std::string_view::npos) break;
+    p += "%2F";
+    at = slash + 1;
+  }
+  p += '/';
+  p += reference;
+  p += '.';
+  p += type;
+  return p;
 }
 
 std::string document_key(std::string_view package, bool dev) {

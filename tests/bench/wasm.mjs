@@ -96,7 +96,8 @@ export function upstreamDocument(name, bytes) {
 // module has the Worker's memory limit (128 MB): a document too large for it traps; then the result
 // says so (`failed`) and the rate is measured on the largest half-size that fits (`measured_mb`).
 // `entry: "pb_bench_parse_floor"` measures the floor instead: one simdjson parse and one copy of the
-// same document in the same module (tests/bench/mirror_rewrite.cpp).
+// same document in the same module; `entry: "pb_bench_design_floor"` the design's floor: two parses
+// and two copies, one per side of the D1 round trip (tests/bench/mirror_rewrite.cpp).
 export async function mirrorRewrite({ mb = 5, runs = 7, wasm = path.join(root, "build/wasm/pb_bench.wasm"), entry = "pb_bench_mirror_rewrite" } = {}) {
   const module = new WebAssembly.Module(readFileSync(wasm));
   const failures = [];

@@ -57,6 +57,11 @@ TEST_CASE("format_iso8601 writes Packagist's time form", "[http_date]") {
   CHECK(format_iso8601(1795914123000) == "2026-11-29T01:02:03+00:00");
   CHECK(format_iso8601(1795914123999) == "2026-11-29T01:02:03+00:00");
   CHECK(format_iso8601(-1000) == "1969-12-31T23:59:59+00:00");
+  CHECK(format_iso8601(253402300799000) == "9999-12-31T23:59:59+00:00");  // the last year written digit by digit
+  CHECK(format_iso8601(253402300800000) == "10000-01-01T00:00:00+00:00");
+  CHECK(format_iso8601(-62135596800000) == "0001-01-01T00:00:00+00:00");
+  CHECK(format_iso8601(-62167219200000) == "0000-01-01T00:00:00+00:00");
+  CHECK(format_iso8601(-62167219201000) == "-001-12-31T23:59:59+00:00");  // snprintf's %04lld, as before
 }
 
 TEST_CASE("parse_iso8601 takes only instants the four-digit forms can write back", "[http_date]") {

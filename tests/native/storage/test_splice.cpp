@@ -206,3 +206,9 @@ TEST_CASE("splice: random versions in random orders equal the full rebuild", "[s
   CHECK(spliced > 10);
   CHECK(spliced < uploads);
 }
+
+TEST_CASE("dist_path: the archive's path, a '/' of a branch name escaped", "[storage][native]") {
+  CHECK(storage::dist_path("acme/a", "1.2.3.0", "abc", "zip") == "/dist/acme/a/1.2.3.0/abc.zip");
+  CHECK(storage::dist_path("acme/a", "dev-feature/x/y", "0f", "tar") == "/dist/acme/a/dev-feature%2Fx%2Fy/0f.tar");
+  CHECK(storage::dist_path("acme/a", "dev-/", "", "zip") == "/dist/acme/a/dev-%2F/.zip");
+}
