@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "core/base64.h"
+#include "driver.h"
 #include "wire.h"
 
 namespace pb::fx {
@@ -438,6 +439,22 @@ typed_effect<std::monostate> respond(http::response r) {
   w.key("response");
   wire::write_response(w, r);
   return make<std::monostate>(std::move(w), ignore_value);
+}
+
+typed_effect<respond_result> respond_then(http::response r, const raw_effect& after) {
+  auto w = begin("http.respond");
+  // A host runs `after` only while the invocation may still raise it (the driver counts it, it comes first).
+  if (subrequests_left() > 0) w.key("after").raw(after.effect_json);
+  w.key("response");
+  wire::write_response(w, r);
+  return make<respond_result>(std::move(w), [](effect_outcome&& o) -> result<respond_result> {
+    if (!o) return std::move(o).err();
+    respond_result r;
+    const json& after = (*o)["after"];
+    if (!after.is_object()) return r;
+    r.after = parse_outcome(after);
+    return r;
+  });
 }
 
 typed_effect<std::monostate> queue_send(const json& body, std::int64_t delay_s) {

@@ -222,6 +222,14 @@ typed_effect<std::int64_t> clock_now_ms();
 typed_effect<std::int64_t> clock_sleep(std::int64_t ms);
 // Sends the response now; the coroutine continues afterwards (the host keeps it alive with waitUntil).
 typed_effect<std::monostate> respond(http::response r);
+// The same, and once the response went out the host runs `after` (another typed effect's raw form) in
+// the same suspension: one batch less for work that follows every response (a download's count).
+// `after` is the outcome of that effect, or empty when the host left it to the core (a host may: PROTOCOL.md
+// http.respond); the caller then raises it itself.
+struct respond_result {
+  std::optional<effect_outcome> after;
+};
+typed_effect<respond_result> respond_then(http::response r, const raw_effect& after);
 
 // ---- queue ------------------------------------------------------------------------------------------
 // Sends body to the Worker's sync queue; the host delivers it to a "queue" invocation no sooner than

@@ -455,9 +455,12 @@ export const runners = {
     return {};
   },
 
+  // With `after` (PROTOCOL.md): that effect runs once the response went out (io.respond returned: the
+  // Response is handed over), and its outcome comes back with this one, in the same batch.
   async "http.respond"(e, io) {
     io.respond(e.response);
-    return {};
+    if (e.after == null) return {};
+    return { after: await performEffect(e.after, io).then((value) => ({ ok: true, value: value ?? {} }), errorOutcome) };
   },
 };
 

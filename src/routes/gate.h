@@ -5,6 +5,7 @@
 
 #include "auth/authenticate.h"
 #include "auth/rate_limit.h"
+#include "bindings/effects.h"
 #include "bindings/task.h"
 #include "http/message.h"
 #include "routes/context.h"
@@ -23,6 +24,9 @@ void add_rate_headers(const request_context& ctx, http::response& r);
 
 // fx::respond with the rate headers; for handlers that stream after answering.
 task<bool> respond_early(const request_context& ctx, http::response r);
+// The same through fx::respond_then: once the response went out the host runs `after` with it (its
+// outcome in the result, empty when the host left it to the caller). An error: nothing went out.
+task<result<fx::respond_result>> respond_early_then(const request_context& ctx, http::response r, const raw_effect& after);
 
 // The response a handler returns when it answered early (status 0: nothing more to send).
 http::response already_sent();
