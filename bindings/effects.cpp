@@ -4,7 +4,6 @@
 #include <climits>
 
 #include "core/base64.h"
-#include "driver.h"
 #include "wire.h"
 
 namespace pb::fx {
@@ -434,26 +433,15 @@ typed_effect<std::monostate> invalidate_isolates(bool tokens, std::vector<std::s
   return make<std::monostate>(std::move(w), ignore_value);
 }
 
-typed_effect<std::monostate> respond(http::response r) {
-  auto w = begin("http.respond");
-  w.key("response");
-  wire::write_response(w, r);
-  return make<std::monostate>(std::move(w), ignore_value);
-}
-
-typed_effect<respond_result> respond_then(http::response r, const raw_effect& after) {
+typed_effect<bool> respond(http::response r, const raw_effect* after) {
   auto w = begin("http.respond");
   // A host runs `after` only while the invocation may still raise it (the driver counts it, it comes first).
-  if (subrequests_left() > 0) w.key("after").raw(after.effect_json);
+  if (after && subrequests_left() > 0) w.key("after").raw(after->effect_json);
   w.key("response");
   wire::write_response(w, r);
-  return make<respond_result>(std::move(w), [](effect_outcome&& o) -> result<respond_result> {
+  return make<bool>(std::move(w), [](effect_outcome&& o) -> result<bool> {
     if (!o) return std::move(o).err();
-    respond_result r;
-    const json& after = (*o)["after"];
-    if (!after.is_object()) return r;
-    r.after = parse_outcome(after);
-    return r;
+    return (*o)["after"].is_object();
   });
 }
 

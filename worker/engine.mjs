@@ -328,7 +328,7 @@ function release(inst, id) {
   }
 }
 
-// An effect's name in the debug log: an http.respond that carries another effect names both.
+// For the debug log: http.respond with `after` names both.
 const opName = (effect) => (effect.after ? `${effect.op}+${effect.after.op}` : effect.op);
 
 async function effectLoop(inst, id, state, io) {

@@ -455,8 +455,7 @@ export const runners = {
     return {};
   },
 
-  // With `after` (PROTOCOL.md): that effect runs once the response went out (io.respond returned: the
-  // Response is handed over), and its outcome comes back with this one, in the same batch.
+  // `after`: an effect to run once the Response is handed over (PROTOCOL.md).
   async "http.respond"(e, io) {
     io.respond(e.response);
     if (e.after == null) return {};

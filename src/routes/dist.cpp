@@ -51,9 +51,9 @@ fx::typed_effect<fx::d1_result> count_fetch(const request_context& ctx, std::int
 // leaves it to the core, follows it. Then, hourly, the token's last use. Whether the response went out.
 task<bool> respond_counted(request_context& ctx, http::response r, std::int64_t version_id, const storage::token_record& t) {
   auto count = count_fetch(ctx, version_id, t);
-  auto sent = co_await respond_early_then(ctx, std::move(r), count.raw);
+  auto sent = co_await respond_early(ctx, std::move(r), &count.raw);
   if (!sent) co_return false;
-  if (!sent->after) (void)co_await count;
+  if (!*sent) (void)co_await count;
   if (storage::needs_touch(t, ctx.now_ms)) (void)co_await storage::touch_token(t.id, ctx.now_ms);
   co_return true;
 }
