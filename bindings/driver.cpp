@@ -11,7 +11,7 @@ effect_sink*& current_effect_sink() {
 
 bool is_subrequest(std::string_view effect_json) {
   // Effects are written {"op":"…", …} (effects.cpp); the op's family decides. An http.respond that
-  // carries an effect to run after it (fx::respond_then writes it first) costs what that effect costs.
+  // carries an effect to run after it (fx::respond writes it first) costs what that effect costs.
   constexpr std::string_view key = "{\"op\":\"";
   if (effect_json.substr(0, key.size()) != key) return false;
   std::string_view op = effect_json.substr(key.size());
