@@ -10,11 +10,15 @@ effect_sink*& current_effect_sink() {
 }
 
 bool is_subrequest(std::string_view effect_json) {
-  // Effects are written {"op":"…", …} (effects.cpp); the op's family decides.
+  // Effects are written {"op":"…", …} (effects.cpp); the op's family decides. An http.respond that
+  // carries an effect to run after it (fx::respond writes it first) costs what that effect costs.
   constexpr std::string_view key = "{\"op\":\"";
   if (effect_json.substr(0, key.size()) != key) return false;
   std::string_view op = effect_json.substr(key.size());
   op = op.substr(0, op.find('"'));
+  constexpr std::string_view respond_after = "{\"op\":\"http.respond\",\"after\":";
+  if (effect_json.substr(0, respond_after.size()) == respond_after)
+    return is_subrequest(effect_json.substr(respond_after.size()));
   for (std::string_view family : {"d1.", "kv.", "r2.", "cache.", "queue."})
     if (op.substr(0, family.size()) == family) return true;
   return op == "fetch";

@@ -433,11 +433,16 @@ typed_effect<std::monostate> invalidate_isolates(bool tokens, std::vector<std::s
   return make<std::monostate>(std::move(w), ignore_value);
 }
 
-typed_effect<std::monostate> respond(http::response r) {
+typed_effect<bool> respond(http::response r, const raw_effect* after) {
   auto w = begin("http.respond");
+  // A host runs `after` only while the invocation may still raise it (the driver counts it, it comes first).
+  if (after && subrequests_left() > 0) w.key("after").raw(after->effect_json);
   w.key("response");
   wire::write_response(w, r);
-  return make<std::monostate>(std::move(w), ignore_value);
+  return make<bool>(std::move(w), [](effect_outcome&& o) -> result<bool> {
+    if (!o) return std::move(o).err();
+    return (*o)["after"].is_object();
+  });
 }
 
 typed_effect<std::monostate> queue_send(const json& body, std::int64_t delay_s) {

@@ -221,7 +221,12 @@ typed_effect<std::int64_t> clock_now_ms();
 // Waits ms milliseconds (at most 10 s) and answers the clock afterwards.
 typed_effect<std::int64_t> clock_sleep(std::int64_t ms);
 // Sends the response now; the coroutine continues afterwards (the host keeps it alive with waitUntil).
-typed_effect<std::monostate> respond(http::response r);
+// With `after` (another typed effect's raw form) the host runs that effect once the response went out,
+// in the same suspension: one batch less for work that follows every response (a download's count).
+// The value: whether the host ran `after` (a host may leave it to the core: PROTOCOL.md http.respond;
+// the caller then raises it itself). Its outcome is not read: the only user, the count, is logged by
+// the host when it fails.
+typed_effect<bool> respond(http::response r, const raw_effect* after = nullptr);
 
 // ---- queue ------------------------------------------------------------------------------------------
 // Sends body to the Worker's sync queue; the host delivers it to a "queue" invocation no sooner than

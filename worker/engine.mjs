@@ -328,11 +328,14 @@ function release(inst, id) {
   }
 }
 
+// For the debug log: http.respond with `after` names both.
+const opName = (effect) => (effect.after ? `${effect.op}+${effect.after.op}` : effect.op);
+
 async function effectLoop(inst, id, state, io) {
   try {
     while (state === 1) {
       const batch = JSON.parse(call(inst, (ex) => readOut(ex, id)));
-      io.batches?.push(batch.effects.map((effect) => effect.op));
+      io.batches?.push(batch.effects.map(opName));
       const results = await Promise.all(
         batch.effects.map((effect) => {
           return performEffect(effect, io).then(

@@ -455,9 +455,11 @@ export const runners = {
     return {};
   },
 
+  // `after`: an effect to run once the Response is handed over (PROTOCOL.md).
   async "http.respond"(e, io) {
     io.respond(e.response);
-    return {};
+    if (e.after == null) return {};
+    return { after: await performEffect(e.after, io).then((value) => ({ ok: true, value: value ?? {} }), errorOutcome) };
   },
 };
 

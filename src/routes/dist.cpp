@@ -35,18 +35,27 @@ http::response upstream_error(std::string_view name, std::string internal) {
                                       std::move(internal));
 }
 
-// After an archive went out whole: one more fetch in the stats (downloads.fetches) and, hourly, the
-// token's last use. Both happen after the client has its bytes.
-task<std::monostate> after_archive(request_context& ctx, std::int64_t version_id, const storage::token_record& t) {
-  // Grouped: under load the Worker commits concurrent downloads' counts in one D1 batch (PROTOCOL.md).
-  (void)co_await fx::d1_run_grouped(
+// One more fetch in the stats (downloads.fetches). Grouped: under load the Worker commits concurrent
+// downloads' counts in one D1 batch (PROTOCOL.md d1.run).
+fx::typed_effect<fx::d1_result> count_fetch(const request_context& ctx, std::int64_t version_id, const storage::token_record& t) {
+  return fx::d1_run_grouped(
       "downloads",
       "INSERT INTO downloads (package_id, version_normalized, token_id, day, count, fetches) "
       "SELECT package_id, version_normalized, ?, ?, 0, 1 FROM versions WHERE id = ? "
       "ON CONFLICT (package_id, version_normalized, token_id, day) DO UPDATE SET fetches = fetches + 1",
       {json(t.id), json(format_day(ctx.now_ms)), json(version_id)});
+}
+
+// Sends a whole archive's response and, only once it went out, counts the fetch: the count rides on the
+// response's effect (http.respond "after": one effect batch less per download) or, from a host that
+// leaves it to the core, follows it. Then, hourly, the token's last use. Whether the response went out.
+task<bool> respond_counted(request_context& ctx, http::response r, std::int64_t version_id, const storage::token_record& t) {
+  auto count = count_fetch(ctx, version_id, t);
+  auto sent = co_await respond_early(ctx, std::move(r), &count.raw);
+  if (!sent) co_return false;
+  if (!*sent) (void)co_await count;
   if (storage::needs_touch(t, ctx.now_ms)) (void)co_await storage::touch_token(t.id, ctx.now_ms);
-  co_return std::monostate{};
+  co_return true;
 }
 
 std::string content_type_for(std::string_view type) {
@@ -266,7 +275,7 @@ task<http::response> dist_archive(request_context& ctx) {
       redirect.header_list.set("cache-control", "private, no-store");
       ctx.cache = "r2";  // for the log: the bytes come straight from the store (the server's R2)
       // The client takes the whole archive from the store: one fetch in the stats, as a streamed one.
-      if (co_await respond_early(ctx, std::move(redirect))) (void)co_await after_archive(ctx, v.id, *auth.token);
+      (void)co_await respond_counted(ctx, std::move(redirect), v.id, *auth.token);
       co_return already_sent();
     }
   }
@@ -319,7 +328,7 @@ task<http::response> dist_archive(request_context& ctx) {
       ctx.cache = "edge";
       r.status = 200;
       r.body_from = (*hit)->body;
-      if (co_await respond_early(ctx, std::move(r))) (void)co_await after_archive(ctx, v.id, *auth.token);
+      (void)co_await respond_counted(ctx, std::move(r), v.id, *auth.token);
       co_return already_sent();
     }
   }
@@ -329,19 +338,16 @@ task<http::response> dist_archive(request_context& ctx) {
   if (ctx.cache.empty()) ctx.cache = "r2";
   r.status = 200;
   r.body_from = (*obj)->body;
-  if (co_await respond_early(ctx, std::move(r))) {
-    // Fill the edge cache after the client has its bytes: a second R2 read, never on the client's path.
-    if (edge_cache) {
-      auto again = co_await fx::r2_get(v.dist_key);
-      if (again && again->has_value()) {
-        http::headers h;
-        h.set("content-type", content_type_for(v.dist_type));
-        h.set("cache-control", "public, max-age=31536000, immutable");
-        h.set("content-length", std::to_string(v.dist_size));
-        (void)co_await fx::cache_put(cache_key, 200, std::move(h), {}, (*again)->body);
-      }
+  // Fill the edge cache after the client has its bytes: a second R2 read, never on the client's path.
+  if (co_await respond_counted(ctx, std::move(r), v.id, *auth.token) && edge_cache) {
+    auto again = co_await fx::r2_get(v.dist_key);
+    if (again && again->has_value()) {
+      http::headers h;
+      h.set("content-type", content_type_for(v.dist_type));
+      h.set("cache-control", "public, max-age=31536000, immutable");
+      h.set("content-length", std::to_string(v.dist_size));
+      (void)co_await fx::cache_put(cache_key, 200, std::move(h), {}, (*again)->body);
     }
-    (void)co_await after_archive(ctx, v.id, *auth.token);
   }
   co_return already_sent();
 }

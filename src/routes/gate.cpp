@@ -47,12 +47,11 @@ void add_rate_headers(const request_context& ctx, http::response& r) {
   r.header_list.set("x-ratelimit-reset", std::to_string(ctx.rate_reset_s));
 }
 
-task<bool> respond_early(const request_context& ctx, http::response r) {
+fx::typed_effect<bool> respond_early(const request_context& ctx, http::response r, const raw_effect* after) {
   add_rate_headers(ctx, r);
   r.log_route = ctx.route;
   r.log_cache = ctx.cache;
-  auto sent = co_await fx::respond(std::move(r));
-  co_return static_cast<bool>(sent);
+  return fx::respond(std::move(r), after);
 }
 
 http::response already_sent() {

@@ -5,6 +5,7 @@
 
 #include "routes/authenticate.h"
 #include "auth/rate_limit.h"
+#include "bindings/effects.h"
 #include "bindings/task.h"
 #include "http/message.h"
 #include "routes/context.h"
@@ -21,8 +22,9 @@ auth::rate_decision admit(request_context& ctx, const storage::token_record& t);
 // Adds X-RateLimit-Limit/-Remaining/-Reset when the caller has a limit.
 void add_rate_headers(const request_context& ctx, http::response& r);
 
-// fx::respond with the rate headers; for handlers that stream after answering.
-task<bool> respond_early(const request_context& ctx, http::response r);
+// fx::respond with the rate headers and log labels, for handlers that go on after answering: an error
+// when the response did not go out; else whether the host ran `after` with it. (Not a coroutine: no frame.)
+fx::typed_effect<bool> respond_early(const request_context& ctx, http::response r, const raw_effect* after = nullptr);
 
 // The response a handler returns when it answered early (status 0: nothing more to send).
 http::response already_sent();

@@ -4,11 +4,11 @@
 // (the harness reports how many) and to go together in the next D1 batch; no timing is assumed.
 import { test, describe, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, client, until } from "./helpers.mjs";
+import { startWorker, client, until, requestLines } from "./helpers.mjs";
 import { zipFiles } from "../upstreams/zip.mjs";
 
 const ADMIN = "group-admin-token";
-const COUNT_SQL = "DO UPDATE SET fetches = fetches + 1"; // the archive counter's upsert (routes/composer.cpp)
+const COUNT_SQL = "DO UPDATE SET fetches = fetches + 1"; // the archive counter's upsert (routes/dist.cpp)
 
 describe("group commit of download counts in workerd", () => {
   let mf, api, token, path;
@@ -67,6 +67,22 @@ describe("group commit of download counts in workerd", () => {
     assert.equal(now.runs, before.runs + 1, "one plain D1 run");
     assert.equal(now.batches, before.batches, "no batch");
     assert.equal(now.waiting, 0);
+  });
+
+  // Under a workers.dev host name (no edge cache) a warm download reads R2, then answers: its count
+  // rides on the response's effect (http.respond "after"), not in a batch of its own after it.
+  test("a warm download takes two effect batches: the R2 read, then the response with its count", async () => {
+    const total = await fetches();
+    const authorization = `Basic ${Buffer.from(`token:${token}`).toString("base64")}`;
+    for (let i = 0; i < 2; i++) {
+      const r = await mf.dispatchFetch(`https://pb-group.workers.dev${path}`, { headers: { authorization } });
+      assert.equal(r.status, 200);
+      assert.equal((await r.arrayBuffer()).byteLength, Number(r.headers.get("content-length")));
+    }
+    await until("both counted", async () => (await fetches()) === total + 2);
+    const warm = requestLines(logs, path).filter((l) => !l.phase).at(-1);
+    assert.deepEqual(warm.batches, [["r2.get"], ["http.respond+d1.run"]]);
+    assert.equal(warm.cache, "r2");
   });
 
   test("N concurrent downloads: exactly N counted, in fewer D1 calls than N", async () => {

@@ -66,6 +66,25 @@ describe("runner table in workerd", () => {
       return r.value;
     });
 
+  test("http.respond with after: the effect runs once the response is handed over, never when sending failed", async () => {
+    const put = (key) => ({ op: "kv.put", key, value: "1" });
+    assert.deepEqual(values(await run([{ op: "http.respond", response: { status: 200, headers: [] }, after: put("probe:after") }])), [
+      { after: { ok: true, value: {} } },
+    ]);
+    assert.deepEqual(values(await run([{ op: "http.respond", response: { status: 200, headers: [] } }])), [{}], "no after: {}");
+    const out = await run([
+      { op: "http.respond", response: { status: 599, headers: [] }, after: put("probe:after-unsent") },
+      { op: "kv.get", key: "probe:after-unsent" },
+      { op: "kv.get", key: "probe:after" },
+    ]);
+    assert.equal(out.results[0].ok, false, JSON.stringify(out.results[0]));
+    assert.equal(out.results[1].value.value, null, "not run: the response did not go out");
+    assert.equal(out.results[2].value.value, "1");
+    const failing = values(await run([{ op: "http.respond", response: { status: 200, headers: [] }, after: { op: "no.such" } }]));
+    assert.equal(failing[0].after.ok, false, "its failure is its own outcome, the response went out");
+    assert.equal(failing[0].after.error.name, "UnknownEffect");
+  });
+
   test("d1.run, d1.all, d1.first and d1.batch", async () => {
     const out = await run([
       { op: "d1.run", sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL)", params: [] },

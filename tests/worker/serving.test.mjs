@@ -215,8 +215,8 @@ describe("serving archives in workerd", () => {
     const line = requestLines(logs, path).find((l) => !l.phase);
     assert.deepEqual(
       line.batches,
-      [["d1.first", "d1.first"], ["d1.run"], ["d1.first"], ["crypto.aes_gcm_decrypt"], ["fetch"], ["r2.put"], ["d1.run"], ["cache.match"], ["r2.get"], ["http.respond"]],
-      "token and version row together; lease; source; its credentials; upstream; store; record; serve",
+      [["d1.first", "d1.first"], ["d1.run"], ["d1.first"], ["crypto.aes_gcm_decrypt"], ["fetch"], ["r2.put"], ["d1.run"], ["cache.match"], ["r2.get"], ["http.respond+d1.run"]],
+      "token and version row together; lease; source; its credentials; upstream; store; record; serve and count",
     );
     assert.deepEqual(after.batches.slice(0, 2), [["r2.get"], ["cache.put"]]);
   });

@@ -163,6 +163,10 @@ TEST_CASE("subrequests are the effects that leave the isolate", "[driver][budget
     CHECK(is_subrequest(std::string("{\"op\":\"") + op + "\",\"x\":1}"));
   for (const char* op : {"crypto.digest", "clock.now", "clock.sleep", "body.tee", "body.text", "http.respond", "compression.decompress", "fetcher"})
     CHECK_FALSE(is_subrequest(std::string("{\"op\":\"") + op + "\"}"));
+  // An http.respond costs what the effect it carries to run after it costs (fx::respond writes it first).
+  CHECK(is_subrequest(R"({"op":"http.respond","after":{"op":"d1.run","sql":"x","params":[]},"response":{"status":200}})"));
+  CHECK_FALSE(is_subrequest(R"({"op":"http.respond","after":{"op":"clock.now"},"response":{"status":200}})"));
+  CHECK_FALSE(is_subrequest(R"({"op":"http.respond","response":{"status":200,"headers":[["after","d1."]]}})"));
 }
 
 TEST_CASE("when_all of no tasks completes at once", "[driver]") {
