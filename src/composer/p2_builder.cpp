@@ -75,16 +75,16 @@ std::vector<const json*> values_of(const json& v) {
   return out;
 }
 
-// (key, value) pairs of a JSON array or object as PHP sees them.
-std::vector<std::pair<std::string, const json*>> pairs_of(const json& v) {
-  std::vector<std::pair<std::string, const json*>> out;
+// Calls f(key, value) for each pair of a JSON array or object as PHP sees them (an array's keys are its
+// indexes). The key is the callee's own copy: links lower-case and sanitize it in place.
+template <class F>
+void for_each_pair(const json& v, F&& f) {
   if (v.is_array()) {
     const auto& a = v.as_array();
-    for (std::size_t i = 0; i < a.size(); ++i) out.emplace_back(std::to_string(i), &a[i]);
+    for (std::size_t i = 0; i < a.size(); ++i) f(std::to_string(i), a[i]);
+  } else if (v.is_object()) {
+    for (const auto& [k, e] : v.as_object()) f(std::string(k), e);
   }
-  if (v.is_object())
-    for (const auto& [k, e] : v.as_object()) out.emplace_back(k, &e);
-  return out;
 }
 
 std::size_t utf8_length(unsigned char lead) {
@@ -423,20 +423,14 @@ std::optional<json> links_of(const json& cj, sv type, const std::string& self_lo
   if (!is_container(l)) return std::nullopt;
   json_object out;
   // Every version has a dozen links or more: each target is copied once and lower-cased in place, and
-  // sanitized without a copy when clean (was five strings per link, through pairs_of).
-  const bool list = l.is_array();
-  const json_array& a = l.as_array();  // one of the two is empty
-  const json_object& o = l.as_object();
-  const std::size_t n = list ? a.size() : o.size();
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const json& constraint = list ? a[i] : o[i].second;
-    if (!constraint.is_string()) continue;
-    std::string target = list ? std::to_string(i) : o[i].first;
+  // sanitized without a copy when clean.
+  out.reserve(l.size());
+  for_each_pair(l, [&](std::string target, const json& constraint) {
+    if (!constraint.is_string()) return;
     for (char& c : target) c = pb::ascii_lower(c);
-    if (target == self_lower) continue;
+    if (target == self_lower) return;
     assign(out, sanitized(std::move(target)), json(sanitized(rewrite_stability_flags(constraint.as_string()))));
-  }
+  });
   if (out.empty()) return std::nullopt;
   return json(std::move(out));
 }
@@ -446,11 +440,11 @@ std::optional<json> suggest_of(const json& cj, sv pretty_version) {
   const json& s = cj["suggest"];
   if (!is_container(s)) return std::nullopt;
   json_object out;
-  for (const auto& [name, reason] : pairs_of(s)) {
-    if (!reason->is_string()) continue;
-    const sv r = php_trim(reason->as_string()) == "self.version" ? pretty_version : reason->as_string();
-    assign(out, sanitize(name), json(sanitize(r)));
-  }
+  for_each_pair(s, [&](std::string name, const json& reason) {
+    if (!reason.is_string()) return;
+    const sv r = php_trim(reason.as_string()) == "self.version" ? pretty_version : reason.as_string();
+    assign(out, sanitized(std::move(name)), json(sanitize(r)));
+  });
   if (out.empty()) return std::nullopt;
   return json(std::move(out));
 }
