@@ -9,30 +9,73 @@ effect_sink*& current_effect_sink() {
   return sink;
 }
 
-bool is_subrequest(std::string_view effect_json) {
-  // Effects are written {"op":"…", …} (effects.cpp); the op's family decides. An http.respond that
-  // carries an effect to run after it (fx::respond writes it first) costs what that effect costs.
-  constexpr std::string_view key = "{\"op\":\"";
-  if (effect_json.substr(0, key.size()) != key) return false;
-  std::string_view op = effect_json.substr(key.size());
-  op = op.substr(0, op.find('"'));
-  constexpr std::string_view respond_after = "{\"op\":\"http.respond\",\"after\":";
-  if (effect_json.substr(0, respond_after.size()) == respond_after)
-    return is_subrequest(effect_json.substr(respond_after.size()));
-  for (std::string_view family : {"d1.", "kv.", "r2.", "cache.", "queue."})
-    if (op.substr(0, family.size()) == family) return true;
-  return op == "fetch";
+namespace {
+
+// Where the JSON value at `at` ends, for values as json_writer writes them (no spaces): an object or
+// array up to its closing bracket, a string up to its closing quote, a scalar up to the next , } or ].
+std::size_t skip_value(std::string_view s, std::size_t at) {
+  int depth = 0;
+  bool in_string = false;
+  for (; at < s.size(); ++at) {
+    char c = s[at];
+    if (in_string) {
+      if (c == '\\') ++at;
+      else if (c == '"') in_string = false;
+      if (!in_string && depth == 0) return at + 1;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') ++depth;
+    else if (c == '}' || c == ']') {
+      if (depth == 0) return at;
+      if (--depth == 0) return at + 1;
+    } else if (c == ',' && depth == 0) return at;
+  }
+  return at;
 }
 
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+}  // namespace
+
+int subrequest_cost(std::string_view effect_json) {
+  // Effects are written {"op":"…", …} (effects.cpp); the op's family decides. An http.respond costs what
+  // it carries: one for a body it reads from R2 (body_r2), plus what its `after` effect costs (fx::respond
+  // and fx::respond_r2 write both first, in that order).
+  constexpr std::string_view key = "{\"op\":\"";
+  if (!starts_with(effect_json, key)) return 0;
+  constexpr std::string_view respond = "{\"op\":\"http.respond\",";
+  if (starts_with(effect_json, respond)) {
+    std::string_view rest = effect_json.substr(respond.size());
+    int cost = 0;
+    constexpr std::string_view body_r2 = "\"body_r2\":";
+    if (starts_with(rest, body_r2)) {
+      cost = 1;
+      rest = rest.substr(skip_value(rest, body_r2.size()));
+      if (starts_with(rest, ",")) rest.remove_prefix(1);
+    }
+    constexpr std::string_view after = "\"after\":";
+    if (starts_with(rest, after)) cost += subrequest_cost(rest.substr(after.size()));
+    return cost;
+  }
+  std::string_view op = effect_json.substr(key.size());
+  op = op.substr(0, op.find('"'));
+  for (std::string_view family : {"d1.", "kv.", "r2.", "cache.", "queue."})
+    if (starts_with(op, family)) return 1;
+  return op == "fetch" ? 1 : 0;
+}
+
+bool is_subrequest(std::string_view effect_json) { return subrequest_cost(effect_json) > 0; }
+
 void driver::enqueue(std::string effect_json, effect_outcome* out, std::coroutine_handle<> waiter) {
-  if (is_subrequest(effect_json)) {
-    if (subrequests_used_ >= subrequest_budget_) {
+  if (int cost = subrequest_cost(effect_json)) {
+    if (subrequest_budget_ - subrequests_used_ < cost) {
       *out = make_error(error_code::unavailable, "this invocation used its budget of " + std::to_string(subrequest_budget_) +
                                                      " subrequests (PB_PLAN); the rest waits for the next one");
       refused_.push_back(waiter);
       return;
     }
-    ++subrequests_used_;
+    subrequests_used_ += cost;
   }
   pending_.push_back(pending{std::move(effect_json), out, waiter});
 }

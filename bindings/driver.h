@@ -21,6 +21,9 @@ enum class driver_state : int { done = 0, waiting = 1 };
 // which ends an invocation past its plan's limit. The driver counts them against the invocation's
 // budget and fails the ones past it itself (error_code::unavailable), so an invocation never reaches it.
 bool is_subrequest(std::string_view effect_json);
+// How many subrequests the effect makes: 0 or 1, 2 for an http.respond that reads its body from R2 and
+// runs a subrequest after it.
+int subrequest_cost(std::string_view effect_json);
 
 class driver final : public effect_sink {
  public:

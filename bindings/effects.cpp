@@ -445,6 +445,20 @@ typed_effect<bool> respond(http::response r, const raw_effect* after) {
   });
 }
 
+typed_effect<respond_outcome> respond_r2(http::response r, std::string_view key, const raw_effect* after) {
+  auto w = begin("http.respond");
+  // body_r2 first, then after: the driver reads the cost of both from the front (driver.cpp). The read
+  // itself is one subrequest, so `after` needs a second one.
+  w.key("body_r2").begin_object().field("key", key).end_object();
+  if (after && subrequests_left() > 1) w.key("after").raw(after->effect_json);
+  w.key("response");
+  wire::write_response(w, r);
+  return make<respond_outcome>(std::move(w), [](effect_outcome&& o) -> result<respond_outcome> {
+    if (!o) return std::move(o).err();
+    return respond_outcome{(*o)["found"].as_bool(true), (*o)["after"].is_object()};
+  });
+}
+
 typed_effect<std::monostate> queue_send(const json& body, std::int64_t delay_s) {
   auto w = begin("queue.send");
   w.key("body").value(body);

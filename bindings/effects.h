@@ -227,6 +227,15 @@ typed_effect<std::int64_t> clock_sleep(std::int64_t ms);
 // the caller then raises it itself). Its outcome is not read: the only user, the count, is logged by
 // the host when it fails.
 typed_effect<bool> respond(http::response r, const raw_effect* after = nullptr);
+// The same with the body read from R2 by the host (PROTOCOL.md http.respond "body_r2"): the host gets the
+// whole object and answers with it under r's headers, all in one effect. Only for a host that declares
+// it (settings::host_serves_r2). Not found: nothing was sent and `after` did not run; an error: nothing
+// was sent either (the read or the sending failed).
+struct respond_outcome {
+  bool found = true;
+  bool after_ran = false;
+};
+typed_effect<respond_outcome> respond_r2(http::response r, std::string_view key, const raw_effect* after = nullptr);
 
 // ---- queue ------------------------------------------------------------------------------------------
 // Sends body to the Worker's sync queue; the host delivers it to a "queue" invocation no sooner than

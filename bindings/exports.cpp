@@ -168,7 +168,7 @@ std::shared_ptr<const settings>& configured() {
   return s;
 }
 
-// {"v":2,"vars":{...}} -> settings.
+// {"v":2,"vars":{...},"host":{...}?} -> settings.
 result<settings> read_configuration(std::string_view doc) {
   auto parsed = parse_json(doc);
   if (!parsed) return std::move(parsed).err();
@@ -176,7 +176,9 @@ result<settings> read_configuration(std::string_view doc) {
     return make_error(error_code::protocol, "protocol version " + (*parsed)["v"].dump() + " is not " +
                                                 std::to_string(wire::protocol_version));
   if (!(*parsed)["vars"].is_object()) return make_error(error_code::protocol, "configuration without \"vars\"");
-  return settings::from_vars((*parsed)["vars"]);
+  settings s = settings::from_vars((*parsed)["vars"]);
+  s.host_serves_r2 = (*parsed)["host"]["respond_r2"].as_bool();
+  return s;
 }
 
 }  // namespace

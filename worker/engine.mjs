@@ -102,7 +102,8 @@ function stringBindings(env) {
 function configure(inst, env) {
   if (inst.env === env) return;
   call(inst, (ex) => {
-    const [ptr, len] = write(ex, JSON.stringify({ v: PROTOCOL_VERSION, vars: stringBindings(env) }));
+    // host: the protocol's optional forms this shim implements (http.respond "body_r2").
+    const [ptr, len] = write(ex, JSON.stringify({ v: PROTOCOL_VERSION, vars: stringBindings(env), host: { respond_r2: true } }));
     try {
       if (ex.pb_configure(ptr, len) !== 1) throw new Error("pb_configure rejected the configuration document");
     } finally {
@@ -328,8 +329,8 @@ function release(inst, id) {
   }
 }
 
-// For the debug log: http.respond with `after` names both.
-const opName = (effect) => (effect.after ? `${effect.op}+${effect.after.op}` : effect.op);
+// For the debug log: http.respond names the R2 read it makes (body_r2) and the effect it runs after.
+const opName = (effect) => (effect.body_r2 ? "r2.get+" : "") + (effect.after ? `${effect.op}+${effect.after.op}` : effect.op);
 
 async function effectLoop(inst, id, state, io) {
   try {

@@ -455,8 +455,14 @@ export const runners = {
     return {};
   },
 
-  // `after`: an effect to run once the Response is handed over (PROTOCOL.md).
+  // `after`: an effect to run once the Response is handed over; `body_r2`: the R2 object to answer with,
+  // read here (PROTOCOL.md). A gone object sends nothing and runs no `after`: the core answers instead.
   async "http.respond"(e, io) {
+    if (e.body_r2) {
+      const obj = await binding(io.env, "BUCKET").get(e.body_r2.key);
+      if (!obj) return { found: false };
+      e.response.body_handle = io.handles.add(obj.body, { length: obj.size });
+    }
     io.respond(e.response);
     if (e.after == null) return {};
     return { after: await performEffect(e.after, io).then((value) => ({ ok: true, value: value ?? {} }), errorOutcome) };

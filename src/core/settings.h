@@ -49,6 +49,10 @@ struct settings {
   // 502 and nothing stored). Archives stream through in 5 MiB parts, so this bounds storage and time,
   // not memory.
   std::int64_t max_archive_bytes = std::int64_t{1} << 30;
+  // The host reads an R2 object into a response itself (configuration document "host": {"respond_r2":
+  // true}; PROTOCOL.md http.respond "body_r2"): a warm /dist download is then one effect batch. Not a
+  // Worker variable: the host declares what it implements (the Worker does; the native hosts do not).
+  bool host_serves_r2 = false;
 
   // Every string binding, for sources whose credentials name a Worker secret ({"secret": NAME}).
   json vars = json::object();

@@ -48,12 +48,25 @@ fx::typed_effect<fx::d1_result> count_fetch(const request_context& ctx, std::int
 
 // Sends a whole archive's response and, only once it went out, counts the fetch: the count rides on the
 // response's effect (http.respond "after": one effect batch less per download) or, from a host that
-// leaves it to the core, follows it. Then, hourly, the token's last use. Whether the response went out.
-task<bool> respond_counted(request_context& ctx, http::response r, std::int64_t version_id, const storage::token_record& t) {
+// leaves it to the core, follows it. Then, hourly, the token's last use. With `from_r2` the host reads
+// that R2 object into the response itself (settings::host_serves_r2): a warm download is one batch.
+// Whether the response went out: false when the R2 object is gone (nothing was sent); an error when it
+// did not go out for another reason (the read or the sending failed).
+task<result<bool>> respond_counted(request_context& ctx, http::response r, std::int64_t version_id,
+                                   const storage::token_record& t, const std::string* from_r2 = nullptr) {
   auto count = count_fetch(ctx, version_id, t);
-  auto sent = co_await respond_early(ctx, std::move(r), &count.raw);
-  if (!sent) co_return false;
-  if (!*sent) (void)co_await count;
+  bool after_ran = false;
+  if (from_r2) {
+    auto sent = co_await respond_early_r2(ctx, std::move(r), *from_r2, &count.raw);
+    if (!sent) co_return std::move(sent).err();
+    if (!sent->found) co_return false;
+    after_ran = sent->after_ran;
+  } else {
+    auto sent = co_await respond_early(ctx, std::move(r), &count.raw);
+    if (!sent) co_return std::move(sent).err();
+    after_ran = *sent;
+  }
+  if (!after_ran) (void)co_await count;
   if (storage::needs_touch(t, ctx.now_ms)) (void)co_await storage::touch_token(t.id, ctx.now_ms);
   co_return true;
 }
@@ -332,14 +345,29 @@ task<http::response> dist_archive(request_context& ctx) {
       co_return already_sent();
     }
   }
-  auto obj = co_await fx::r2_get(v.dist_key);
-  if (!obj) co_return store_error(obj.err(), "reading " + v.dist_key);
-  if (!obj->has_value()) co_return gone();
-  if (ctx.cache.empty()) ctx.cache = "r2";
   r.status = 200;
-  r.body_from = (*obj)->body;
+  std::string_view cache_before = ctx.cache;
+  if (ctx.cache.empty()) ctx.cache = "r2";
+  result<bool> sent = false;
+  if (ctx.settings().host_serves_r2) {
+    // One effect: the host reads the object and answers with it (a gone object: nothing sent).
+    sent = co_await respond_counted(ctx, std::move(r), v.id, *auth.token, &v.dist_key);
+  } else {
+    auto obj = co_await fx::r2_get(v.dist_key);
+    if (!obj) {
+      sent = std::move(obj).err();
+    } else if (obj->has_value()) {
+      r.body_from = (**obj).body;
+      // Sending failed: the host answers for it (no response from the handler).
+      if (!co_await respond_counted(ctx, std::move(r), v.id, *auth.token)) co_return already_sent();
+      sent = true;
+    }
+  }
+  if (!sent || !*sent) ctx.cache = cache_before;  // nothing went out: the answer below is labelled as before
+  if (!sent) co_return store_error(sent.err(), "reading " + v.dist_key);
+  if (!*sent) co_return gone();
   // Fill the edge cache after the client has its bytes: a second R2 read, never on the client's path.
-  if (co_await respond_counted(ctx, std::move(r), v.id, *auth.token) && edge_cache) {
+  if (edge_cache) {
     auto again = co_await fx::r2_get(v.dist_key);
     if (again && again->has_value()) {
       http::headers h;

@@ -47,11 +47,22 @@ void add_rate_headers(const request_context& ctx, http::response& r) {
   r.header_list.set("x-ratelimit-reset", std::to_string(ctx.rate_reset_s));
 }
 
-fx::typed_effect<bool> respond_early(const request_context& ctx, http::response r, const raw_effect* after) {
+namespace {
+http::response&& labelled(const request_context& ctx, http::response& r) {
   add_rate_headers(ctx, r);
   r.log_route = ctx.route;
   r.log_cache = ctx.cache;
-  return fx::respond(std::move(r), after);
+  return std::move(r);
+}
+}  // namespace
+
+fx::typed_effect<bool> respond_early(const request_context& ctx, http::response r, const raw_effect* after) {
+  return fx::respond(labelled(ctx, r), after);
+}
+
+fx::typed_effect<fx::respond_outcome> respond_early_r2(const request_context& ctx, http::response r, std::string_view key,
+                                                       const raw_effect* after) {
+  return fx::respond_r2(labelled(ctx, r), key, after);
 }
 
 http::response already_sent() {

@@ -85,6 +85,33 @@ describe("runner table in workerd", () => {
     assert.equal(failing[0].after.error.name, "UnknownEffect");
   });
 
+  test("http.respond with body_r2: the object read here is the response's body; a gone one sends nothing and runs no after", async () => {
+    const bytes = Buffer.alloc(70_000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff;
+    assert.equal((await run([{ op: "r2.put", key: "probe/r2body", body: bytes.toString("latin1") }])).results[0].ok, true);
+    const stored = await (await mf.getR2Bucket("BUCKET")).get("probe/r2body");
+    const want = Buffer.from(await stored.arrayBuffer());
+    const put = (key) => ({ op: "kv.put", key, value: "1" });
+    // The probe answers with handle 1: the one the runner made for the object.
+    const r = await mf.dispatchFetch(`${BASE}/run`, {
+      method: "POST",
+      body: JSON.stringify({
+        effects: [{ op: "http.respond", body_r2: { key: "probe/r2body" }, after: put("probe:after-r2"), response: { status: 200, headers: [], body: "" } }],
+        respond_handle: 1,
+      }),
+    });
+    assert.ok(Buffer.from(await r.arrayBuffer()).equals(want), "the object's bytes");
+    assert.deepEqual(JSON.parse(r.headers.get("x-results")), [{ ok: true, value: { after: { ok: true, value: {} } } }]);
+    const gone = await run([
+      { op: "http.respond", body_r2: { key: "probe/no-such-object" }, after: put("probe:after-gone"), response: { status: 200, headers: [], body: "" } },
+      { op: "kv.get", key: "probe:after-gone" },
+      { op: "kv.get", key: "probe:after-r2" },
+    ]);
+    assert.deepEqual(values(gone)[0], { found: false });
+    assert.equal(gone.results[1].value.value, null, "after not run: nothing went out");
+    assert.equal(gone.results[2].value.value, "1");
+  });
+
   test("d1.run, d1.all, d1.first and d1.batch", async () => {
     const out = await run([
       { op: "d1.run", sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL)", params: [] },

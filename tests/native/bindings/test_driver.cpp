@@ -167,6 +167,30 @@ TEST_CASE("subrequests are the effects that leave the isolate", "[driver][budget
   CHECK(is_subrequest(R"({"op":"http.respond","after":{"op":"d1.run","sql":"x","params":[]},"response":{"status":200}})"));
   CHECK_FALSE(is_subrequest(R"({"op":"http.respond","after":{"op":"clock.now"},"response":{"status":200}})"));
   CHECK_FALSE(is_subrequest(R"({"op":"http.respond","response":{"status":200,"headers":[["after","d1."]]}})"));
+  // One that reads its body from R2 costs that read too, whatever the key holds, plus its `after`.
+  CHECK(subrequest_cost(R"({"op":"http.respond","body_r2":{"key":"a/\"}{,\\"},"response":{"status":200}})") == 1);
+  CHECK(subrequest_cost(R"({"op":"http.respond","body_r2":{"key":"a/\"}{,\\"},"after":{"op":"d1.run","sql":"x","params":[]},"response":{"status":200}})") == 2);
+  CHECK(subrequest_cost(R"({"op":"http.respond","body_r2":{"key":"k"},"after":{"op":"clock.now"},"response":{"status":200}})") == 1);
+  CHECK(subrequest_cost(R"({"op":"d1.run","sql":"x","params":[]})") == 1);
+}
+
+TEST_CASE("an http.respond reading R2 carries its count only while two subrequests are left", "[driver][budget]") {
+  // fx::respond_r2 attaches `after` only while two are left; with one left the response still goes.
+  auto root = []() -> task<std::string> {
+    auto first = co_await fx::kv_get("a");
+    raw_effect count{R"({"op":"d1.run","sql":"x","params":[]})"};
+    auto sent = co_await fx::respond_r2(http::response::json_body(200, "{}"), "k", &count);
+    co_return std::string(first ? "ok" : "refused") + "|" + (sent ? "sent" : "refused:" + sent.err().message);
+  };
+  driver d(root(), 2);
+  REQUIRE(d.start() == driver_state::waiting);
+  REQUIRE(d.resume(ok_results({R"({"value":"1"})"})) == driver_state::waiting);
+  json next = effects_of(d);
+  REQUIRE(next.size() == 1);
+  CHECK(next.as_array()[0]["body_r2"]["key"].as_string() == "k");
+  CHECK_FALSE(next.as_array()[0]["after"].is_object());  // only one subrequest left: no count on it
+  REQUIRE(d.resume(ok_results({R"({})"})) == driver_state::done);
+  CHECK(d.output() == "ok|sent");
 }
 
 TEST_CASE("when_all of no tasks completes at once", "[driver]") {
