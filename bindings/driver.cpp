@@ -41,7 +41,7 @@ bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(
 int subrequest_cost(std::string_view effect_json) {
   // Effects are written {"op":"…", …} (effects.cpp); the op's family decides. An http.respond costs what
   // it carries: one for a body it reads from R2 (body_r2), plus what its `after` effect costs (fx::respond
-  // and fx::respond_r2 write both first, in that order).
+  // writes both first, in that order).
   constexpr std::string_view key = "{\"op\":\"";
   if (!starts_with(effect_json, key)) return 0;
   constexpr std::string_view respond = "{\"op\":\"http.respond\",";

@@ -433,24 +433,12 @@ typed_effect<std::monostate> invalidate_isolates(bool tokens, std::vector<std::s
   return make<std::monostate>(std::move(w), ignore_value);
 }
 
-typed_effect<bool> respond(http::response r, const raw_effect* after) {
+typed_effect<respond_outcome> respond(http::response r, const raw_effect* after, std::string_view body_r2) {
   auto w = begin("http.respond");
-  // A host runs `after` only while the invocation may still raise it (the driver counts it, it comes first).
-  if (after && subrequests_left() > 0) w.key("after").raw(after->effect_json);
-  w.key("response");
-  wire::write_response(w, r);
-  return make<bool>(std::move(w), [](effect_outcome&& o) -> result<bool> {
-    if (!o) return std::move(o).err();
-    return (*o)["after"].is_object();
-  });
-}
-
-typed_effect<respond_outcome> respond_r2(http::response r, std::string_view key, const raw_effect* after) {
-  auto w = begin("http.respond");
-  // body_r2 first, then after: the driver reads the cost of both from the front (driver.cpp). The read
-  // itself is one subrequest, so `after` needs a second one.
-  w.key("body_r2").begin_object().field("key", key).end_object();
-  if (after && subrequests_left() > 1) w.key("after").raw(after->effect_json);
+  // body_r2, then after, both first: the driver reads what they cost from the front (driver.cpp). A host
+  // runs `after` only while the invocation may still raise it, the body's read counted first.
+  if (!body_r2.empty()) w.key("body_r2").begin_object().field("key", body_r2).end_object();
+  if (after && subrequests_left() > (body_r2.empty() ? 0 : 1)) w.key("after").raw(after->effect_json);
   w.key("response");
   wire::write_response(w, r);
   return make<respond_outcome>(std::move(w), [](effect_outcome&& o) -> result<respond_outcome> {

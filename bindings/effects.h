@@ -223,19 +223,17 @@ typed_effect<std::int64_t> clock_sleep(std::int64_t ms);
 // Sends the response now; the coroutine continues afterwards (the host keeps it alive with waitUntil).
 // With `after` (another typed effect's raw form) the host runs that effect once the response went out,
 // in the same suspension: one batch less for work that follows every response (a download's count).
-// The value: whether the host ran `after` (a host may leave it to the core: PROTOCOL.md http.respond;
-// the caller then raises it itself). Its outcome is not read: the only user, the count, is logged by
-// the host when it fails.
-typed_effect<bool> respond(http::response r, const raw_effect* after = nullptr);
-// The same with the body read from R2 by the host (PROTOCOL.md http.respond "body_r2"): the host gets the
-// whole object and answers with it under r's headers, all in one effect. Only for a host that declares
-// it (settings::host_serves_r2). Not found: nothing was sent and `after` did not run; an error: nothing
-// was sent either (the read or the sending failed).
+// With `body_r2` (an R2 key; only for a host that declares it, settings::host_serves_r2) the host reads
+// that whole object itself as the body, under r's headers: no r2.get of its own (PROTOCOL.md
+// http.respond). An error: nothing was sent (the read or the sending failed).
 struct respond_outcome {
+  // false: the body_r2 object is not there; nothing was sent and `after` did not run.
   bool found = true;
+  // Whether the host ran `after` (a host may leave it to the core: the caller then raises it itself).
+  // Its outcome is not read: the only user, the count, is logged by the host when it fails.
   bool after_ran = false;
 };
-typed_effect<respond_outcome> respond_r2(http::response r, std::string_view key, const raw_effect* after = nullptr);
+typed_effect<respond_outcome> respond(http::response r, const raw_effect* after = nullptr, std::string_view body_r2 = {});
 
 // ---- queue ------------------------------------------------------------------------------------------
 // Sends body to the Worker's sync queue; the host delivers it to a "queue" invocation no sooner than

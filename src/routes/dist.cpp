@@ -53,20 +53,12 @@ fx::typed_effect<fx::d1_result> count_fetch(const request_context& ctx, std::int
 // Whether the response went out: false when the R2 object is gone (nothing was sent); an error when it
 // did not go out for another reason (the read or the sending failed).
 task<result<bool>> respond_counted(request_context& ctx, http::response r, std::int64_t version_id,
-                                   const storage::token_record& t, const std::string* from_r2 = nullptr) {
+                                   const storage::token_record& t, std::string_view from_r2 = {}) {
   auto count = count_fetch(ctx, version_id, t);
-  bool after_ran = false;
-  if (from_r2) {
-    auto sent = co_await respond_early_r2(ctx, std::move(r), *from_r2, &count.raw);
-    if (!sent) co_return std::move(sent).err();
-    if (!sent->found) co_return false;
-    after_ran = sent->after_ran;
-  } else {
-    auto sent = co_await respond_early(ctx, std::move(r), &count.raw);
-    if (!sent) co_return std::move(sent).err();
-    after_ran = *sent;
-  }
-  if (!after_ran) (void)co_await count;
+  auto sent = co_await respond_early(ctx, std::move(r), &count.raw, from_r2);
+  if (!sent) co_return std::move(sent).err();
+  if (!sent->found) co_return false;
+  if (!sent->after_ran) (void)co_await count;
   if (storage::needs_touch(t, ctx.now_ms)) (void)co_await storage::touch_token(t.id, ctx.now_ms);
   co_return true;
 }
@@ -346,23 +338,21 @@ task<http::response> dist_archive(request_context& ctx) {
     }
   }
   r.status = 200;
-  std::string_view cache_before = ctx.cache;
-  if (ctx.cache.empty()) ctx.cache = "r2";
-  result<bool> sent = false;
+  // A host that reads R2 into the response itself (settings::host_serves_r2) gets the key with it: one
+  // effect. Others get the object's handle first.
+  std::string_view from_r2;
   if (ctx.settings().host_serves_r2) {
-    // One effect: the host reads the object and answers with it (a gone object: nothing sent).
-    sent = co_await respond_counted(ctx, std::move(r), v.id, *auth.token, &v.dist_key);
+    from_r2 = v.dist_key;
   } else {
     auto obj = co_await fx::r2_get(v.dist_key);
-    if (!obj) {
-      sent = std::move(obj).err();
-    } else if (obj->has_value()) {
-      r.body_from = (**obj).body;
-      // Sending failed: the host answers for it (no response from the handler).
-      if (!co_await respond_counted(ctx, std::move(r), v.id, *auth.token)) co_return already_sent();
-      sent = true;
-    }
+    if (!obj) co_return store_error(obj.err(), "reading " + v.dist_key);
+    if (!obj->has_value()) co_return gone();
+    r.body_from = (**obj).body;
   }
+  std::string_view cache_before = ctx.cache;
+  if (ctx.cache.empty()) ctx.cache = "r2";
+  auto sent = co_await respond_counted(ctx, std::move(r), v.id, *auth.token, from_r2);
+  if (!sent && from_r2.empty()) co_return already_sent();  // sending failed: the host answers for it
   if (!sent || !*sent) ctx.cache = cache_before;  // nothing went out: the answer below is labelled as before
   if (!sent) co_return store_error(sent.err(), "reading " + v.dist_key);
   if (!*sent) co_return gone();

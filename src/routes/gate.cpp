@@ -47,22 +47,12 @@ void add_rate_headers(const request_context& ctx, http::response& r) {
   r.header_list.set("x-ratelimit-reset", std::to_string(ctx.rate_reset_s));
 }
 
-namespace {
-http::response&& labelled(const request_context& ctx, http::response& r) {
+fx::typed_effect<fx::respond_outcome> respond_early(const request_context& ctx, http::response r, const raw_effect* after,
+                                                    std::string_view body_r2) {
   add_rate_headers(ctx, r);
   r.log_route = ctx.route;
   r.log_cache = ctx.cache;
-  return std::move(r);
-}
-}  // namespace
-
-fx::typed_effect<bool> respond_early(const request_context& ctx, http::response r, const raw_effect* after) {
-  return fx::respond(labelled(ctx, r), after);
-}
-
-fx::typed_effect<fx::respond_outcome> respond_early_r2(const request_context& ctx, http::response r, std::string_view key,
-                                                       const raw_effect* after) {
-  return fx::respond_r2(labelled(ctx, r), key, after);
+  return fx::respond(std::move(r), after, body_r2);
 }
 
 http::response already_sent() {

@@ -23,11 +23,10 @@ auth::rate_decision admit(request_context& ctx, const storage::token_record& t);
 void add_rate_headers(const request_context& ctx, http::response& r);
 
 // fx::respond with the rate headers and log labels, for handlers that go on after answering: an error
-// when the response did not go out; else whether the host ran `after` with it. (Not a coroutine: no frame.)
-fx::typed_effect<bool> respond_early(const request_context& ctx, http::response r, const raw_effect* after = nullptr);
-// The same with the body read from R2 by the host (fx::respond_r2; only where settings::host_serves_r2).
-fx::typed_effect<fx::respond_outcome> respond_early_r2(const request_context& ctx, http::response r, std::string_view key,
-                                                       const raw_effect* after = nullptr);
+// when the response did not go out; else whether it did (body_r2 found) and the host ran `after` with
+// it. (Not a coroutine: no frame.)
+fx::typed_effect<fx::respond_outcome> respond_early(const request_context& ctx, http::response r,
+                                                    const raw_effect* after = nullptr, std::string_view body_r2 = {});
 
 // The response a handler returns when it answered early (status 0: nothing more to send).
 http::response already_sent();

@@ -175,11 +175,11 @@ TEST_CASE("subrequests are the effects that leave the isolate", "[driver][budget
 }
 
 TEST_CASE("an http.respond reading R2 carries its count only while two subrequests are left", "[driver][budget]") {
-  // fx::respond_r2 attaches `after` only while two are left; with one left the response still goes.
+  // fx::respond with body_r2 attaches `after` only while two are left; with one left the response still goes.
   auto root = []() -> task<std::string> {
     auto first = co_await fx::kv_get("a");
     raw_effect count{R"({"op":"d1.run","sql":"x","params":[]})"};
-    auto sent = co_await fx::respond_r2(http::response::json_body(200, "{}"), "k", &count);
+    auto sent = co_await fx::respond(http::response::json_body(200, "{}"), &count, "k");
     co_return std::string(first ? "ok" : "refused") + "|" + (sent ? "sent" : "refused:" + sent.err().message);
   };
   driver d(root(), 2);
