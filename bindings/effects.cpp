@@ -51,21 +51,6 @@ result<d1_result> parse_d1(effect_outcome&& o) {
   return to_d1_result(*o);
 }
 
-r2_object_info to_info(const json& v) {
-  r2_object_info i;
-  i.key = std::string(v["key"].as_string());
-  i.size = v["size"].as_int();
-  i.etag = std::string(v["etag"].as_string());
-  i.uploaded_ms = v["uploaded_ms"].as_int();
-  i.http_metadata = v["http_metadata"];
-  i.custom_metadata = v["custom_metadata"];
-  if (const json* r = v.find("range"); r && r->is_object()) {
-    i.range_offset = (*r)["offset"].as_int();
-    i.range_length = (*r)["length"].as_int(-1);
-  }
-  return i;
-}
-
 const char* read_name(body_read r) {
   switch (r) {
     case body_read::text: return "text";
@@ -197,7 +182,6 @@ typed_effect<std::optional<r2_object>> r2_get(std::string key, body_read read, s
     if (!o) return std::move(o).err();
     if (!(*o)["found"].as_bool()) return std::optional<r2_object>{};
     r2_object obj;
-    obj.info = to_info(*o);
     auto body = reply_body(*o);
     if (!body) return make_error(error_code::protocol, "r2.get: bad body_b64: " + body.err().message);
     obj.text = std::move(*body);
@@ -206,15 +190,13 @@ typed_effect<std::optional<r2_object>> r2_get(std::string key, body_read read, s
   });
 }
 
-typed_effect<std::optional<r2_object_info>> r2_head(std::string key) {
+typed_effect<bool> r2_head(std::string key) {
   auto w = begin("r2.head");
   w.field("key", key);
-  return make<std::optional<r2_object_info>>(std::move(w),
-                                             [](effect_outcome&& o) -> result<std::optional<r2_object_info>> {
-                                               if (!o) return std::move(o).err();
-                                               if (!(*o)["found"].as_bool()) return std::optional<r2_object_info>{};
-                                               return std::optional<r2_object_info>{to_info(*o)};
-                                             });
+  return make<bool>(std::move(w), [](effect_outcome&& o) -> result<bool> {
+    if (!o) return std::move(o).err();
+    return (*o)["found"].as_bool();
+  });
 }
 
 typed_effect<r2_put_result> r2_put(r2_put_args a) {

@@ -91,20 +91,9 @@ typed_effect<std::monostate> kv_delete(std::string key);
 typed_effect<kv_list_result> kv_list(std::string prefix, std::string cursor = {}, std::int64_t limit = 1000);
 
 // ---- R2 -------------------------------------------------------------------------------------------
-struct r2_object_info {
-  std::string key;
-  std::int64_t size = 0;
-  std::string etag;
-  std::int64_t uploaded_ms = 0;
-  json http_metadata;    // {"contentType":..} as R2 keeps it
-  json custom_metadata;  // string -> string
-  // For ranged reads: the bytes actually returned.
-  std::int64_t range_offset = 0;
-  std::int64_t range_length = -1;
-};
-
+// The object info a host answers with (PROTOCOL.md r2.get: size, etag, metadata…) is not parsed: nothing
+// in the core reads it (sizes and digests come from D1), so no read pays for it.
 struct r2_object {
-  r2_object_info info;
   std::string text;                      // read == text or bytes
   http::body_handle body = http::no_body;  // read == handle
 };
@@ -120,7 +109,8 @@ struct r2_range {
 
 typed_effect<std::optional<r2_object>> r2_get(std::string key, body_read read = body_read::handle,
                                               std::optional<r2_range> range = std::nullopt);
-typed_effect<std::optional<r2_object_info>> r2_head(std::string key);
+// Whether the object exists.
+typed_effect<bool> r2_head(std::string key);
 
 struct r2_put_args {
   std::string key;
