@@ -15,8 +15,40 @@ using json_scan::broken;
 using json_scan::go_on;
 using json_scan::members;
 
+namespace {
+
+// The tree of a version read as text: each member's text parsed (it is valid JSON: its entry was
+// checked whole, and of at most a megabyte, so parse_json's value limit cannot refuse it).
+json tree_of(const composer::member_list<member_text>& members) {
+  json_object o;
+  o.reserve(members.size());
+  for (const auto& [key, value] : members) o.emplace_back(key, value.tree());
+  return json(std::move(o));
+}
+
+// expand()'s "__unset" test on a member's text (the string may be written with escapes).
+bool unset(const member_text& v) {
+  if (v.text == "\"__unset\"") return true;
+  if (v.text.front() != '"' || v.text.find('\\') == std::string_view::npos) return false;
+  auto s = json_scan::string_of(v.text);
+  return s && *s == "__unset";
+}
+
+}  // namespace
+
+json member_text::tree() const {
+  auto v = parse_json(text);
+  return v ? std::move(*v) : json();
+}
+
+const json& p2_version::tree() const {
+  if (tree_) return *tree_;
+  if (!built_) built_ = tree_of(*members_);
+  return *built_;
+}
+
 result<std::monostate> read_p2_versions(std::string_view doc, std::string_view name,
-                                        const std::function<bool(const json&)>& each, p2_lists which) {
+                                        const std::function<bool(const p2_version&)>& each, p2_lists which) {
   if (!simdjson::validate_utf8(doc.data(), doc.size())) return broken("the document is not UTF-8");
   if (doc.substr(0, 3) == "\xEF\xBB\xBF") doc.remove_prefix(3);  // a byte order mark, which simdjson skips too
   // "minified" may follow "packages" (Packagist writes it last): one pass for the top-level members,
@@ -52,6 +84,11 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
   if (!found) return found;
   for (std::string_view list : lists) {
     if (list.front() != '[') continue;
+    // The text path: the expanded state is a list of (key, the value's text in `doc`), so nothing is
+    // built or copied per value. An entry it does not follow turns the rest of the list over to the
+    // tree path, which goes on from the same state.
+    composer::member_list<member_text> state, data;
+    bool text_path = true;
     composer::expander expander;
     json_scanner sc(list);
     sc.take('[');
@@ -59,10 +96,33 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
     while (true) {
       auto text = sc.value();
       if (!text) return broken(sc.failure("a version entry was expected"));
-      auto entry = parse_json(*text);
-      if (!entry) return std::move(entry).err();
-      const json& version = minified ? expander.next(std::move(*entry)) : *entry;
-      if (!each(version)) return std::monostate{};
+      // Past a megabyte an entry may hold more values than parse_json allows: the tree path counts.
+      if (text_path && (text->front() != '{' || text->size() > 2 * max_json_values)) {
+        text_path = false;
+        if (minified) expander.next(tree_of(state));
+      }
+      if (text_path) {
+        auto checked = check_json(*text);
+        if (!checked) return std::move(checked).err();
+        data.clear();
+        json_scanner entry(*text);
+        auto scanned = members(entry, [&](std::string_view key, std::string_view member) -> result<go_on> {
+          data.emplace_back(std::string(key), member_text{member});
+          return go_on{};
+        });
+        if (!scanned) return scanned;
+        if (!minified || state.empty()) {
+          state.swap(data);  // taken as it is (expand(): the first entry, or the one after an empty one)
+        } else {
+          composer::expand_members(state, data, unset);
+        }
+        if (!each(p2_version(&state))) return std::monostate{};
+      } else {
+        auto entry = parse_json(*text);
+        if (!entry) return std::move(entry).err();
+        const json& version = minified ? expander.next(std::move(*entry)) : *entry;
+        if (!each(p2_version(&version))) return std::monostate{};
+      }
       if (sc.take(',')) continue;
       if (sc.take(']')) break;
       return broken("',' or ']' was expected");
