@@ -37,8 +37,66 @@ bool unset(const member_text& v) {
 }  // namespace
 
 json member_text::tree() const {
+  // Most members a caller asks for by name are plain strings (a version, a time) or small objects of
+  // them (dist, source): those are read here, the rest parsed.
+  if (text.front() == '"' && json_scan::is_plain_string(text.substr(1, text.size() - 2)))
+    return json(std::string(text.substr(1, text.size() - 2)));
+  if (text.front() == '{' && text.size() < 512) {
+    json_object o;
+    json_scanner sc(text);
+    auto walked = members(sc, [&](std::string_view key, std::string_view value) -> result<go_on> {
+      o.emplace_back(std::string(key), member_text{value}.tree());
+      return go_on{};
+    });
+    if (walked) return json(std::move(o));
+  }
   auto v = parse_json(text);
   return v ? std::move(*v) : json();
+}
+
+namespace {
+// Calls f(key, value) for each member but the first of each of `keys` (json::erase's rule).
+template <class F>
+void each_but(const composer::member_list<member_text>& members, std::span<const std::string_view> keys, F&& f) {
+  std::uint64_t dropped = 0;  // a bit per key
+  for (const auto& [key, value] : members) {
+    bool skip = false;
+    for (std::size_t i = 0; i < keys.size() && i < 64 && !skip; ++i)
+      if (!(dropped >> i & 1) && key == keys[i]) {
+        dropped |= std::uint64_t{1} << i;
+        skip = true;
+      }
+    if (!skip) f(key, value);
+  }
+}
+}  // namespace
+
+json p2_version::only(std::span<const std::string_view> keys) const {
+  json_object o;
+  for (const auto& [key, value] : *members_)
+    for (std::string_view k : keys)
+      if (key == k) {
+        bool seen = false;
+        for (const auto& kv : o) seen = seen || kv.first == k;
+        if (!seen) o.emplace_back(key, value.tree());
+      }
+  return json(std::move(o));
+}
+
+std::string p2_version::without(std::span<const std::string_view> keys) const {
+  std::string out = "{";
+  each_but(*members_, keys, [&](const std::string& key, const member_text& value) {
+    if (out.size() > 1) out += ',';
+    append_json_string(out, key);
+    out += ':';
+    if (value.dump_form()) {
+      out += value.text;
+    } else {
+      out += value.tree().dump();
+    }
+  });
+  out += '}';
+  return out;
 }
 
 const json& p2_version::tree() const {

@@ -74,58 +74,35 @@ result<storage::upstream_version> row_columns(const json& v) {
   return u;
 }
 
-// Walks the members that go into the row's composer.json: all but the first of each column key.
-template <class Members, class F>
-void composer_json_members(const Members& members, F&& f) {
-  bool dropped[std::size(column_keys)] = {};
-  for (const auto& [key, value] : members) {
-    bool column = false;
-    for (std::size_t i = 0; i < std::size(column_keys) && !column; ++i)
-      if (!dropped[i] && key == column_keys[i]) column = dropped[i] = true;
-    if (!column) f(key, value);
-  }
-}
-
 }  // namespace
 
 result<storage::upstream_version> upstream_version_row(const json& v) {
   auto u = row_columns(v);
   if (!u) return u;
-  // The version minus what the row keeps in columns, written without copying the version.
+  // The version minus what the row keeps in columns (the first of duplicate keys, as json::erase),
+  // written without copying the version.
+  bool dropped[std::size(column_keys)] = {};
   json_writer w;
   w.begin_object();
-  composer_json_members(v.as_object(), [&](const std::string& key, const json& value) { w.key(key).value(value); });
+  for (const auto& [key, value] : v.as_object()) {
+    bool column = false;
+    for (std::size_t i = 0; i < std::size(column_keys) && !column; ++i)
+      if (!dropped[i] && key == column_keys[i]) column = dropped[i] = true;
+    if (!column) w.key(key).value(value);
+  }
   w.end_object();
   u->v.composer_json = std::move(w).str();
   return u;
 }
 
 result<storage::upstream_version> upstream_version_row(const p2_version& v) {
-  const auto* members = v.members();
-  if (!members) return upstream_version_row(v.tree());
+  if (!v.members()) return upstream_version_row(v.tree());
   // The columns from a tree of the column members alone; the composer.json from the members' own text
-  // where it is what json_writer would write for them (is_dump_form), so most values are copied, not
-  // parsed and written again. Same bytes as the tree's (the differential test and the p2_rewrite fuzz
-  // target compare them).
-  json columns = json::object();
-  for (const auto& [key, value] : *members)
-    for (std::string_view c : column_keys)
-      if (key == c && !columns.find(c)) columns.set(c, value.tree());
-  auto u = row_columns(columns);
+  // where it is json_writer's form, so most values are copied, not parsed and written again: the same
+  // bytes as the tree's (the differential test and the p2_rewrite fuzz target compare them).
+  auto u = row_columns(v.only(column_keys));
   if (!u) return u;
-  std::string& out = u->v.composer_json;
-  out += '{';
-  composer_json_members(*members, [&](const std::string& key, const member_text& value) {
-    if (out.size() > 1) out += ',';
-    append_json_string(out, key);
-    out += ':';
-    if (value.dump_form()) {
-      out += value.text;
-    } else {
-      out += value.tree().dump();
-    }
-  });
-  out += '}';
+  u->v.composer_json = v.without(column_keys);
   return u;
 }
 
