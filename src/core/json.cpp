@@ -269,33 +269,16 @@ result<std::monostate> check_json(std::string_view text) {
   return std::monostate{};
 }
 
-namespace {
-// Whether a DOM holds more than `budget.left` values (as from_dom counts them), without a tree.
-bool over_budget(simdjson::dom::element e, value_budget& budget) {
-  if (!budget.take()) return true;
-  if (e.type() == simdjson::dom::element_type::ARRAY) {
-    for (simdjson::dom::element c : simdjson::dom::array(e.get_array().value_unsafe()))
-      if (over_budget(c, budget)) return true;
-  } else if (e.type() == simdjson::dom::element_type::OBJECT) {
-    for (auto field : simdjson::dom::object(e.get_object().value_unsafe()))
-      if (over_budget(field.value, budget)) return true;
-  }
-  return false;
-}
-}  // namespace
-
 result<json_view> parse_view(std::string_view text) {
   // A large text's parser outlives the call (the view points into it) until the next parse_view.
   static thread_local std::optional<simdjson::dom::parser> own;
   static thread_local std::string own_copy;
   own.reset();
   std::string().swap(own_copy);
+  if (text.size() > 2 * max_json_values)  // may hold too many values: parse_json counts them (rare)
+    if (auto checked = check_json(text); !checked) return std::move(checked).err();
   auto root = parse_dom(text, own, own_copy);
   if (!root) return std::move(root).err();
-  value_budget budget{max_json_values + 1};
-  if (text.size() > 2 * max_json_values && over_budget(*root, budget))
-    return make_error(error_code::payload_too_large,
-                      "the JSON document has more than " + std::to_string(max_json_values) + " values");
   return json_view(*root);
 }
 
@@ -343,12 +326,16 @@ json_view json_view::operator[](std::string_view key) const {
     if (field.key == key) return json_view(field.value);
   return {};
 }
-bool json_view::has(std::string_view key) const {
-  if (!is_object()) return false;
-  for (auto field : simdjson::dom::object(e_.get_object().value_unsafe()))
-    if (field.key == key) return true;
-  return false;
+std::vector<json_view> json_view::values() const {
+  std::vector<json_view> out;
+  if (is_array()) {
+    for (simdjson::dom::element c : simdjson::dom::array(e_.get_array().value_unsafe())) out.emplace_back(c);
+  } else if (is_object()) {
+    for (auto field : simdjson::dom::object(e_.get_object().value_unsafe())) out.emplace_back(field.value);
+  }
+  return out;
 }
+
 json json_view::tree() const {
   if (!present_) return json();
   value_budget budget{static_cast<std::size_t>(-1)};

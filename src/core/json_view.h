@@ -38,10 +38,9 @@ class json_view {
 
   // The first member named `key` (as json::find), or nothing (null) when absent or not an object.
   json_view operator[](std::string_view key) const;
-  bool has(std::string_view key) const;
 
   // f(key, value) for each member of an object in order, f(index as text, value) for each element of an
-  // array; nothing for a scalar.
+  // array; nothing for a scalar. The key is f's own copy.
   template <class F>
   void each(F&& f) const {
     if (!present_) return;
@@ -54,16 +53,7 @@ class json_view {
   }
 
   // The values of an array or an object, in order (PHP's foreach over an array).
-  std::vector<json_view> values() const {
-    std::vector<json_view> out;
-    if (!present_) return out;
-    if (e_.type() == simdjson::dom::element_type::ARRAY) {
-      for (simdjson::dom::element c : simdjson::dom::array(e_.get_array().value_unsafe())) out.emplace_back(c);
-    } else if (e_.type() == simdjson::dom::element_type::OBJECT) {
-      for (auto field : simdjson::dom::object(e_.get_object().value_unsafe())) out.emplace_back(field.value);
-    }
-    return out;
-  }
+  std::vector<json_view> values() const;
 
   // The owning tree parse_json would have built for this value.
   json tree() const;

@@ -13,9 +13,16 @@ namespace pb::sources {
 
 using json_scan::broken;
 using json_scan::go_on;
-using json_scan::members;
+
 
 namespace {
+
+// The reader's three walks over members (the document, "packages", each entry) share one instantiation
+// of json_scan::members: each of its own was about a kilobyte of the module.
+using member_fn = std::function<result<go_on>(std::string_view key, std::string_view value)>;
+[[gnu::noinline]] result<std::monostate> members(json_scanner& sc, const member_fn& member) {
+  return json_scan::members(sc, member);
+}
 
 // The tree of a version read as text: each member's text parsed (it is valid JSON: its entry was
 // checked whole, and of at most a megabyte, so parse_json's value limit cannot refuse it).
@@ -37,19 +44,10 @@ bool unset(const member_text& v) {
 }  // namespace
 
 json member_text::tree() const {
-  // Most members a caller asks for by name are plain strings (a version, a time) or small objects of
-  // them (dist, source): those are read here, the rest parsed.
+  // Most members a caller asks for by name are plain strings (a version, a time): read here, the rest
+  // parsed.
   if (text.front() == '"' && json_scan::is_plain_string(text.substr(1, text.size() - 2)))
     return json(std::string(text.substr(1, text.size() - 2)));
-  if (text.front() == '{' && text.size() < 512) {
-    json_object o;
-    json_scanner sc(text);
-    auto walked = members(sc, [&](std::string_view key, std::string_view value) -> result<go_on> {
-      o.emplace_back(std::string(key), member_text{value}.tree());
-      return go_on{};
-    });
-    if (walked) return json(std::move(o));
-  }
   auto v = parse_json(text);
   return v ? std::move(*v) : json();
 }
