@@ -14,7 +14,6 @@ namespace pb::sources {
 using json_scan::broken;
 using json_scan::go_on;
 
-
 namespace {
 
 // The reader's three walks over members (the document, "packages", each entry) share one instantiation
@@ -41,19 +40,7 @@ bool unset(const member_text& v) {
   return s && *s == "__unset";
 }
 
-}  // namespace
-
-json member_text::tree() const {
-  // Most members a caller asks for by name are plain strings (a version, a time): read here, the rest
-  // parsed.
-  if (text.front() == '"' && json_scan::is_plain_string(text.substr(1, text.size() - 2)))
-    return json(std::string(text.substr(1, text.size() - 2)));
-  auto v = parse_json(text);
-  return v ? std::move(*v) : json();
-}
-
-namespace {
-// Calls f(key, value) for each member but the first of each of `keys` (json::erase's rule).
+// Calls f(key, value) for each member but the first of each of `keys` (json::erase's rule; at most 64).
 template <class F>
 void each_but(const composer::member_list<member_text>& members, std::span<const std::string_view> keys, F&& f) {
   std::uint64_t dropped = 0;  // a bit per key
@@ -67,7 +54,17 @@ void each_but(const composer::member_list<member_text>& members, std::span<const
     if (!skip) f(key, value);
   }
 }
+
 }  // namespace
+
+json member_text::tree() const {
+  // Most members a caller asks for by name are plain strings (a version, a time): read here, the rest
+  // parsed.
+  if (text.front() == '"' && json_scan::is_plain_string(text.substr(1, text.size() - 2)))
+    return json(std::string(text.substr(1, text.size() - 2)));
+  auto v = parse_json(text);
+  return v ? std::move(*v) : json();
+}
 
 json p2_version::only(std::span<const std::string_view> keys) const {
   json_object o;
