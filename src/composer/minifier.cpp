@@ -21,30 +21,6 @@ json_object as_php_array(const json& v) {
 }
 
 
-json* find_member(json_object& o, std::string_view key) {
-  for (auto& [k, v] : o)
-    if (k == key) return &v;
-  return nullptr;
-}
-
-// $array[$key] = $value: replaces in place or appends.
-void php_assign(json_object& o, std::string_view key, json value) {
-  if (json* existing = find_member(o, key)) {
-    *existing = std::move(value);
-    return;
-  }
-  o.emplace_back(std::string(key), std::move(value));
-}
-
-void php_unset(json_object& o, std::string_view key) {
-  for (auto it = o.begin(); it != o.end(); ++it) {
-    if (it->first == key) {
-      o.erase(it);
-      return;
-    }
-  }
-}
-
 // The key of element i of a JSON array or object seen as a PHP array.
 std::string key_at(const json& v, std::size_t i) {
   return v.is_object() ? v.as_object()[i].first : std::to_string(i);
@@ -116,13 +92,7 @@ const json& expander::next(json data) {
   if (!expanded_.is_object()) expanded_ = json(as_php_array(expanded_));
   json_object& state = expanded_.as_object();
   json_object members = data.is_object() ? std::move(data.as_object()) : as_php_array(data);
-  for (auto& [key, val] : members) {
-    if (val.is_string() && val.as_string() == "__unset") {
-      php_unset(state, key);
-    } else {
-      php_assign(state, key, std::move(val));
-    }
-  }
+  expand_members(state, members, [](const json& v) { return v.is_string() && v.as_string() == "__unset"; });
   return expanded_;
 }
 

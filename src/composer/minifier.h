@@ -34,6 +34,31 @@ namespace pb::composer {
 // the string "__unset".
 [[nodiscard]] json expand(const json_array& minified);
 
+// minify()'s loop body over any representation of a version's top-level members, so the p2 writer can
+// run it on encoded values (p2_builder.cpp) and minify() on json trees, with one algorithm. A version is
+// a list of (key, Value); `identical` is PHP's !== negated, `is_null` PHP's !isset.
+template <class Value>
+using member_list = std::vector<std::pair<std::string, Value>>;
+
+// One step of expand() on a state that is a non-empty PHP array, over any representation of a
+// version's members (json trees in `expander`, the document's own text in sources/p2_reader.cpp): each
+// member of `data` is set in `state` (in place when present, else appended) or, when `is_unset` says
+// its value is "__unset", removed. `data` is consumed.
+template <class Value, class IsUnset>
+void expand_members(member_list<Value>& state, member_list<Value>& data, IsUnset is_unset) {
+  for (auto& [key, val] : data) {
+    auto it = state.begin();
+    while (it != state.end() && it->first != key) ++it;
+    if (is_unset(val)) {
+      if (it != state.end()) state.erase(it);
+    } else if (it != state.end()) {
+      it->second = std::move(val);
+    } else {
+      state.emplace_back(std::move(key), std::move(val));
+    }
+  }
+}
+
 // expand() one entry at a time: next() gives the expanded form of each entry in turn (valid until the
 // following call). Values of the entry are moved into the running state, never copied.
 class expander {
@@ -44,11 +69,6 @@ class expander {
   json expanded_;  // $expandedVersion, starts null
 };
 
-// minify()'s loop body over any representation of a version's top-level members, so the p2 writer can
-// run it on encoded values (p2_builder.cpp) and minify() on json trees, with one algorithm. A version is
-// a list of (key, Value); `identical` is PHP's !== negated, `is_null` PHP's !isset.
-template <class Value>
-using member_list = std::vector<std::pair<std::string, Value>>;
 
 template <class Value, class Identical, class IsNull>
 class basic_minifier {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/json_scan.h"
 #include "simdjson.h"
 
 namespace pb {
@@ -209,19 +210,21 @@ void dump_to(const json& j, std::string& out) {
 }
 }  // namespace
 
-result<json> parse_json(std::string_view text) {
+namespace {
+// simdjson's DOM of `text`, valid until the next call (both parsers' buffers are reused), or parse_json's
+// error for it.
+result<simdjson::dom::element> parse_dom(std::string_view text, std::optional<simdjson::dom::parser>& own,
+                                         std::string& own_copy) {
   // simdjson's DOM parser holds about 14 bytes per byte of input (tape, strings, structural indexes):
   // small documents share one parser per thread (per isolate in wasm; the native server parses on its
   // event loop and, rarely, on its blocking-work threads) that keeps its buffers; a large one gets its
   // own, freed right after, so one big document does not pin that memory.
   constexpr std::size_t shared_parser_bytes = 1024 * 1024;
   static thread_local simdjson::dom::parser shared;
-  std::optional<simdjson::dom::parser> own;
   simdjson::dom::parser& parser = text.size() <= shared_parser_bytes ? shared : own.emplace();
   // The padded copy simdjson reads: small documents reuse one buffer (a mirror parses three small
   // documents per version), a large one gets its own.
   static std::string shared_copy;
-  std::string own_copy;
   std::string& copy = text.size() <= shared_parser_bytes ? shared_copy : own_copy;
   copy.reserve(text.size() + simdjson::SIMDJSON_PADDING);
   copy.assign(text);
@@ -233,12 +236,84 @@ result<json> parse_json(std::string_view text) {
                       std::string("invalid JSON (") + simdjson::error_message(err) + ") in \"" + quoted +
                           (text.size() > 60 ? "...\"" : "\""));
   }
+  return root;
+}
+}  // namespace
+
+result<json> parse_json(std::string_view text) {
+  std::optional<simdjson::dom::parser> own;
+  std::string own_copy;
+  auto root = parse_dom(text, own, own_copy);
+  if (!root) return std::move(root).err();
   value_budget budget{max_json_values + 1};  // exhausted = more than max_json_values
-  json out = from_dom(root, budget);
+  json out = from_dom(*root, budget);
   if (budget.exhausted())
     return make_error(error_code::payload_too_large,
                       "the JSON document has more than " + std::to_string(max_json_values) + " values");
   return out;
+}
+
+result<std::monostate> check_json(std::string_view text) {
+  // A value takes at least two bytes but the last (a separator or a bracket each), so a text of at most
+  // 2 * max_json_values bytes cannot hold more than max_json_values: only a longer one is counted.
+  if (text.size() > 2 * max_json_values) {
+    auto tree = parse_json(text);
+    if (!tree) return std::move(tree).err();
+    return std::monostate{};
+  }
+  std::optional<simdjson::dom::parser> own;
+  std::string own_copy;
+  auto root = parse_dom(text, own, own_copy);
+  if (!root) return std::move(root).err();
+  return std::monostate{};
+}
+
+bool is_dump_form(std::string_view text) {
+  const char* p = text.data();
+  const std::size_t n = text.size();
+  const auto hex_digit = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  for (std::size_t i = 0; i < n;) {
+    const char c = p[i];
+    if (c == '"') {
+      for (++i;;) {
+        i = json_scanner::next_quote_or_backslash(p, i, n);
+        if (i >= n) return false;
+        if (p[i] == '"') break;
+        // An escape append_json_string writes: the short ones, else \u00xx (lower-case) for the other
+        // control characters. \/, \u00e9, \u2028 and the like are valid JSON it never writes.
+        if (i + 1 >= n) return false;
+        const char e = p[i + 1];
+        if (e == '"' || e == '\\' || e == 'n' || e == 'r' || e == 't' || e == 'b' || e == 'f') {
+          i += 2;
+          continue;
+        }
+        if (e != 'u' || i + 5 >= n || p[i + 2] != '0' || p[i + 3] != '0' || (p[i + 4] != '0' && p[i + 4] != '1') ||
+            !hex_digit(p[i + 5]))
+          return false;
+        const int code = (p[i + 4] - '0') * 16 + (p[i + 5] <= '9' ? p[i + 5] - '0' : p[i + 5] - 'a' + 10);
+        if (code == '\b' || code == '\t' || code == '\n' || code == '\f' || code == '\r') return false;
+        i += 6;
+      }
+      ++i;
+    } else if (c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ':') {
+      ++i;
+    } else if (c == 't' || c == 'n') {
+      i += 4;  // true, null (the text is valid JSON)
+    } else if (c == 'f') {
+      i += 5;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      // An integer as std::to_string writes it; at most 18 digits always fits int64. "-0", fractions
+      // and exponents are left to the tree.
+      if (c == '-') ++i;
+      const std::size_t digits = i;
+      while (i < n && p[i] >= '0' && p[i] <= '9') ++i;
+      if (i - digits == 0 || i - digits > 18 || (p[digits] == '0' && (i - digits > 1 || c == '-'))) return false;
+      if (i < n && (p[i] == '.' || p[i] == 'e' || p[i] == 'E')) return false;
+    } else {
+      return false;  // whitespace
+    }
+  }
+  return true;
 }
 
 namespace {

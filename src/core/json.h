@@ -84,6 +84,14 @@ class json {
 // simdjson's 1024 levels fails as invalid.
 inline constexpr std::size_t max_json_values = 500'000;
 result<json> parse_json(std::string_view text);
+// parse_json's checks without the tree: the same error for the same text, nothing built (a reader that
+// copies a valid value's text instead of rebuilding it: sources/p2_reader.cpp).
+result<std::monostate> check_json(std::string_view text);
+// Whether `text`, a valid JSON value (one parse_json accepts), is byte for byte what json::dump() writes
+// for the value it parses to, so the text can stand for its dump: no whitespace, strings escaped as
+// append_json_string escapes them, integers of at most 18 digits. Floats and anything else say false
+// (the caller dumps the tree then); never true where dump() would differ (tests/native/core/test_json.cpp).
+bool is_dump_form(std::string_view text);
 
 // Streaming writer; separators are inserted automatically. key() must precede each value in an object.
 class json_writer {

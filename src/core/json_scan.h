@@ -55,6 +55,23 @@ class json_scanner {
     return s_.substr(start, at_ - start);
   }
 
+  // The position of the first '"' or '\\' at or after `i` (n when none): eight bytes at a time (most of
+  // a p2 document's bytes are inside strings; a byte at a time was the scanner's whole cost).
+  static std::size_t next_quote_or_backslash(const char* p, std::size_t i, std::size_t n) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      const std::uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+      // A zero byte in q or b: the lowest flagged byte is exact (little-endian: wasm, and x86/arm hosts).
+      const std::uint64_t hit = ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs);
+      if (hit) return i + static_cast<std::size_t>(__builtin_ctzll(hit) / 8);
+    }
+    for (; i < n; ++i)
+      if (p[i] == '"' || p[i] == '\\') return i;
+    return n;
+  }
+
   // Why value() failed, for the error message.
   std::string failure(std::string_view otherwise) const {
     return too_deep_ ? "the document is too deep: more than 1024 nested objects and arrays" : std::string(otherwise);
@@ -76,23 +93,6 @@ class json_scanner {
     }
     at_ = s_.size();
     return false;
-  }
-
-  // The position of the first '"' or '\\' at or after `i` (n when none): eight bytes at a time (most of
-  // a p2 document's bytes are inside strings; a byte at a time was the scanner's whole cost).
-  static std::size_t next_quote_or_backslash(const char* p, std::size_t i, std::size_t n) {
-    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    for (; i + 8 <= n; i += 8) {
-      std::uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      const std::uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-      // A zero byte in q or b: the lowest flagged byte is exact (little-endian: wasm, and x86/arm hosts).
-      const std::uint64_t hit = ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs);
-      if (hit) return i + static_cast<std::size_t>(__builtin_ctzll(hit) / 8);
-    }
-    for (; i < n; ++i)
-      if (p[i] == '"' || p[i] == '\\') return i;
-    return n;
   }
 
   bool skip_container() {

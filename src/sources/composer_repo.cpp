@@ -127,8 +127,8 @@ task<result<bool>> read_composer_package(const upstream& u, const composer_root&
     if (!*r) co_return std::move(*r).err();
     if ((*r)->status == 404) continue;
     if ((*r)->status != 200) co_return upstream_error((*r)->url, "HTTP " + std::to_string((*r)->status));
-    auto read = read_p2_versions((*r)->text, name, [&](const json& v) {
-      each(v);
+    auto read = read_p2_versions((*r)->text, name, [&](const p2_version& v) {
+      each(v.tree());
       return true;
     }, p2_lists::last);
     // A valid document that is not an object lists nothing, as Composer reads it; anything else is broken.

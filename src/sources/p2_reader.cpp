@@ -13,10 +13,95 @@ namespace pb::sources {
 
 using json_scan::broken;
 using json_scan::go_on;
-using json_scan::members;
+
+namespace {
+
+// The reader's three walks over members (the document, "packages", each entry) share one instantiation
+// of json_scan::members: each of its own was about a kilobyte of the module.
+using member_fn = std::function<result<go_on>(std::string_view key, std::string_view value)>;
+[[gnu::noinline]] result<std::monostate> members(json_scanner& sc, const member_fn& member) {
+  return json_scan::members(sc, member);
+}
+
+// The tree of a version read as text: each member's text parsed (it is valid JSON: its entry was
+// checked whole, and of at most a megabyte, so parse_json's value limit cannot refuse it).
+json tree_of(const composer::member_list<member_text>& members) {
+  json_object o;
+  o.reserve(members.size());
+  for (const auto& [key, value] : members) o.emplace_back(key, value.tree());
+  return json(std::move(o));
+}
+
+// expand()'s "__unset" test on a member's text (the string may be written with escapes).
+bool unset(const member_text& v) {
+  if (v.text == "\"__unset\"") return true;
+  if (v.text.front() != '"' || v.text.find('\\') == std::string_view::npos) return false;
+  auto s = json_scan::string_of(v.text);
+  return s && *s == "__unset";
+}
+
+// Calls f(key, value) for each member but the first of each of `keys` (json::erase's rule; at most 64).
+template <class F>
+void each_but(const composer::member_list<member_text>& members, std::span<const std::string_view> keys, F&& f) {
+  std::uint64_t dropped = 0;  // a bit per key
+  for (const auto& [key, value] : members) {
+    bool skip = false;
+    for (std::size_t i = 0; i < keys.size() && i < 64 && !skip; ++i)
+      if (!(dropped >> i & 1) && key == keys[i]) {
+        dropped |= std::uint64_t{1} << i;
+        skip = true;
+      }
+    if (!skip) f(key, value);
+  }
+}
+
+}  // namespace
+
+json member_text::tree() const {
+  // Most members a caller asks for by name are plain strings (a version, a time): read here, the rest
+  // parsed.
+  if (text.front() == '"' && json_scan::is_plain_string(text.substr(1, text.size() - 2)))
+    return json(std::string(text.substr(1, text.size() - 2)));
+  auto v = parse_json(text);
+  return v ? std::move(*v) : json();
+}
+
+json p2_version::only(std::span<const std::string_view> keys) const {
+  json_object o;
+  for (const auto& [key, value] : *members_)
+    for (std::string_view k : keys)
+      if (key == k) {
+        bool seen = false;
+        for (const auto& kv : o) seen = seen || kv.first == k;
+        if (!seen) o.emplace_back(key, value.tree());
+      }
+  return json(std::move(o));
+}
+
+std::string p2_version::without(std::span<const std::string_view> keys) const {
+  std::string out = "{";
+  each_but(*members_, keys, [&](const std::string& key, const member_text& value) {
+    if (out.size() > 1) out += ',';
+    append_json_string(out, key);
+    out += ':';
+    if (value.dump_form()) {
+      out += value.text;
+    } else {
+      out += value.tree().dump();
+    }
+  });
+  out += '}';
+  return out;
+}
+
+const json& p2_version::tree() const {
+  if (tree_) return *tree_;
+  if (!built_) built_ = tree_of(*members_);
+  return *built_;
+}
 
 result<std::monostate> read_p2_versions(std::string_view doc, std::string_view name,
-                                        const std::function<bool(const json&)>& each, p2_lists which) {
+                                        const std::function<bool(const p2_version&)>& each, p2_lists which) {
   if (!simdjson::validate_utf8(doc.data(), doc.size())) return broken("the document is not UTF-8");
   if (doc.substr(0, 3) == "\xEF\xBB\xBF") doc.remove_prefix(3);  // a byte order mark, which simdjson skips too
   // "minified" may follow "packages" (Packagist writes it last): one pass for the top-level members,
@@ -52,6 +137,11 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
   if (!found) return found;
   for (std::string_view list : lists) {
     if (list.front() != '[') continue;
+    // The text path: the expanded state is a list of (key, the value's text in `doc`), so nothing is
+    // built or copied per value. An entry it does not follow turns the rest of the list over to the
+    // tree path, which goes on from the same state.
+    composer::member_list<member_text> state, data;
+    bool text_path = true;
     composer::expander expander;
     json_scanner sc(list);
     sc.take('[');
@@ -59,10 +149,33 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
     while (true) {
       auto text = sc.value();
       if (!text) return broken(sc.failure("a version entry was expected"));
-      auto entry = parse_json(*text);
-      if (!entry) return std::move(entry).err();
-      const json& version = minified ? expander.next(std::move(*entry)) : *entry;
-      if (!each(version)) return std::monostate{};
+      // Past a megabyte an entry may hold more values than parse_json allows: the tree path counts.
+      if (text_path && (text->front() != '{' || text->size() > 2 * max_json_values)) {
+        text_path = false;
+        if (minified) expander.next(tree_of(state));
+      }
+      if (text_path) {
+        auto checked = check_json(*text);
+        if (!checked) return std::move(checked).err();
+        data.clear();
+        json_scanner entry(*text);
+        auto scanned = members(entry, [&](std::string_view key, std::string_view member) -> result<go_on> {
+          data.emplace_back(std::string(key), member_text{member});
+          return go_on{};
+        });
+        if (!scanned) return scanned;
+        if (!minified || state.empty()) {
+          state.swap(data);  // taken as it is (expand(): the first entry, or the one after an empty one)
+        } else {
+          composer::expand_members(state, data, unset);
+        }
+        if (!each(p2_version(&state))) return std::monostate{};
+      } else {
+        auto entry = parse_json(*text);
+        if (!entry) return std::move(entry).err();
+        const json& version = minified ? expander.next(std::move(*entry)) : *entry;
+        if (!each(p2_version(&version))) return std::monostate{};
+      }
       if (sc.take(',')) continue;
       if (sc.take(']')) break;
       return broken("',' or ']' was expected");

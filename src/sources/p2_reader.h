@@ -1,13 +1,19 @@
 // Reading one package's versions out of an upstream p2 document without holding the document's tree:
-// the document is split into its version entries by a small structural scanner, each entry is parsed
-// (simdjson, core/json.h) into a small tree, expanded (composer::expander) and handed to the caller
-// before the next one is read. Memory: the document's text plus one version. What a packagist mirror
-// reads (sources/packagist.cpp); the benchmark's mirror rewrite measures it (tests/bench).
+// the document is split into its version entries by a small structural scanner; each entry is checked
+// (simdjson) and expanded (Composer's MetadataMinifier::expand) on its members' own text, so a version
+// is a list of (key, text of the value) pointing into the document, handed to the caller before the
+// next one is read; a tree is built only when asked for. Memory: the document's text plus one version.
+// What a packagist mirror reads (sources/packagist.cpp); the benchmark's mirror rewrite measures it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 
+#include "composer/minifier.h"
 #include "core/json.h"
 #include "core/result.h"
 
@@ -18,6 +24,42 @@ namespace pb::sources {
 // is not a list (Composer's repository reader, sources/composer_repo).
 enum class p2_lists { every, last };
 
+// A top-level member's value as the document wrote it (valid JSON: its entry was checked whole).
+struct member_text {
+  std::string_view text;
+  // Whether `text` is what json::dump() writes for its value (is_dump_form): -1 until asked, then kept
+  // for as long as the member stays in the expanded state.
+  mutable std::int8_t dumped = -1;
+  bool dump_form() const {
+    if (dumped < 0) dumped = is_dump_form(text) ? 1 : 0;
+    return dumped == 1;
+  }
+  // The value as a tree (parse_json cannot refuse it: see read_p2_versions).
+  json tree() const;
+};
+
+// One expanded version: its members as text (keys decoded, in the order expand() gives them,
+// duplicates kept), or, for a list the text path does not follow (an entry that is not an object, or
+// of more than a megabyte), a tree. tree() is the same value either way.
+class p2_version {
+ public:
+  explicit p2_version(const composer::member_list<member_text>* members) : members_(members) {}
+  explicit p2_version(const json* tree) : tree_(tree) {}
+  const composer::member_list<member_text>* members() const { return members_; }
+  const json& tree() const;
+
+  // For a version read as text (members() set): an object of the first member named by each of `keys`
+  // (a tree of those alone), and the version's JSON without those members, as json_writer writes the
+  // tree's (each member's own text where it is that form, is_dump_form; else its tree dumped).
+  json only(std::span<const std::string_view> keys) const;
+  std::string without(std::span<const std::string_view> keys) const;
+
+ private:
+  const composer::member_list<member_text>* members_ = nullptr;
+  const json* tree_ = nullptr;
+  mutable std::optional<json> built_;
+};
+
 // Calls `each` with every version of `name` (lower-case) in `doc`, in the document's order: the
 // entries of the keys of "packages" whose lower-cased form is `name` (see p2_lists), expanded when
 // "minified" is "composer/2.0". Each version is valid during its call only; `each`
@@ -26,6 +68,7 @@ enum class p2_lists { every, last };
 // "minified", a version entry) is not valid JSON. Values that are not read (other keys, other packages)
 // are only scanned for their extent, not validated: see docs/PERFORMANCE.md.
 result<std::monostate> read_p2_versions(std::string_view doc, std::string_view name,
-                                        const std::function<bool(const json&)>& each, p2_lists which = p2_lists::every);
+                                        const std::function<bool(const p2_version&)>& each,
+                                        p2_lists which = p2_lists::every);
 
 }  // namespace pb::sources

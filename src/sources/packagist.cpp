@@ -36,7 +36,7 @@ result<p2_read> read_p2(result<fx::fetch_response>& r, const std::string& name) 
   if (r->status == 404) return out;
   if (r->status != 200) return make_error(error_code::upstream, r->url + ": HTTP " + std::to_string(r->status));
   bool too_many = false;
-  auto read = read_p2_versions(r->text, name, [&](const json& v) {
+  auto read = read_p2_versions(r->text, name, [&](const p2_version& v) {
     auto row = upstream_version_row(v);
     if (!row) {
       if (out.skipped.size() < 20) out.skipped.push_back(name + " " + row.err().message);

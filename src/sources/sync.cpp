@@ -31,7 +31,15 @@ bool hex_reference(std::string_view r) {
 bool room_for_package() { return fx::subrequests_left() >= package_subrequests + slice_closing_subrequests; }
 bool room_for_slice() { return fx::subrequests_left() >= 2 + package_subrequests + slice_closing_subrequests; }
 
-result<storage::upstream_version> upstream_version_row(const json& v) {
+namespace {
+
+// The keys a row keeps in columns (or drops), not in its composer.json: the first of duplicate keys,
+// as json::erase removes it.
+constexpr std::string_view column_keys[] = {"version", "version_normalized", "dist", "source", "notification-url", "time", "uid"};
+
+// Everything of the row but its composer.json, from the version's members (only the column keys are
+// read).
+result<storage::upstream_version> row_columns(const json& v) {
   if (!v["version"].is_string()) return make_error(error_code::bad_request, "a version without \"version\"");
   std::string version(v["version"].as_string());
   std::string normalized(v["version_normalized"].as_string());
@@ -61,22 +69,40 @@ result<storage::upstream_version> upstream_version_row(const json& v) {
   u.v.dist_shasum = std::string(dist["shasum"].as_string());
   u.upstream_dist_url = dist_url->href;
   if (auto t = parse_iso8601(v["time"].as_string()); t) u.v.release_time = *t;
+  u.stability = std::string(versions::parse_stability(normalized));
+  u.is_dev = composer::is_dev_version(normalized);
+  return u;
+}
+
+}  // namespace
+
+result<storage::upstream_version> upstream_version_row(const json& v) {
+  auto u = row_columns(v);
+  if (!u) return u;
   // The version minus what the row keeps in columns (the first of duplicate keys, as json::erase),
   // written without copying the version.
-  constexpr std::string_view columns[] = {"version", "version_normalized", "dist", "source", "notification-url", "time", "uid"};
-  bool dropped[std::size(columns)] = {};
+  bool dropped[std::size(column_keys)] = {};
   json_writer w;
   w.begin_object();
   for (const auto& [key, value] : v.as_object()) {
     bool column = false;
-    for (std::size_t i = 0; i < std::size(columns) && !column; ++i)
-      if (!dropped[i] && key == columns[i]) column = dropped[i] = true;
+    for (std::size_t i = 0; i < std::size(column_keys) && !column; ++i)
+      if (!dropped[i] && key == column_keys[i]) column = dropped[i] = true;
     if (!column) w.key(key).value(value);
   }
   w.end_object();
-  u.v.composer_json = std::move(w).str();
-  u.stability = std::string(versions::parse_stability(normalized));
-  u.is_dev = composer::is_dev_version(normalized);
+  u->v.composer_json = std::move(w).str();
+  return u;
+}
+
+result<storage::upstream_version> upstream_version_row(const p2_version& v) {
+  if (!v.members()) return upstream_version_row(v.tree());
+  // The columns from a tree of the column members alone; the composer.json from the members' own text
+  // where it is json_writer's form, so most values are copied, not parsed and written again: the same
+  // bytes as the tree's (the differential test and the p2_rewrite fuzz target compare them).
+  auto u = row_columns(v.only(column_keys));
+  if (!u) return u;
+  u->v.composer_json = v.without(column_keys);
   return u;
 }
 

@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "core/settings.h"
+#include "sources/p2_reader.h"
 #include "storage/packages.h"
 #include "storage/sources.h"
 
@@ -53,6 +54,9 @@ task<result<std::monostate>> finish_sync(const storage::source_record& s, storag
 // One upstream version object (Composer's package format) → the row we keep; the error says why a
 // version is skipped. References are made hex (Composer's mirror URLs need hex %reference%).
 result<storage::upstream_version> upstream_version_row(const json& version);
+// The same row for a version read from a p2 document (sources/p2_reader.h): from its members' text when
+// it has them, byte for byte what the tree gives.
+result<storage::upstream_version> upstream_version_row(const p2_version& version);
 
 json slice_to_json(const slice_report& r);
 

@@ -24,7 +24,7 @@ extern "C" __attribute__((used, visibility("default"))) std::int64_t pb_bench_mi
   // As in sources::mirror_package: the rows are what stays of the document once read.
   std::vector<pb::storage::version_row> rows;
   bool ok = true;
-  auto read = pb::sources::read_p2_versions(std::string_view(doc, len), package, [&](const pb::json& v) {
+  auto read = pb::sources::read_p2_versions(std::string_view(doc, len), package, [&](const pb::sources::p2_version& v) {
     auto row = pb::sources::upstream_version_row(v);
     if (!row) return ok = false;
     rows.push_back(std::move(row->v));

@@ -119,7 +119,7 @@ inline std::optional<rewrite> mirror_rewrite(std::string_view text, std::string_
 inline std::optional<rewrite> production_rewrite(std::string_view text, std::string_view name) {
   rewrite out;
   std::vector<storage::version_row> rows;
-  auto read = sources::read_p2_versions(text, name, [&](const json& v) {
+  auto read = sources::read_p2_versions(text, name, [&](const sources::p2_version& v) {
     auto row = sources::upstream_version_row(v);
     if (!row) {
       out.skipped.push_back(row.err().message);

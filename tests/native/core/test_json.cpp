@@ -77,3 +77,59 @@ TEST_CASE("the writer replaces bytes that are not UTF-8 as TextDecoder reads the
     CHECK(json(in).dump() == w.str());
   }
 }
+
+TEST_CASE("is_dump_form: true only where dump() writes the text back, byte for byte", "[json]") {
+  // (text, whether it is dump()'s form). Where it says true, dump() of the parsed value must be the
+  // text itself: the mirror copies such text instead of the tree's dump (sources/p2_reader.cpp).
+  const std::pair<std::string, bool> cases[] = {
+      {R"({"a":[1,-2,0,true,false,null,"x"],"b":{}})", true},
+      {R"("\"\\\n\r\t\b\f\u0000\u001f\u001b\u0001")", true},
+      {"\"caf\xC3\xA9 \xE2\x80\xA8 \x7F\"", true},  // UTF-8 and DEL as they are
+      {R"(123456789012345678)", true},
+      {R"(-123456789012345678)", true},
+      {R"({"a":{"a":1,"a":2}})", true},  // duplicate keys: the tree keeps both
+      {R"({"a": 1})", false},            // whitespace
+      {" 1", false},
+      {"[1,\n2]", false},
+      {R"("a\/b")", false},           // dump() does not escape '/'
+      {R"("\u00e9")", false},         // nor non-ASCII
+      {R"("\u001B")", false},         // upper-case hex
+      {R"("\u000a")", false},         // \n is written short
+      {R"("\u0008")", false},
+      {R"("\u2028")", false},
+      {R"("\ud83d\ude00")", false},
+      {R"(1.5)", false},              // floats are left to the tree
+      {R"(1e5)", false},
+      {R"(1E5)", false},
+      {R"(-0)", false},
+      {R"(1234567890123456789)", false},  // 19 digits: may not fit int64
+      {R"([1.0])", false},
+  };
+  for (const auto& [text, dumped] : cases) {
+    INFO(text);
+    auto v = parse_json(text);
+    REQUIRE(v.ok());
+    CHECK(is_dump_form(text) == dumped);
+    if (dumped) CHECK(v->dump() == text);
+  }
+  // Nested containers and empty keys.
+  for (const char* t : {R"({"k":["a",{"b":[]}],"n":-5})", R"([[[]]])", R"({"":""})"}) {
+    CHECK(is_dump_form(t));
+    CHECK(parse_json(t)->dump() == t);
+  }
+}
+
+TEST_CASE("check_json: parse_json's verdict without the tree", "[json]") {
+  for (const char* t : {"{}", "[1,2", R"({"a":tru})", "\"\xFF\"", "", "  [1] ", "1 2"}) {
+    INFO(t);
+    auto tree = parse_json(t);
+    auto checked = check_json(t);
+    REQUIRE(tree.ok() == checked.ok());
+    if (!tree.ok()) CHECK(tree.err().message == checked.err().message);
+  }
+  // Past 2 * max_json_values bytes the values are counted, as parse_json counts them.
+  std::string many = "[";
+  for (std::size_t i = 0; i <= max_json_values; ++i) many += i ? ",0" : "0";
+  many += ']';
+  CHECK(check_json(many).err().code == error_code::payload_too_large);
+}
