@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "core/json_scan.h"
+
 namespace pb {
 
 effect_sink*& current_effect_sink() {
@@ -10,29 +12,6 @@ effect_sink*& current_effect_sink() {
 }
 
 namespace {
-
-// Where the JSON value at `at` ends, for values as json_writer writes them (no spaces): an object or
-// array up to its closing bracket, a string up to its closing quote, a scalar up to the next , } or ].
-std::size_t skip_value(std::string_view s, std::size_t at) {
-  int depth = 0;
-  bool in_string = false;
-  for (; at < s.size(); ++at) {
-    char c = s[at];
-    if (in_string) {
-      if (c == '\\') ++at;
-      else if (c == '"') in_string = false;
-      if (!in_string && depth == 0) return at + 1;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') ++depth;
-    else if (c == '}' || c == ']') {
-      if (depth == 0) return at;
-      if (--depth == 0) return at + 1;
-    } else if (c == ',' && depth == 0) return at;
-  }
-  return at;
-}
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -51,8 +30,11 @@ int subrequest_cost(std::string_view effect_json) {
     constexpr std::string_view body_r2 = "\"body_r2\":";
     if (starts_with(rest, body_r2)) {
       cost = 1;
-      rest = rest.substr(skip_value(rest, body_r2.size()));
-      if (starts_with(rest, ",")) rest.remove_prefix(1);
+      rest.remove_prefix(body_r2.size());
+      json_scanner sc(rest);
+      auto value = sc.value();
+      if (!value || !sc.take(',')) return cost;  // nothing follows the body's key
+      rest.remove_prefix(static_cast<std::size_t>(value->data() + value->size() - rest.data()) + 1);
     }
     constexpr std::string_view after = "\"after\":";
     if (starts_with(rest, after)) cost += subrequest_cost(rest.substr(after.size()));
