@@ -285,8 +285,12 @@ function readFetchFinish(inst, ex, id, u8, ptr) {
   if (head.status === 0) return {};
   let at = ptr + 24 + headLen;
   let init = head.init;
-  if (getU32(u8, at) === 0) at += 4;
-  else if (Array.isArray(init)) [init, at] = getHeaders(u8, at, [...init]);
+  // No header of its own: the head's Headers, built once per head id (a Response copies a Headers
+  // object's entries natively instead of converting a record's strings on every hit).
+  if (getU32(u8, at) === 0) {
+    at += 4;
+    if (headId) init = head.headers ??= new Headers(init);
+  } else if (Array.isArray(init)) [init, at] = getHeaders(u8, at, [...init]);
   else [init, at] = getHeaders(u8, at, Object.assign(Object.create(null), init));
   const dn = getU32(u8, at);
   const log = dn ? { ...head.log, detail: getString(u8, at + 4, dn) } : head.log;

@@ -41,6 +41,7 @@ function toResponse(r, handles, method) {
 // pairs) or a JSON response's (r.headers, pairs: http.respond).
 function headerValue(r, name) {
   const init = r.init ?? r.headers;
+  if (init instanceof Headers) return init.get(name) ?? undefined;
   const pairs = Array.isArray(init) ? init : Object.entries(init);
   return pairs.find(([k]) => k.toLowerCase() === name)?.[1];
 }

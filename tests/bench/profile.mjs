@@ -92,7 +92,9 @@ try {
   }
   console.log(`${kind}: ${r.requests} requests, ${r.rps.toFixed(0)} req/s, workerd ${r.workerd_cpu_ms_per_req.toFixed(3)} ms CPU/req; profile ${(total / 1000).toFixed(0)} ms sampled`);
   console.log(`all wasm functions: ${((100 * wasmTotal) / total).toFixed(1)}%, ${(wasmTotal / 1000 / r.requests).toFixed(4)} ms/req`);
-  for (const [k, t] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40))
+  // PB_PROFILE_TOP=<n>: list n functions instead of 40; PB_PROFILE_WASM=1: only the wasm ones.
+  const listed = [...self.entries()].filter(([k]) => !process.env.PB_PROFILE_WASM || k.startsWith("wasm "));
+  for (const [k, t] of listed.sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PB_PROFILE_TOP) || 40))
     console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${(t / 1000 / r.requests).toFixed(4)} ms/req  ${k}`);
   // PB_PROFILE_CALLERS=<substring>: who calls the functions whose name contains it (self time by caller
   // chain, three frames up), to find where a shared helper (strlen, malloc) is paid from.
