@@ -37,8 +37,8 @@ function toResponse(r, handles, method) {
   return new Response(body, { status: r.status, headers: r.init ?? headerInit(r.headers) });
 }
 
-// A header of a response from the core: a binary finish document's (r.init: a record, or a list of
-// pairs) or a JSON response's (r.headers, pairs: http.respond).
+// A header of a response from the core: a binary finish document's (r.init: a record, a list of pairs,
+// or the Headers kept for its head id) or a JSON response's (r.headers, pairs: http.respond).
 function headerValue(r, name) {
   const init = r.init ?? r.headers;
   if (init instanceof Headers) return init.get(name) ?? undefined;
