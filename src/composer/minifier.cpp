@@ -104,17 +104,4 @@ json expand(const json_array& minified) {
   return json(std::move(out));
 }
 
-bool php_truthy(const json& v) {
-  switch (v.type()) {
-    case json::kind::null: return false;
-    case json::kind::boolean: return v.as_bool();
-    case json::kind::integer: return v.as_int() != 0;
-    case json::kind::number: return v.as_double() != 0.0;
-    case json::kind::string: return !v.as_string().empty() && v.as_string() != "0";
-    case json::kind::array:
-    case json::kind::object: return v.size() != 0;
-  }
-  return false;
-}
-
 }  // namespace pb::composer

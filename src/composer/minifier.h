@@ -18,8 +18,20 @@ namespace pb::composer {
 // arrays, equal when they have the same keys in the same order with identical values (so [] equals {}
 // and ["a"] equals {"0":"a"}); 1 and 1.0 differ; strings compare bytewise.
 [[nodiscard]] bool php_identical(const json& a, const json& b);
-// PHP truthiness of a decoded JSON value (`!$x` is false).
-[[nodiscard]] bool php_truthy(const json& v);
+// PHP truthiness of a decoded JSON value (`!$x` is false); for a json tree or a json_view alike.
+template <class Value>
+[[nodiscard]] bool php_truthy(const Value& v) {
+  switch (v.type()) {
+    case json::kind::null: return false;
+    case json::kind::boolean: return v.as_bool();
+    case json::kind::integer: return v.as_int() != 0;
+    case json::kind::number: return v.as_double() != 0.0;
+    case json::kind::string: return !v.as_string().empty() && v.as_string() != "0";
+    case json::kind::array:
+    case json::kind::object: return v.size() != 0;
+  }
+  return false;
+}
 
 // MetadataMinifier::minify($versions): the first version complete, each later one only with the
 // top-level keys whose value changed (compared with !==, nested values wholesale) and "__unset" for keys

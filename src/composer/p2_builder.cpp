@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "composer/minifier.h"
+#include "core/json_view.h"
 #include "core/text.h"
 
 namespace pb::composer {
@@ -63,29 +64,8 @@ void assign(json_object& o, std::string key, json value) {
   o.emplace_back(std::move(key), std::move(value));
 }
 
-bool is_container(const json& v) { return v.is_array() || v.is_object(); }
-
-// Values of a JSON array or object, in order (PHP foreach over an array).
-std::vector<const json*> values_of(const json& v) {
-  std::vector<const json*> out;
-  if (v.is_array())
-    for (const json& e : v.as_array()) out.push_back(&e);
-  if (v.is_object())
-    for (const auto& kv : v.as_object()) out.push_back(&kv.second);
-  return out;
-}
-
-// Calls f(key, value) for each pair of a JSON array or object as PHP sees them (an array's keys are its
-// indexes). The key is the callee's own copy: links lower-case and sanitize it in place.
-template <class F>
-void for_each_pair(const json& v, F&& f) {
-  if (v.is_array()) {
-    const auto& a = v.as_array();
-    for (std::size_t i = 0; i < a.size(); ++i) f(std::to_string(i), a[i]);
-  } else if (v.is_object()) {
-    for (const auto& [k, e] : v.as_object()) f(std::string(k), e);
-  }
-}
+template <class Value>
+bool is_container(const Value& v) { return v.is_array() || v.is_object(); }
 
 std::size_t utf8_length(unsigned char lead) {
   if (lead < 0x80) return 1;
@@ -205,18 +185,18 @@ std::optional<std::string> filter_url(sv url, std::initializer_list<sv> allowed 
 // keywords: ArrayLoader keeps a non-empty array (strval of each); the Updater sanitizes, drops "",
 // and dedupes by mb_strtolower (the last spelling wins, at the first one's place). Case folding here
 // is ASCII only.
-json keywords_of(const json& cj) {
-  const json& kw = cj["keywords"];
+json keywords_of(json_view cj) {
+  const json_view kw = cj["keywords"];
   json_object seen;  // lower => spelling
   if (is_container(kw) && kw.size() > 0) {
-    for (const json* k : values_of(kw)) {
+    for (const json_view k : kw.values()) {
       std::string s;
-      if (k->is_string()) {
-        s = std::string(k->as_string());
-      } else if (k->is_integer()) {
-        s = std::to_string(k->as_int());
-      } else if (k->is_bool()) {
-        s = k->as_bool() ? "1" : "";
+      if (k.is_string()) {
+        s = std::string(k.as_string());
+      } else if (k.is_integer()) {
+        s = std::to_string(k.as_int());
+      } else if (k.is_bool()) {
+        s = k.as_bool() ? "1" : "";
       } else {
         continue;  // strval() of an array/null would be "Array"/"": not a keyword
       }
@@ -239,15 +219,15 @@ json keywords_of(const json& cj) {
 }
 
 // license: ArrayLoader wraps a non-empty string in a list; the Updater sanitizes each entry.
-json license_of(const json& cj) {
-  const json& l = cj["license"];
+json license_of(json_view cj) {
+  const json_view l = cj["license"];
   json_array out;
   if (!php_truthy(l)) return json(std::move(out));
   if (l.is_string()) {
     out.push_back(json(sanitize(l.as_string())));
   } else {
-    for (const json* e : values_of(l))
-      if (e->is_string()) out.push_back(json(sanitize(e->as_string())));
+    for (const json_view e : l.values())
+      if (e.is_string()) out.push_back(json(sanitize(e.as_string())));
   }
   return json(std::move(out));
 }
@@ -255,17 +235,17 @@ json license_of(const json& cj) {
 // authors: the Updater keeps email/name/homepage/role (trimmed, sanitized, homepage through filterUrl,
 // empty ones dropped), skips authors with neither email nor name; toArray orders the keys name, email,
 // homepage, role (Version::sortAuthorKeys).
-json authors_of(const json& cj) {
-  const json& a = cj["authors"];
+json authors_of(json_view cj) {
+  const json_view a = cj["authors"];
   json_array out;
   if (!is_container(a)) return json(std::move(out));
-  for (const json* author : values_of(a)) {
-    if (!author->is_object()) continue;
-    const bool has_email = !(*author)["email"].is_null(), has_name = !(*author)["name"].is_null();
+  for (const json_view author : a.values()) {
+    if (!author.is_object()) continue;
+    const bool has_email = !author["email"].is_null(), has_name = !author["name"].is_null();
     if (!has_email && !has_name) continue;
     json_object clean;
     for (sv field : {"name", "email", "homepage", "role"}) {
-      const json& v = (*author)[field];
+      const json_view v = author[field];
       if (!v.is_string()) continue;
       std::string s(php_trim(sanitize(v.as_string())));
       if (field == "homepage") s = filter_url(s).value_or("");
@@ -278,8 +258,8 @@ json authors_of(const json& cj) {
 
 // type: ArrayLoader lower-cases it and defaults to "library"; the Updater stores it only when truthy
 // (else the column stays null).
-json type_of(const json& cj) {
-  const json& t = cj["type"];
+json type_of(json_view cj) {
+  const json_view t = cj["type"];
   if (!t.is_string()) return json("library");
   const std::string lower = ascii_lower(t.as_string());
   if (lower.empty() || lower == "0") return json();
@@ -296,12 +276,12 @@ void stable_sort_by_key(json_object& pairs) {
 // support: Updater::filterSupportUrls keeps string keys with string values (sanitized) and drops URL
 // keys whose scheme is not allowed; toV2Array ksort()s it (bytewise here; PHP compares numeric-looking
 // keys numerically). Emitted only when non-empty.
-std::optional<json> support_of(const json& cj) {
-  const json& s = cj["support"];
+std::optional<json> support_of(json_view cj) {
+  const json_view s = cj["support"];
   if (!s.is_object()) return std::nullopt;
   json_object out;
-  for (const auto& [k, v] : s.as_object()) {
-    if (is_php_int_key(k) || !v.is_string()) continue;
+  s.each([&](std::string k, json_view v) {
+    if (is_php_int_key(k) || !v.is_string()) return;
     std::string value = sanitize(v.as_string());
     bool keep = true;
     if (k == "issues" || k == "forum" || k == "wiki" || k == "source" || k == "docs" || k == "rss" ||
@@ -309,9 +289,9 @@ std::optional<json> support_of(const json& cj) {
       keep = filter_url(value).has_value();
     else if (k == "chat" || k == "irc")
       keep = filter_url(value, {"http", "https", "irc", "ircs"}).has_value();
-    if (!keep) continue;
-    assign(out, k, json(std::move(value)));
-  }
+    if (!keep) return;
+    assign(out, std::move(k), json(std::move(value)));
+  });
   if (out.empty()) return std::nullopt;
   stable_sort_by_key(out);
   return json(std::move(out));
@@ -320,15 +300,15 @@ std::optional<json> support_of(const json& cj) {
 // funding: CompletePackage defaults it to [], so Packagist always emits it. Updater::filterFundingUrls
 // keeps array entries, with a string type (sanitized) and a string url that passes filterUrl;
 // Version::getFundingSorted orders them by type.url (stable).
-json funding_of(const json& cj) {
-  const json& f = cj["funding"];
+json funding_of(json_view cj) {
+  const json_view f = cj["funding"];
   json_object entries;  // (type.url, entry)
   if (is_container(f) && f.size() > 0) {
-    for (const json* e : values_of(f)) {
-      if (!is_container(*e)) continue;
+    for (const json_view e : f.values()) {
+      if (!is_container(e)) continue;
       json_object clean;
-      const json& type = (*e)["type"];
-      const json& url = (*e)["url"];
+      const json_view type = e["type"];
+      const json_view url = e["url"];
       if (type.is_string()) clean.emplace_back("type", json(sanitize(type.as_string())));
       if (url.is_string())
         if (auto u = filter_url(url.as_string())) clean.emplace_back("url", json(std::move(*u)));
@@ -344,14 +324,18 @@ json funding_of(const json& cj) {
 }
 
 // php-ext: stored when present (string leaves sanitized); toV2Array sorts configure-options by name.
-std::optional<json> php_ext_of(const json& cj) {
-  const json* p = cj.find("php-ext");
-  if (!p || !is_container(*p)) return std::nullopt;
-  json out = *p;
+std::optional<json> php_ext_of(json_view cj) {
+  const json_view p = cj["php-ext"];
+  if (!is_container(p)) return std::nullopt;
+  json out = p.tree();
   sanitize_leaves(out);
   if (json* opts = out.find("configure-options"); opts && is_container(*opts)) {
     json_object by_name;
-    for (const json* o : values_of(*opts)) by_name.emplace_back((*o)["name"].as_string(""), *o);
+    const json& options = *opts;
+    if (options.is_array())
+      for (const json& o : options.as_array()) by_name.emplace_back(o["name"].as_string(""), o);
+    else
+      for (const auto& kv : options.as_object()) by_name.emplace_back(kv.second["name"].as_string(""), kv.second);
     stable_sort_by_key(by_name);
     json_array list;
     for (auto& e : by_name) list.push_back(std::move(e.second));
@@ -361,14 +345,14 @@ std::optional<json> php_ext_of(const json& cj) {
 }
 
 // bin: a string becomes a one-entry list; each entry ltrim'ed of '/' (ArrayLoader) and sanitized.
-std::optional<json> bin_of(const json& cj) {
-  const json* b = cj.find("bin");
-  if (!b || b->is_null()) return std::nullopt;
+std::optional<json> bin_of(json_view cj) {
+  const json_view b = cj["bin"];
+  if (b.is_null()) return std::nullopt;
   json out;
-  if (b->is_string()) {
-    out = json(json_array{*b});
-  } else if (is_container(*b)) {
-    out = *b;
+  if (b.is_string()) {
+    out = json(json_array{b.tree()});
+  } else if (is_container(b)) {
+    out = b.tree();
   } else {
     return std::nullopt;
   }
@@ -418,14 +402,14 @@ std::string rewrite_stability_flags(sv constraint) {
 // require & co: ArrayLoader lower-cases targets, drops links to the package itself and keeps the
 // pretty constraint ("self.version" stays as written); the Updater rewrites stability flags and
 // sanitizes both sides. Non-string constraints (which Composer rejects) are skipped.
-std::optional<json> links_of(const json& cj, sv type, const std::string& self_lower) {
-  const json& l = cj[type];
+std::optional<json> links_of(json_view cj, sv type, const std::string& self_lower) {
+  const json_view l = cj[type];
   if (!is_container(l)) return std::nullopt;
   json_object out;
   // Every version has a dozen links or more: each target is copied once and lower-cased in place, and
   // sanitized without a copy when clean.
   out.reserve(l.size());
-  for_each_pair(l, [&](std::string target, const json& constraint) {
+  l.each([&](std::string target, json_view constraint) {
     if (!constraint.is_string()) return;
     for (char& c : target) c = pb::ascii_lower(c);
     if (target == self_lower) return;
@@ -436,11 +420,11 @@ std::optional<json> links_of(const json& cj, sv type, const std::string& self_lo
 }
 
 // suggest: names keep their case; a reason of "self.version" becomes the pretty version (ArrayLoader).
-std::optional<json> suggest_of(const json& cj, sv pretty_version) {
-  const json& s = cj["suggest"];
+std::optional<json> suggest_of(json_view cj, sv pretty_version) {
+  const json_view s = cj["suggest"];
   if (!is_container(s)) return std::nullopt;
   json_object out;
-  for_each_pair(s, [&](std::string name, const json& reason) {
+  s.each([&](std::string name, json_view reason) {
     if (!reason.is_string()) return;
     const sv r = php_trim(reason.as_string()) == "self.version" ? pretty_version : reason.as_string();
     assign(out, sanitized(std::move(name)), json(sanitize(r)));
@@ -452,17 +436,17 @@ std::optional<json> suggest_of(const json& cj, sv pretty_version) {
 }  // namespace
 
 
-json version_entry(const json& cj, const version_fields& f) {
+json version_entry(json_view cj, const version_fields& f) {
   // Keys in Version::toArray order. composer.json keys not listed are not part of Packagist's p2 output
   // and are dropped: version/name/time/dist/source (replaced by what the repository knows),
   // autoload-dev, minimum-stability, prefer-stable, repositories, config, scripts*, archive, readme,
   // non-feature-branches, notification-url, extra keys like "_comment".
   json_object o;
   o.emplace_back("name", json(f.name));
-  const json& descr = cj["description"];  // (string) of a sanitized non-empty string, else ""
+  const json_view descr = cj["description"];  // (string) of a sanitized non-empty string, else ""
   o.emplace_back("description", json(descr.is_string() ? sanitize(descr.as_string()) : std::string()));
   o.emplace_back("keywords", keywords_of(cj));
-  const json& home = cj["homepage"];  // (string) filterUrl(): "" unless http(s)
+  const json_view home = cj["homepage"];  // (string) filterUrl(): "" unless http(s)
   o.emplace_back("homepage", json(home.is_string() ? filter_url(home.as_string()).value_or("") : std::string()));
   o.emplace_back("version", json(sanitize(f.version)));
   o.emplace_back("version_normalized", json(sanitize(f.version_normalized)));
@@ -484,22 +468,22 @@ json version_entry(const json& cj, const version_fields& f) {
   if (auto p = php_ext_of(cj)) o.emplace_back("php-ext", std::move(*p));
   o.emplace_back("funding", funding_of(cj));
   if (!f.time.empty()) o.emplace_back("time", json(f.time));
-  if (const json* a = cj.find("autoload"); a && is_container(*a) && a->size() > 0) {
-    json autoload = *a;
+  if (const json_view a = cj["autoload"]; is_container(a) && a.size() > 0) {
+    json autoload = a.tree();
     sanitize_leaves(autoload);
     o.emplace_back("autoload", std::move(autoload));
   }
-  if (const json* e = cj.find("extra"); e && is_container(*e) && e->size() > 0) {
-    json extra = *e;
+  if (const json_view e = cj["extra"]; is_container(e) && e.size() > 0) {
+    json extra = e.tree();
     sanitize_leaves(extra);
     o.emplace_back("extra", std::move(extra));
   }
-  if (const json& t = cj["target-dir"]; t.is_string() && php_truthy(t)) {
+  if (const json_view t = cj["target-dir"]; t.is_string() && php_truthy(t)) {
     std::string dir = sanitize(t.as_string());
     if (php_truthy(json(dir))) o.emplace_back("target-dir", json(std::move(dir)));
   }
-  if (const json* ip = cj.find("include-path"); ip && is_container(*ip) && ip->size() > 0) {
-    json paths = *ip;
+  if (const json_view ip = cj["include-path"]; is_container(ip) && ip.size() > 0) {
+    json paths = ip.tree();
     if (paths.is_array())
       for (json& e : paths.as_array()) sanitize_leaves(e);
     else
@@ -508,7 +492,7 @@ json version_entry(const json& cj, const version_fields& f) {
   }
   if (auto b = bin_of(cj)) o.emplace_back("bin", std::move(*b));
   // default-branch: set by the VCS driver on Packagist; ArrayLoader reads "default-branch": true.
-  if (const json& db = cj["default-branch"]; db.is_bool() && db.as_bool()) o.emplace_back("default-branch", json(true));
+  if (const json_view db = cj["default-branch"]; db.is_bool() && db.as_bool()) o.emplace_back("default-branch", json(true));
 
   const std::string self_lower = ascii_lower(f.name);
   if (auto l = links_of(cj, "require", self_lower)) o.emplace_back("require", std::move(*l));
@@ -520,13 +504,20 @@ json version_entry(const json& cj, const version_fields& f) {
 
   // abandoned: a package-level flag on Packagist (getReplacementPackage() ?: true); here it comes from
   // this version's composer.json as ArrayLoader reads it (true, or a replacement name; "" means true).
-  if (const json& ab = cj["abandoned"]; ab.is_bool() && ab.as_bool()) {
+  if (const json_view ab = cj["abandoned"]; ab.is_bool() && ab.as_bool()) {
     o.emplace_back("abandoned", json(true));
   } else if (ab.is_string()) {
     std::string replacement = sanitize(ab.as_string());
     o.emplace_back("abandoned", replacement.empty() ? json(true) : json(std::move(replacement)));
   }
   return json(std::move(o));
+}
+
+json version_entry(const json& composer_json, const version_fields& f) {
+  // The rules read a view: a tree is written out and parsed again (uploads and tests; the mirror's rows
+  // are parsed straight into a view, storage/packages.cpp).
+  auto view = parse_view(composer_json.dump());
+  return version_entry(view ? *view : json_view(), f);
 }
 
 bool is_dev_version(std::string_view v) {

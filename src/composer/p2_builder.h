@@ -14,6 +14,10 @@
 
 #include "core/json.h"
 
+namespace pb {
+class json_view;
+}
+
 namespace pb::composer {
 
 // What the repository knows about a version beyond its composer.json.
@@ -31,6 +35,9 @@ struct version_fields {
 // One p2 version object: the keys of Version::toArray($versionData, true) + toV2Array's sorting, in
 // that order, with values normalised the way Composer's ArrayLoader and Packagist's Updater do before
 // storing them. `source` is omitted (artifact uploads have no VCS). See p2_builder.cpp for each key.
+// The rules read the composer.json through a json_view (core/json_view.h: simdjson's DOM, no tree of
+// it); the json overload writes its tree out and reads it so (uploads, tests).
+[[nodiscard]] json version_entry(json_view composer_json, const version_fields& f);
 [[nodiscard]] json version_entry(const json& composer_json, const version_fields& f);
 
 // Whether a normalized version is a dev branch (VersionParser::parseStability(...) === 'dev' for the

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/json_scan.h"
+#include "core/json_view.h"
 #include "simdjson.h"
 
 namespace pb {
@@ -266,6 +267,79 @@ result<std::monostate> check_json(std::string_view text) {
   auto root = parse_dom(text, own, own_copy);
   if (!root) return std::move(root).err();
   return std::monostate{};
+}
+
+result<json_view> parse_view(std::string_view text) {
+  // A large text's parser outlives the call (the view points into it) until the next parse_view.
+  static thread_local std::optional<simdjson::dom::parser> own;
+  static thread_local std::string own_copy;
+  own.reset();
+  std::string().swap(own_copy);
+  if (text.size() > 2 * max_json_values)  // may hold too many values: parse_json counts them (rare)
+    if (auto checked = check_json(text); !checked) return std::move(checked).err();
+  auto root = parse_dom(text, own, own_copy);
+  if (!root) return std::move(root).err();
+  return json_view(*root);
+}
+
+json::kind json_view::type() const {
+  if (!present_) return json::kind::null;
+  switch (e_.type()) {
+    case simdjson::dom::element_type::NULL_VALUE: return json::kind::null;
+    case simdjson::dom::element_type::BOOL: return json::kind::boolean;
+    case simdjson::dom::element_type::INT64: return json::kind::integer;
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE: return json::kind::number;
+    case simdjson::dom::element_type::STRING: return json::kind::string;
+    case simdjson::dom::element_type::ARRAY: return json::kind::array;
+    case simdjson::dom::element_type::OBJECT: return json::kind::object;
+  }
+  return json::kind::null;
+}
+
+bool json_view::as_bool(bool fallback) const { return is_bool() ? e_.get_bool().value_unsafe() : fallback; }
+std::int64_t json_view::as_int(std::int64_t fallback) const {
+  if (is_integer()) return e_.get_int64().value_unsafe();
+  if (type() == json::kind::number) return json(as_double()).as_int(fallback);  // json's rule for floats
+  return fallback;
+}
+double json_view::as_double(double fallback) const {
+  if (!present_) return fallback;
+  switch (e_.type()) {
+    case simdjson::dom::element_type::INT64: return static_cast<double>(e_.get_int64().value_unsafe());
+    case simdjson::dom::element_type::UINT64: return static_cast<double>(e_.get_uint64().value_unsafe());
+    case simdjson::dom::element_type::DOUBLE: return e_.get_double().value_unsafe();
+    default: return fallback;
+  }
+}
+std::string_view json_view::as_string(std::string_view fallback) const {
+  return is_string() ? e_.get_string().value_unsafe() : fallback;
+}
+std::size_t json_view::size() const {
+  if (is_array()) return simdjson::dom::array(e_.get_array().value_unsafe()).size();
+  if (is_object()) return simdjson::dom::object(e_.get_object().value_unsafe()).size();
+  return 0;
+}
+json_view json_view::operator[](std::string_view key) const {
+  if (!is_object()) return {};
+  for (auto field : simdjson::dom::object(e_.get_object().value_unsafe()))
+    if (field.key == key) return json_view(field.value);
+  return {};
+}
+std::vector<json_view> json_view::values() const {
+  std::vector<json_view> out;
+  if (is_array()) {
+    for (simdjson::dom::element c : simdjson::dom::array(e_.get_array().value_unsafe())) out.emplace_back(c);
+  } else if (is_object()) {
+    for (auto field : simdjson::dom::object(e_.get_object().value_unsafe())) out.emplace_back(field.value);
+  }
+  return out;
+}
+
+json json_view::tree() const {
+  if (!present_) return json();
+  value_budget budget{static_cast<std::size_t>(-1)};
+  return from_dom(e_, budget);
 }
 
 bool is_dump_form(std::string_view text) {

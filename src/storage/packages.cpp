@@ -7,6 +7,7 @@
 #include "composer/p2_builder.h"
 #include "core/http_date.h"
 #include "core/json_scan.h"
+#include "core/json_view.h"
 #include "storage/hot_cache.h"
 #include "storage/packages_detail.h"
 #include "versions/sort.h"
@@ -34,15 +35,6 @@ version_row from_row(const json& r) {
   return v;
 }
 
-dump_hints hints_of(const version_row& row, const json& composer_json) {
-  dump_hints h;
-  // Packagist keys the alias by the normalized version (extra.branch-alias["dev-main"]).
-  const json* alias = composer_json["extra"]["branch-alias"].find(row.version_normalized);
-  if (alias && alias->is_string()) h.branch_alias = std::string(alias->as_string());
-  h.default_branch = composer_json["default-branch"].as_bool(false);
-  return h;
-}
-
 versions::dump_version dump_version_of(const version_row& row, const dump_hints& hints) {
   versions::dump_version d;
   d.version = row.version;
@@ -58,7 +50,7 @@ json parsed_composer_json(const version_row& row) {
   return cj ? std::move(*cj) : json::object();
 }
 
-json version_entry_of(std::string_view package, const version_row& v, const json& composer_json) {
+composer::version_fields version_fields_of(std::string_view package, const version_row& v) {
   composer::version_fields f;
   f.name = std::string(package);
   f.version = v.version;
@@ -68,7 +60,7 @@ json version_entry_of(std::string_view package, const version_row& v, const json
   f.dist_url = std::string(origin_placeholder) + dist_path(package, v.version_normalized, v.reference, v.dist_type);
   f.dist_shasum = v.dist_shasum;
   f.time = v.release_time ? format_iso8601(v.release_time) : std::string();
-  return composer::version_entry(composer_json, f);
+  return f;
 }
 
 std::string next_last_modified(bool same_body, std::string_view previous, std::int64_t now_ms) {
@@ -351,17 +343,24 @@ bool same_hints(const dump_hints& a, const dump_hints& b) {
   return a.default_branch == b.default_branch && a.branch_alias == b.branch_alias;
 }
 
+// A row's composer.json read by Packagist's rules without a tree of it: valid until the next parse;
+// nothing (an empty composer.json) when it does not parse, as parsed_composer_json.
+json_view composer_json_view(const version_row& row) {
+  auto v = parse_view(row.composer_json);
+  return v ? *v : json_view();
+}
+
 // Both documents with the versions in the order `hints` give, each composer.json parsed once (here, for
-// its entry). nullopt when a row's tree disagrees with its hint (a text the scanner reads otherwise than
+// its entry, into a view). nullopt when a row's tree disagrees with its hint (a text the scanner reads otherwise than
 // the parser, e.g. one that is not JSON): the order was wrong.
 std::optional<composer::p2_documents> write_documents(std::string_view package, const std::vector<version_row>& rows,
                                                       const std::vector<dump_hints>& hints) {
   composer::p2_writer writer(package);
   for (std::size_t i : dump_order(rows, hints)) {
     const version_row& v = rows[i];
-    const json cj = parsed_composer_json(v);
+    const json_view cj = composer_json_view(v);
     if (!same_hints(hints_of(v, cj), hints[i])) return std::nullopt;
-    writer.add(version_entry_of(package, v, cj));
+    writer.add(composer::version_entry(cj, version_fields_of(package, v)));
   }
   return std::move(writer).finish();
 }
@@ -376,11 +375,11 @@ composer::p2_documents build_documents(std::string_view package, const std::vect
   hints.reserve(rows.size());
   for (const auto& v : rows) {
     auto h = scanned_hints(v);
-    hints.push_back(h ? std::move(*h) : hints_of(v, parsed_composer_json(v)));
+    hints.push_back(h ? std::move(*h) : hints_of(v, composer_json_view(v)));
   }
   if (auto docs = write_documents(package, rows, hints)) return std::move(*docs);
   // A row the scanner read otherwise: the trees decide, as before the scan.
-  for (std::size_t i = 0; i < rows.size(); ++i) hints[i] = hints_of(rows[i], parsed_composer_json(rows[i]));
+  for (std::size_t i = 0; i < rows.size(); ++i) hints[i] = hints_of(rows[i], composer_json_view(rows[i]));
   return std::move(*write_documents(package, rows, hints));
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "bindings/effects.h"
+#include "composer/p2_builder.h"
 #include "core/json.h"
 #include "storage/packages.h"
 #include "versions/sort.h"
@@ -29,13 +30,22 @@ struct dump_hints {
   std::optional<std::string> branch_alias;
   bool default_branch = false;
 };
-dump_hints hints_of(const version_row& row, const json& composer_json);
+template <class Value>  // the composer.json as a json tree or a json_view (core/json_view.h)
+dump_hints hints_of(const version_row& row, const Value& composer_json) {
+  dump_hints h;
+  // Packagist keys the alias by the normalized version (extra.branch-alias["dev-main"]).
+  const auto& alias = composer_json["extra"]["branch-alias"][row.version_normalized];
+  if (alias.is_string()) h.branch_alias = std::string(alias.as_string());
+  h.default_branch = composer_json["default-branch"].as_bool(false);
+  return h;
+}
 // The comparator's view of a row; points into row and hints.
 versions::dump_version dump_version_of(const version_row& row, const dump_hints& hints);
 
 json parsed_composer_json(const version_row& row);
-// The row's p2 version object, dist URL under origin_placeholder.
-json version_entry_of(std::string_view package, const version_row& v, const json& composer_json);
+// What the row's p2 version object takes besides its composer.json (composer::version_entry), the dist
+// URL under origin_placeholder.
+composer::version_fields version_fields_of(std::string_view package, const version_row& v);
 
 // Last-Modified only moves when a document changes, and then strictly forward (second resolution), so a
 // client holding the previous date never gets a 304 for a newer document. `previous`: "" when new.

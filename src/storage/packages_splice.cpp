@@ -53,7 +53,7 @@ std::optional<std::string> splice_first(std::string_view package, std::string_vi
   // Two non-numeric default branches make Package::sortVersions inconsistent: the order then depends
   // on the sort's path, which one more version changes. Such packages are rebuilt.
   if (added_hints.default_branch) return std::nullopt;
-  const json entry = version_entry_of(package, added, added_cj);
+  const json entry = composer::version_entry(added_cj, version_fields_of(package, added));
   if (composer::p2_writer::goes_to_dev(entry) != dev) return std::nullopt;
   if (!first) {
     // The first version of its kind: the list is this entry alone.
@@ -71,7 +71,7 @@ std::optional<std::string> splice_first(std::string_view package, std::string_vi
   const versions::dump_version b = dump_version_of(*first, first_hints);
   if (first_hints.default_branch || versions::compare_for_dump(a, b) >= 0 || versions::compare_for_dump(b, a) <= 0)
     return std::nullopt;
-  auto text = composer::p2_writer::prepend(entry, version_entry_of(package, *first, first_cj), entries);
+  auto text = composer::p2_writer::prepend(entry, composer::version_entry(first_cj, version_fields_of(package, *first)), entries);
   if (!text) return std::nullopt;
   std::string out;
   out.reserve(head.size() + text->size());

@@ -289,6 +289,9 @@ std::string normalize_default_branch(std::string_view name) {
 }
 
 std::string_view parse_stability(std::string_view input) {
+  // The common normalized form ("1.2.3.0"): digits and dots hold no "#ref", no dev marker and no
+  // modifier word, so the patterns below would all come out empty (a mirror asks once per version).
+  if (!input.empty() && input.find_first_not_of("0123456789.") == npos) return "stable";
   // preg_replace('{#.+$}', '', $version): the first '#' whose `.+` can reach `$`.
   sv version = input;
   std::string with_newline;  // only when the removed part stops before a final "\n"
