@@ -208,3 +208,26 @@ TEST_CASE("packagist_json_encode matches PHP's json_encode", "[p2]") {
   // pb::json::dump agrees on everything but these PHP-isms: it keeps {} and 1.0, and U+2028 raw.
   CHECK(parse(R"({"s":"a/b é"})").dump() == packagist_json_encode(parse(R"({"s":"a\/b \u00e9"})")));
 }
+
+TEST_CASE("version_entry: many links, duplicates after lower-casing keep their first place and last value", "[p2]") {
+  // More targets than the duplicate filter has bits (64), names that differ only in a digit, and
+  // duplicates that appear only once lower-cased, early and late.
+  std::string require = "{";
+  json_object expected;
+  for (int i = 0; i < 150; ++i) {
+    const std::string target = "acme/svc-" + std::to_string(i);
+    require += "\"" + target + "\":\"^" + std::to_string(i) + "\",";
+    expected.emplace_back(target, json("^" + std::to_string(i)));
+  }
+  for (int i : {0, 7, 77, 149, 7}) {
+    require += "\"ACME/Svc-" + std::to_string(i) + "\":\"~" + std::to_string(i) + ".1\",";
+    for (auto& kv : expected)
+      if (kv.first == "acme/svc-" + std::to_string(i)) kv.second = json("~" + std::to_string(i) + ".1");
+  }
+  require += "\"Acme/Widget\":\"*\",\"New/One\":\"1\",\"new/one\":\"2\"}";
+  expected.emplace_back("new/one", json("2"));
+  const json v = version_entry(parse("{\"require\":" + require + ",\"suggest\":{\"A/b\":\"x\",\"a/b\":\"y\",\"A/b\":\"z\"}}"),
+                               fields("1.0.0", "1.0.0.0"));
+  CHECK(v["require"] == json(expected));
+  CHECK(v["suggest"].dump() == R"({"A/b":"z","a/b":"y"})");
+}
