@@ -208,3 +208,58 @@ TEST_CASE("packagist_json_encode matches PHP's json_encode", "[p2]") {
   // pb::json::dump agrees on everything but these PHP-isms: it keeps {} and 1.0, and U+2028 raw.
   CHECK(parse(R"({"s":"a/b é"})").dump() == packagist_json_encode(parse(R"({"s":"a\/b \u00e9"})")));
 }
+
+TEST_CASE("packagist_json_encode escapes a byte wherever it stands in a string", "[p2]") {
+  // The encoder scans for bytes needing care eight at a time and then byte by byte: each such byte at
+  // every offset of strings around the word sizes and the short-string limit (254), against the rules
+  // written plainly.
+  const auto expected = [](const std::string& s) {
+    std::string out = "\"";
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\x01') out += "\\u0001";
+      else if (c == 0x1f) out += "\\u001f";
+      else if (c == 0xE2 && s.compare(i, 3, "\xE2\x80\xA8") == 0) out += "\\u2028", i += 2;
+      else out += static_cast<char>(c);
+    }
+    return out + "\"";
+  };
+  const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\xE2\x80\xA8", "\xE2\x82\xAC", "\x7f", " "};
+  for (std::size_t len : {0, 1, 7, 8, 9, 15, 16, 17, 31, 253, 254, 255, 300}) {
+    for (std::size_t at = 0; at <= len; ++at) {
+      for (const std::string& special : specials) {
+        std::string s(len, 'a');
+        s.insert(at, special);
+        if (s.size() > 9) s[s.size() / 2 == at ? 0 : s.size() / 2] = 'Z';
+        INFO("length " << len << " at " << at << " special " << static_cast<int>(static_cast<unsigned char>(special[0])));
+        REQUIRE(packagist_json_encode(json(s)) == expected(s));
+      }
+    }
+  }
+}
+
+TEST_CASE("version_entry: many links, duplicates after lower-casing keep their first place and last value", "[p2]") {
+  // More targets than the duplicate filter has bits (64), names that differ only in a digit, and
+  // duplicates that appear only once lower-cased, early and late.
+  std::string require = "{";
+  json_object expected;
+  for (int i = 0; i < 150; ++i) {
+    const std::string target = "acme/svc-" + std::to_string(i);
+    require += "\"" + target + "\":\"^" + std::to_string(i) + "\",";
+    expected.emplace_back(target, json("^" + std::to_string(i)));
+  }
+  for (int i : {0, 7, 77, 149, 7}) {
+    require += "\"ACME/Svc-" + std::to_string(i) + "\":\"~" + std::to_string(i) + ".1\",";
+    for (auto& kv : expected)
+      if (kv.first == "acme/svc-" + std::to_string(i)) kv.second = json("~" + std::to_string(i) + ".1");
+  }
+  require += "\"Acme/Widget\":\"*\",\"New/One\":\"1\",\"new/one\":\"2\"}";
+  expected.emplace_back("new/one", json("2"));
+  const json v = version_entry(parse("{\"require\":" + require + ",\"suggest\":{\"A/b\":\"x\",\"a/b\":\"y\",\"A/b\":\"z\"}}"),
+                               fields("1.0.0", "1.0.0.0"));
+  CHECK(v["require"] == json(expected));
+  CHECK(v["suggest"].dump() == R"({"A/b":"z","a/b":"y"})");
+}
