@@ -1,8 +1,9 @@
 // The serving benchmark (npm run bench): package-broker and a floor Worker (a constant body of the
 // phase's own size, or the same R2 object) in ONE workerd process (Miniflare, in-memory D1/KV/R2), each on its own socket on 127.0.0.1, driven
-// by a closed loop of keep-alive HTTP clients. Every phase is measured right after a floor run, and
-// reported as a ratio to that floor: throughput and workerd CPU time per request.
-// Usage: node scripts/bench.mjs [--quick] [--concurrency N] [--requests N] [--seconds T] [--warmup N]
+// by a closed loop of keep-alive HTTP clients. Every phase alternates with its floor in rounds (floor,
+// phase, floor, phase...: drift of the machine lands on both), and is reported as a ratio to that floor
+// over all rounds: throughput and workerd CPU time per request, with each round's ratio beside it.
+// Usage: node scripts/bench.mjs [--quick] [--concurrency N] [--requests N] [--seconds T] [--warmup N] [--rounds N]
 //                               [--packages N] [--versions N] [--big-packages N] [--mirror-mb N]
 //                               [--no-docs] [--log errors|requests|debug]
 import { Miniflare } from "miniflare";
@@ -13,7 +14,7 @@ import { applyMigrations, root } from "../tests/worker/helpers.mjs";
 import { seed, seedNames } from "../tests/bench/seed.mjs";
 import { mirrorRewrite, coldStart } from "../tests/bench/wasm.mjs";
 import { brokerWorker, floorWorker } from "../tests/bench/workers.mjs";
-import { measure, workerdPids, cpuTicks, CLK_TCK } from "../tests/bench/load.mjs";
+import { combine, measure, workerdPids, cpuTicks, CLK_TCK } from "../tests/bench/load.mjs";
 import { machine, rewriteSection } from "../tests/bench/report.mjs";
 import { list, number, oneOf, readOptions, text } from "./lib/options.mjs";
 
@@ -21,7 +22,7 @@ const started = Date.now();
 const argv = process.argv.slice(2);
 
 const USAGE =
-  "usage: scripts/bench [--quick] [--concurrency N=8] [--requests N=3000 (--quick: 300)] [--seconds T=10] [--warmup N=200]\n" +
+  "usage: scripts/bench [--quick] [--concurrency N=8] [--requests N=3000 (--quick: 300)] [--seconds T=10] [--warmup N=200] [--rounds N=3]\n" +
   "                     [--packages N=200] [--versions N=40] [--big-packages N=10000] [--mirror-mb N=5] [--no-docs] [--out results.json]\n" +
   "                     [--phases p2,p2_304,packages_json,packages_json_big,dist] [--no-wasm] [--log errors|requests|debug]";
 const positive = number();
@@ -31,6 +32,7 @@ const opt = readOptions(argv, {
   requests: { short: "n", check: positive },
   seconds: { short: "t", check: positive, default: 10 },
   warmup: { check: positive, default: 200 },
+  rounds: { check: positive, default: 3 }, // each phase and its floor alternate this many times, requests split evenly
   packages: { check: positive, default: 200 },
   versions: { check: positive, default: 40 },
   "big-packages": { check: positive, default: 10000 },
@@ -264,21 +266,40 @@ async function main() {
   await measure({ ...common, warmup: 0, requests: 1000, seconds: 30, name: "prewarm", port: floorPort, target: f0p.target, check: f0p.check });
   await measure({ ...common, warmup: 0, requests: 400, seconds: 30, name: "prewarm", port: Number(brokerUrl.port), target: phases[0].target, check: phases[0].check });
 
+  // Each phase: `rounds` pairs of a floor run and a phase run, the requests (and warm-up) split evenly, so
+  // that a slow stretch of the machine falls on both sides of the ratio instead of on one of them.
+  const rounds = Math.max(1, Math.min(Math.floor(opt.rounds), opt.requests));
+  const perRound = { ...common, requests: Math.ceil(opt.requests / rounds), warmup: Math.ceil(opt.warmup / rounds), seconds: opt.seconds / rounds };
   const rows = [];
   for (const p of phases) {
-    const fl = await measure({ ...common, name: "floor", port: floorPort, target: p.floor.target, check: p.floor.check });
+    const fls = [], rs = [];
+    let lines = 0, sent = 0;
+    for (let k = 0; k < rounds; k++) {
+      const f = await measure({ ...perRound, name: "floor", port: floorPort, target: p.floor.target, check: p.floor.check });
+      fls.push(f);
+      const lines1 = runtime.stdoutLines;
+      const x = await measure({ ...perRound, name: p.key, port: p.port ?? Number(brokerUrl.port), target: p.target, check: p.check });
+      lines += runtime.stdoutLines - lines1;
+      sent += x.requests + x.warmup_requests;
+      rs.push(x);
+      if (rounds > 1)
+        log(`    round ${k + 1}: floor ${f0(f.rps)} req/s ${f3(f.workerd_cpu_ms_per_req)} ms CPU/req, ${p.key} ${f0(x.rps)} req/s ${f3(x.workerd_cpu_ms_per_req)} ms CPU/req: ` +
+            `${f2(x.rps / f.rps)}× / ${f2(x.workerd_cpu_ms_per_req / f.workerd_cpu_ms_per_req)}×`);
+    }
+    const fl = combine(fls);
     rows.push({ ...fl, key: "floor", label: `${p.floor.label}, before ${p.key}`, before: p.key });
     log(`  floor       ${f0(fl.rps)} req/s, p50 ${f2(fl.p50_ms)} ms, p99 ${f2(fl.p99_ms)} ms, ${f3(fl.workerd_cpu_ms_per_req)} ms CPU/req${fl.failed ? "  FAILED" : ""}`);
-    const lines1 = runtime.stdoutLines;
-    const r = await measure({ ...common, name: p.key, port: p.port ?? Number(brokerUrl.port), target: p.target, check: p.check });
+    const r = combine(rs);
     const row = {
       ...r,
       key: p.key,
       label: p.label,
       floor: fl,
-      log_lines_per_req: (runtime.stdoutLines - lines1) / (r.requests + r.warmup_requests),
+      log_lines_per_req: lines / (sent || 1),
       // The Worker's own request log line (route, status, ms, cache outcome), when it logs requests (PB_LOG).
-      sample_log_line: runtime.stdoutLines > lines1 ? runtime.lastLine : null,
+      sample_log_line: lines > 0 ? runtime.lastLine : null,
+      // Each round's ratios to the floor run just before it: the spread is the run's own noise.
+      round_ratios: rs.map((x, k) => ({ rps: x.rps / fls[k].rps, cpu: x.workerd_cpu_ms_per_req / fls[k].workerd_cpu_ms_per_req })),
     };
     rows.push(row);
     log(`  ${p.key.padEnd(11)} ${f0(r.rps)} req/s, p50 ${f2(r.p50_ms)} ms, p99 ${f2(r.p99_ms)} ms, ${f3(r.workerd_cpu_ms_per_req)} ms CPU/req, ` +
@@ -330,8 +351,11 @@ async function main() {
     const t = TARGETS[r.key];
     const v = verdict(r);
     const goal = t.rps == null ? "" : ` — target ≥ ${t.rps}×${t.cpu ? ` / ≤ ${t.cpu}× CPU` : ""}: **${v ? "met" : "not met"}**`;
+    const each = r.round_ratios.length > 1
+      ? ` (rounds: ${r.round_ratios.map((x) => `${f2(x.rps)}× / ${f2(x.cpu)}×`).join(", ")})`
+      : "";
     return `- ${t.what}: ${f2(r.rps / r.floor.rps)}× the floor's throughput, ${f2(r.workerd_cpu_ms_per_req / r.floor.workerd_cpu_ms_per_req)}× its workerd CPU per request` +
-      goal + (r.failed ? ` — **FAILED** (${r.error_samples.join("; ")})` : "");
+      each + goal + (r.failed ? ` — **FAILED** (${r.error_samples.join("; ")})` : "");
   };
   const wasmTable = [
     "| measurement | runs | median | min | max |",
@@ -382,11 +406,12 @@ async function main() {
       `on its own direct socket on 127.0.0.1. Repository: ${opt.packages} packages × ` +
       `${opt.versions + 1} versions (${opt.versions} seeded, 1 uploaded last, which rebuilt the p2 documents: ` +
       `${Math.min(...sizes)}–${Math.max(...sizes)} bytes each). Load: node:http keep-alive closed loop, concurrency ` +
-      `${opt.concurrency}, ${opt.warmup} warm-up requests then min(${opt.requests} requests, ${opt.seconds} s) per phase; p2 ` +
+      `${opt.concurrency}, ${opt.warmup} warm-up requests then min(${opt.requests} requests, ${opt.seconds} s) per phase, split into ` +
+      `${rounds} round${rounds > 1 ? "s" : ""} that alternate with the floor's (floor, phase, floor, phase...; each ratio is over all ` +
+      `rounds, each round's own ratio in brackets); p2 ` +
       `requests rotate over all packages with HTTP Basic auth; /dist is requested under a workers.dev host name, so the ` +
       `broker takes the R2 path as the floor does (Miniflare's Cache API emulation is not Cloudflare's edge cache). ` +
-      `The floor is measured right before each phase and the ` +
-      `phase is compared with that floor run. workerd CPU = utime + stime of the workerd process from /proc ` +
+      `workerd CPU = utime + stime of the workerd process from /proc ` +
       `(CLK_TCK ${CLK_TCK}); the load generator shares the ${m.nproc} cores; "other load" is the CPU the rest of the ` +
       `machine used meanwhile (/proc/stat minus workerd and the load generator): high values mean a noisy run.`,
     "",

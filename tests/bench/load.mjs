@@ -172,8 +172,54 @@ export async function measure({ name, port, target, check, concurrency = 8, warm
     };
     // CPU taken by everything but workerd and this process (other tenants of the machine).
     r.other_cpu_cores = Math.max(0, r.machine_busy_cores - r.workerd_cpu_util - r.client_cpu_util);
+    // Kept for combine(), left out of results.json (one number per request).
+    Object.defineProperty(r, "latencies", { value: sorted, enumerable: false });
     return r;
   } finally {
     agent.destroy();
   }
+}
+
+// One result from several measure() runs of the same target (the rounds of a phase, interleaved with its
+// floor's): rates and per-request figures over all requests, latency percentiles over all latencies,
+// machine figures weighted by each run's duration; `rounds` keeps each run's rate and CPU per request.
+export function combine(runs) {
+  if (runs.length === 1) return { ...runs[0], rounds: [{ rps: runs[0].rps, workerd_cpu_ms_per_req: runs[0].workerd_cpu_ms_per_req }] };
+  const sum = (f) => runs.reduce((a, r) => a + f(r), 0);
+  const n = sum((r) => r.requests);
+  const seconds = sum((r) => r.seconds);
+  const ticks = sum((r) => r.workerd_cpu_ticks);
+  const byTime = (key) => sum((r) => r[key] * r.seconds) / (seconds || 1);
+  const latencies = Float64Array.from(runs.flatMap((r) => [...(r.latencies ?? [])])).sort();
+  const schedstat = runs.every((r) => r.workerd_cpu_ms_per_req_schedstat != null)
+    ? sum((r) => r.workerd_cpu_ms_per_req_schedstat * r.requests) / (n || 1)
+    : null;
+  const errors = sum((r) => r.errors);
+  const r = {
+    name: runs[0].name,
+    requests: n,
+    seconds,
+    rps: n / seconds,
+    p50_ms: percentile(latencies, 50),
+    p99_ms: percentile(latencies, 99),
+    mean_ms: sum((r) => r.mean_ms * r.requests) / (n || 1),
+    max_ms: Math.max(...runs.map((r) => r.max_ms)),
+    workerd_cpu_ticks: ticks,
+    workerd_cpu_ms_per_req: (ticks * 1000) / CLK_TCK / (n || 1),
+    workerd_cpu_ms_per_req_schedstat: schedstat,
+    workerd_cpu_util: ticks / CLK_TCK / seconds,
+    machine_busy_cores: byTime("machine_busy_cores"),
+    client_cpu_util: byTime("client_cpu_util"),
+    client_cpu_ms_per_req: sum((r) => r.client_cpu_ms_per_req * r.requests) / (n || 1),
+    bytes_per_req: sum((r) => r.bytes_per_req * (r.requests - r.errors)) / (n - errors || 1),
+    warmup_requests: sum((r) => r.warmup_requests),
+    warmup_errors: sum((r) => r.warmup_errors),
+    errors,
+    error_samples: [...new Set(runs.flatMap((r) => r.error_samples))].slice(0, 5),
+    failed: runs.some((r) => r.failed),
+    other_cpu_cores: byTime("other_cpu_cores"),
+    rounds: runs.map((x) => ({ rps: x.rps, workerd_cpu_ms_per_req: x.workerd_cpu_ms_per_req })),
+  };
+  Object.defineProperty(r, "latencies", { value: latencies, enumerable: false });
+  return r;
 }

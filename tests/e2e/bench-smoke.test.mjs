@@ -14,7 +14,7 @@ test("npm run bench produces every row (tiny run)", { timeout: 600_000 }, async 
   const out = path.join(dir, "results.json");
   try {
     const args = ["scripts/bench.mjs", "--quick", "--no-docs", "--out", out, "--requests", "30", "--warmup", "5", "--seconds", "30",
-      "--packages", "6", "--versions", "3", "--big-packages", "120", "--mirror-mb", "0.2"];
+      "--packages", "6", "--versions", "3", "--big-packages", "120", "--mirror-mb", "0.2", "--rounds", "2"];
     const run = await new Promise((resolve) => {
       execFile(process.execPath, args, { cwd: root, timeout: 540_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
         resolve({ error, stdout, stderr }));
@@ -27,6 +27,10 @@ test("npm run bench produces every row (tiny run)", { timeout: 600_000 }, async 
       assert.equal(p.failed, false, `${p.key}: ${p.error_samples?.join("; ")}`);
       assert.ok(p.requests > 0, `${p.key} measured no requests`);
       if (p.key !== "floor") assert.ok(p.rps_ratio > 0 && p.cpu_ratio >= 0, `${p.key} has no ratio to its floor`);
+      // Two rounds, each against the floor run just before it, and the phase's requests are both rounds'.
+      if (p.key !== "floor") assert.equal(p.round_ratios.length, 2, `${p.key}: ${JSON.stringify(p.round_ratios)}`);
+      assert.equal(p.rounds.length, 2, `${p.key}: ${JSON.stringify(p.rounds)}`);
+      assert.equal(p.requests, 30, `${p.key} measured ${p.requests} requests over its rounds, expected 30`);
     }
     // Each phase's floor answers its own size; /dist's streams the R2 object.
     const floors = r.phases.filter((p) => p.key === "floor").map((p) => p.before);
