@@ -53,7 +53,6 @@ function minify(versions) {
 // A packagist-shaped, minified p2 document of about `bytes` bytes for `name`: tagged releases (newest
 // first) whose requirements, description and autoload drift from release to release, as in a large SDK.
 export function upstreamDocument(name, bytes) {
-  const versions = [];
   const build = (i) => {
     const major = 1 + Math.floor(i / 400), minor = Math.floor(i / 20) % 20, patch = i % 20;
     const version = `${major}.${minor}.${patch}`;
@@ -80,8 +79,59 @@ export function upstreamDocument(name, bytes) {
       extra: { "branch-alias": { "dev-master": `${major}.${minor + 1}-dev` }, generated: `build ${i}` },
     };
   };
-  // Grow until the minified list reaches `bytes`: each new (newest) version costs its diff to the
-  // previous newest plus the difference between its full form and that one's.
+  return grow(name, bytes, build);
+}
+
+// A document shaped like a large package on packagist.org (aws/aws-sdk-php, symfony/*): consecutive
+// releases share most members (description, keywords, authors, autoload, suggest; require and
+// require-dev change every few dozen releases) and differ in what every release has of its own
+// (version, source and dist references, support.source, time). Its minified entries are a few hundred
+// bytes, so a megabyte holds about twice as many versions as upstreamDocument's, each expanding to
+// a full row: the same work per version on less input per version.
+export function packagistDocument(name, bytes) {
+  const versions = [];
+  const build = (i) => {
+    const major = 3, minor = Math.floor(i / 40), patch = i % 40;
+    const version = `${major}.${minor}.${patch}`;
+    const ref = (i.toString(16).padStart(8, "0") + "4b1e0c9d8a7f6e5d4c3b2a1908f7e6d5c4b3a291").slice(0, 40);
+    const req = Math.floor(i / 25), dev = Math.floor(i / 15);
+    const require = { php: req < 60 ? ">=7.2.5" : ">=8.1", "ext-json": "*", "ext-pcre": "*", "ext-simplexml": "*",
+      "guzzlehttp/guzzle": `^6.5.8 || ^7.${4 + (req % 5)}.5`, "guzzlehttp/psr7": `^1.9.1 || ^2.${4 + (req % 3)}.5`,
+      "guzzlehttp/promises": "^1.4.0 || ^2.0", "mtdowling/jmespath.php": `^2.${6 + (req % 2)}.1`, "psr/http-message": "^1.0 || ^2.0" };
+    const requireDev = { "ext-openssl": "*", "ext-dom": "*", "ext-sockets": "*", "phpunit/phpunit": `^5.6.3 || ^8.5 || ^9.${5 + (dev % 3)}`,
+      "behat/behat": "~3.0", "doctrine/cache": "~1.4", "aws/aws-php-sns-message-validator": "~1.0", "nette/neon": "^2.3",
+      "andrewsville/php-token-reflection": "^1.4", "psr/cache": "^1.0", "psr/simple-cache": "^1.0", "paragonie/random_compat": ">= 2",
+      "sebastian/comparator": `^1.2.3 || ^4.0 || ^${5 + (dev % 2)}.0`, "yoast/phpunit-polyfills": `^1.0 || ^2.${dev % 2}`, "dms/phpunit-arraysubset-asserts": "^0.4.0" };
+    return {
+      name,
+      description: "AWS SDK for PHP - Use Amazon Web Services in your PHP project",
+      keywords: ["aws", "amazon", "sdk", "s3", "ec2", "dynamodb", "cloud", "glacier"],
+      homepage: "http://aws.amazon.com/sdkforphp",
+      version,
+      version_normalized: `${version}.0`,
+      license: ["Apache-2.0"],
+      authors: [{ name: "Amazon Web Services", homepage: "http://aws.amazon.com" }],
+      source: { type: "git", url: `https://github.com/${name}.git`, reference: ref },
+      dist: { type: "zip", url: `https://api.github.com/repos/${name}/zipball/${ref}`, reference: ref, shasum: "" },
+      type: "library",
+      support: { forum: "https://forums.aws.amazon.com/forum.jspa?forumID=80", issues: `https://github.com/${name}/issues`, source: `https://github.com/${name}/tree/${version}` },
+      time: new Date(Date.UTC(2015, 0, 1) + i * 43_200_000).toISOString().replace(".000Z", "+00:00"),
+      autoload: { files: ["src/functions.php"], "psr-4": { "Aws\\": "src/" }, "exclude-from-classmap": ["src/data/"] },
+      require,
+      "require-dev": requireDev,
+      suggest: { "ext-openssl": "Allows working with CloudFront private distributions and verifying received SNS messages",
+        "ext-curl": "To send requests using cURL", "ext-sockets": "To use client-side monitoring",
+        "doctrine/cache": "To use the DoctrineCacheAdapter", "aws/aws-php-sns-message-validator": "To validate incoming SNS notifications" },
+      extra: { "branch-alias": { "dev-master": `${major}.${minor + 1}-dev` } },
+    };
+  };
+  return grow(name, bytes, build);
+}
+
+// Grows the list until the minified document reaches `bytes`: each new (newest) version costs its diff to
+// the previous newest plus the difference between its full form and that one's.
+function grow(name, bytes, build) {
+  const versions = [];
   let size = 0;
   for (let i = 0; size < bytes; i++) {
     versions.push(build(i));
@@ -98,12 +148,14 @@ export function upstreamDocument(name, bytes) {
 // `entry: "pb_bench_parse_floor"` measures the floor instead: one simdjson parse and one copy of the
 // same document in the same module; `entry: "pb_bench_design_floor"` the design's floor: two parses
 // and two copies, one per side of the D1 round trip (tests/bench/mirror_rewrite.cpp).
-export async function mirrorRewrite({ mb = 5, runs = 7, wasm = path.join(root, "build/wasm/pb_bench.wasm"), entry = "pb_bench_mirror_rewrite" } = {}) {
+// `shape: "packagist"` measures packagistDocument instead of upstreamDocument.
+export async function mirrorRewrite({ mb = 5, runs = 7, wasm = path.join(root, "build/wasm/pb_bench.wasm"), entry = "pb_bench_mirror_rewrite", shape = "sdk" } = {}) {
   const module = new WebAssembly.Module(readFileSync(wasm));
   const failures = [];
+  const document = shape === "packagist" ? packagistDocument : upstreamDocument;
   for (let size = mb; size >= mb / 64; size /= 2) {
     try {
-      const r = rewriteRuns(module, size, runs, entry);
+      const r = rewriteRuns(module, size, runs, entry, document);
       return { ...r, requested_mb: mb, measured_mb: size, failed: failures };
     } catch (e) {
       failures.push({ mb: size, error: String(e.message ?? e).slice(0, 200) });
@@ -112,9 +164,9 @@ export async function mirrorRewrite({ mb = 5, runs = 7, wasm = path.join(root, "
   return { requested_mb: mb, failed: failures, runs: [], mb_per_s: NaN };
 }
 
-function rewriteRuns(module, mb, runs, entry) {
-  const name = "acme/cloud-sdk";
-  const { text, versions } = upstreamDocument(name, mb * 1e6);
+function rewriteRuns(module, mb, runs, entry, document) {
+  const name = document === packagistDocument ? "aws/aws-sdk-php" : "acme/cloud-sdk";
+  const { text, versions } = document(name, mb * 1e6);
   const input = new TextEncoder().encode(text);
   const nameBytes = new TextEncoder().encode(name);
   const ex = instantiate(module); // a fresh instance: a trap leaves nothing behind

@@ -40,9 +40,10 @@ test("npm run bench produces every row (tiny run)", { timeout: 600_000 }, async 
     assert.ok(r.mirror_rewrite.runs.length > 0 && r.mirror_rewrite.mb_per_s > 0, JSON.stringify(r.mirror_rewrite.failed));
     assert.ok(r.mirror_rewrite.versions > 10 && r.mirror_rewrite.output_bytes > 0);
     // Beside it, its two floors from the same module: a parse + a copy, and the design's two of each.
+    assert.ok(r.mirror_rewrite.packagist_shaped.mb_per_s > 0 && r.mirror_rewrite.packagist_shaped.versions > 10, JSON.stringify(r.mirror_rewrite.packagist_shaped.failed));
     for (const f of ["parse_floor", "design_floor"]) assert.ok(r.mirror_rewrite[f].mb_per_s > 0, `${f}: ${JSON.stringify(r.mirror_rewrite[f])}`);
     assert.ok(r.cold_start.runs.length >= 3 && r.cold_start.total_ms > 0);
-    for (const row of ["/p2/", "304", "/packages.json (6 packages)", "/packages.json (120 packages)", "/dist/", "mirror rewrite", "floor of the mirror rewrite, one simdjson parse", "floor of the mirror rewrite, the design's least work", "cold start: total"])
+    for (const row of ["/p2/", "304", "/packages.json (6 packages)", "/packages.json (120 packages)", "/dist/", "mirror rewrite", "floor of the mirror rewrite, one simdjson parse", "floor of the mirror rewrite, the design's least work", "Packagist-shaped document", "cold start: total"])
       assert.ok(run.stdout.includes(row), `the printed table has no row "${row}"`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
