@@ -56,7 +56,7 @@ void detail::encode_string(std::string& out, sv s) {
   if (run == s.size() && run <= 254) {
     char buf[256];
     buf[0] = '"';
-    std::memcpy(buf + 1, s.data(), run);
+    if (run) std::memcpy(buf + 1, s.data(), run);  // an empty view may have no data (memcpy's null is UB)
     buf[run + 1] = '"';
     out.append(buf, run + 2);
     return;
