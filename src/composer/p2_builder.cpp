@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "composer/minifier.h"
+#include "composer/p2_encode.h"
 #include "core/json_view.h"
 #include "core/text.h"
 
@@ -19,6 +20,10 @@ namespace pb::composer {
 namespace {
 
 using sv = std::string_view;
+
+// Rules for members most versions lack or have in a form the fast paths take, built as json trees:
+// out of line and small (inlined at -O2 they made version_entry 20 KB for no measurable speed).
+#define PB_RARE [[gnu::noinline, clang::minsize]]
 
 // ---------------------------------------------------------------------------------------------------
 // PHP helpers
@@ -54,25 +59,26 @@ bool is_php_int_key(sv k) {
 }
 
 
+// The filter for objects whose keys are mostly distinct (a version's dozen links or more made the search
+// for a duplicate quadratic: 2.7% of a mirror rewrite): `seen` (0 while the object is empty) holds a bit
+// for each key's length and a few of its bytes (the last two tell "vendor/pkg-1" from "-2" and "-12");
+// false when `key`'s bit is still clear: it is not in the object, no search needed.
+bool maybe_seen(sv key, std::uint64_t& seen) {
+  const std::size_t n = key.size();
+  const auto at = [&](std::size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(key[i])); };
+  const unsigned h = n < 2 ? static_cast<unsigned>(n) * 31u + (n ? at(0) : 0u)
+                           : static_cast<unsigned>(n) + 3u * at(n - 1) + 17u * at(n - 2) + 5u * at(n / 2);
+  const std::uint64_t bit = std::uint64_t{1} << (h & 63);
+  const bool search = (seen & bit) != 0;
+  seen |= bit;
+  return search;
+}
+
 // $array[$key] = $value: replaces in place (a duplicate key keeps its first place) or appends.
-// `seen`, for objects whose keys are mostly distinct (a version's dozen links or more made the search
-// quadratic: 2.7% of a mirror rewrite), is a filter the caller keeps for `o` (0 while `o` is empty): a
-// bit for each key's length and a few of its bytes (the last two tell "vendor/pkg-1" from "-2" and
-// "-12"); a key whose bit is still clear is not in `o` and is appended without a search.
-void assign(json_object& o, std::string key, json value, std::uint64_t* seen = nullptr) {
-  bool search = true;
-  if (seen) {
-    const std::size_t n = key.size();
-    const auto at = [&](std::size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(key[i])); };
-    const unsigned h = n < 2 ? static_cast<unsigned>(n) * 31u + (n ? at(0) : 0u)
-                             : static_cast<unsigned>(n) + 3u * at(n - 1) + 17u * at(n - 2) + 5u * at(n / 2);
-    const std::uint64_t bit = std::uint64_t{1} << (h & 63);
-    search = (*seen & bit) != 0;
-    *seen |= bit;
-  }
-  for (std::size_t i = 0; search && i < o.size(); ++i) {
-    if (o[i].first == key) {
-      o[i].second = std::move(value);
+void assign(json_object& o, std::string key, json value) {
+  for (auto& kv : o) {
+    if (kv.first == key) {
+      kv.second = std::move(value);
       return;
     }
   }
@@ -99,7 +105,7 @@ bool sanitize_keeps(sv s) {  // sanitize(s) == s
   return clean;
 }
 
-std::string sanitize(sv s) {
+PB_RARE std::string sanitize(sv s) {
   // Most strings have nothing to remove: one copy, no per-byte appends.
   if (sanitize_keeps(s)) return std::string(s);
   std::string out;
@@ -155,7 +161,7 @@ std::string sanitize(sv s) {
 std::string sanitized(std::string s) { return sanitize_keeps(s) ? std::move(s) : sanitize(s); }
 
 // array_walk_recursive($x, sanitizeStringLeaf): sanitizes string leaves, leaves keys alone.
-void sanitize_leaves(json& v) {
+PB_RARE void sanitize_leaves(json& v) {
   if (v.is_string()) {
     v = json(sanitize(v.as_string()));
   } else if (v.is_array()) {
@@ -166,7 +172,7 @@ void sanitize_leaves(json& v) {
 }
 
 // The scheme parse_url() would report, lower-cased; "" when it sees none ("host:8080" is a port).
-std::string url_scheme(sv url) {
+PB_RARE std::string url_scheme(sv url) {
   const std::size_t colon = url.find(':');
   if (colon == sv::npos || colon == 0) return {};
   for (char c : url.substr(0, colon)) {
@@ -184,7 +190,7 @@ std::string url_scheme(sv url) {
 }
 
 // Updater::filterUrl: null (nullopt) unless the scheme is allowed; "" stays "".
-std::optional<std::string> filter_url(sv url, std::initializer_list<sv> allowed = {"http", "https"}) {
+PB_RARE std::optional<std::string> filter_url(sv url, std::initializer_list<sv> allowed = {"http", "https"}) {
   if (url.empty()) return std::string();
   std::string clean = sanitize(url);
   if (clean.empty()) return clean;
@@ -195,90 +201,217 @@ std::optional<std::string> filter_url(sv url, std::initializer_list<sv> allowed 
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Writing members (the rules below write each member's json_encode text straight into the entry)
+
+using detail::encode_string;
+
+// encode_string(sanitize(s)) without a copy when there is nothing to remove.
+void put_clean(std::string& out, sv s) {
+  if (sanitize_keeps(s))
+    encode_string(out, s);
+  else
+    encode_string(out, sanitize(s));
+}
+
+class entry_out {
+ public:
+  explicit entry_out(encoded_entry& e) : e_(e) {}
+  std::string& text() { return e_.text; }
+  void begin(sv key) {
+    const std::uint32_t k = at();
+    e_.text.append(key);
+    e_.members.push_back({k, at(), at(), 0, -1});
+  }
+  void end() { e_.members.back().end = at(); }
+  void string(sv key, sv value) {
+    begin(key);
+    encode_string(e_.text, value);
+    end();
+  }
+  void clean(sv key, sv value) {
+    begin(key);
+    put_clean(e_.text, value);
+    end();
+  }
+  void raw(sv key, sv text) {
+    begin(key);
+    e_.text.append(text);
+    end();
+  }
+  void tree(sv key, const json& v) {
+    begin(key);
+    detail::encode_value(e_.text, v);
+    end();
+    if (detail::holds_double(v)) {
+      e_.members.back().tree = static_cast<int>(e_.trees.size());
+      e_.trees.push_back(v);
+    }
+  }
+
+ private:
+  std::uint32_t at() const { return static_cast<std::uint32_t>(e_.text.size()); }
+  encoded_entry& e_;
+};
+
+// A string the rules keep either as a view (of the composer.json's parse or of the fields) or, when
+// they changed it, as their own copy.
+struct kept_text {
+  sv view;
+  std::string own;
+  bool owned = false;
+  sv get() const { return owned ? sv(own) : view; }
+  void set(sv v) {
+    view = v;
+    owned = false;
+  }
+  void set(std::string s) {
+    own = std::move(s);
+    owned = true;
+  }
+  void set_clean(sv v) {  // sanitize(v)
+    if (sanitize_keeps(v))
+      set(v);
+    else
+      set(sanitize(v));
+  }
+};
+struct kept_pair {
+  kept_text key, value;
+};
+
+// assign() over kept pairs, with its filter.
+void assign_pair(std::vector<kept_pair>& o, kept_pair p, std::uint64_t& seen) {
+  const sv key = p.key.get();
+  if (maybe_seen(key, seen))
+    for (kept_pair& q : o)
+      if (q.key.get() == key) {
+        q.value = std::move(p.value);
+        return;
+      }
+  o.push_back(std::move(p));
+}
+
+// A PHP array of strings: a list when its keys are "0".."n-1" (json_encode writes it as one).
+void put_pairs(std::string& out, const std::vector<kept_pair>& pairs) {
+  bool list = true;
+  for (std::size_t i = 0; i < pairs.size() && list; ++i) list = pairs[i].key.get() == std::to_string(i);
+  out += list ? '[' : '{';
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    if (i) out += ',';
+    if (!list) {
+      encode_string(out, pairs[i].key.get());
+      out += ':';
+    }
+    encode_string(out, pairs[i].value.get());
+  }
+  out += list ? ']' : '}';
+}
+
+bool ascii_iequal(sv a, sv b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (pb::ascii_lower(a[i]) != pb::ascii_lower(b[i])) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Fields
 
 // keywords: ArrayLoader keeps a non-empty array (strval of each); the Updater sanitizes, drops "",
 // and dedupes by mb_strtolower (the last spelling wins, at the first one's place). Case folding here
 // is ASCII only.
-json keywords_of(json_view cj) {
+void keywords_of(std::string& out, json_view cj) {
   const json_view kw = cj["keywords"];
-  json_object seen;  // lower => spelling
+  std::vector<kept_text> seen;  // spellings, by the place of their first lower-cased form
   if (is_container(kw) && kw.size() > 0) {
-    for (const json_view k : kw.values()) {
-      std::string s;
+    kw.each_view([&](sv, json_view k) {
+      kept_text s;
       if (k.is_string()) {
-        s = std::string(k.as_string());
+        s.set_clean(k.as_string());
       } else if (k.is_integer()) {
-        s = std::to_string(k.as_int());
+        s.set(std::to_string(k.as_int()));
       } else if (k.is_bool()) {
-        s = k.as_bool() ? "1" : "";
+        s.set(sv(k.as_bool() ? "1" : ""));
       } else {
-        continue;  // strval() of an array/null would be "Array"/"": not a keyword
+        return;  // strval() of an array/null would be "Array"/"": not a keyword
       }
-      s = sanitize(s);
-      if (s.empty()) continue;
-      const std::string key = ascii_lower(s);
-      bool replaced = false;
-      for (auto& [lk, spelling] : seen) {
-        if (lk == key) {
-          spelling = json(s);
-          replaced = true;
+      if (s.get().empty()) return;
+      for (kept_text& t : seen)
+        if (ascii_iequal(t.get(), s.get())) {
+          t = std::move(s);
+          return;
         }
-      }
-      if (!replaced) seen.emplace_back(key, json(s));
-    }
+      seen.push_back(std::move(s));
+    });
   }
-  json_array out;
-  for (auto& kv : seen) out.push_back(std::move(kv.second));
-  return json(std::move(out));
+  out += '[';
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    if (i) out += ',';
+    encode_string(out, seen[i].get());
+  }
+  out += ']';
 }
 
 // license: ArrayLoader wraps a non-empty string in a list; the Updater sanitizes each entry.
-json license_of(json_view cj) {
+void license_of(std::string& out, json_view cj) {
   const json_view l = cj["license"];
-  json_array out;
-  if (!php_truthy(l)) return json(std::move(out));
-  if (l.is_string()) {
-    out.push_back(json(sanitize(l.as_string())));
-  } else {
-    for (const json_view e : l.values())
-      if (e.is_string()) out.push_back(json(sanitize(e.as_string())));
+  out += '[';
+  if (php_truthy(l)) {
+    if (l.is_string()) {
+      put_clean(out, l.as_string());
+    } else {
+      bool sep = false;
+      l.each_view([&](sv, json_view e) {
+        if (!e.is_string()) return;
+        if (sep) out += ',';
+        sep = true;
+        put_clean(out, e.as_string());
+      });
+    }
   }
-  return json(std::move(out));
+  out += ']';
 }
 
 // authors: the Updater keeps email/name/homepage/role (trimmed, sanitized, homepage through filterUrl,
 // empty ones dropped), skips authors with neither email nor name; toArray orders the keys name, email,
-// homepage, role (Version::sortAuthorKeys).
-json authors_of(json_view cj) {
+// homepage, role (Version::sortAuthorKeys). An author left with nothing is an empty PHP array: [].
+void authors_of(std::string& out, json_view cj) {
   const json_view a = cj["authors"];
-  json_array out;
-  if (!is_container(a)) return json(std::move(out));
-  for (const json_view author : a.values()) {
-    if (!author.is_object()) continue;
-    const bool has_email = !author["email"].is_null(), has_name = !author["name"].is_null();
-    if (!has_email && !has_name) continue;
-    json_object clean;
-    for (sv field : {"name", "email", "homepage", "role"}) {
-      const json_view v = author[field];
-      if (!v.is_string()) continue;
-      std::string s(php_trim(sanitize(v.as_string())));
-      if (field == "homepage") s = filter_url(s).value_or("");
-      if (!s.empty()) clean.emplace_back(std::string(field), json(std::move(s)));
-    }
-    out.push_back(json(std::move(clean)));
+  out += '[';
+  bool sep = false;
+  if (is_container(a)) {
+    a.each_view([&](sv, json_view author) {
+      if (!author.is_object()) return;
+      const bool has_email = !author["email"].is_null(), has_name = !author["name"].is_null();
+      if (!has_email && !has_name) return;
+      if (sep) out += ',';
+      sep = true;
+      out += '{';
+      bool any = false;
+      for (sv field : {"name", "email", "homepage", "role"}) {
+        const json_view v = author[field];
+        if (!v.is_string()) continue;
+        kept_text s;
+        s.set_clean(v.as_string());
+        sv t = php_trim(s.get());
+        std::string url;
+        if (field == "homepage") t = url = filter_url(t).value_or("");
+        if (t.empty()) continue;
+        if (any) out += ',';
+        any = true;
+        encode_string(out, field);
+        out += ':';
+        encode_string(out, t);
+      }
+      if (any) {
+        out += '}';
+      } else {
+        out.back() = '[';
+        out += ']';
+      }
+    });
   }
-  return json(std::move(out));
-}
-
-// type: ArrayLoader lower-cases it and defaults to "library"; the Updater stores it only when truthy
-// (else the column stays null).
-json type_of(json_view cj) {
-  const json_view t = cj["type"];
-  if (!t.is_string()) return json("library");
-  const std::string lower = ascii_lower(t.as_string());
-  if (lower.empty() || lower == "0") return json();
-  return json(sanitize(lower));
+  out += ']';
 }
 
 // Stable sort of (key, value) pairs by key, bytewise: support's ksort, funding's type.url order and
@@ -291,7 +424,7 @@ void stable_sort_by_key(json_object& pairs) {
 // support: Updater::filterSupportUrls keeps string keys with string values (sanitized) and drops URL
 // keys whose scheme is not allowed; toV2Array ksort()s it (bytewise here; PHP compares numeric-looking
 // keys numerically). Emitted only when non-empty.
-std::optional<json> support_of(json_view cj) {
+PB_RARE std::optional<json> support_of(json_view cj) {
   const json_view s = cj["support"];
   if (!s.is_object()) return std::nullopt;
   json_object out;
@@ -315,7 +448,7 @@ std::optional<json> support_of(json_view cj) {
 // funding: CompletePackage defaults it to [], so Packagist always emits it. Updater::filterFundingUrls
 // keeps array entries, with a string type (sanitized) and a string url that passes filterUrl;
 // Version::getFundingSorted orders them by type.url (stable).
-json funding_of(json_view cj) {
+PB_RARE json funding_of(json_view cj) {
   const json_view f = cj["funding"];
   json_object entries;  // (type.url, entry)
   if (is_container(f) && f.size() > 0) {
@@ -339,7 +472,7 @@ json funding_of(json_view cj) {
 }
 
 // php-ext: stored when present (string leaves sanitized); toV2Array sorts configure-options by name.
-std::optional<json> php_ext_of(json_view cj) {
+PB_RARE std::optional<json> php_ext_of(json_view cj) {
   const json_view p = cj["php-ext"];
   if (!is_container(p)) return std::nullopt;
   json out = p.tree();
@@ -360,7 +493,7 @@ std::optional<json> php_ext_of(json_view cj) {
 }
 
 // bin: a string becomes a one-entry list; each entry ltrim'ed of '/' (ArrayLoader) and sanitized.
-std::optional<json> bin_of(json_view cj) {
+PB_RARE std::optional<json> bin_of(json_view cj) {
   const json_view b = cj["bin"];
   if (b.is_null()) return std::nullopt;
   json out;
@@ -387,8 +520,8 @@ std::optional<json> bin_of(json_view cj) {
 
 // The Updater rewrites stability flags inside multi-constraints ("<2.0@dev,>=1.0" etc.):
 // preg_replace '{([><]=?\s*[^@]+?)@([a-z]+)}i' with "$1" for "stable", else "$1-$2".
-std::string rewrite_stability_flags(sv constraint) {
-  if (constraint.find(',') == sv::npos || constraint.find('@') == sv::npos) return std::string(constraint);
+bool has_stability_flags(sv constraint) { return constraint.find(',') != sv::npos && constraint.find('@') != sv::npos; }
+PB_RARE std::string rewrite_stability_flags(sv constraint) {
   std::string out;
   std::size_t i = 0;
   const auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
@@ -413,126 +546,216 @@ std::string rewrite_stability_flags(sv constraint) {
   return out;
 }
 
-
 // require & co: ArrayLoader lower-cases targets, drops links to the package itself and keeps the
 // pretty constraint ("self.version" stays as written); the Updater rewrites stability flags and
-// sanitizes both sides. Non-string constraints (which Composer rejects) are skipped.
-std::optional<json> links_of(json_view cj, sv type, const std::string& self_lower) {
+// sanitizes both sides. Non-string constraints (which Composer rejects) are skipped. Every version has
+// a dozen links or more: targets and constraints stay views of the parse unless a rule changes them.
+void links_of(entry_out& o, json_view cj, sv type, sv self_lower, std::vector<kept_pair>& pairs) {
   const json_view l = cj[type];
-  if (!is_container(l)) return std::nullopt;
-  json_object out;
-  // Every version has a dozen links or more: each target is copied once and lower-cased in place, and
-  // sanitized without a copy when clean.
-  out.reserve(l.size());
+  if (!is_container(l)) return;
+  pairs.clear();
   std::uint64_t seen = 0;
-  l.each([&](std::string target, json_view constraint) {
+  const bool stable = l.stable_keys();
+  l.each_view([&](sv target, json_view constraint) {
     if (!constraint.is_string()) return;
-    for (char& c : target) c = pb::ascii_lower(c);
-    if (target == self_lower) return;
-    assign(out, sanitized(std::move(target)), json(sanitized(rewrite_stability_flags(constraint.as_string()))), &seen);
+    kept_pair p;
+    bool upper = !stable;
+    for (char c : target) upper = upper || (c >= 'A' && c <= 'Z');
+    if (upper) {
+      std::string lower(target);
+      for (char& c : lower) c = pb::ascii_lower(c);
+      if (lower == self_lower) return;
+      p.key.set(sanitized(std::move(lower)));
+    } else {
+      if (target == self_lower) return;
+      p.key.set_clean(target);
+    }
+    const sv c = constraint.as_string();
+    if (has_stability_flags(c))
+      p.value.set(sanitized(rewrite_stability_flags(c)));
+    else
+      p.value.set_clean(c);
+    assign_pair(pairs, std::move(p), seen);
   });
-  if (out.empty()) return std::nullopt;
-  return json(std::move(out));
+  if (pairs.empty()) return;
+  o.begin(type);
+  put_pairs(o.text(), pairs);
+  o.end();
 }
 
 // suggest: names keep their case; a reason of "self.version" becomes the pretty version (ArrayLoader).
-std::optional<json> suggest_of(json_view cj, sv pretty_version) {
+void suggest_of(entry_out& o, json_view cj, sv pretty_version, std::vector<kept_pair>& pairs) {
   const json_view s = cj["suggest"];
-  if (!is_container(s)) return std::nullopt;
-  json_object out;
+  if (!is_container(s)) return;
+  pairs.clear();
   std::uint64_t seen = 0;
-  s.each([&](std::string name, json_view reason) {
+  const bool stable = s.stable_keys();
+  s.each_view([&](sv name, json_view reason) {
     if (!reason.is_string()) return;
-    const sv r = php_trim(reason.as_string()) == "self.version" ? pretty_version : reason.as_string();
-    assign(out, sanitized(std::move(name)), json(sanitize(r)), &seen);
+    kept_pair p;
+    if (stable)
+      p.key.set_clean(name);
+    else
+      p.key.set(sanitize(name));
+    p.value.set_clean(php_trim(reason.as_string()) == "self.version" ? pretty_version : reason.as_string());
+    assign_pair(pairs, std::move(p), seen);
   });
-  if (out.empty()) return std::nullopt;
-  return json(std::move(out));
+  if (pairs.empty()) return;
+  o.begin("suggest");
+  put_pairs(o.text(), pairs);
+  o.end();
+}
+
+// Whether a member the rules pass through (sanitize_leaves, then json_encode) is written exactly as
+// `text`, its text in the composer.json: `text` in json::dump's form (no whitespace, integers only, the
+// only escapes \" and \\, so no control character for sanitize to remove), no U+2028/U+2029
+// (json_encode escapes them, dump does not), and no object json_encode writes as a list (an empty one
+// or one whose first key is "0"). Anything else goes through the tree.
+bool passes_through(sv text) {
+  if (text.find("{}") != sv::npos || text.find("{\"0\":") != sv::npos) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\\') {
+      if (i + 1 >= text.size() || (text[i + 1] != '"' && text[i + 1] != '\\')) return false;
+      ++i;
+    } else if (c == '\xE2' && i + 2 < text.size() && text[i + 1] == '\x80' && (text[i + 2] == '\xA8' || text[i + 2] == '\xA9')) {
+      return false;
+    }
+  }
+  return is_dump_form(text);
+}
+
+// autoload, extra, include-path: kept with their string leaves sanitized (include-path's entries each,
+// the same thing); copied from the composer.json's text when passes_through says that is the result.
+PB_RARE void passed_through(entry_out& o, sv key, json_view v, std::optional<sv> text) {
+  if (text && passes_through(*text)) {
+    o.raw(key, *text);
+    return;
+  }
+  json t = v.tree();
+  sanitize_leaves(t);
+  o.tree(key, t);
 }
 
 }  // namespace
 
-
-json version_entry(json_view cj, const version_fields& f) {
-  // Keys in Version::toArray order. composer.json keys not listed are not part of Packagist's p2 output
-  // and are dropped: version/name/time/dist/source (replaced by what the repository knows),
-  // autoload-dev, minimum-stability, prefer-stable, repositories, config, scripts*, archive, readme,
-  // non-feature-branches, notification-url, extra keys like "_comment".
+json encoded_entry::tree() const {
   json_object o;
-  o.emplace_back("name", json(f.name));
-  const json_view descr = cj["description"];  // (string) of a sanitized non-empty string, else ""
-  o.emplace_back("description", json(descr.is_string() ? sanitize(descr.as_string()) : std::string()));
-  o.emplace_back("keywords", keywords_of(cj));
-  const json_view home = cj["homepage"];  // (string) filterUrl(): "" unless http(s)
-  o.emplace_back("homepage", json(home.is_string() ? filter_url(home.as_string()).value_or("") : std::string()));
-  o.emplace_back("version", json(sanitize(f.version)));
-  o.emplace_back("version_normalized", json(sanitize(f.version_normalized)));
-  o.emplace_back("license", license_of(cj));
-  o.emplace_back("authors", authors_of(cj));
-  // "source": Packagist writes the VCS source (or null); artifact uploads have none, so it is omitted.
-  if (f.dist_type.empty()) {
-    o.emplace_back("dist", json());
-  } else {
-    json_object dist;
-    dist.emplace_back("type", json(sanitize(f.dist_type)));
-    dist.emplace_back("url", json(sanitize(f.dist_url)));
-    dist.emplace_back("reference", json(f.reference));
-    dist.emplace_back("shasum", json(f.dist_shasum));
-    o.emplace_back("dist", json(std::move(dist)));
-  }
-  o.emplace_back("type", type_of(cj));
-  if (auto s = support_of(cj)) o.emplace_back("support", std::move(*s));
-  if (auto p = php_ext_of(cj)) o.emplace_back("php-ext", std::move(*p));
-  o.emplace_back("funding", funding_of(cj));
-  if (!f.time.empty()) o.emplace_back("time", json(f.time));
-  if (const json_view a = cj["autoload"]; is_container(a) && a.size() > 0) {
-    json autoload = a.tree();
-    sanitize_leaves(autoload);
-    o.emplace_back("autoload", std::move(autoload));
-  }
-  if (const json_view e = cj["extra"]; is_container(e) && e.size() > 0) {
-    json extra = e.tree();
-    sanitize_leaves(extra);
-    o.emplace_back("extra", std::move(extra));
-  }
-  if (const json_view t = cj["target-dir"]; t.is_string() && php_truthy(t)) {
-    std::string dir = sanitize(t.as_string());
-    if (php_truthy(json(dir))) o.emplace_back("target-dir", json(std::move(dir)));
-  }
-  if (const json_view ip = cj["include-path"]; is_container(ip) && ip.size() > 0) {
-    json paths = ip.tree();
-    if (paths.is_array())
-      for (json& e : paths.as_array()) sanitize_leaves(e);
-    else
-      for (auto& kv : paths.as_object()) sanitize_leaves(kv.second);
-    o.emplace_back("include-path", std::move(paths));
-  }
-  if (auto b = bin_of(cj)) o.emplace_back("bin", std::move(*b));
-  // default-branch: set by the VCS driver on Packagist; ArrayLoader reads "default-branch": true.
-  if (const json_view db = cj["default-branch"]; db.is_bool() && db.as_bool()) o.emplace_back("default-branch", json(true));
-
-  const std::string self_lower = ascii_lower(f.name);
-  if (auto l = links_of(cj, "require", self_lower)) o.emplace_back("require", std::move(*l));
-  if (auto l = links_of(cj, "require-dev", self_lower)) o.emplace_back("require-dev", std::move(*l));
-  if (auto s = suggest_of(cj, f.version)) o.emplace_back("suggest", std::move(*s));
-  if (auto l = links_of(cj, "conflict", self_lower)) o.emplace_back("conflict", std::move(*l));
-  if (auto l = links_of(cj, "provide", self_lower)) o.emplace_back("provide", std::move(*l));
-  if (auto l = links_of(cj, "replace", self_lower)) o.emplace_back("replace", std::move(*l));
-
-  // abandoned: a package-level flag on Packagist (getReplacementPackage() ?: true); here it comes from
-  // this version's composer.json as ArrayLoader reads it (true, or a replacement name; "" means true).
-  if (const json_view ab = cj["abandoned"]; ab.is_bool() && ab.as_bool()) {
-    o.emplace_back("abandoned", json(true));
-  } else if (ab.is_string()) {
-    std::string replacement = sanitize(ab.as_string());
-    o.emplace_back("abandoned", replacement.empty() ? json(true) : json(std::move(replacement)));
+  o.reserve(members.size());
+  for (const member& m : members) {
+    if (m.tree >= 0) {
+      o.emplace_back(std::string(key(m)), trees[static_cast<std::size_t>(m.tree)]);
+    } else {
+      auto v = parse_json(value(m));  // the encoder's own text: valid JSON
+      o.emplace_back(std::string(key(m)), v ? std::move(*v) : json());
+    }
   }
   return json(std::move(o));
 }
 
+void version_entry(json_view cj, const member_texts& texts, const version_fields& f, encoded_entry& e) {
+  // Keys in Version::toArray order. composer.json keys not listed are not part of Packagist's p2 output
+  // and are dropped: version/name/time/dist/source (replaced by what the repository knows),
+  // autoload-dev, minimum-stability, prefer-stable, repositories, config, scripts*, archive, readme,
+  // non-feature-branches, notification-url, extra keys like "_comment".
+  e.clear();
+  entry_out o(e);
+  std::string& out = o.text();
+  o.string("name", f.name);
+  const json_view descr = cj["description"];  // (string) of a sanitized non-empty string, else ""
+  o.clean("description", descr.is_string() ? descr.as_string() : sv());
+  o.begin("keywords");
+  keywords_of(out, cj);
+  o.end();
+  const json_view home = cj["homepage"];  // (string) filterUrl(): "" unless http(s)
+  o.string("homepage", home.is_string() ? filter_url(home.as_string()).value_or("") : std::string());
+  o.clean("version", f.version);
+  const std::string normalized = sanitize(f.version_normalized);
+  o.string("version_normalized", normalized);
+  e.dev = is_dev_version(normalized);
+  o.begin("license");
+  license_of(out, cj);
+  o.end();
+  o.begin("authors");
+  authors_of(out, cj);
+  o.end();
+  // "source": Packagist writes the VCS source (or null); artifact uploads have none, so it is omitted.
+  o.begin("dist");
+  if (f.dist_type.empty()) {
+    out += "null";
+  } else {
+    out += "{\"type\":";
+    put_clean(out, f.dist_type);
+    out += ",\"url\":";
+    put_clean(out, f.dist_url);
+    out += ",\"reference\":";
+    encode_string(out, f.reference);
+    out += ",\"shasum\":";
+    encode_string(out, f.dist_shasum);
+    out += '}';
+  }
+  o.end();
+  // type: ArrayLoader lower-cases it and defaults to "library"; the Updater stores it only when truthy
+  // (else the column stays null).
+  if (const json_view t = cj["type"]; !t.is_string()) {
+    o.raw("type", "\"library\"");
+  } else if (const std::string lower = ascii_lower(t.as_string()); lower.empty() || lower == "0") {
+    o.raw("type", "null");
+  } else {
+    o.clean("type", lower);
+  }
+  if (auto s = support_of(cj)) o.tree("support", *s);
+  if (auto p = php_ext_of(cj)) o.tree("php-ext", *p);
+  o.tree("funding", funding_of(cj));
+  if (!f.time.empty()) o.string("time", f.time);
+
+  const json_view autoload = cj["autoload"], extra = cj["extra"], include_path = cj["include-path"];
+  const bool has_autoload = is_container(autoload) && autoload.size() > 0;
+  const bool has_extra = is_container(extra) && extra.size() > 0;
+  const bool has_include_path = is_container(include_path) && include_path.size() > 0;
+  if (has_autoload) passed_through(o, "autoload", autoload, texts[0]);
+  if (has_extra) passed_through(o, "extra", extra, texts[1]);
+  if (const json_view t = cj["target-dir"]; t.is_string() && php_truthy(t)) {
+    std::string dir = sanitize(t.as_string());
+    if (php_truthy(json(dir))) o.string("target-dir", dir);
+  }
+  if (has_include_path) passed_through(o, "include-path", include_path, texts[2]);
+  if (auto b = bin_of(cj)) o.tree("bin", *b);
+  // default-branch: set by the VCS driver on Packagist; ArrayLoader reads "default-branch": true.
+  if (const json_view db = cj["default-branch"]; db.is_bool() && db.as_bool()) o.raw("default-branch", "true");
+
+  const std::string self_lower = ascii_lower(f.name);
+  thread_local std::vector<kept_pair> pairs;  // reused: a version has several link lists
+  links_of(o, cj, "require", self_lower, pairs);
+  links_of(o, cj, "require-dev", self_lower, pairs);
+  suggest_of(o, cj, f.version, pairs);
+  links_of(o, cj, "conflict", self_lower, pairs);
+  links_of(o, cj, "provide", self_lower, pairs);
+  links_of(o, cj, "replace", self_lower, pairs);
+
+  // abandoned: a package-level flag on Packagist (getReplacementPackage() ?: true); here it comes from
+  // this version's composer.json as ArrayLoader reads it (true, or a replacement name; "" means true).
+  if (const json_view ab = cj["abandoned"]; ab.is_bool() && ab.as_bool()) {
+    o.raw("abandoned", "true");
+  } else if (ab.is_string()) {
+    const std::string replacement = sanitize(ab.as_string());
+    if (replacement.empty())
+      o.raw("abandoned", "true");
+    else
+      o.string("abandoned", replacement);
+  }
+}
+
+json version_entry(json_view cj, const version_fields& f) {
+  encoded_entry e;
+  version_entry(cj, member_texts{}, f, e);
+  return e.tree();
+}
+
 json version_entry(const json& composer_json, const version_fields& f) {
   // The rules read a view: a tree is written out and parsed again (uploads and tests; the mirror's rows
-  // are parsed straight into a view, storage/packages.cpp).
+  // are parsed straight into a view, storage/packages.cpp). No text given: every member is encoded
+  // from the view (the differential test holds the mirror's pass-through against this).
   auto view = parse_view(composer_json.dump());
   return version_entry(view ? *view : json_view(), f);
 }

@@ -6,6 +6,8 @@
 // (versions/sort.h). The version objects are made in p2_builder.cpp, the documents written in p2_writer.cpp.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,11 +34,45 @@ struct version_fields {
   std::string time;                // ISO 8601 ("2026-11-29T01:02:03+00:00") or empty (no "time" key)
 };
 
+// One p2 version object as the text json_encode writes for each of its top-level members, in order
+// (`version_entry` writes it; `p2_writer::add` minifies and appends it without a tree). Keys and values
+// are spans of one buffer, reused from version to version (clear() keeps the capacity). A member whose
+// value holds a float also keeps its tree: the minifier compares those as trees (1.0 encodes as 1).
+struct encoded_entry {
+  struct member {
+    std::uint32_t key_begin, key_end, begin, end;
+    int tree;  // index into `trees`, or -1
+  };
+  std::string text;
+  std::vector<member> members;
+  std::vector<json> trees;
+  bool dev = false;  // is_dev_version of its "version_normalized": it goes to the ~dev document
+
+  std::string_view key(const member& m) const { return std::string_view(text).substr(m.key_begin, m.key_end - m.key_begin); }
+  std::string_view value(const member& m) const { return std::string_view(text).substr(m.begin, m.end - m.begin); }
+  void clear() {
+    text.clear();
+    members.clear();
+    trees.clear();
+    dev = false;
+  }
+  // The entry as a tree (what parse_json of its text gives, floats from their trees).
+  [[nodiscard]] json tree() const;
+};
+
 // One p2 version object: the keys of Version::toArray($versionData, true) + toV2Array's sorting, in
 // that order, with values normalised the way Composer's ArrayLoader and Packagist's Updater do before
 // storing them. `source` is omitted (artifact uploads have no VCS). See p2_builder.cpp for each key.
 // The rules read the composer.json through a json_view (core/json_view.h: simdjson's DOM, no tree of
 // it); the json overload writes its tree out and reads it so (uploads, tests).
+// The rules write each member's encoded text into `out` (cleared first). `texts`: the texts of the
+// members the rules pass through unchanged (`passed_through_keys`, the first of each in the text
+// `composer_json` was parsed from; nullopt: not known), copied as they are when they are already in
+// json_encode's form. The caller finds them (the rebuild reads them in the walk that reads the dump
+// order's fields).
+inline constexpr std::string_view passed_through_keys[] = {"autoload", "extra", "include-path"};
+using member_texts = std::array<std::optional<std::string_view>, 3>;
+void version_entry(json_view composer_json, const member_texts& texts, const version_fields& f, encoded_entry& out);
 [[nodiscard]] json version_entry(json_view composer_json, const version_fields& f);
 [[nodiscard]] json version_entry(const json& composer_json, const version_fields& f);
 
@@ -66,6 +102,7 @@ class p2_writer {
   p2_writer& operator=(const p2_writer&) = delete;
   ~p2_writer();
   void add(const json& entry);
+  void add(const encoded_entry& entry);
   [[nodiscard]] p2_documents finish() &&;
 
   // Whether add() puts `entry` into the ~dev document (by its "version_normalized").
@@ -78,8 +115,12 @@ class p2_writer {
   // from the two entries (the text does not open with `first` written whole, or the minifier's state
   // after `first` differs from what it was with `first` whole, so later diffs could change).
   [[nodiscard]] static std::optional<std::string> prepend(const json& entry, const json& first, std::string_view entries);
+  [[nodiscard]] static std::optional<std::string> prepend(const encoded_entry& entry, const encoded_entry& first,
+                                                          std::string_view entries);
 
  private:
+  template <class Entry>
+  static std::optional<std::string> prepend_any(const Entry& entry, const Entry& first, std::string_view entries);
   struct list;
   std::unique_ptr<list> tagged_, dev_;
 };

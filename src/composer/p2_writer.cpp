@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "composer/minifier.h"
+#include "composer/p2_encode.h"
 #include "core/text.h"
 
 // The writing half of p2_builder.h: PHP's json_encode as Packagist calls it, and the p2 documents
@@ -45,7 +46,9 @@ std::size_t plain_run(sv s, std::size_t from) {
   return n;
 }
 
-void encode_string(std::string& out, sv s) {
+}  // namespace
+
+void detail::encode_string(std::string& out, sv s) {
   static constexpr char hex[] = "0123456789abcdef";
   // Most strings of a p2 document are short and need no escape: quotes and text in one append (each
   // append or push_back is a call into libc++ in wasm: encode_string was 8% of a mirror rewrite).
@@ -53,7 +56,7 @@ void encode_string(std::string& out, sv s) {
   if (run == s.size() && run <= 254) {
     char buf[256];
     buf[0] = '"';
-    std::memcpy(buf + 1, s.data(), run);
+    if (run) std::memcpy(buf + 1, s.data(), run);  // an empty view may have no data (memcpy's null is UB)
     buf[run + 1] = '"';
     out.append(buf, run + 2);
     return;
@@ -92,6 +95,9 @@ void encode_string(std::string& out, sv s) {
   }
   out += '"';
 }
+
+namespace {
+using detail::encode_string;
 
 // php_gcvt($d, 17, '.', 'e') with serialize_precision = -1: the shortest round-trip digits, printed
 // plainly for exponents -4..16 and as "d.ddde+X" otherwise.
@@ -150,7 +156,9 @@ bool object_is_list(const json_object& o) {
   return true;
 }
 
-void encode(std::string& out, const json& v) {
+}  // namespace
+
+void detail::encode_value(std::string& out, const json& v) {
   switch (v.type()) {
     case json::kind::null: out += "null"; return;
     case json::kind::boolean: out += v.as_bool() ? "true" : "false"; return;
@@ -163,7 +171,7 @@ void encode(std::string& out, const json& v) {
       for (const json& e : v.as_array()) {
         if (!first) out += ',';
         first = false;
-        encode(out, e);
+        encode_value(out, e);
       }
       out += ']';
       return;
@@ -180,7 +188,7 @@ void encode(std::string& out, const json& v) {
           encode_string(out, k);
           out += ':';
         }
-        encode(out, e);
+        encode_value(out, e);
       }
       out += list ? ']' : '}';
       return;
@@ -188,7 +196,7 @@ void encode(std::string& out, const json& v) {
   }
 }
 
-bool holds_double(const json& v) {
+bool detail::holds_double(const json& v) {
   switch (v.type()) {
     case json::kind::number: return true;
     case json::kind::array:
@@ -202,6 +210,9 @@ bool holds_double(const json& v) {
     default: return false;
   }
 }
+
+namespace {
+using detail::holds_double;
 
 // A top-level value of a version as the p2 writer keeps it: its json_encode text, which is also what
 // php_identical compares (equal texts <=> identical values: encode is injective on PHP arrays, [] and {}
@@ -220,7 +231,7 @@ bool encoded_null(const encoded_value& v) { return v.text == "null"; }
 
 encoded_value encoded(const json& v) {
   encoded_value e;
-  encode(e.text, v);
+  detail::encode_value(e.text, v);
   if (holds_double(v)) e.tree = v;
   return e;
 }
@@ -260,15 +271,48 @@ struct p2_writer::list {
   bool first = true;
   minifier m{encoded_identical, encoded_null};
 
+  member_list<encoded_value> cur;  // an encoded_entry's members, reused: their strings keep their capacity
+
   void add(const json& entry) {
-    out += first ? '[' : ',';
-    first = false;
     const member_list<encoded_value> members = encoded_members(entry);
-    const auto& step = m.next(members, php_truthy(entry));
-    if (step.whole) {
-      encode(out, entry);
+    if (write(members, php_truthy(entry))) detail::encode_value(out, entry);
+  }
+
+  void add(const encoded_entry& e) {
+    const std::size_t n = e.members.size();
+    cur.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const encoded_entry::member& mb = e.members[i];
+      cur[i].first.assign(e.key(mb));
+      cur[i].second.text.assign(e.value(mb));
+      if (mb.tree >= 0)
+        cur[i].second.tree = e.trees[static_cast<std::size_t>(mb.tree)];
+      else
+        cur[i].second.tree.reset();
+    }
+    if (!write(cur, n != 0)) return;
+    // Written whole: an object (a version's first key is "name", never a list), or [] when empty.
+    if (n == 0) {
+      out += "[]";
       return;
     }
+    out += '{';
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i) out += ',';
+      encode_string(out, e.key(e.members[i]));
+      out += ':';
+      out += e.value(e.members[i]);
+    }
+    out += '}';
+  }
+
+  // Minifies `members` against the previous version and writes the diff; true when the version is to
+  // be written whole (the caller writes it).
+  bool write(const member_list<encoded_value>& members, bool truthy) {
+    out += first ? '[' : ',';
+    first = false;
+    const auto& step = m.next(members, truthy);
+    if (step.whole) return true;
     // The diff is a PHP array: [] when empty, a list when its keys are "0".."n-1".
     bool is_list = true;
     for (std::size_t i = 0; i < step.diff.size() && is_list; ++i) is_list = step.diff[i].first == std::to_string(i);
@@ -288,6 +332,7 @@ struct p2_writer::list {
       }
     }
     out += is_list ? ']' : '}';
+    return false;
   }
 
   std::string finish() && {
@@ -307,8 +352,10 @@ bool p2_writer::goes_to_dev(const json& entry) {
 }
 
 void p2_writer::add(const json& entry) { (goes_to_dev(entry) ? *dev_ : *tagged_).add(entry); }
+void p2_writer::add(const encoded_entry& entry) { (entry.dev ? *dev_ : *tagged_).add(entry); }
 
-std::optional<std::string> p2_writer::prepend(const json& entry, const json& first, std::string_view entries) {
+template <class Entry>
+std::optional<std::string> p2_writer::prepend_any(const Entry& entry, const Entry& first, std::string_view entries) {
   // Both lists are written by list::add itself, so the entries are byte for byte what a full write gives.
   list alone("x"), both("x");
   const std::size_t head = alone.out.size() + 1;  // after the '[' that add() writes
@@ -338,6 +385,13 @@ std::optional<std::string> p2_writer::prepend(const json& entry, const json& fir
   return out;
 }
 
+std::optional<std::string> p2_writer::prepend(const json& entry, const json& first, std::string_view entries) {
+  return prepend_any(entry, first, entries);
+}
+std::optional<std::string> p2_writer::prepend(const encoded_entry& entry, const encoded_entry& first, std::string_view entries) {
+  return prepend_any(entry, first, entries);
+}
+
 p2_documents p2_writer::finish() && { return {std::move(*tagged_).finish(), std::move(*dev_).finish()}; }
 
 p2_documents build_p2(std::string_view package_name, const std::vector<json>& entries) {
@@ -348,7 +402,7 @@ p2_documents build_p2(std::string_view package_name, const std::vector<json>& en
 
 std::string packagist_json_encode(const json& value) {
   std::string out;
-  encode(out, value);
+  detail::encode_value(out, value);
   return out;
 }
 

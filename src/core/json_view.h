@@ -52,6 +52,23 @@ class json_view {
     }
   }
 
+  // each() without copying keys: an object's keys view the parse's own buffer (valid as long as the
+  // view); an array's index keys are valid during the call only (`stable_keys` says which).
+  template <class F>
+  void each_view(F&& f) const {
+    if (!present_) return;
+    if (e_.type() == simdjson::dom::element_type::ARRAY) {
+      std::size_t i = 0;
+      for (simdjson::dom::element c : simdjson::dom::array(e_.get_array().value_unsafe())) {
+        const std::string key = std::to_string(i++);
+        f(std::string_view(key), json_view(c));
+      }
+    } else if (e_.type() == simdjson::dom::element_type::OBJECT) {
+      for (auto field : simdjson::dom::object(e_.get_object().value_unsafe())) f(field.key, json_view(field.value));
+    }
+  }
+  bool stable_keys() const { return is_object(); }
+
   // The values of an array or an object, in order (PHP's foreach over an array).
   std::vector<json_view> values() const;
 

@@ -315,17 +315,18 @@ task<result<std::monostate>> record_mirrored_dist(std::int64_t version_id, std::
   co_return std::monostate{};
 }
 
-namespace {
-
-// The dump order's hints read from the row's text without a tree: the first "default-branch" is
-// `true`, the first "extra"'s first "branch-alias"'s first member named by the normalized version is a
-// string (json::find takes the first of duplicate keys too). nullopt when the text does not scan as an
-// object. What the tree says still decides (write_documents checks every row against it).
-std::optional<dump_hints> scanned_hints(const version_row& row) {
+// The first "default-branch" is `true`, the first "extra"'s first "branch-alias"'s first member named by
+// the normalized version is a string (json::find takes the first of duplicate keys too). What the tree
+// says still decides (write_documents checks every row against it).
+std::optional<dump_hints> detail::scanned_hints(const version_row& row, composer::member_texts& texts) {
   dump_hints h;
-  constexpr std::string_view top_keys[] = {"default-branch", "extra"};
-  std::optional<std::string_view> top[2], alias[1], named[1];
+  constexpr std::string_view top_keys[] = {"default-branch", "extra", composer::passed_through_keys[0],
+                                           composer::passed_through_keys[2]};
+  static_assert(composer::passed_through_keys[1] == "extra");
+  std::optional<std::string_view> top[4], alias[1], named[1];
+  texts = {};
   if (!json_scan::first_members(row.composer_json, top_keys, top)) return std::nullopt;
+  texts = {top[2], top[1], top[3]};
   h.default_branch = top[0] == "true";
   constexpr std::string_view extra_keys[] = {"branch-alias"};
   const std::string_view version_key[] = {row.version_normalized};
@@ -338,6 +339,8 @@ std::optional<dump_hints> scanned_hints(const version_row& row) {
   }
   return h;
 }
+
+namespace {
 
 bool same_hints(const dump_hints& a, const dump_hints& b) {
   return a.default_branch == b.default_branch && a.branch_alias == b.branch_alias;
@@ -354,13 +357,19 @@ json_view composer_json_view(const version_row& row) {
 // its entry, into a view). nullopt when a row's tree disagrees with its hint (a text the scanner reads otherwise than
 // the parser, e.g. one that is not JSON): the order was wrong.
 std::optional<composer::p2_documents> write_documents(std::string_view package, const std::vector<version_row>& rows,
-                                                      const std::vector<dump_hints>& hints) {
+                                                      const std::vector<dump_hints>& hints,
+                                                      const std::vector<composer::member_texts>& texts) {
   composer::p2_writer writer(package);
+  composer::encoded_entry entry;  // one buffer for every version's members
   for (std::size_t i : dump_order(rows, hints)) {
     const version_row& v = rows[i];
-    const json_view cj = composer_json_view(v);
+    auto parsed = parse_view(v.composer_json);
+    const json_view cj = parsed ? *parsed : json_view();
     if (!same_hints(hints_of(v, cj), hints[i])) return std::nullopt;
-    writer.add(composer::version_entry(cj, version_fields_of(package, v)));
+    // Members the rules pass through are copied from the row's text when canonical (a text that did not
+    // parse has no members).
+    composer::version_entry(cj, parsed ? texts[i] : composer::member_texts{}, version_fields_of(package, v), entry);
+    writer.add(entry);
   }
   return std::move(writer).finish();
 }
@@ -372,15 +381,20 @@ composer::p2_documents build_documents(std::string_view package, const std::vect
   // text without a tree, and checked against the tree when its entry is written (holding every tree at
   // once took several times the rows' size; a second parse per row was 7% of a mirror rewrite).
   std::vector<dump_hints> hints;
+  std::vector<composer::member_texts> texts(rows.size());
   hints.reserve(rows.size());
-  for (const auto& v : rows) {
-    auto h = scanned_hints(v);
-    hints.push_back(h ? std::move(*h) : hints_of(v, composer_json_view(v)));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    auto h = scanned_hints(rows[i], texts[i]);
+    hints.push_back(h ? std::move(*h) : hints_of(rows[i], composer_json_view(rows[i])));
   }
-  if (auto docs = write_documents(package, rows, hints)) return std::move(*docs);
-  // A row the scanner read otherwise: the trees decide, as before the scan.
-  for (std::size_t i = 0; i < rows.size(); ++i) hints[i] = hints_of(rows[i], composer_json_view(rows[i]));
-  return std::move(*write_documents(package, rows, hints));
+  if (auto docs = write_documents(package, rows, hints, texts)) return std::move(*docs);
+  // A row the scanner read otherwise: the trees decide, as before the scan (and nothing is passed
+  // through from its text).
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    hints[i] = hints_of(rows[i], composer_json_view(rows[i]));
+    texts[i] = {};
+  }
+  return std::move(*write_documents(package, rows, hints, texts));
 }
 
 task<result<std::monostate>> rebuild_documents(std::string package, std::int64_t now_ms) {

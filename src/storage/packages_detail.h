@@ -39,6 +39,10 @@ dump_hints hints_of(const version_row& row, const Value& composer_json) {
   h.default_branch = composer_json["default-branch"].as_bool(false);
   return h;
 }
+// The dump order's hints read from the row's text without a tree, and the texts of the members
+// version_entry passes through, in one walk (packages.cpp). nullopt when the text does not scan as an
+// object (then `texts` is left empty).
+std::optional<dump_hints> scanned_hints(const version_row& row, composer::member_texts& texts);
 // The comparator's view of a row; points into row and hints.
 versions::dump_version dump_version_of(const version_row& row, const dump_hints& hints);
 

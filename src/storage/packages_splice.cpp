@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "composer/p2_builder.h"
+#include "core/json_view.h"
 #include "storage/hot_cache.h"
 #include "storage/packages.h"
 #include "storage/packages_detail.h"
@@ -23,6 +24,14 @@ using namespace detail;
 // The writer's document opens with this, then the entries, then "]}}" (package names need no escaping).
 std::string document_head(std::string_view package) {
   return "{\"minified\":\"composer/2.0\",\"packages\":{\"" + std::string(package) + "\":[";
+}
+
+// The row's entry as the rebuild writes it (write_documents in packages.cpp).
+void encoded_entry_of(std::string_view package, const version_row& row, composer::encoded_entry& out) {
+  composer::member_texts texts;
+  scanned_hints(row, texts);
+  auto view = parse_view(row.composer_json);
+  composer::version_entry(view ? *view : json_view(), view ? texts : composer::member_texts{}, version_fields_of(package, row), out);
 }
 
 }  // namespace
@@ -53,8 +62,9 @@ std::optional<std::string> splice_first(std::string_view package, std::string_vi
   // Two non-numeric default branches make Package::sortVersions inconsistent: the order then depends
   // on the sort's path, which one more version changes. Such packages are rebuilt.
   if (added_hints.default_branch) return std::nullopt;
-  const json entry = composer::version_entry(added_cj, version_fields_of(package, added));
-  if (composer::p2_writer::goes_to_dev(entry) != dev) return std::nullopt;
+  composer::encoded_entry entry, first_entry;
+  encoded_entry_of(package, added, entry);
+  if (entry.dev != dev) return std::nullopt;
   if (!first) {
     // The first version of its kind: the list is this entry alone.
     if (entries != "]}}") return std::nullopt;
@@ -71,7 +81,8 @@ std::optional<std::string> splice_first(std::string_view package, std::string_vi
   const versions::dump_version b = dump_version_of(*first, first_hints);
   if (first_hints.default_branch || versions::compare_for_dump(a, b) >= 0 || versions::compare_for_dump(b, a) <= 0)
     return std::nullopt;
-  auto text = composer::p2_writer::prepend(entry, composer::version_entry(first_cj, version_fields_of(package, *first)), entries);
+  encoded_entry_of(package, *first, first_entry);
+  auto text = composer::p2_writer::prepend(entry, first_entry, entries);
   if (!text) return std::nullopt;
   std::string out;
   out.reserve(head.size() + text->size());

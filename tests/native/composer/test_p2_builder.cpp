@@ -6,6 +6,8 @@
 #include "composer/minifier.h"
 #include "composer/p2_builder.h"
 #include "core/json.h"
+#include "core/json_scan.h"
+#include "core/json_view.h"
 #include "native/json_fixture.h"
 
 using namespace pb;
@@ -55,16 +57,18 @@ TEST_CASE("version_entry: Packagist's keys, order and normalisation", "[p2]") {
   })J");
   version_fields f = fields("v1.2.0", "1.2.0.0", "2026-11-29T01:02:03+00:00");
   f.dist_shasum = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+  // The entry is the tree of its encoded text: an author or funding entry left with nothing is an empty
+  // PHP array, which json_encode writes as [].
   const json v = version_entry(cj, f);
   CHECK(v.dump() ==
         R"({"name":"Acme/Widget","description":"A widgetwith colour","keywords":["http","psr","7","1","Ünï"],)"
         R"("homepage":"","version":"v1.2.0","version_normalized":"1.2.0.0","license":["MIT"],)"
-        R"("authors":[{"name":"Ann","email":"a@b.c","role":"Dev"},{}],)"
+        R"("authors":[{"name":"Ann","email":"a@b.c","role":"Dev"},[]],)"
         R"("dist":{"type":"zip","url":"https://repo.example/dist/acme/widget/1.2.0.0/abc123.zip","reference":"abc123",)"
         R"("shasum":"da39a3ee5e6b4b0d3255bfef95601890afd80709"},"type":"symfony-bundle",)"
         R"("support":{"email":"s@x","irc":"irc://libera/x","source":"https://github.com/acme/widget"},)"
         R"("php-ext":{"priority":80,"configure-options":[{"name":"enable-a","description":"xy"},{"name":"with-z"}]},)"
-        R"("funding":[{},{"type":"custom"},{"type":"github","url":"https://z"}],)"
+        R"("funding":[[],{"type":"custom"},{"type":"github","url":"https://z"}],)"
         R"("time":"2026-11-29T01:02:03+00:00","autoload":{"psr-4":{"Acme\\":"src/"}},)"
         R"("extra":{"branch-alias":{"dev-main":"1.x-dev"}},"include-path":["lib/"],"bin":["bin/tool"],)"
         R"("default-branch":true,"require":{"php":">=8.1","psr/log":"^2 || ^3","a/b":">=1.0-dev,<2.0"},)"
@@ -262,4 +266,97 @@ TEST_CASE("version_entry: many links, duplicates after lower-casing keep their f
                                fields("1.0.0", "1.0.0.0"));
   CHECK(v["require"] == json(expected));
   CHECK(v["suggest"].dump() == R"({"A/b":"z","a/b":"y"})");
+}
+
+namespace {
+
+// The entry's members as the writer gets them: "key=value" lines.
+std::string members_of(const encoded_entry& e) {
+  std::string out;
+  for (const auto& m : e.members) out += std::string(e.key(m)) + "=" + std::string(e.value(m)) + "\n";
+  return out;
+}
+
+// version_entry over `text` twice: with the pass-through members' texts found as the rebuild finds them
+// (the first of each key, json_scan), and with none (every member encoded from the view).
+struct both_ways {
+  std::string given, encoded;
+};
+both_ways entry_both_ways(const std::string& text) {
+  encoded_entry with, without;
+  member_texts texts;
+  std::optional<std::string_view> found[3];
+  REQUIRE(json_scan::first_members(text, passed_through_keys, found));
+  for (std::size_t i = 0; i < 3; ++i) texts[i] = found[i];
+  auto view = parse_view(text);
+  REQUIRE(view);
+  version_entry(*view, texts, fields("1.0.0", "1.0.0.0"), with);
+  view = parse_view(text);
+  REQUIRE(view);
+  version_entry(*view, member_texts{}, fields("1.0.0", "1.0.0.0"), without);
+  return {members_of(with), members_of(without)};
+}
+
+}  // namespace
+
+TEST_CASE("version_entry: members passed through as their text are what encoding them writes", "[p2]") {
+  // Each case once in "autoload", once in "extra", once in "include-path"; the first of duplicate
+  // top-level keys is the one read. Canonical texts are copied; every other one must fall back, and a
+  // fast path taken wrongly shows as a difference (e.g. "\/" or "\u00e9" copied as written).
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // canonical: copied (escaped quote and backslash, non-ASCII, nested lists, integers, true/false/null)
+      {R"({"psr-4":{"Acme\\Sdk\\":"src/"},"files":["a.php"],"n":[1,-2,0,123456789012345678],"b":[true,false,null]})",
+       R"({"psr-4":{"Acme\\Sdk\\":"src/"},"files":["a.php"],"n":[1,-2,0,123456789012345678],"b":[true,false,null]})"},
+      {R"({"q":"say \"hi\"","u":"Ünï — ok"})", R"({"q":"say \"hi\"","u":"Ünï — ok"})"},
+      // duplicate keys inside are kept, as the tree keeps them
+      {R"({"a":1,"a":2})", R"({"a":1,"a":2})"},
+      // escapes json_encode does not write
+      {R"({"a":"x\/y"})", R"({"a":"x/y"})"},
+      {R"({"a":"\u00e9"})", R"({"a":"é"})"},
+      // U+2028/U+2029 as raw bytes: json_encode escapes them
+      {"{\"a\":\"x\xE2\x80\xA8y\xE2\x80\xA9\"}", R"({"a":"x\u2028y\u2029"})"},
+      // control characters: sanitize removes them from values (not from keys)
+      {R"({"a":"x\ny\tz\u001b[1mw"})", R"({"a":"xyzw"})"},
+      {R"({"k\n":"v"})", R"({"k\n":"v"})"},
+      {R"({"a":"\u0000"})", R"({"a":"\u0000"})"},
+      // objects json_encode writes as lists
+      {R"({"a":{}})", R"({"a":[]})"},
+      {R"({"a":{"0":"x","1":"y"}})", R"({"a":["x","y"]})"},
+      {R"({"a":{"0":"x","2":"y"}})", R"({"a":{"0":"x","2":"y"}})"},
+      {R"({"0":"x"})", R"(["x"])"},
+      // numbers that are not int64 as written, and whitespace
+      {R"({"a":1.0,"b":1e2,"c":-0})", R"({"a":1,"b":100,"c":0})"},
+      {R"({"a":12345678901234567890})", R"({"a":1.2345678901234567e+19})"},
+      {R"({"a":1234567890123456789})", R"({"a":1234567890123456789})"},
+      {R"({"a": 1})", R"({"a":1})"},
+      {"[\"lib/\", \"x\"]", R"(["lib/","x"])"},
+  };
+  for (const auto& [member, expected] : cases) {
+    for (const std::string key : {"autoload", "extra", "include-path"}) {
+      const std::string text = "{\"name\":\"acme/widget\",\"" + key + "\":" + member + ",\"" + key + "\":{\"second\":1}}";
+      INFO(text);
+      const both_ways got = entry_both_ways(text);
+      CHECK(got.given == got.encoded);
+      INFO(got.given);
+      CHECK(got.given.find(key + "=" + expected + "\n") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("version_entry: a float passed through keeps its tree for the minifier", "[p2]") {
+  // 1.0 and 1 encode alike but are not identical in PHP: the writer must write the second version's
+  // "extra" as a change. The text path must not lose the tree (floats never take it).
+  p2_writer w("acme/widget");
+  encoded_entry e;
+  for (const char* extra : {R"({"x":1.0})", R"({"x":1})"}) {
+    const std::string text = std::string("{\"extra\":") + extra + "}";
+    std::optional<std::string_view> found[3];
+    REQUIRE(json_scan::first_members(text, passed_through_keys, found));
+    auto view = parse_view(text);
+    REQUIRE(view);
+    version_entry(*view, member_texts{found[0], found[1], found[2]}, fields("1.0.0", "1.0.0.0"), e);
+    w.add(e);
+  }
+  const p2_documents docs = std::move(w).finish();
+  CHECK(docs.tagged.find(R"(,{"extra":{"x":1}}])") != std::string::npos);
 }
