@@ -66,6 +66,18 @@ json member_text::tree() const {
   return v ? std::move(*v) : json();
 }
 
+json p2_version::only(std::span<const std::string_view> keys) const {
+  json_object o;
+  for (const auto& [key, value] : *members_)
+    for (std::string_view k : keys)
+      if (key == k) {
+        bool seen = false;
+        for (const auto& kv : o) seen = seen || kv.first == k;
+        if (!seen) o.emplace_back(key, value.tree());
+      }
+  return json(std::move(o));
+}
+
 std::string p2_version::without(std::span<const std::string_view> keys) const {
   std::string out = "{";
   each_but(*members_, keys, [&](const std::string& key, const member_text& value) {

@@ -48,9 +48,10 @@ class p2_version {
   const composer::member_list<member_text>* members() const { return members_; }
   const json& tree() const;
 
-  // For a version read as text (members() set): the version's JSON without the first member named by
-  // each of `keys`, as json_writer writes the tree's (each member's own text where it is that form,
-  // is_dump_form; else its tree dumped).
+  // For a version read as text (members() set): an object of the first member named by each of `keys`
+  // (a tree of those alone), and the version's JSON without those members, as json_writer writes the
+  // tree's (each member's own text where it is that form, is_dump_form; else its tree dumped).
+  json only(std::span<const std::string_view> keys) const;
   std::string without(std::span<const std::string_view> keys) const;
 
  private:

@@ -177,10 +177,10 @@ TEST_CASE("mirror rewrite: named documents give what the old path gave, byte for
   for (const auto& d : docs) same_as_reference(d);
 }
 
-// The row's columns are read from the members' text (no tree of dist or source): the first of
-// duplicate keys, keys and values written with escapes, values that are not strings, a dist or source
-// that is not an object, each as the tree path reads them (the reference), and the values named.
-TEST_CASE("mirror rewrite: the row's columns read from text are what the tree says", "[p2_reader]") {
+// The row's columns of a version read as text are what the tree path reads (the reference): the first
+// of duplicate keys, keys and values written with escapes, values that are not strings, a dist or
+// source that is not an object, dist URLs on both sides of web_url's short cut; and the values named.
+TEST_CASE("mirror rewrite: the row's columns of a version read as text are what the tree says", "[p2_reader]") {
   const std::string doc =
       R"({"packages":{"acme/pkg":[)"
       R"({"version":"1.0.\u0030","version_normalized":"1.0.0.0","dist":{"u\u0072l":"https:\/\/a.test\/one.zip","url":"https://b.test/two.zip","type":7,"reference":"abc","shasum":null},"time":"2024-01-02T03:04:05+00:00"},)"
