@@ -1,5 +1,8 @@
 #include "http/web_url.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "ada.h"
 
 namespace pb::http {
@@ -64,6 +67,37 @@ result<std::monostate> slashes_after_scheme(std::string_view input, const std::s
   return std::monostate{};
 }
 
+// The form most upstream archive URLs already have (a mirror reads one per version) and the standard's
+// parser returns unchanged: "https://", a host of lower-case DNS labels whose last starts with a letter
+// (never an IPv4 number), then a path of unreserved or sub-delimiter characters, ':', '@' and '/' with
+// no segment starting with '.' (so no dot segment). No port, user info, query, fragment, percent-escape,
+// backslash, space, upper case or "http:": anything else goes to ada. ("xn--" labels are kept as given by
+// this build's IDNA step, idna_ascii.cpp; the tests' invalid punycode hosts would catch a change there.)
+// Same web_url as ada's (tests/native/http/test_web_url.cpp and the web_url fuzz target compare them).
+// Pointers, not string_view calls: this file is built at -Oz, where those stay calls.
+// Returns the length of "https://" and the host when `in` is in that form, else 0.
+std::size_t canonical(std::string_view in) {
+  // Bit c: byte c may stand in the path as it is (A-Z a-z 0-9 - . _ ~ ! $ & ' ( ) * + , ; = : @ /).
+  constexpr std::uint64_t path_bits[2] = {0x2fffffd200000000, 0x47fffffe87ffffff};
+  const char *const begin = in.data(), *const end = begin + in.size();
+  constexpr std::size_t n = 8;  // "https://"
+  if (in.size() <= n || std::memcmp(begin, "https://", n) != 0) return 0;
+  const char *label = begin + n, *at = label;
+  for (; at < end && *at != '/'; ++at) {
+    const char c = *at;
+    if (c == '.' && at > label) {
+      label = at + 1;
+    } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return 0;
+    }
+  }
+  if (at == end || at == label || *label < 'a' || *label > 'z') return 0;
+  for (const char* q = at + 1; q < end; ++q)  // no segment starting with '.' ("." and "..": ada removes them)
+    if (const auto u = static_cast<unsigned char>(*q); u >= 128 || !(path_bits[u >> 6] >> (u & 63) & 1) || (u == '.' && q[-1] == '/'))
+      return 0;
+  return static_cast<std::size_t>(at - begin);
+}
+
 }  // namespace
 
 std::string web_url::origin() const {
@@ -71,7 +105,15 @@ std::string web_url::origin() const {
   return scheme + "://" + host + (default_port ? "" : ":" + std::to_string(port));
 }
 
-result<web_url> parse_web_url(std::string_view input) {
+result<web_url> parse_web_url(std::string_view input, bool short_cut) {
+  if (const std::size_t host_end = short_cut ? canonical(input) : 0) {
+    web_url w;
+    w.href = input;
+    w.scheme = "https";
+    w.host = input.substr(8, host_end - 8);
+    w.port = 443;
+    return w;
+  }
   std::string clean = cleaned(input);
   if (scheme_prefix(clean) == 0)
     return make_error(error_code::bad_request, "not an absolute http(s) URL: \"" + std::string(input) + "\"");

@@ -3,7 +3,8 @@
 // line 4 its api_url. Invariants: a parsed URL is http(s) with a lower-case ASCII host and a port in
 // range, and its href parses back to the same origin (what fetch() requests goes where was checked);
 // credentials_allowed (a string comparison of origins) agrees with same_origin on the parsed scheme,
-// host and port, for every URL and every source.
+// host and port, for every URL and every source; parse_web_url's short cut for the canonical form gives
+// the same web_url (or the same error) as ada.
 #include <algorithm>
 
 #include "fuzz.h"
@@ -38,6 +39,14 @@ void check_url(const http::web_url& u, std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto lines = fuzz::split(fuzz::as_text(data, size), '\n', 4);
   auto url = http::parse_web_url(lines[0]);
+  // The canonical form's short cut (web_url.cpp) gives ada's answer, whichever way it goes.
+  auto by_ada = http::parse_web_url(lines[0], false);
+  fuzz::check(url.ok() == by_ada.ok(), "the short cut and ada disagree on accepting", lines[0]);
+  if (url && by_ada)
+    fuzz::check(url->href == by_ada->href && url->scheme == by_ada->scheme && url->host == by_ada->host &&
+                    url->port == by_ada->port && url->has_userinfo == by_ada->has_userinfo,
+                "the short cut and ada parse differently", lines[0]);
+  if (!url && !by_ada) fuzz::check(url.err().message == by_ada.err().message, "the short cut and ada refuse differently", lines[0]);
   if (url) {
     check_url(*url, lines[0]);
   } else {

@@ -177,6 +177,57 @@ TEST_CASE("mirror rewrite: named documents give what the old path gave, byte for
   for (const auto& d : docs) same_as_reference(d);
 }
 
+// The row's columns of a version read as text are what the tree path reads (the reference): the first
+// of duplicate keys, keys and values written with escapes, values that are not strings, a dist or
+// source that is not an object, dist URLs on both sides of web_url's short cut; and the values named.
+TEST_CASE("mirror rewrite: the row's columns of a version read as text are what the tree says", "[p2_reader]") {
+  const std::string doc =
+      R"({"packages":{"acme/pkg":[)"
+      R"({"version":"1.0.\u0030","version_normalized":"1.0.0.0","dist":{"u\u0072l":"https:\/\/a.test\/one.zip","url":"https://b.test/two.zip","type":7,"reference":"abc","shasum":null},"time":"2024-01-02T03:04:05+00:00"},)"
+      R"({"version":"1.0.1","version":"9.9.9","dist":{"url":"https://a.test/x.zip","reference":"","type":""},"source":{"reference":"feed\u0066ace"},"time":5},)"
+      R"({"version":2,"dist":{"url":"https://a.test/x.zip"}},{"version":"1.0.2","dist":["https://a.test/x.zip"]},)"
+      R"({"version":"1.0.3","dist":{"url":null}},{"version":"1.0.4","dist":{"url":""}},{"version":"1.0.5","dist":{"url":"https://user@a.test/x.zip"}},)"
+      R"({"version":"1.0.6","dist":{"url":"HTTPS://A.TEST/x.zip","reference":"ZZ"},"source":"not an object"},)"
+      R"({"version":"1.0.7","dist":{"url":"https://a.test/a/../x.zip"},"source":{"reference":"0123abc","reference":"y"}},)"
+      R"({"version":"1.0.8","dist":{"url":"https://a.test/x.zip","type":{"t":"zip"},"shasum":"da39"},"version_normalized":"\u0031.0.8.0"},)"
+      R"({"version":"1.0.9","dist":{"url":" https://a.test/x.zip "},"version_normalized":""},)"
+      R"({"version":"1.0.10","dist":{"url":"https://a.test/x.zip?ref=1#f","reference":"\u0030"},"time":"2020-05-06T07:08:09+02:00","time":"x"},)"
+      R"({"version":"not a version ###","dist":{"url":"https://a.test/x.zip"}})"
+      R"(]}})";
+  same_as_reference(doc);
+  auto rows = reference::production_rewrite(doc, "acme/pkg");
+  REQUIRE(rows);
+  REQUIRE(rows->rows.size() == 7);
+  const auto& r = rows->rows;
+  CHECK(r[0].v.version == "1.0.0");
+  CHECK(r[0].upstream_dist_url == "https://a.test/one.zip");  // the escaped key is the first "url"
+  CHECK(r[0].v.dist_type == "zip");                            // a type that is not a string
+  CHECK(r[0].v.reference == "abc");
+  CHECK(r[0].v.release_time > 0);
+  CHECK(r[1].v.version == "1.0.1");                            // the first "version"
+  CHECK(r[1].v.reference == "feedface");                       // from source, unescaped
+  CHECK(r[1].v.dist_type == "");
+  CHECK(r[1].v.release_time == 0);
+  CHECK(r[2].v.version == "1.0.6");
+  CHECK(r[2].upstream_dist_url == "https://a.test/x.zip");
+  CHECK(r[2].v.reference.size() == 40);                        // "ZZ" is not hex: hashed
+  CHECK(r[3].upstream_dist_url == "https://a.test/x.zip");
+  CHECK(r[3].v.reference == "0123abc");                        // the first source reference
+  CHECK(r[4].v.version_normalized == "1.0.8.0");
+  CHECK(r[4].v.dist_shasum == "da39");
+  CHECK(r[5].upstream_dist_url == "https://a.test/x.zip");
+  CHECK(r[5].v.version_normalized == "1.0.9.0");
+  CHECK(r[6].upstream_dist_url == "https://a.test/x.zip?ref=1#f");
+  CHECK(r[6].v.reference == "0");
+  REQUIRE(rows->skipped.size() == 6);
+  CHECK(rows->skipped[0] == "a version without \"version\"");
+  CHECK(rows->skipped[1] == "1.0.2: no dist archive (source-only versions are not mirrored)");
+  CHECK(rows->skipped[2] == "1.0.3: no dist archive (source-only versions are not mirrored)");
+  CHECK(rows->skipped[3] == "1.0.4: no dist archive (source-only versions are not mirrored)");
+  CHECK(rows->skipped[4] == "1.0.5: dist URL skipped: it carries a user name or password");
+  CHECK(rows->skipped.back().rfind("not a version ###: ", 0) == 0);
+}
+
 TEST_CASE("mirror rewrite: generated documents give what the old path gave, byte for byte", "[p2_reader]") {
   for (std::uint64_t seed = 1; seed <= 3000; ++seed) {
     rng r{seed * 0x9E3779B97F4A7C15ull};
