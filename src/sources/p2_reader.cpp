@@ -1,5 +1,6 @@
 #include "sources/p2_reader.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,16 +67,41 @@ json member_text::tree() const {
   return v ? std::move(*v) : json();
 }
 
-json p2_version::only(std::span<const std::string_view> keys) const {
-  json_object o;
+std::uint32_t p2_version::strings_at(std::span<const string_place> places, std::span<std::string> out) const {
+  // One walk over the members for the outer texts, one over each object named (for all its places).
+  constexpr std::size_t most = 32;
+  const std::size_t n = std::min(places.size(), most);
+  std::optional<std::string_view> text[most];
   for (const auto& [key, value] : *members_)
-    for (std::string_view k : keys)
-      if (key == k) {
-        bool seen = false;
-        for (const auto& kv : o) seen = seen || kv.first == k;
-        if (!seen) o.emplace_back(key, value.tree());
+    for (std::size_t i = 0; i < n; ++i)
+      if (!text[i] && key == places[i].member) text[i] = value.text;
+  std::uint32_t inner_done = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (places[i].inner.empty() || (inner_done >> i & 1)) continue;
+    std::optional<std::string_view> object = text[i];
+    std::uint32_t same = 0;  // the places inside this member's object
+    for (std::size_t j = i; j < n; ++j)
+      if (!places[j].inner.empty() && places[j].member == places[i].member) {
+        same |= std::uint32_t{1} << j;
+        text[j].reset();
       }
-  return json(std::move(o));
+    inner_done |= same;
+    if (!object || object->front() != '{') continue;
+    json_scanner sc(*object);
+    (void)sources::members(sc, [&](std::string_view key, std::string_view value) -> result<go_on> {
+      for (std::size_t j = i; j < n; ++j)
+        if ((same >> j & 1) && !text[j] && key == places[j].inner) text[j] = value;
+      return go_on{};
+    });
+  }
+  std::uint32_t found = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (text[i] && text[i]->front() == '"')
+      if (auto s = json_scan::string_of(*text[i])) {
+        out[i] = std::move(*s);
+        found |= std::uint32_t{1} << i;
+      }
+  return found;
 }
 
 std::string p2_version::without(std::span<const std::string_view> keys) const {

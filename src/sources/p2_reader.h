@@ -24,6 +24,11 @@ namespace pb::sources {
 // is not a list (Composer's repository reader, sources/composer_repo).
 enum class p2_lists { every, last };
 
+// A place of a string in a version: a member (`inner` empty), or a member of that member's object.
+struct string_place {
+  std::string_view member, inner = {};
+};
+
 // A top-level member's value as the document wrote it (valid JSON: its entry was checked whole).
 struct member_text {
   std::string_view text;
@@ -48,10 +53,14 @@ class p2_version {
   const composer::member_list<member_text>* members() const { return members_; }
   const json& tree() const;
 
-  // For a version read as text (members() set): an object of the first member named by each of `keys`
-  // (a tree of those alone), and the version's JSON without those members, as json_writer writes the
-  // tree's (each member's own text where it is that form, is_dump_form; else its tree dumped).
-  json only(std::span<const std::string_view> keys) const;
+  // For a version read as text (members() set): the string at each of `places` (at most 32) into `out`
+  // (same size), as json's operator[] then as_string read it from tree() (the first of duplicate keys;
+  // a member that is not an object has no inner members), read from the members' text without a tree;
+  // bit i of the result: place i holds a string (else out[i] is left as it was).
+  std::uint32_t strings_at(std::span<const string_place> places, std::span<std::string> out) const;
+  // For a version read as text: the version's JSON without the first member named by each of `keys`,
+  // as json_writer writes the tree's (each member's own text where it is that form, is_dump_form; else
+  // its tree dumped).
   std::string without(std::span<const std::string_view> keys) const;
 
  private:

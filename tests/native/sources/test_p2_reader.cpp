@@ -192,12 +192,14 @@ TEST_CASE("mirror rewrite: the row's columns of a version read as text are what 
       R"({"version":"1.0.8","dist":{"url":"https://a.test/x.zip","type":{"t":"zip"},"shasum":"da39"},"version_normalized":"\u0031.0.8.0"},)"
       R"({"version":"1.0.9","dist":{"url":" https://a.test/x.zip "},"version_normalized":""},)"
       R"({"version":"1.0.10","dist":{"url":"https://a.test/x.zip?ref=1#f","reference":"\u0030"},"time":"2020-05-06T07:08:09+02:00","time":"x"},)"
+      R"({"version":"1.0.11","dist":{"url":"https://a.test/first.zip","type":"tar"},"dist":{"url":"https://a.test/second.zip","reference":"cc"},"source":{"reference":"aa"},"so\u0075rce":{"reference":"bb"}},)"
+      R"({"version":"1.0.12","dist":"https://a.test/x.zip","source":{"reference":"aa"}},)"
       R"({"version":"not a version ###","dist":{"url":"https://a.test/x.zip"}})"
       R"(]}})";
   same_as_reference(doc);
   auto rows = reference::production_rewrite(doc, "acme/pkg");
   REQUIRE(rows);
-  REQUIRE(rows->rows.size() == 7);
+  REQUIRE(rows->rows.size() == 8);
   const auto& r = rows->rows;
   CHECK(r[0].v.version == "1.0.0");
   CHECK(r[0].upstream_dist_url == "https://a.test/one.zip");  // the escaped key is the first "url"
@@ -219,12 +221,16 @@ TEST_CASE("mirror rewrite: the row's columns of a version read as text are what 
   CHECK(r[5].v.version_normalized == "1.0.9.0");
   CHECK(r[6].upstream_dist_url == "https://a.test/x.zip?ref=1#f");
   CHECK(r[6].v.reference == "0");
-  REQUIRE(rows->skipped.size() == 6);
+  CHECK(r[7].upstream_dist_url == "https://a.test/first.zip");  // the first "dist", its members only
+  CHECK(r[7].v.dist_type == "tar");
+  CHECK(r[7].v.reference == "aa");                               // the first "source"
+  REQUIRE(rows->skipped.size() == 7);
   CHECK(rows->skipped[0] == "a version without \"version\"");
   CHECK(rows->skipped[1] == "1.0.2: no dist archive (source-only versions are not mirrored)");
   CHECK(rows->skipped[2] == "1.0.3: no dist archive (source-only versions are not mirrored)");
   CHECK(rows->skipped[3] == "1.0.4: no dist archive (source-only versions are not mirrored)");
   CHECK(rows->skipped[4] == "1.0.5: dist URL skipped: it carries a user name or password");
+  CHECK(rows->skipped[5] == "1.0.12: no dist archive (source-only versions are not mirrored)");
   CHECK(rows->skipped.back().rfind("not a version ###: ", 0) == 0);
 }
 
