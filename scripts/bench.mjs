@@ -24,7 +24,7 @@ const argv = process.argv.slice(2);
 const USAGE =
   "usage: scripts/bench [--quick] [--concurrency N=8] [--requests N=3000 (--quick: 300)] [--seconds T=10] [--warmup N=200] [--rounds N=3]\n" +
   "                     [--packages N=200] [--versions N=40] [--big-packages N=10000] [--mirror-mb N=5] [--no-docs] [--out results.json]\n" +
-  "                     [--phases p2,p2_304,packages_json,packages_json_big,dist] [--no-wasm] [--log errors|requests|debug]";
+  "                     [--phases p2,p2_304,packages_json,packages_json_big,dist,dist_counted] [--no-wasm] [--log errors|requests|debug]";
 const positive = number();
 const opt = readOptions(argv, {
   quick: {},
@@ -195,6 +195,18 @@ async function main() {
   if (r2Floor.status !== 200 || createHash("sha1").update(r2FloorBytes).digest("hex") !== s.big.sha1)
     throw new Error(`floor GET /r2/${distKey}: HTTP ${r2Floor.status}, ${r2FloorBytes.length} bytes (not the uploaded archive)`);
 
+  // The counted floor must really count: after its runs, one fetch per request it answered (its
+  // waitUntil writes finish within a moment of the last response).
+  const floorCounted = async (answered) => {
+    const db = await mf.getD1Database("FLOOR_DB", "floor");
+    let sum = 0;
+    for (let i = 0; i < 50 && sum !== answered; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 100));
+      sum = (await db.prepare("SELECT COALESCE(SUM(fetches), 0) AS n FROM floor_fetches").first("n")) ?? 0;
+    }
+    if (sum !== answered) throw new Error(`the counted floor counted ${sum} fetches for ${answered} requests`);
+    await db.prepare("DELETE FROM floor_fetches").run(); // the next phase run counts from zero
+  };
   const names = s.names;
   const common = { concurrency: opt.concurrency, warmup: opt.warmup, requests: opt.requests, seconds: opt.seconds, pids };
   const expectStatus = (status, bytes) => (r, i) =>
@@ -254,6 +266,22 @@ async function main() {
       target: () => ({ path: s.big.path, headers: { authorization: auth, host: "pb-bench.workers.dev" } }),
       check: expectStatus(200, () => s.big.size),
     },
+    {
+      // The same downloads against a floor that also counts each fetch with one D1 upsert (as the broker
+      // counts every download for its statistics): what /dist costs besides keeping the count. In
+      // Miniflare D1 runs in the same workerd process, so the count's database work is in both columns
+      // here; on Cloudflare it runs in the database (docs/PERFORMANCE.md, "/dist").
+      key: "dist_counted",
+      label: `/dist/... ${(s.big.size / 1048576).toFixed(2)} MiB archive, vs a floor that also counts the fetch in D1`,
+      floor: {
+        label: `floor (the same ${(s.big.size / 1048576).toFixed(2)} MiB object streamed from R2, each fetch counted in D1)`,
+        target: () => ({ path: `/r2c/${encodeURIComponent(distKey)}`, headers: {} }),
+        check: expectStatus(200, () => s.big.size),
+        counted: true,
+      },
+      target: () => ({ path: s.big.path, headers: { authorization: auth, host: "pb-bench.workers.dev" } }),
+      check: expectStatus(200, () => s.big.size),
+    },
   ];
 
   if (opt.phases) phases.splice(0, phases.length, ...phases.filter((p) => opt.phases.includes(p.key)));
@@ -263,7 +291,8 @@ async function main() {
   // not measured cold.
   log("bench: pre-warming (1000 floor requests, 400 p2 requests, not measured)");
   const f0p = phases[0].floor;
-  await measure({ ...common, warmup: 0, requests: 1000, seconds: 30, name: "prewarm", port: floorPort, target: f0p.target, check: f0p.check });
+  const prewarm = await measure({ ...common, warmup: 0, requests: 1000, seconds: 30, name: "prewarm", port: floorPort, target: f0p.target, check: f0p.check });
+  let countedBefore = f0p.counted ? prewarm.requests : 0; // fetches the counted floor answered outside a phase
   await measure({ ...common, warmup: 0, requests: 400, seconds: 30, name: "prewarm", port: Number(brokerUrl.port), target: phases[0].target, check: phases[0].check });
 
   // Each phase: `rounds` pairs of a floor run and a phase run, the requests (and warm-up) split evenly, so
@@ -287,6 +316,10 @@ async function main() {
             `${f2(x.rps / f.rps)}× / ${f2(x.workerd_cpu_ms_per_req / f.workerd_cpu_ms_per_req)}×`);
     }
     const fl = combine(fls);
+    if (p.floor.counted) {
+      await floorCounted(countedBefore + fls.reduce((n, f) => n + f.requests + f.warmup_requests, 0));
+      countedBefore = 0;
+    }
     rows.push({ ...fl, key: "floor", label: `${p.floor.label}, before ${p.key}`, before: p.key });
     log(`  floor       ${f0(fl.rps)} req/s, p50 ${f2(fl.p50_ms)} ms, p99 ${f2(fl.p99_ms)} ms, ${f3(fl.workerd_cpu_ms_per_req)} ms CPU/req${fl.failed ? "  FAILED" : ""}`);
     const r = combine(rs);
@@ -340,6 +373,7 @@ async function main() {
     packages_json: { what: `packages.json (${names.length})`, rps: 0.7 },
     packages_json_big: { what: `packages.json (${opt.bigPackages})` },
     dist: { what: `dist ${(s.big.size / 1048576).toFixed(2)} MiB (vs R2 floor)`, rps: 0.8 },
+    dist_counted: { what: `dist ${(s.big.size / 1048576).toFixed(2)} MiB (vs R2 floor that counts in D1)` },
   };
   const verdict = (r) => {
     const t = TARGETS[r.key];

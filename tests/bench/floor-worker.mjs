@@ -5,7 +5,25 @@
 //                 packages.json, ...); built once per size, then answered from memory.
 //   GET /r2/<key> the R2 object <key> streamed from the BUCKET binding (the same bucket the broker
 //                 serves its archives from): the floor for /dist.
+//   GET /r2c/<key> the same, and, as the response goes out, one D1 upsert counting the fetch
+//                 (its own table in FLOOR_DB, ctx.waitUntil, no batching): the least a Worker that keeps
+//                 download statistics does, the floor for /dist's cost besides the count.
 const bodies = new Map();
+let created = false; // the count table, created once per isolate (each request awaits only its own I/O)
+
+async function countFetch(env, key) {
+  if (!created) {
+    await env.FLOOR_DB.prepare(
+      "CREATE TABLE IF NOT EXISTS floor_fetches (key TEXT NOT NULL, day TEXT NOT NULL, fetches INTEGER NOT NULL, PRIMARY KEY (key, day))",
+    ).run();
+    created = true;
+  }
+  await env.FLOOR_DB.prepare(
+    "INSERT INTO floor_fetches (key, day, fetches) VALUES (?, ?, 1) ON CONFLICT (key, day) DO UPDATE SET fetches = fetches + 1",
+  )
+    .bind(key, new Date().toISOString().slice(0, 10))
+    .run();
+}
 
 function constantBody(size) {
   let body = bodies.get(size);
@@ -22,12 +40,15 @@ function constantBody(size) {
 }
 
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     const url = request.url;
     const path = url.slice(url.indexOf("/", url.indexOf("//") + 2));
-    if (path.startsWith("/r2/")) {
-      const obj = await env.BUCKET.get(decodeURIComponent(path.slice(4)));
+    const counted = path.startsWith("/r2c/");
+    if (counted || path.startsWith("/r2/")) {
+      const key = decodeURIComponent(path.slice(counted ? 5 : 4));
+      const obj = await env.BUCKET.get(key);
       if (!obj) return new Response("no such object", { status: 404 });
+      if (counted) ctx.waitUntil(countFetch(env, key));
       return new Response(obj.body, {
         headers: { "content-type": "application/zip", "cache-control": "private, max-age=31536000, immutable" },
       });

@@ -30,6 +30,7 @@ export function floorWorker({ storage }) {
     scriptPath: path.join(root, "tests/bench/floor-worker.mjs"),
     compatibilityDate: "2025-09-01",
     r2Buckets: { BUCKET: `${storage}-bucket` },
+    d1Databases: { FLOOR_DB: `${storage}-floor-db` }, // the counted /dist floor's own table
     unsafeDirectSockets: direct(),
   };
 }
