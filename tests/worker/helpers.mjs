@@ -130,6 +130,7 @@ export function requestLines(logs, pathname) {
 // reads [assets] the way `wrangler dev` does: directory, html_handling, not_found_handling, and
 // Miniflare applies ui/_headers), listening on http://127.0.0.1:<port> for a browser or composer, with
 // in-memory D1/KV/R2. script: a fixture wrapping the worker instead of wrangler.toml's main.
+const SITE_KEY = Buffer.alloc(32, 7).toString("base64");
 export async function startSite({ script, bindings = {}, port = 0 } = {}) {
   const { unstable_getMiniflareWorkerOptions } = await import("wrangler");  // large: only the suites that need it
   const { workerOptions, main } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
@@ -144,7 +145,10 @@ export async function startSite({ script, bindings = {}, port = 0 } = {}) {
     d1Databases: { DB: "site-db" },
     kvNamespaces: { KV: "site-kv" },
     r2Buckets: { BUCKET: "site-bucket" },
-    bindings: { ...workerOptions.bindings, ...bindings },
+    // The secrets a deployment has (scripts/deploy sets both), so /health is "ok" whatever .dev.vars
+    // holds: wrangler.toml's reader would take them from a developer's .dev.vars, which a clean clone
+    // does not have.
+    bindings: { ...workerOptions.bindings, ADMIN_TOKEN: "site-admin-token", PB_ENCRYPTION_KEY: SITE_KEY, ...bindings },
   });
   const url = await mf.ready;
   await applyMigrations(mf);
