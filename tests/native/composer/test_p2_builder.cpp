@@ -192,6 +192,36 @@ TEST_CASE("build_p2 writes what minify() on the trees, encoded whole, gives", "[
   CHECK(docs.tagged.find(R"({"b":1,"f":"__unset"})") != std::string::npos);  // 1.0 then 1: a change, both encode as 1
 }
 
+TEST_CASE("build_p2: members unchanged for many versions are compared with the right text", "[p2]") {
+  // The writer keeps each list's state as views into its copies of the last two versions (minifier.h):
+  // a member unchanged since an older version must be re-pointed at each new one, or its view reads a
+  // buffer that has since been overwritten with a later version whose members sit elsewhere. Values
+  // and the members before them change length from version to version; some stay the same for long runs.
+  json_array versions;
+  for (int i = 0; i < 40; ++i) {
+    json_object v;
+    v.emplace_back("name", json("a/b"));
+    v.emplace_back("version", json(std::string(static_cast<std::size_t>(1 + (i * 7) % 13), 'v') + std::to_string(i)));
+    v.emplace_back("description", json(i < 20 ? "same for twenty" : "then another, longer text for the rest"));
+    if (i % 9 != 4) v.emplace_back("extra", json(std::string(static_cast<std::size_t>((i * 5) % 11), 'x')));
+    v.emplace_back("require", parse(i / 6 % 2 ? R"({"php":">=8.1","a/c":"^1"})" : R"({"php":">=7.2"})"));
+    v.emplace_back("license", parse(R"(["MIT"])"));
+    versions.emplace_back(std::move(v));
+  }
+  // A version with a duplicate key written whole (after an empty one): its second "d" is never found by
+  // key, and must be re-pointed all the same.
+  for (const char* v : {R"({})", R"({"d":"first","e":1,"d":"second"})", R"({"e":22,"d":"first"})",
+                        R"({"f":"a longer member first","e":333,"d":"first"})", R"({"e":4444})", R"({"d":"x","e":4444})"})
+    versions.push_back(parse(v));
+  const p2_documents docs = build_p2("a/b", versions);
+  json_object packages;
+  packages.emplace_back("a/b", minify(versions));
+  json_object doc;
+  doc.emplace_back("minified", json("composer/2.0"));
+  doc.emplace_back("packages", json(std::move(packages)));
+  CHECK(docs.tagged == packagist_json_encode(json(std::move(doc))));
+}
+
 TEST_CASE("build_p2 with no versions still writes valid documents", "[p2]") {
   const p2_documents docs = build_p2("a/b", {});
   CHECK(docs.tagged == R"({"minified":"composer/2.0","packages":{"a/b":[]}})");
