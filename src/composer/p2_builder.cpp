@@ -100,6 +100,10 @@ class entry_out {
     e_.members.push_back({k, at(), at(), 0, -1});
   }
   void end() { e_.members.back().end = at(); }
+  void drop(std::size_t text_size) {  // undoes the last begin(), which started at `text_size`
+    e_.members.pop_back();
+    e_.text.resize(text_size);
+  }
   void string(sv key, sv value) {
     begin(key);
     encode_string(e_.text, value);
@@ -304,9 +308,8 @@ bool has_stability_flags(sv constraint) { return constraint.find(',') != sv::npo
 // pretty constraint ("self.version" stays as written); the Updater rewrites stability flags and
 // sanitizes both sides. Non-string constraints (which Composer rejects) are skipped. Every version has
 // a dozen links or more: targets and constraints stay views of the parse unless a rule changes them.
-void links_of(entry_out& o, json_view cj, sv type, sv self_lower, std::vector<kept_pair>& pairs) {
-  const json_view l = cj[type];
-  if (!is_container(l)) return;
+// This is the general path; links_of tries links_plain first.
+void links_general(entry_out& o, json_view l, sv type, sv self_lower, std::vector<kept_pair>& pairs) {
   pairs.clear();
   std::uint64_t seen = 0;
   const bool stable = l.stable_keys();
@@ -335,6 +338,62 @@ void links_of(entry_out& o, json_view cj, sv type, sv self_lower, std::vector<ke
   o.begin(type);
   put_pairs(o.text(), pairs);
   o.end();
+}
+
+// The links of an object whose targets are all lower-case, clean and distinct, none of them "0" first
+// (so the kept links are those targets unchanged, in order, and json_encode writes an object): written
+// straight into the entry in one pass. false, with nothing written, when the list is not such an object.
+bool links_plain(entry_out& o, json_view l, sv type, sv self_lower, std::vector<sv>& targets) {
+  if (!l.is_object()) return false;
+  std::string& out = o.text();
+  const std::size_t start = out.size();
+  o.begin(type);
+  out += '{';
+  targets.clear();
+  std::uint64_t seen = 0;
+  bool plain = true;
+  l.each_view([&](sv target, json_view constraint) {
+    if (!plain || !constraint.is_string()) return;
+    bool changes = false;  // strtolower or sanitize would change it
+    for (char c : target) {
+      const auto u = static_cast<unsigned char>(c);
+      changes = changes || (c >= 'A' && c <= 'Z') || (u >= 0x01 && u <= 0x1B);
+    }
+    if (changes || (targets.empty() && target == "0")) {
+      plain = false;
+      return;
+    }
+    if (target == self_lower) return;
+    if (maybe_seen(target, seen))
+      for (sv t : targets)
+        if (t == target) {
+          plain = false;
+          return;
+        }
+    if (!targets.empty()) out += ',';
+    targets.push_back(target);
+    encode_string(out, target);
+    out += ':';
+    const sv c = constraint.as_string();
+    if (has_stability_flags(c))
+      encode_string(out, sanitized(rewrite_stability_flags(c)));
+    else
+      put_clean(out, c);
+  });
+  if (!plain || targets.empty()) {
+    o.drop(start);
+    return plain;
+  }
+  out += '}';
+  o.end();
+  return true;
+}
+
+void links_of(entry_out& o, json_view cj, sv type, sv self_lower, std::vector<kept_pair>& pairs,
+              std::vector<sv>& targets) {
+  const json_view l = cj[type];
+  if (!is_container(l)) return;
+  if (!links_plain(o, l, type, self_lower, targets)) links_general(o, l, type, self_lower, pairs);
 }
 
 // suggest: names keep their case; a reason of "self.version" becomes the pretty version (ArrayLoader).
@@ -480,12 +539,13 @@ void version_entry(json_view cj, const member_texts& texts, const version_fields
 
   const std::string self_lower = ascii_lower(f.name);
   thread_local std::vector<kept_pair> pairs;  // reused: a version has several link lists
-  links_of(o, cj, "require", self_lower, pairs);
-  links_of(o, cj, "require-dev", self_lower, pairs);
+  thread_local std::vector<sv> targets;
+  links_of(o, cj, "require", self_lower, pairs, targets);
+  links_of(o, cj, "require-dev", self_lower, pairs, targets);
   suggest_of(o, cj, f.version, pairs);
-  links_of(o, cj, "conflict", self_lower, pairs);
-  links_of(o, cj, "provide", self_lower, pairs);
-  links_of(o, cj, "replace", self_lower, pairs);
+  links_of(o, cj, "conflict", self_lower, pairs, targets);
+  links_of(o, cj, "provide", self_lower, pairs, targets);
+  links_of(o, cj, "replace", self_lower, pairs, targets);
 
   // abandoned: a package-level flag on Packagist (getReplacementPackage() ?: true); here it comes from
   // this version's composer.json as ArrayLoader reads it (true, or a replacement name; "" means true).

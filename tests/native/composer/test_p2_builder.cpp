@@ -390,3 +390,31 @@ TEST_CASE("version_entry: a float passed through keeps its tree for the minifier
   const p2_documents docs = std::move(w).finish();
   CHECK(docs.tagged.find(R"(,{"extra":{"x":1}}])") != std::string::npos);
 }
+
+TEST_CASE("version_entry: link lists written in one pass only when that is what the rules give", "[p2]") {
+  // links_plain takes an object of lower-case, clean, distinct targets, not opening with "0"; each case
+  // here breaks one of those conditions (or sits next to it) and must come out as the general rule does.
+  const auto require_of = [](const std::string& require) -> std::string {
+    auto view = parse_view(R"({"require":)" + require + "}");
+    REQUIRE(view);
+    encoded_entry e;
+    version_entry(*view, member_texts{}, fields("1.0.0", "1.0.0.0"), e);
+    for (const auto& m : e.members)
+      if (e.key(m) == "require") return std::string(e.value(m));
+    return "(none)";
+  };
+  CHECK(require_of(R"({"a/b":"^1","c/d":"^2"})") == R"({"a/b":"^1","c/d":"^2"})");
+  CHECK(require_of(R"({"0":"^1","1":"^2"})") == R"(["^1","^2"])");                          // a PHP list
+  CHECK(require_of(R"({"acme/widget":"*","0":"^1"})") == R"(["^1"])");                     // "0" first once kept
+  CHECK(require_of(R"({"1":"^1","0":"^2"})") == R"({"1":"^1","0":"^2"})");
+  CHECK(require_of(R"({"a/b":"^1","c/d":"^2","a/b":"^3"})") == R"({"a/b":"^3","c/d":"^2"})");  // duplicate
+  CHECK(require_of(R"({"a/\u001bb":"^1","a/\u0007c":"^2"})") == R"({"a/":"^1","a/c":"^2"})");  // sanitized
+  CHECK(require_of(R"({"a/\u001cb":"^1"})") == R"({"a/\u001cb":"^1"})");                        // 0x1C stays
+  CHECK(require_of(R"({"A/b":"^1","a/b":"^2"})") == R"({"a/b":"^2"})");
+  CHECK(require_of(R"({"Acme/Widget":"*","acme/widget":"*","x/y":"1"})") == R"({"x/y":"1"})");  // itself
+  CHECK(require_of(R"({"acme/widget":"*"})") == "(none)");
+  CHECK(require_of(R"({"a/b":1,"c/d":null})") == "(none)");
+  CHECK(require_of(R"({"a/b":">=1.0@dev,<2.0","c/d":"^1\u0001"})") == R"({"a/b":">=1.0-dev,<2.0","c/d":"^1"})");
+  CHECK(require_of(R"(["^1","^2"])") == R"(["^1","^2"])");
+  CHECK(require_of(R"({})") == "(none)");
+}
