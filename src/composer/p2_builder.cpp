@@ -53,6 +53,12 @@ sv php_trim(sv s) {
 
 
 
+// Whether filterUrl keeps `url` as it is: a clean http(s) URL (its scheme is what parse_url reads, and
+// sanitize has nothing to remove). Most homepages and support links are: no copy for them.
+bool kept_url(sv url) {
+  return (url.starts_with("https://") || url.starts_with("http://")) && sanitize_keeps(url);
+}
+
 // The filter for objects whose keys are mostly distinct (a version's dozen links or more made the search
 // for a duplicate quadratic: 2.7% of a mirror rewrite): `seen` (0 while the object is empty) holds a bit
 // for each key's length and a few of its bytes (the last two tell "vendor/pkg-1" from "-2" and "-12");
@@ -276,7 +282,7 @@ void authors_of(std::string& out, json_view cj) {
         s.set_clean(v.as_string());
         sv t = php_trim(s.get());
         std::string url;
-        if (field == "homepage") t = url = filter_url(t).value_or("");
+        if (field == "homepage" && !kept_url(t)) t = url = filter_url(t).value_or("");
         if (t.empty()) continue;
         if (any) out += ',';
         any = true;
@@ -419,6 +425,42 @@ void suggest_of(entry_out& o, json_view cj, sv pretty_version, std::vector<kept_
   o.end();
 }
 
+// support: an object of at most eight distinct keys whose values kept_url keeps is what
+// filterSupportUrls keeps whole (support_of, packagist_rules.cpp); toV2Array ksorts it (bytewise, as
+// support_of: the keys are words). Written straight from the parse; false, with nothing written, for
+// any other support (support_of decides).
+bool support_plain(entry_out& o, json_view cj) {
+  const json_view s = cj["support"];
+  if (!s.is_object()) return false;
+  std::array<std::pair<sv, sv>, 8> kept;
+  std::size_t n = 0;
+  bool plain = true;
+  s.each_view([&](sv key, json_view v) {
+    if (!plain) return;
+    // A key starting with a lower-case letter is never PHP's integer key; whether it is a URL key or
+    // not, filterSupportUrls keeps such a value as it is.
+    plain = n < kept.size() && !key.empty() && key[0] >= 'a' && key[0] <= 'z' && kept_url(v.as_string());
+    for (std::size_t i = 0; plain && i < n; ++i) plain = kept[i].first != key;
+    if (!plain) return;
+    std::size_t at = n++;  // insertion sort by key
+    for (; at > 0 && kept[at - 1].first > key; --at) kept[at] = kept[at - 1];
+    kept[at] = {key, v.as_string()};
+  });
+  if (!plain || n == 0) return false;
+  std::string& out = o.text();
+  o.begin("support");
+  out += '{';
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) out += ',';
+    encode_string(out, kept[i].first);
+    out += ':';
+    encode_string(out, kept[i].second);
+  }
+  out += '}';
+  o.end();
+  return true;
+}
+
 // Whether a member the rules pass through (sanitize_leaves, then json_encode) is written exactly as
 // `text`, its text in the composer.json: `text` in json::dump's form (no whitespace, integers only, the
 // only escapes \" and \\, so no control character for sanitize to remove), no U+2028/U+2029
@@ -481,7 +523,10 @@ void version_entry(json_view cj, const member_texts& texts, const version_fields
   keywords_of(out, cj);
   o.end();
   const json_view home = cj["homepage"];  // (string) filterUrl(): "" unless http(s)
-  o.string("homepage", home.is_string() ? filter_url(home.as_string()).value_or("") : std::string());
+  sv home_text = home.as_string();
+  std::string home_url;
+  if (!kept_url(home_text)) home_text = home_url = home.is_string() ? filter_url(home_text).value_or("") : std::string();
+  o.string("homepage", home_text);
   o.clean("version", f.version);
   const std::string normalized = sanitize(f.version_normalized);
   o.string("version_normalized", normalized);
@@ -517,7 +562,8 @@ void version_entry(json_view cj, const member_texts& texts, const version_fields
   } else {
     o.clean("type", lower);
   }
-  if (auto s = support_of(cj)) o.tree("support", *s);
+  if (!support_plain(o, cj))
+    if (auto s = support_of(cj)) o.tree("support", *s);
   if (auto p = php_ext_of(cj)) o.tree("php-ext", *p);
   o.tree("funding", funding_of(cj));
   if (!f.time.empty()) o.string("time", f.time);

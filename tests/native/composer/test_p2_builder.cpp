@@ -3,8 +3,11 @@
 // were produced by PHP 8.2's json_encode with JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE).
 #include <catch2/catch_test_macros.hpp>
 
+#include <map>
+
 #include "composer/minifier.h"
 #include "composer/p2_builder.h"
+#include "composer/packagist_rules.h"
 #include "core/json.h"
 #include "core/json_scan.h"
 #include "core/json_view.h"
@@ -417,4 +420,46 @@ TEST_CASE("version_entry: link lists written in one pass only when that is what 
   CHECK(require_of(R"({"a/b":">=1.0@dev,<2.0","c/d":"^1\u0001"})") == R"({"a/b":">=1.0-dev,<2.0","c/d":"^1"})");
   CHECK(require_of(R"(["^1","^2"])") == R"(["^1","^2"])");
   CHECK(require_of(R"({})") == "(none)");
+}
+
+TEST_CASE("version_entry: support and homepages written from the parse are what the rules give", "[p2]") {
+  // support_plain and kept_url take the common case straight from the parse; every case here must
+  // come out as support_of and filter_url (packagist_rules.cpp) give it.
+  const std::vector<std::string> supports = {
+      R"({"issues":"https://x/i","source":"https://x/s"})",
+      R"({"source":"https://x/s","issues":"http://x/i","chat":"https://x/c","security":"https://x/y"})",
+      R"({"issues":"ftp://x"})", R"({"issues":"HTTPS://x"})", R"({"issues":"https://x\u0007y"})",
+      R"({"email":"a@b","issues":"https://x"})", R"({"issues":"https://a","issues":"https://b","docs":"https://c"})",
+      R"({"0":"https://a","wiki":"https://w"})", R"({"irc":"irc://x","rss":"https://r"})", R"({"issues":""})",
+      R"({"issues":"http:/x"})", R"({"docs":1,"wiki":"https://w"})", R"({})", R"("https://x")", R"(["https://x"])",
+      R"({"issues":"https://1","forum":"https://2","wiki":"https://3","source":"https://4","docs":"https://5",)"
+      R"("rss":"https://6","security":"https://7","chat":"https://8"})",
+      R"({"issues":"https://1","forum":"https://2","wiki":"https://3","source":"https://4","docs":"https://5",)"
+      R"("rss":"https://6","security":"https://7","chat":"https://8","irc":"https://9"})",
+      R"({"Issues":"https://x","source":"https://\u001b[1mx"})", R"({"email":"https://x","-1":"https://a"})",
+      R"({"zz":"https://x","a0":"http://y","email":"mailto:a@b"})", R"({"zz":"https://x","a0":"http://y"})"};
+  const std::vector<std::string> homepages = {"https://a", "http://a/b", "HTTP://a", "ftp://a", "", "https://a\u001b[1mb",
+                                              "javascript:alert(1)", "https://", "http:x", " https://a"};
+  for (const std::string& support : supports) {
+    for (const std::string& home : homepages) {
+      const std::string h = packagist_json_encode(json(home));
+      const std::string text = R"({"support":)" + support + R"(,"homepage":)" + h + R"(,"authors":[{"name":"n","homepage":)" + h + "}]}";
+      auto view = parse_view(text);
+      REQUIRE(view);
+      encoded_entry e;
+      version_entry(*view, member_texts{}, fields("1.0.0", "1.0.0.0"), e);
+      std::map<std::string, std::string> got;
+      for (const auto& m : e.members) got[std::string(e.key(m))] = std::string(e.value(m));
+      view = parse_view(text);
+      REQUIRE(view);
+      const auto expected_support = detail::support_of(*view);
+      INFO(text);
+      CHECK(got.count("support") == (expected_support ? 1u : 0u));
+      if (expected_support) CHECK(got["support"] == packagist_json_encode(*expected_support));
+      const std::string kept = detail::filter_url(home).value_or("");
+      CHECK(got["homepage"] == packagist_json_encode(json(kept)));
+      const std::string trimmed_kept = detail::filter_url(home.substr(home.find_first_not_of(' ') == std::string::npos ? home.size() : home.find_first_not_of(' '))).value_or("");
+      CHECK(got["authors"] == (trimmed_kept.empty() ? R"([{"name":"n"}])" : R"([{"name":"n","homepage":)" + packagist_json_encode(json(trimmed_kept)) + "}]"));
+    }
+  }
 }
