@@ -7,6 +7,8 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -49,8 +51,8 @@ template <class Value>
 // minify()'s loop body over any representation of a version's top-level members, so the p2 writer can
 // run it on encoded values (p2_builder.cpp) and minify() on json trees, with one algorithm. A version is
 // a list of (key, Value); `identical` is PHP's !== negated, `is_null` PHP's !isset.
-template <class Value>
-using member_list = std::vector<std::pair<std::string, Value>>;
+template <class Value, class Key = std::string>
+using member_list = std::vector<std::pair<Key, Value>>;
 
 // One step of expand() on a state that is a non-empty PHP array, over any representation of a
 // version's members (json trees in `expander`, the document's own text in sources/p2_reader.cpp): each
@@ -82,20 +84,27 @@ class expander {
 };
 
 
-template <class Value, class Identical, class IsNull>
+// Keys and values may be owning (json trees and std::string keys: minify()) or views into the caller's
+// copy of each version (string_view keys, a trivially copyable Value: the p2 writer, which then copies
+// no member, only each version's text once). With views, every member the state keeps is re-pointed at
+// the version just given (its value is identical there, or it was replaced), so the state never refers
+// to a version older than the last one: the caller keeps that one, and the one before it during next().
+template <class Value, class Identical, class IsNull, class Key = std::string>
 class basic_minifier {
+  static constexpr bool views = std::is_same_v<Key, std::string_view> && std::is_trivially_copyable_v<Value>;
+
  public:
   // What to write for one version: whole (the first one, or after an empty one) or as a diff whose
   // members point into `current` (nullptr: "__unset"); valid until the next call.
   struct step {
     bool whole = false;
-    member_list<const Value*> diff;
+    member_list<const Value*, Key> diff;
   };
 
   basic_minifier(Identical identical, IsNull is_null) : identical_(identical), is_null_(is_null) {}
 
   // `truthy`: PHP truthiness of the version itself (a scalar version has no members but may be truthy).
-  const step& next(const member_list<Value>& current, bool truthy) {
+  const step& next(const member_list<Value, Key>& current, bool truthy) {
     step_.diff.clear();
     if (!last_known_truthy_) {
       last_known_ = current;
@@ -104,24 +113,41 @@ class basic_minifier {
       return step_;
     }
     step_.whole = false;
+    if constexpr (views) touched_.assign(last_known_.size(), 0);
     // add any changes from the previous version
-    for (const auto& [key, val] : current) {
-      Value* known = find(last_known_, key);
+    for (const auto& member : current) {
+      const auto& [key, val] = member;
+      auto* known = find(last_known_, key);
       if (!known) {
         step_.diff.emplace_back(key, &val);
         last_known_.emplace_back(key, val);
-      } else if (is_null_(*known) || !identical_(*known, val)) {
-        assign(step_.diff, key, &val);
-        *known = val;
+        if constexpr (views) touched_.push_back(1);
+      } else {
+        if (is_null_(known->second) || !identical_(known->second, val)) {
+          assign(step_.diff, key, &val);
+          known->second = val;
+        } else if constexpr (views) {
+          known->second = val;  // the same text, in the version just given
+        }
+        if constexpr (views) {
+          known->first = key;
+          touched_[static_cast<std::size_t>(known - last_known_.data())] = 1;
+        }
       }
     }
     // store any deletions from the previous version for keys missing in current one
-    for (auto it = last_known_.begin(); it != last_known_.end();) {
-      const Value* now = find(current, it->first);
-      if (!now || is_null_(*now)) {
+    [[maybe_unused]] std::size_t i = 0;  // it's index before this loop's erasures (views)
+    for (auto it = last_known_.begin(); it != last_known_.end(); ++i) {
+      const auto* now = find(current, it->first);
+      if (!now || is_null_(now->second)) {
         assign(step_.diff, it->first, nullptr);
         it = last_known_.erase(it);
       } else {
+        // A member find() did not reach (a second one of the same key, from a version with duplicate
+        // keys written whole) still views the previous version: only its key is ever read, so any
+        // member of that key in this version will do.
+        if constexpr (views)
+          if (!touched_[i]) *it = *now;
         ++it;
       }
     }
@@ -131,18 +157,18 @@ class basic_minifier {
 
   // $lastKnownVersionData after the last next(): what the following version is diffed against (the
   // p2 writer compares it to splice a version into a stored list).
-  const member_list<Value>& state() const { return last_known_; }
+  const member_list<Value, Key>& state() const { return last_known_; }
   bool state_truthy() const { return last_known_truthy_; }
 
  private:
   template <class List>
-  static auto find(List& list, std::string_view key) -> decltype(&list.front().second) {
+  static auto find(List& list, std::string_view key) -> decltype(&list.front()) {
     for (auto& kv : list)
-      if (kv.first == key) return &kv.second;
+      if (kv.first == key) return &kv;
     return nullptr;
   }
   // $array[$key] = $value: replaces in place or appends.
-  static void assign(member_list<const Value*>& list, const std::string& key, const Value* v) {
+  static void assign(member_list<const Value*, Key>& list, const Key& key, const Value* v) {
     for (auto& kv : list) {
       if (kv.first == key) {
         kv.second = v;
@@ -154,7 +180,8 @@ class basic_minifier {
 
   Identical identical_;
   IsNull is_null_;
-  member_list<Value> last_known_;  // $lastKnownVersionData; empty means "null or []" (both falsy)
+  member_list<Value, Key> last_known_;  // $lastKnownVersionData; empty means "null or []" (both falsy)
+  std::vector<char> touched_;           // views: which members of last_known_ next() re-pointed
   bool last_known_truthy_ = false;
   step step_;
 };

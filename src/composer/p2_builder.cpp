@@ -53,6 +53,12 @@ sv php_trim(sv s) {
 
 
 
+// Whether filterUrl keeps `url` as it is: a clean http(s) URL (its scheme is what parse_url reads, and
+// sanitize has nothing to remove). Most homepages and support links are: no copy for them.
+bool kept_url(sv url) {
+  return (url.starts_with("https://") || url.starts_with("http://")) && sanitize_keeps(url);
+}
+
 // The filter for objects whose keys are mostly distinct (a version's dozen links or more made the search
 // for a duplicate quadratic: 2.7% of a mirror rewrite): `seen` (0 while the object is empty) holds a bit
 // for each key's length and a few of its bytes (the last two tell "vendor/pkg-1" from "-2" and "-12");
@@ -100,6 +106,10 @@ class entry_out {
     e_.members.push_back({k, at(), at(), 0, -1});
   }
   void end() { e_.members.back().end = at(); }
+  void drop(std::size_t text_size) {  // undoes the last begin(), which started at `text_size`
+    e_.members.pop_back();
+    e_.text.resize(text_size);
+  }
   void string(sv key, sv value) {
     begin(key);
     encode_string(e_.text, value);
@@ -272,7 +282,7 @@ void authors_of(std::string& out, json_view cj) {
         s.set_clean(v.as_string());
         sv t = php_trim(s.get());
         std::string url;
-        if (field == "homepage") t = url = filter_url(t).value_or("");
+        if (field == "homepage" && !kept_url(t)) t = url = filter_url(t).value_or("");
         if (t.empty()) continue;
         if (any) out += ',';
         any = true;
@@ -304,13 +314,13 @@ bool has_stability_flags(sv constraint) { return constraint.find(',') != sv::npo
 // pretty constraint ("self.version" stays as written); the Updater rewrites stability flags and
 // sanitizes both sides. Non-string constraints (which Composer rejects) are skipped. Every version has
 // a dozen links or more: targets and constraints stay views of the parse unless a rule changes them.
-void links_of(entry_out& o, json_view cj, sv type, sv self_lower, std::vector<kept_pair>& pairs) {
-  const json_view l = cj[type];
-  if (!is_container(l)) return;
+// This is the general path, out of line and small with its per-link lambda: links_of tries links_plain
+// first, which takes the links of almost every version (0.11 KiB of the upload).
+PB_RARE void links_general(entry_out& o, json_view l, sv type, sv self_lower, std::vector<kept_pair>& pairs) {
   pairs.clear();
   std::uint64_t seen = 0;
   const bool stable = l.stable_keys();
-  l.each_view([&](sv target, json_view constraint) {
+  l.each_view([&](sv target, json_view constraint) __attribute__((noinline, minsize)) {
     if (!constraint.is_string()) return;
     kept_pair p;
     bool upper = !stable;
@@ -337,6 +347,62 @@ void links_of(entry_out& o, json_view cj, sv type, sv self_lower, std::vector<ke
   o.end();
 }
 
+// The links of an object whose targets are all lower-case, clean and distinct, none of them "0" first
+// (so the kept links are those targets unchanged, in order, and json_encode writes an object): written
+// straight into the entry in one pass. false, with nothing written, when the list is not such an object.
+bool links_plain(entry_out& o, json_view l, sv type, sv self_lower, std::vector<sv>& targets) {
+  if (!l.is_object()) return false;
+  std::string& out = o.text();
+  const std::size_t start = out.size();
+  o.begin(type);
+  out += '{';
+  targets.clear();
+  std::uint64_t seen = 0;
+  bool plain = true;
+  l.each_view([&](sv target, json_view constraint) {
+    if (!plain || !constraint.is_string()) return;
+    bool changes = false;  // strtolower or sanitize would change it
+    for (char c : target) {
+      const auto u = static_cast<unsigned char>(c);
+      changes = changes || (c >= 'A' && c <= 'Z') || (u >= 0x01 && u <= 0x1B);
+    }
+    if (changes || (targets.empty() && target == "0")) {
+      plain = false;
+      return;
+    }
+    if (target == self_lower) return;
+    if (maybe_seen(target, seen))
+      for (sv t : targets)
+        if (t == target) {
+          plain = false;
+          return;
+        }
+    if (!targets.empty()) out += ',';
+    targets.push_back(target);
+    encode_string(out, target);
+    out += ':';
+    const sv c = constraint.as_string();
+    if (has_stability_flags(c))
+      encode_string(out, sanitized(rewrite_stability_flags(c)));
+    else
+      put_clean(out, c);
+  });
+  if (!plain || targets.empty()) {
+    o.drop(start);
+    return plain;
+  }
+  out += '}';
+  o.end();
+  return true;
+}
+
+void links_of(entry_out& o, json_view cj, sv type, sv self_lower, std::vector<kept_pair>& pairs,
+              std::vector<sv>& targets) {
+  const json_view l = cj[type];
+  if (!is_container(l)) return;
+  if (!links_plain(o, l, type, self_lower, targets)) links_general(o, l, type, self_lower, pairs);
+}
+
 // suggest: names keep their case; a reason of "self.version" becomes the pretty version (ArrayLoader).
 void suggest_of(entry_out& o, json_view cj, sv pretty_version, std::vector<kept_pair>& pairs) {
   const json_view s = cj["suggest"];
@@ -358,6 +424,42 @@ void suggest_of(entry_out& o, json_view cj, sv pretty_version, std::vector<kept_
   o.begin("suggest");
   put_pairs(o.text(), pairs);
   o.end();
+}
+
+// support: an object of at most eight distinct keys whose values kept_url keeps is what
+// filterSupportUrls keeps whole (support_of, packagist_rules.cpp); toV2Array ksorts it (bytewise, as
+// support_of: the keys are words). Written straight from the parse; false, with nothing written, for
+// any other support (support_of decides).
+bool support_plain(entry_out& o, json_view cj) {
+  const json_view s = cj["support"];
+  if (!s.is_object()) return false;
+  std::array<std::pair<sv, sv>, 8> kept;
+  std::size_t n = 0;
+  bool plain = true;
+  s.each_view([&](sv key, json_view v) {
+    if (!plain) return;
+    // A key starting with a lower-case letter is never PHP's integer key; whether it is a URL key or
+    // not, filterSupportUrls keeps such a value as it is.
+    plain = n < kept.size() && !key.empty() && key[0] >= 'a' && key[0] <= 'z' && kept_url(v.as_string());
+    for (std::size_t i = 0; plain && i < n; ++i) plain = kept[i].first != key;
+    if (!plain) return;
+    std::size_t at = n++;  // insertion sort by key
+    for (; at > 0 && kept[at - 1].first > key; --at) kept[at] = kept[at - 1];
+    kept[at] = {key, v.as_string()};
+  });
+  if (!plain || n == 0) return false;
+  std::string& out = o.text();
+  o.begin("support");
+  out += '{';
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) out += ',';
+    encode_string(out, kept[i].first);
+    out += ':';
+    encode_string(out, kept[i].second);
+  }
+  out += '}';
+  o.end();
+  return true;
 }
 
 // Whether a member the rules pass through (sanitize_leaves, then json_encode) is written exactly as
@@ -422,7 +524,10 @@ void version_entry(json_view cj, const member_texts& texts, const version_fields
   keywords_of(out, cj);
   o.end();
   const json_view home = cj["homepage"];  // (string) filterUrl(): "" unless http(s)
-  o.string("homepage", home.is_string() ? filter_url(home.as_string()).value_or("") : std::string());
+  sv home_text = home.as_string();
+  std::string home_url;
+  if (!kept_url(home_text)) home_text = home_url = home.is_string() ? filter_url(home_text).value_or("") : std::string();
+  o.string("homepage", home_text);
   o.clean("version", f.version);
   const std::string normalized = sanitize(f.version_normalized);
   o.string("version_normalized", normalized);
@@ -458,7 +563,8 @@ void version_entry(json_view cj, const member_texts& texts, const version_fields
   } else {
     o.clean("type", lower);
   }
-  if (auto s = support_of(cj)) o.tree("support", *s);
+  if (!support_plain(o, cj))
+    if (auto s = support_of(cj)) o.tree("support", *s);
   if (auto p = php_ext_of(cj)) o.tree("php-ext", *p);
   o.tree("funding", funding_of(cj));
   if (!f.time.empty()) o.string("time", f.time);
@@ -480,12 +586,13 @@ void version_entry(json_view cj, const member_texts& texts, const version_fields
 
   const std::string self_lower = ascii_lower(f.name);
   thread_local std::vector<kept_pair> pairs;  // reused: a version has several link lists
-  links_of(o, cj, "require", self_lower, pairs);
-  links_of(o, cj, "require-dev", self_lower, pairs);
+  thread_local std::vector<sv> targets;
+  links_of(o, cj, "require", self_lower, pairs, targets);
+  links_of(o, cj, "require-dev", self_lower, pairs, targets);
   suggest_of(o, cj, f.version, pairs);
-  links_of(o, cj, "conflict", self_lower, pairs);
-  links_of(o, cj, "provide", self_lower, pairs);
-  links_of(o, cj, "replace", self_lower, pairs);
+  links_of(o, cj, "conflict", self_lower, pairs, targets);
+  links_of(o, cj, "provide", self_lower, pairs, targets);
+  links_of(o, cj, "replace", self_lower, pairs, targets);
 
   // abandoned: a package-level flag on Packagist (getReplacementPackage() ?: true); here it comes from
   // this version's composer.json as ArrayLoader reads it (true, or a replacement name; "" means true).

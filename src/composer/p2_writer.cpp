@@ -212,15 +212,15 @@ bool detail::holds_double(const json& v) {
 }
 
 namespace {
-using detail::holds_double;
 
 // A top-level value of a version as the p2 writer keeps it: its json_encode text, which is also what
 // php_identical compares (equal texts <=> identical values: encode is injective on PHP arrays, [] and {}
 // and lists and "0".."n-1" objects alike), except for floats (1.0 encodes as 1, -0.0 and 0.0 differ),
-// so a value holding one keeps its tree and is compared as a tree.
+// so a value holding one also has its tree and is compared as a tree. Both are views into the list's
+// copy of the version (list::held).
 struct encoded_value {
-  std::string text;
-  std::optional<json> tree;
+  sv text;
+  const json* tree = nullptr;
 };
 
 bool encoded_identical(const encoded_value& a, const encoded_value& b) {
@@ -229,31 +229,37 @@ bool encoded_identical(const encoded_value& a, const encoded_value& b) {
 }
 bool encoded_null(const encoded_value& v) { return v.text == "null"; }
 
-encoded_value encoded(const json& v) {
-  encoded_value e;
-  detail::encode_value(e.text, v);
-  if (holds_double(v)) e.tree = v;
-  return e;
-}
-
-// The members of a version as minify() sees it (as_php_array in minifier.cpp).
-member_list<encoded_value> encoded_members(const json& version) {
-  member_list<encoded_value> out;
+// A version given as a tree, as the writer's encoded entries hold one: the members as minify() sees them
+// (as_php_array in minifier.cpp; keys as they are, values json_encode'd; a scalar has none).
+void encode_members(const json& version, encoded_entry& e) {
+  e.clear();
+  const auto add = [&](sv key, const json& v) {
+    encoded_entry::member m{};
+    m.key_begin = static_cast<std::uint32_t>(e.text.size());
+    e.text.append(key);
+    m.key_end = m.begin = static_cast<std::uint32_t>(e.text.size());
+    detail::encode_value(e.text, v);
+    m.end = static_cast<std::uint32_t>(e.text.size());
+    m.tree = -1;
+    if (detail::holds_double(v)) {
+      m.tree = static_cast<int>(e.trees.size());
+      e.trees.push_back(v);
+    }
+    e.members.push_back(m);
+  };
   if (version.is_object()) {
-    out.reserve(version.size());
-    for (const auto& [k, v] : version.as_object()) out.emplace_back(k, encoded(v));
+    for (const auto& [k, v] : version.as_object()) add(k, v);
   } else if (version.is_array()) {
     const auto& a = version.as_array();
-    for (std::size_t i = 0; i < a.size(); ++i) out.emplace_back(std::to_string(i), encoded(a[i]));
+    for (std::size_t i = 0; i < a.size(); ++i) add(std::to_string(i), a[i]);
   }
-  return out;
 }
 
 }  // namespace
 
 struct p2_writer::list {
   using minifier = basic_minifier<encoded_value, bool (*)(const encoded_value&, const encoded_value&),
-                                  bool (*)(const encoded_value&)>;
+                                  bool (*)(const encoded_value&), sv>;
   // packagist_json_encode({"minified":"composer/2.0","packages":{key: [versions...]}}), written in
   // place: the document is never copied (a key "0" makes "packages" a PHP list).
   explicit list(const std::string& key) : list_key(key == "0") {
@@ -271,26 +277,27 @@ struct p2_writer::list {
   bool first = true;
   minifier m{encoded_identical, encoded_null};
 
-  member_list<encoded_value> cur;  // an encoded_entry's members, reused: their strings keep their capacity
+  // The list's own copies of the last two versions it was given (text and float trees; their buffers
+  // are reused): the minifier's state is views into the latest, and into the one before during next().
+  // One copy of each version's text instead of one string per member (keys like "version_normalized"
+  // are past wasm32 libc++'s 10 inline chars: every copy allocated).
+  struct held {
+    std::string text;
+    std::vector<json> trees;
+  };
+  held kept[2];
+  int latest = 0;
+  member_list<encoded_value, sv> cur;  // views into kept[latest]
+  encoded_entry scratch;               // add(const json&): the tree's members encoded
 
   void add(const json& entry) {
-    const member_list<encoded_value> members = encoded_members(entry);
-    if (write(members, php_truthy(entry))) detail::encode_value(out, entry);
+    encode_members(entry, scratch);
+    if (write(scratch, php_truthy(entry))) detail::encode_value(out, entry);
   }
 
   void add(const encoded_entry& e) {
     const std::size_t n = e.members.size();
-    cur.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const encoded_entry::member& mb = e.members[i];
-      cur[i].first.assign(e.key(mb));
-      cur[i].second.text.assign(e.value(mb));
-      if (mb.tree >= 0)
-        cur[i].second.tree = e.trees[static_cast<std::size_t>(mb.tree)];
-      else
-        cur[i].second.tree.reset();
-    }
-    if (!write(cur, n != 0)) return;
+    if (!write(e, n != 0)) return;
     // Written whole: an object (a version's first key is "name", never a list), or [] when empty.
     if (n == 0) {
       out += "[]";
@@ -306,12 +313,22 @@ struct p2_writer::list {
     out += '}';
   }
 
-  // Minifies `members` against the previous version and writes the diff; true when the version is to
-  // be written whole (the caller writes it).
-  bool write(const member_list<encoded_value>& members, bool truthy) {
+  // Minifies `e`'s members against the previous version and writes the diff; true when the version is
+  // to be written whole (the caller writes it).
+  bool write(const encoded_entry& e, bool truthy) {
+    latest ^= 1;
+    held& h = kept[latest];
+    h.text = e.text;  // the state refers to kept[latest ^ 1] until next() returns
+    h.trees = e.trees;
+    const sv text(h.text);
+    cur.clear();
+    for (const encoded_entry::member& mb : e.members)
+      cur.emplace_back(text.substr(mb.key_begin, mb.key_end - mb.key_begin),
+                       encoded_value{text.substr(mb.begin, mb.end - mb.begin),
+                                     mb.tree >= 0 ? &h.trees[static_cast<std::size_t>(mb.tree)] : nullptr});
     out += first ? '[' : ',';
     first = false;
-    const auto& step = m.next(members, truthy);
+    const auto& step = m.next(cur, truthy);
     if (step.whole) return true;
     // The diff is a PHP array: [] when empty, a list when its keys are "0".."n-1".
     bool is_list = true;
@@ -374,7 +391,7 @@ std::optional<std::string> p2_writer::prepend_any(const Entry& entry, const Entr
   for (std::size_t i = 0; i < a.size(); ++i) {
     const encoded_value& x = a[i].second;
     const encoded_value& y = b[i].second;
-    if (a[i].first != b[i].first || x.text != y.text || x.tree.has_value() != y.tree.has_value() ||
+    if (a[i].first != b[i].first || x.text != y.text || (x.tree != nullptr) != (y.tree != nullptr) ||
         (x.tree && !php_identical(*x.tree, *y.tree)))
       return std::nullopt;
   }

@@ -3,8 +3,11 @@
 // were produced by PHP 8.2's json_encode with JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE).
 #include <catch2/catch_test_macros.hpp>
 
+#include <map>
+
 #include "composer/minifier.h"
 #include "composer/p2_builder.h"
+#include "composer/packagist_rules.h"
 #include "core/json.h"
 #include "core/json_scan.h"
 #include "core/json_view.h"
@@ -192,6 +195,36 @@ TEST_CASE("build_p2 writes what minify() on the trees, encoded whole, gives", "[
   CHECK(docs.tagged.find(R"({"b":1,"f":"__unset"})") != std::string::npos);  // 1.0 then 1: a change, both encode as 1
 }
 
+TEST_CASE("build_p2: members unchanged for many versions are compared with the right text", "[p2]") {
+  // The writer keeps each list's state as views into its copies of the last two versions (minifier.h):
+  // a member unchanged since an older version must be re-pointed at each new one, or its view reads a
+  // buffer that has since been overwritten with a later version whose members sit elsewhere. Values
+  // and the members before them change length from version to version; some stay the same for long runs.
+  json_array versions;
+  for (int i = 0; i < 40; ++i) {
+    json_object v;
+    v.emplace_back("name", json("a/b"));
+    v.emplace_back("version", json(std::string(static_cast<std::size_t>(1 + (i * 7) % 13), 'v') + std::to_string(i)));
+    v.emplace_back("description", json(i < 20 ? "same for twenty" : "then another, longer text for the rest"));
+    if (i % 9 != 4) v.emplace_back("extra", json(std::string(static_cast<std::size_t>((i * 5) % 11), 'x')));
+    v.emplace_back("require", parse(i / 6 % 2 ? R"({"php":">=8.1","a/c":"^1"})" : R"({"php":">=7.2"})"));
+    v.emplace_back("license", parse(R"(["MIT"])"));
+    versions.emplace_back(std::move(v));
+  }
+  // A version with a duplicate key written whole (after an empty one): its second "d" is never found by
+  // key, and must be re-pointed all the same.
+  for (const char* v : {R"({})", R"({"d":"first","e":1,"d":"second"})", R"({"e":22,"d":"first"})",
+                        R"({"f":"a longer member first","e":333,"d":"first"})", R"({"e":4444})", R"({"d":"x","e":4444})"})
+    versions.push_back(parse(v));
+  const p2_documents docs = build_p2("a/b", versions);
+  json_object packages;
+  packages.emplace_back("a/b", minify(versions));
+  json_object doc;
+  doc.emplace_back("minified", json("composer/2.0"));
+  doc.emplace_back("packages", json(std::move(packages)));
+  CHECK(docs.tagged == packagist_json_encode(json(std::move(doc))));
+}
+
 TEST_CASE("build_p2 with no versions still writes valid documents", "[p2]") {
   const p2_documents docs = build_p2("a/b", {});
   CHECK(docs.tagged == R"({"minified":"composer/2.0","packages":{"a/b":[]}})");
@@ -359,4 +392,74 @@ TEST_CASE("version_entry: a float passed through keeps its tree for the minifier
   }
   const p2_documents docs = std::move(w).finish();
   CHECK(docs.tagged.find(R"(,{"extra":{"x":1}}])") != std::string::npos);
+}
+
+TEST_CASE("version_entry: link lists written in one pass only when that is what the rules give", "[p2]") {
+  // links_plain takes an object of lower-case, clean, distinct targets, not opening with "0"; each case
+  // here breaks one of those conditions (or sits next to it) and must come out as the general rule does.
+  const auto require_of = [](const std::string& require) -> std::string {
+    auto view = parse_view(R"({"require":)" + require + "}");
+    REQUIRE(view);
+    encoded_entry e;
+    version_entry(*view, member_texts{}, fields("1.0.0", "1.0.0.0"), e);
+    for (const auto& m : e.members)
+      if (e.key(m) == "require") return std::string(e.value(m));
+    return "(none)";
+  };
+  CHECK(require_of(R"({"a/b":"^1","c/d":"^2"})") == R"({"a/b":"^1","c/d":"^2"})");
+  CHECK(require_of(R"({"0":"^1","1":"^2"})") == R"(["^1","^2"])");                          // a PHP list
+  CHECK(require_of(R"({"acme/widget":"*","0":"^1"})") == R"(["^1"])");                     // "0" first once kept
+  CHECK(require_of(R"({"1":"^1","0":"^2"})") == R"({"1":"^1","0":"^2"})");
+  CHECK(require_of(R"({"a/b":"^1","c/d":"^2","a/b":"^3"})") == R"({"a/b":"^3","c/d":"^2"})");  // duplicate
+  CHECK(require_of(R"({"a/\u001bb":"^1","a/\u0007c":"^2"})") == R"({"a/":"^1","a/c":"^2"})");  // sanitized
+  CHECK(require_of(R"({"a/\u001cb":"^1"})") == R"({"a/\u001cb":"^1"})");                        // 0x1C stays
+  CHECK(require_of(R"({"A/b":"^1","a/b":"^2"})") == R"({"a/b":"^2"})");
+  CHECK(require_of(R"({"Acme/Widget":"*","acme/widget":"*","x/y":"1"})") == R"({"x/y":"1"})");  // itself
+  CHECK(require_of(R"({"acme/widget":"*"})") == "(none)");
+  CHECK(require_of(R"({"a/b":1,"c/d":null})") == "(none)");
+  CHECK(require_of(R"({"a/b":">=1.0@dev,<2.0","c/d":"^1\u0001"})") == R"({"a/b":">=1.0-dev,<2.0","c/d":"^1"})");
+  CHECK(require_of(R"(["^1","^2"])") == R"(["^1","^2"])");
+  CHECK(require_of(R"({})") == "(none)");
+}
+
+TEST_CASE("version_entry: support and homepages written from the parse are what the rules give", "[p2]") {
+  // support_plain and kept_url take the common case straight from the parse; every case here must
+  // come out as support_of and filter_url (packagist_rules.cpp) give it.
+  const std::vector<std::string> supports = {
+      R"({"issues":"https://x/i","source":"https://x/s"})",
+      R"({"source":"https://x/s","issues":"http://x/i","chat":"https://x/c","security":"https://x/y"})",
+      R"({"issues":"ftp://x"})", R"({"issues":"HTTPS://x"})", R"({"issues":"https://x\u0007y"})",
+      R"({"email":"a@b","issues":"https://x"})", R"({"issues":"https://a","issues":"https://b","docs":"https://c"})",
+      R"({"0":"https://a","wiki":"https://w"})", R"({"irc":"irc://x","rss":"https://r"})", R"({"issues":""})",
+      R"({"issues":"http:/x"})", R"({"docs":1,"wiki":"https://w"})", R"({})", R"("https://x")", R"(["https://x"])",
+      R"({"issues":"https://1","forum":"https://2","wiki":"https://3","source":"https://4","docs":"https://5",)"
+      R"("rss":"https://6","security":"https://7","chat":"https://8"})",
+      R"({"issues":"https://1","forum":"https://2","wiki":"https://3","source":"https://4","docs":"https://5",)"
+      R"("rss":"https://6","security":"https://7","chat":"https://8","irc":"https://9"})",
+      R"({"Issues":"https://x","source":"https://\u001b[1mx"})", R"({"email":"https://x","-1":"https://a"})",
+      R"({"zz":"https://x","a0":"http://y","email":"mailto:a@b"})", R"({"zz":"https://x","a0":"http://y"})"};
+  const std::vector<std::string> homepages = {"https://a", "http://a/b", "HTTP://a", "ftp://a", "", "https://a\u001b[1mb",
+                                              "javascript:alert(1)", "https://", "http:x", " https://a"};
+  for (const std::string& support : supports) {
+    for (const std::string& home : homepages) {
+      const std::string h = packagist_json_encode(json(home));
+      const std::string text = R"({"support":)" + support + R"(,"homepage":)" + h + R"(,"authors":[{"name":"n","homepage":)" + h + "}]}";
+      auto view = parse_view(text);
+      REQUIRE(view);
+      encoded_entry e;
+      version_entry(*view, member_texts{}, fields("1.0.0", "1.0.0.0"), e);
+      std::map<std::string, std::string> got;
+      for (const auto& m : e.members) got[std::string(e.key(m))] = std::string(e.value(m));
+      view = parse_view(text);
+      REQUIRE(view);
+      const auto expected_support = detail::support_of(*view);
+      INFO(text);
+      CHECK(got.count("support") == (expected_support ? 1u : 0u));
+      if (expected_support) CHECK(got["support"] == packagist_json_encode(*expected_support));
+      const std::string kept = detail::filter_url(home).value_or("");
+      CHECK(got["homepage"] == packagist_json_encode(json(kept)));
+      const std::string trimmed_kept = detail::filter_url(home.substr(home.find_first_not_of(' ') == std::string::npos ? home.size() : home.find_first_not_of(' '))).value_or("");
+      CHECK(got["authors"] == (trimmed_kept.empty() ? R"([{"name":"n"}])" : R"([{"name":"n","homepage":)" + packagist_json_encode(json(trimmed_kept)) + "}]"));
+    }
+  }
 }
