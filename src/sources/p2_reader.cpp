@@ -17,11 +17,10 @@ using json_scan::go_on;
 
 namespace {
 
-// The reader's three walks over members (the document, "packages", each entry) share one instantiation
-// of json_scan::members: each of its own was about a kilobyte of the module.
-using member_fn = std::function<result<go_on>(std::string_view key, std::string_view value)>;
-[[gnu::noinline]] result<std::monostate> members(json_scanner& sc, const member_fn& member) {
-  return json_scan::members(sc, member);
+// The reader's walks over members (the document, "packages", each entry, dist and source) share core's
+// one instantiation of json_scan::members: each of its own was about a kilobyte of the module.
+result<std::monostate> members(json_scanner& sc, const json_scan::member_fn& member) {
+  return json_scan::walk_members(sc, member);
 }
 
 // The tree of a version read as text: each member's text parsed (it is valid JSON: its entry was

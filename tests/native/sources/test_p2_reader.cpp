@@ -262,6 +262,7 @@ TEST_CASE("build_documents: the dump order's hints read without a tree are what 
       R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"},"branch-alias":{"dev-main":"1.x-dev"}}})",
       R"({"extra":{"branch-\u0061lias":{"dev-\u006dain":"2.\u0078-dev"}}})",
       R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"}},"bad":01})",      // not JSON
+      R"({"extra":{"a":1},"autoload":{"psr-4":[]},"bad":01})",              // not JSON, the hints agree: no members
       R"({"extra":["branch-alias"],"default-branch":true})",
       R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"}})",                // unbalanced
       R"(not json at all)",
