@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/json_scan.h"
 #include "core/json_view.h"
@@ -554,6 +555,168 @@ json_writer& json_writer::raw(std::string_view serialized) {
 
 result<std::monostate> json_scan::walk_members(json_scanner& sc, const member_fn& member) {
   return members(sc, member);
+}
+
+namespace {
+
+// checked_members' parser: accepts a strict subset of what simdjson accepts (everything else is
+// "not known"), so a text it accepts is one check_json accepts (tests/fuzz/json.cpp compares them).
+// Strings, where most bytes are, at -O2; the rare forms (escapes, numbers, literals) at minsize.
+class json_checker {
+ public:
+  static constexpr int max_depth = 64;
+
+  json_checker(std::string_view s, std::size_t at) : s_(s), at_(at) {}
+  std::size_t at() const { return at_; }
+  char peek() const { return at_ < s_.size() ? s_[at_] : '\0'; }
+  void skip_ws() {
+    while (at_ < s_.size() && (s_[at_] == ' ' || s_[at_] == '\n' || s_[at_] == '\r' || s_[at_] == '\t')) ++at_;
+  }
+  bool take(char c) {
+    skip_ws();
+    if (peek() != c) return false;
+    ++at_;
+    return true;
+  }
+
+  // The object or array at at_, `depth` its level; each member of an object goes to `top` when given.
+  // At minsize: a few steps per value between the strings, which string() (-O2) runs through.
+  [[clang::minsize]] bool container(int depth, const json_scan::member_fn* top) {
+    const bool object = peek() == '{';
+    const char close = object ? '}' : ']';
+    if (depth > max_depth) return false;
+    ++at_;
+    if (take(close)) return true;
+    while (true) {
+      skip_ws();
+      const std::size_t key_at = at_;
+      if (object && (peek() != '"' || !string())) return false;
+      const std::size_t key_end = at_;
+      if (object && !take(':')) return false;
+      skip_ws();
+      const std::size_t value_at = at_;
+      const char c = peek();
+      if (!(c == '"' ? string() : c == '{' || c == '[' ? container(depth + 1, nullptr) : atom())) return false;
+      if (top && !emit(*top, s_.substr(key_at, key_end - key_at), s_.substr(value_at, at_ - value_at))) return false;
+      if (take(',')) continue;
+      return take(close);
+    }
+  }
+
+ private:
+  // The string whose quote is at at_: moves past it.
+  [[gnu::noinline]] bool string() {
+    const char* p = s_.data();
+    const std::size_t n = s_.size();
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    std::size_t i = at_ + 1;
+    while (true) {
+      // The next '"', '\\' or byte below 0x20, eight bytes at a time (the lowest flagged byte of each
+      // has-zero/has-less test is exact, little-endian), then a byte at a time.
+      for (; i + 8 <= n; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        const std::uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        const std::uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & highs;
+        if (hit) {
+          i += static_cast<std::size_t>(__builtin_ctzll(hit) / 8);
+          break;
+        }
+      }
+      while (i < n && p[i] != '"' && p[i] != '\\' && static_cast<unsigned char>(p[i]) >= 0x20) ++i;
+      if (i >= n) return false;
+      if (p[i] == '"') {
+        at_ = i + 1;
+        return true;
+      }
+      if (p[i] != '\\') return false;  // a raw control character, which JSON refuses
+      i = escape(i);
+      if (i == 0) return false;
+    }
+  }
+  // The escape at i: where it ends, 0 when it is not one JSON has, or a \u escape of a surrogate (left
+  // to simdjson's pairing rules).
+  [[gnu::noinline, clang::minsize]] std::size_t escape(std::size_t i) const {
+    if (i + 1 >= s_.size()) return 0;
+    const char e = s_[i + 1];
+    if (e != 'u') return std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos ? 0 : i + 2;
+    if (s_.size() - i < 6) return 0;
+    unsigned code = 0;
+    for (std::size_t k = 2; k < 6; ++k) {
+      const char h = s_[i + k];
+      const int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+      if (d < 0) return 0;
+      code = code << 4 | static_cast<unsigned>(d);
+    }
+    return code >= 0xD800 && code <= 0xDFFF ? 0 : i + 6;
+  }
+  // A literal or a number, ending (inside a container) at whitespace, a separator or a closing bracket.
+  // Numbers: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? of at most 18 digits before the exponent (an
+  // integer fits int64) and at most 2 in it (never infinite); the rest is simdjson's.
+  [[gnu::noinline, clang::minsize]] bool atom() {
+    const auto digit = [&](std::size_t i) { return i < s_.size() && s_[i] >= '0' && s_[i] <= '9'; };
+    std::size_t i = at_;
+    bool ok = false;
+    for (std::string_view word : {"true", "false", "null"})
+      if (!ok && s_.substr(i, word.size()) == word) {
+        i += word.size();
+        ok = true;
+      }
+    if (!ok) {
+      if (i < s_.size() && s_[i] == '-') ++i;
+      const std::size_t first = i;
+      if (digit(i) && s_[i] == '0') {
+        ++i;
+      } else {
+        while (digit(i)) ++i;
+      }
+      std::size_t digits = i - first;
+      if (digits == 0) return false;
+      if (i < s_.size() && s_[i] == '.') {
+        const std::size_t from = ++i;
+        while (digit(i)) ++i;
+        if (i == from) return false;
+        digits += i - from;
+      }
+      if (i < s_.size() && (s_[i] == 'e' || s_[i] == 'E')) {
+        ++i;
+        if (i < s_.size() && (s_[i] == '+' || s_[i] == '-')) ++i;
+        const std::size_t from = i;
+        while (digit(i)) ++i;
+        if (i == from || i - from > 2) return false;
+      }
+      if (digits > 18) return false;
+    }
+    at_ = i;
+    const char c = peek();
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == ',' || c == ']' || c == '}';
+  }
+  // A member of checked_members' object to its callback, the key decoded when written with escapes.
+  [[gnu::noinline]] static bool emit(const json_scan::member_fn& f, std::string_view quoted, std::string_view value) {
+    std::string decoded;
+    std::string_view key = quoted.substr(1, quoted.size() - 2);
+    if (key.find('\\') != std::string_view::npos) {
+      auto k = json_scan::string_of(quoted);
+      if (!k) return false;
+      decoded = std::move(*k);
+      key = decoded;
+    }
+    auto r = f(key, value);
+    return r && !r->stop;
+  }
+
+  std::string_view s_;
+  std::size_t at_;
+};
+
+}  // namespace
+
+bool json_scan::checked_members(json_scanner& sc, const member_fn& member) {
+  json_checker c(sc.text(), sc.offset());
+  c.skip_ws();
+  if (c.peek() != '{' || !c.container(1, &member)) return false;
+  sc.seek(c.at());
+  return true;
 }
 
 bool json_scan::first_members(std::string_view object, std::span<const std::string_view> keys,
