@@ -73,11 +73,6 @@ class json_scanner {
     return n;
   }
 
-  // Where the scanner stands in its text; seek() moves it back to such a place.
-  std::size_t offset() const { return at_; }
-  void seek(std::size_t at) { at_ = at; }
-  std::string_view text() const { return s_; }
-
   // Why value() failed, for the error message.
   std::string failure(std::string_view otherwise) const {
     return too_deep_ ? "the document is too deep: more than 1024 nested objects and arrays" : std::string(otherwise);
@@ -193,16 +188,6 @@ result<std::monostate> members(json_scanner& sc, Member&& member) {
 // the module, and at an -Oz caller's every scanner step is a call.
 using member_fn = std::function<result<go_on>(std::string_view key, std::string_view value)>;
 result<std::monostate> walk_members(json_scanner& sc, const member_fn& member);
-
-// walk_members() and check_json() in one pass, for the p2 reader's version entries (each was checked
-// by simdjson, then walked): true when the object at the scanner's position is valid JSON in the forms
-// simdjson accepts without a doubt, every member went to `member` (which went on), and the scanner is
-// past the object. false when that is not known: the text is not JSON, or uses a form left to
-// simdjson's own rules (nesting past 64 levels, a number of more than 18 digits or a 3-digit exponent,
-// a \u escape of a surrogate), or `member` failed or stopped; `member` may have seen some members and
-// the scanner stands anywhere, so the caller goes back and checks the slow way (which also gives the
-// error). The text must be valid UTF-8 (the reader checks the whole document first).
-bool checked_members(json_scanner& sc, const member_fn& member);
 
 // The first value of each of `keys` among the members of the object `object` (json::find's rule for
 // duplicates) into `found` (same size; nullopt: absent), in one walk that stops when all are found.

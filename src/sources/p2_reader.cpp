@@ -171,49 +171,35 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
     json_scanner sc(list);
     sc.take('[');
     if (sc.take(']')) continue;
-    const json_scan::member_fn collect = [&](std::string_view key, std::string_view member) -> result<go_on> {
-      data.emplace_back(std::string(key), member_text{member});
-      return go_on{};
-    };
     while (true) {
-      // The entry checked and walked in one pass (checked_members), when it is valid JSON of the forms
-      // that pass knows and at most a megabyte; else the slow way from the same place: its extent, then
-      // simdjson's check (the same verdict and error as before), then its members.
-      sc.skip_ws();
-      const std::size_t entry_at = sc.offset();
-      data.clear();
-      const bool one_pass = text_path && sc.peek() == '{' && json_scan::checked_members(sc, collect) &&
-                          sc.offset() - entry_at <= 2 * max_json_values;
-      if (!one_pass) {
-        sc.seek(entry_at);
-        data.clear();
-        auto text = sc.value();
-        if (!text) return broken(sc.failure("a version entry was expected"));
-        // Past a megabyte an entry may hold more values than parse_json allows: the tree path counts.
-        if (text_path && (text->front() != '{' || text->size() > 2 * max_json_values)) {
-          text_path = false;
-          if (minified) expander.next(tree_of(state));
-        }
-        if (text_path) {
-          auto checked = check_json(*text);
-          if (!checked) return std::move(checked).err();
-          json_scanner entry(*text);
-          auto scanned = members(entry, collect);
-          if (!scanned) return scanned;
-        } else {
-          auto entry = parse_json(*text);
-          if (!entry) return std::move(entry).err();
-          const json& version = minified ? expander.next(std::move(*entry)) : *entry;
-          if (!each(p2_version(&version))) return std::monostate{};
-        }
+      auto text = sc.value();
+      if (!text) return broken(sc.failure("a version entry was expected"));
+      // Past a megabyte an entry may hold more values than parse_json allows: the tree path counts.
+      if (text_path && (text->front() != '{' || text->size() > 2 * max_json_values)) {
+        text_path = false;
+        if (minified) expander.next(tree_of(state));
       }
       if (text_path) {
+        auto checked = check_json(*text);
+        if (!checked) return std::move(checked).err();
+        data.clear();
+        json_scanner entry(*text);
+        auto scanned = members(entry, [&](std::string_view key, std::string_view member) -> result<go_on> {
+          data.emplace_back(std::string(key), member_text{member});
+          return go_on{};
+        });
+        if (!scanned) return scanned;
         if (!minified || state.empty()) {
           state.swap(data);  // taken as it is (expand(): the first entry, or the one after an empty one)
         } else {
           composer::expand_members(state, data, unset);
         }
         if (!each(p2_version(&state))) return std::monostate{};
+      } else {
+        auto entry = parse_json(*text);
+        if (!entry) return std::move(entry).err();
+        const json& version = minified ? expander.next(std::move(*entry)) : *entry;
+        if (!each(p2_version(&version))) return std::monostate{};
       }
       if (sc.take(',')) continue;
       if (sc.take(']')) break;
