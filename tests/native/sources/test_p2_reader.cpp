@@ -358,6 +358,17 @@ TEST_CASE("mirror rewrite: broken documents are refused; unread parts are only s
   CHECK_FALSE(reads(R"({"packages":{"acme/pkg":[{"version":"1.0.0"}}]})"));        // brackets that do not match
   CHECK_FALSE(reads("{\"packages\":{\"acme/pkg\":[{\"version\":\"\xFF\"}]}}"));  // not UTF-8
   CHECK_FALSE(reads(R"({"minified":composer,"packages":{}})"));                    // "minified" is read
+  // A broken entry is refused with simdjson's error for it (check_json's), as the old path refused it.
+  for (std::string entry : {R"({"version":"1.0.0",})", R"({"version":"1.0.0","x":tru})", R"({"version":"\ud800"})",
+                            R"({"version":"1.0.0","x":1e999})", "{\"version\":\"1.0.0\x01\"}", R"({"version" "1"})"}) {
+    INFO(entry);
+    auto r = sources::read_p2_versions(R"({"packages":{"acme/pkg":[{"version":"0.1"},)" + entry + "]}}", "acme/pkg",
+                                       [](const sources::p2_version&) { return true; });
+    auto want = check_json(entry);
+    REQUIRE_FALSE(want.ok());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.err().message == want.err().message);
+  }
   // Nesting deeper than JSON parsing allows, in a part that is only scanned, says so (as simdjson did).
   const std::string deep = R"({"packages":{"other/pkg":)" + std::string(2000, '[') + std::string(2000, ']') + "}}";
   auto too_deep = sources::read_p2_versions(deep, "acme/pkg", [](const sources::p2_version&) { return true; });
