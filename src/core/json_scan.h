@@ -2,7 +2,8 @@
 // anything, and walks an object's members as (key, value text). For reading a few parts of a large
 // document (sources/p2_reader.cpp) or a few fields of many small ones (the dump order's hints in
 // storage/packages.cpp) without a tree. It checks the structure only; a caller that needs a valid value
-// parses the text it reads (parse_json). Header-only so the -O2 hot files inline it.
+// parses the text it reads (parse_json). Header-only so the -O2 hot files inline it, but for the
+// member walk most callers share (walk_members, first_members: compiled once, in json.cpp).
 #pragma once
 
 #include <cstdint>
