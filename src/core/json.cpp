@@ -552,4 +552,24 @@ json_writer& json_writer::raw(std::string_view serialized) {
   return *this;
 }
 
+result<std::monostate> json_scan::walk_members(json_scanner& sc, const member_fn& member) {
+  return members(sc, member);
+}
+
+bool json_scan::first_members(std::string_view object, std::span<const std::string_view> keys,
+                              std::span<std::optional<std::string_view>> found) {
+  std::size_t missing = keys.size();
+  json_scanner sc(object);
+  auto r = walk_members(sc, [&](std::string_view key, std::string_view value) -> result<go_on> {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!found[i] && key == keys[i]) {
+        found[i] = value;
+        --missing;
+      }
+    }
+    return go_on{missing == 0};
+  });
+  return static_cast<bool>(r);
+}
+
 }  // namespace pb

@@ -28,6 +28,9 @@ class json_view {
   bool is_string() const { return type() == json::kind::string; }
   bool is_array() const { return type() == json::kind::array; }
   bool is_object() const { return type() == json::kind::object; }
+  // Whether the view holds a value: false for a missing member and for nothing at all (a default view,
+  // what a caller keeps for a text that did not parse), true for a JSON null.
+  bool present() const { return present_; }
 
   // As json's, with a fallback for the wrong kind; a string views the parse's own buffer.
   bool as_bool(bool fallback = false) const;

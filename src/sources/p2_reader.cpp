@@ -17,16 +17,15 @@ using json_scan::go_on;
 
 namespace {
 
-// The reader's three walks over members (the document, "packages", each entry) share one instantiation
-// of json_scan::members: each of its own was about a kilobyte of the module.
-using member_fn = std::function<result<go_on>(std::string_view key, std::string_view value)>;
-[[gnu::noinline]] result<std::monostate> members(json_scanner& sc, const member_fn& member) {
-  return json_scan::members(sc, member);
+// The reader's walks over members (the document, "packages", each entry, dist and source) share core's
+// one instantiation of json_scan::members: each of its own was about a kilobyte of the module.
+result<std::monostate> members(json_scanner& sc, const json_scan::member_fn& member) {
+  return json_scan::walk_members(sc, member);
 }
 
 // The tree of a version read as text: each member's text parsed (it is valid JSON: its entry was
 // checked whole, and of at most a megabyte, so parse_json's value limit cannot refuse it).
-json tree_of(const composer::member_list<member_text>& members) {
+json tree_of(const text_members& members) {
   json_object o;
   o.reserve(members.size());
   for (const auto& [key, value] : members) o.emplace_back(key, value.tree());
@@ -43,7 +42,7 @@ bool unset(const member_text& v) {
 
 // Calls f(key, value) for each member but the first of each of `keys` (json::erase's rule; at most 64).
 template <class F>
-void each_but(const composer::member_list<member_text>& members, std::span<const std::string_view> keys, F&& f) {
+void each_but(const text_members& members, std::span<const std::string_view> keys, F&& f) {
   std::uint64_t dropped = 0;  // a bit per key
   for (const auto& [key, value] : members) {
     bool skip = false;
@@ -69,9 +68,9 @@ json member_text::tree() const {
 
 std::uint32_t p2_version::strings_at(std::span<const string_place> places, std::span<std::string> out) const {
   // One walk over the members for the outer texts, one over each object named (for all its places).
-  constexpr std::size_t most = 32;
-  const std::size_t n = std::min(places.size(), most);
-  std::optional<std::string_view> text[most];
+  // The public template admits at most max_places (a bit each in `found`).
+  const std::size_t n = places.size();
+  std::optional<std::string_view> text[max_places];
   for (const auto& [key, value] : *members_)
     for (std::size_t i = 0; i < n; ++i)
       if (!text[i] && key == places[i].member) text[i] = value.text;
@@ -166,7 +165,7 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
     // The text path: the expanded state is a list of (key, the value's text in `doc`), so nothing is
     // built or copied per value. An entry it does not follow turns the rest of the list over to the
     // tree path, which goes on from the same state.
-    composer::member_list<member_text> state, data;
+    text_members state, data;
     bool text_path = true;
     composer::expander expander;
     json_scanner sc(list);

@@ -43,28 +43,39 @@ struct member_text {
   json tree() const;
 };
 
-// One expanded version: its members as text (keys decoded, in the order expand() gives them,
-// duplicates kept), or, for a list the text path does not follow (an entry that is not an object, or
-// of more than a megabyte), a tree. tree() is the same value either way.
+// A version's members as text (keys decoded, values as the document wrote them).
+using text_members = composer::member_list<member_text>;
+
+// One expanded version: its members as text (in the order expand() gives them, duplicates kept), or,
+// for a list the text path does not follow (an entry that is not an object, or of more than a
+// megabyte), a tree. tree() is the same value either way.
 class p2_version {
  public:
-  explicit p2_version(const composer::member_list<member_text>* members) : members_(members) {}
+  explicit p2_version(const text_members* members) : members_(members) {}
   explicit p2_version(const json* tree) : tree_(tree) {}
-  const composer::member_list<member_text>* members() const { return members_; }
+  const text_members* members() const { return members_; }
   const json& tree() const;
 
-  // For a version read as text (members() set): the string at each of `places` (at most 32) into `out`
-  // (same size), as json's operator[] then as_string read it from tree() (the first of duplicate keys;
-  // a member that is not an object has no inner members), read from the members' text without a tree;
-  // bit i of the result: place i holds a string (else out[i] is left as it was).
-  std::uint32_t strings_at(std::span<const string_place> places, std::span<std::string> out) const;
+  // The most places strings_at reads in one call (a bit each in its result).
+  static constexpr std::size_t max_places = 32;
+  // For a version read as text (members() set): the string at each of `places` into `out`, as json's
+  // operator[] then as_string read it from tree() (the first of duplicate keys; a member that is not an
+  // object has no inner members), read from the members' text without a tree; bit i of the result:
+  // place i holds a string (else out[i] is left as it was). More than max_places does not compile.
+  template <std::size_t N>
+    requires(N <= max_places)
+  std::uint32_t strings_at(const string_place (&places)[N], std::string (&out)[N]) const {
+    return strings_at(std::span<const string_place>(places), std::span<std::string>(out));
+  }
   // For a version read as text: the version's JSON without the first member named by each of `keys`,
   // as json_writer writes the tree's (each member's own text where it is that form, is_dump_form; else
   // its tree dumped).
   std::string without(std::span<const std::string_view> keys) const;
 
  private:
-  const composer::member_list<member_text>* members_ = nullptr;
+  std::uint32_t strings_at(std::span<const string_place> places, std::span<std::string> out) const;
+
+  const text_members* members_ = nullptr;
   const json* tree_ = nullptr;
   mutable std::optional<json> built_;
 };

@@ -347,7 +347,7 @@ bool same_hints(const dump_hints& a, const dump_hints& b) {
 }
 
 // A row's composer.json read by Packagist's rules without a tree of it: valid until the next parse;
-// nothing (an empty composer.json) when it does not parse, as parsed_composer_json.
+// nothing (an empty composer.json, present() false) when it does not parse, as parsed_composer_json.
 json_view composer_json_view(const version_row& row) {
   auto v = parse_view(row.composer_json);
   return v ? *v : json_view();
@@ -363,12 +363,11 @@ std::optional<composer::p2_documents> write_documents(std::string_view package, 
   composer::encoded_entry entry;  // one buffer for every version's members
   for (std::size_t i : dump_order(rows, hints)) {
     const version_row& v = rows[i];
-    auto parsed = parse_view(v.composer_json);
-    const json_view cj = parsed ? *parsed : json_view();
+    const json_view cj = composer_json_view(v);
     if (!same_hints(hints_of(v, cj), hints[i])) return std::nullopt;
     // Members the rules pass through are copied from the row's text when canonical (a text that did not
     // parse has no members).
-    composer::version_entry(cj, parsed ? texts[i] : composer::member_texts{}, version_fields_of(package, v), entry);
+    composer::version_entry(cj, cj.present() ? texts[i] : composer::member_texts{}, version_fields_of(package, v), entry);
     writer.add(entry);
   }
   return std::move(writer).finish();

@@ -234,6 +234,41 @@ TEST_CASE("mirror rewrite: the row's columns of a version read as text are what 
   CHECK(rows->skipped.back().rfind("not a version ###: ", 0) == 0);
 }
 
+// strings_at answers a bit per place: a request for more places than its result has bits does not
+// compile (it used to read the first 32 and leave the rest silently unread).
+template <std::size_t N>
+constexpr bool strings_at_takes =
+    requires(const sources::p2_version& v, const sources::string_place (&places)[N], std::string (&out)[N]) {
+      v.strings_at(places, out);
+    };
+static_assert(strings_at_takes<1> && strings_at_takes<sources::p2_version::max_places>);
+static_assert(!strings_at_takes<sources::p2_version::max_places + 1>);
+
+TEST_CASE("mirror rewrite: strings_at reads up to its most places, the last one's bit included", "[p2_reader]") {
+  constexpr std::size_t n = sources::p2_version::max_places;
+  std::string doc = R"({"packages":{"acme/pkg":[{"o":{"k":"inner"},)";
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    keys.push_back("key-" + std::to_string(i));
+    doc += "\"" + keys.back() + "\":\"v" + std::to_string(i) + "\",";
+  }
+  doc += R"("last":1}]}})";
+  sources::string_place places[n];
+  for (std::size_t i = 0; i + 1 < n; ++i) places[i] = {keys[i]};
+  places[n - 1] = {"o", "k"};
+  std::string out[n];
+  std::uint32_t found = 0;
+  auto r = sources::read_p2_versions(doc, "acme/pkg", [&](const sources::p2_version& v) {
+    found = v.strings_at(places, out);
+    return true;
+  });
+  REQUIRE(r.ok());
+  CHECK(found == 0xFFFFFFFFu);
+  CHECK(out[0] == "v0");
+  CHECK(out[n - 2] == "v" + std::to_string(n - 2));
+  CHECK(out[n - 1] == "inner");
+}
+
 TEST_CASE("mirror rewrite: generated documents give what the old path gave, byte for byte", "[p2_reader]") {
   for (std::uint64_t seed = 1; seed <= 3000; ++seed) {
     rng r{seed * 0x9E3779B97F4A7C15ull};
@@ -262,6 +297,7 @@ TEST_CASE("build_documents: the dump order's hints read without a tree are what 
       R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"},"branch-alias":{"dev-main":"1.x-dev"}}})",
       R"({"extra":{"branch-\u0061lias":{"dev-\u006dain":"2.\u0078-dev"}}})",
       R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"}},"bad":01})",      // not JSON
+      R"({"extra":{"a":1},"autoload":{"psr-4":[]},"bad":01})",              // not JSON, the hints agree: no members
       R"({"extra":["branch-alias"],"default-branch":true})",
       R"({"extra":{"branch-alias":{"dev-main":"3.x-dev"}})",                // unbalanced
       R"(not json at all)",
@@ -322,6 +358,17 @@ TEST_CASE("mirror rewrite: broken documents are refused; unread parts are only s
   CHECK_FALSE(reads(R"({"packages":{"acme/pkg":[{"version":"1.0.0"}}]})"));        // brackets that do not match
   CHECK_FALSE(reads("{\"packages\":{\"acme/pkg\":[{\"version\":\"\xFF\"}]}}"));  // not UTF-8
   CHECK_FALSE(reads(R"({"minified":composer,"packages":{}})"));                    // "minified" is read
+  // A broken entry is refused with simdjson's error for it (check_json's), as the old path refused it.
+  for (std::string entry : {R"({"version":"1.0.0",})", R"({"version":"1.0.0","x":tru})", R"({"version":"\ud800"})",
+                            R"({"version":"1.0.0","x":1e999})", "{\"version\":\"1.0.0\x01\"}", R"({"version" "1"})"}) {
+    INFO(entry);
+    auto r = sources::read_p2_versions(R"({"packages":{"acme/pkg":[{"version":"0.1"},)" + entry + "]}}", "acme/pkg",
+                                       [](const sources::p2_version&) { return true; });
+    auto want = check_json(entry);
+    REQUIRE_FALSE(want.ok());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.err().message == want.err().message);
+  }
   // Nesting deeper than JSON parsing allows, in a part that is only scanned, says so (as simdjson did).
   const std::string deep = R"({"packages":{"other/pkg":)" + std::string(2000, '[') + std::string(2000, ']') + "}}";
   auto too_deep = sources::read_p2_versions(deep, "acme/pkg", [](const sources::p2_version&) { return true; });
