@@ -361,12 +361,9 @@ bool links_plain(entry_out& o, json_view l, sv type, sv self_lower, std::vector<
   bool plain = true;
   l.each_view([&](sv target, json_view constraint) {
     if (!plain || !constraint.is_string()) return;
-    bool changes = false;  // strtolower or sanitize would change it
-    for (char c : target) {
-      const auto u = static_cast<unsigned char>(c);
-      changes = changes || (c >= 'A' && c <= 'Z') || (u >= 0x01 && u <= 0x1B);
-    }
-    if (changes || (targets.empty() && target == "0")) {
+    bool upper = false;  // strtolower would change it
+    for (char c : target) upper = upper || (c >= 'A' && c <= 'Z');
+    if (upper || !sanitize_keeps(target) || (targets.empty() && target == "0")) {
       plain = false;
       return;
     }
