@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "host/redis.h"
 #include "runners/failure.h"
 
 namespace pb::server {
@@ -26,7 +27,8 @@ int number(const std::map<std::string, std::string>& env, const std::string& nam
 
 const std::vector<std::string>& host_only_settings() {
   static const std::vector<std::string> names = {
-      "PB_DATABASE_URL", "PB_DATABASE_REPLICA_URL", "PB_CACHE_URL", "PB_STORAGE_URL", "PB_LISTEN", "PB_DATA_DIR", "PB_UI"};
+      "PB_DATABASE_URL", "PB_DATABASE_REPLICA_URL", "PB_CACHE_URL", "PB_CACHE_CA_FILE", "PB_STORAGE_URL", "PB_LISTEN", "PB_DATA_DIR",
+      "PB_UI"};
   return names;
 }
 
@@ -53,6 +55,7 @@ host_config load_config(char** environ_list) {
   c.database_url = get("PB_DATABASE_URL", "sqlite://" + c.data_dir + "/package-broker.sqlite3");
   c.replica_url = get("PB_DATABASE_REPLICA_URL");
   c.cache_url = get("PB_CACHE_URL", "memory:");
+  c.cache_ca_file = get("PB_CACHE_CA_FILE");
   c.storage_url = get("PB_STORAGE_URL", "file://" + c.data_dir + "/blobs");
   c.public_url = get("PB_PUBLIC_URL");
   while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
@@ -81,8 +84,11 @@ host_config load_config(char** environ_list) {
     runners::fail("TypeError", "PB_DATABASE_URL is sqlite:///path or postgres://...");
   if (!c.replica_url.empty() && c.database_url.rfind("sqlite://", 0) == 0)
     runners::fail("TypeError", "PB_DATABASE_REPLICA_URL needs a PostgreSQL PB_DATABASE_URL");
-  if (c.cache_url != "memory:" && c.cache_url.rfind("redis://", 0) != 0)
-    runners::fail("TypeError", "PB_CACHE_URL is memory: or redis://host:port");
+  if (c.cache_url != "memory:" && !is_redis_url(c.cache_url))
+    runners::fail("TypeError", "PB_CACHE_URL is memory:, redis://host:port or rediss://host:port");
+  if (is_redis_url(c.cache_url)) (void)parse_redis_url(c.cache_url);  // refused here, before anything starts
+  if (!c.cache_ca_file.empty() && c.cache_url.rfind("rediss://", 0) != 0)
+    runners::fail("TypeError", "PB_CACHE_CA_FILE is set but PB_CACHE_URL is not rediss://");
   if (c.storage_url.rfind("file://", 0) != 0 && c.storage_url.rfind("s3://", 0) != 0)
     runners::fail("TypeError", "PB_STORAGE_URL is file:///path or s3://bucket?endpoint=...");
 
@@ -95,7 +101,7 @@ host_config load_config(char** environ_list) {
   // limit, PB_PLAN) does not apply, whatever a copied Worker configuration says.
   c.core_vars.set("PB_PLAN", json("self-hosted"));
   // Replicas that share a Redis hear each other's invalidations at once.
-  if (c.cache_url.rfind("redis://", 0) == 0) c.core_vars.set("PB_INVALIDATION_BROADCAST", json("1"));
+  if (is_redis_url(c.cache_url)) c.core_vars.set("PB_INVALIDATION_BROADCAST", json("1"));
   return c;
 }
 

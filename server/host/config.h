@@ -18,7 +18,8 @@ struct host_config {
   int listen_port = 8080;
   std::string database_url;          // PB_DATABASE_URL: sqlite:///path (default under PB_DATA_DIR) or postgres://
   std::string replica_url;           // PB_DATABASE_REPLICA_URL
-  std::string cache_url = "memory:";  // PB_CACHE_URL: memory: or redis://[:password@]host:port[/db]
+  std::string cache_url = "memory:";  // PB_CACHE_URL: memory: or redis[s]://[[user]:password@]host[:port][/db]
+  std::string cache_ca_file;          // PB_CACHE_CA_FILE: PEM CAs trusted for rediss:// (else the system's)
   std::string storage_url;           // PB_STORAGE_URL: file:///path (default under PB_DATA_DIR) or s3://
   std::string data_dir = "./var";    // PB_DATA_DIR: where the embedded defaults keep their files
   std::string public_url;            // PB_PUBLIC_URL: the origin clients use (else Host / X-Forwarded-*)

@@ -106,12 +106,12 @@ int run() {
 
   std::unique_ptr<redis_client> redis, subscriber;
   std::unique_ptr<kv_store> kv;
-  if (cfg.cache_url.rfind("redis://", 0) == 0) {
-    redis = std::make_unique<redis_client>(io, cfg.cache_url);
+  if (is_redis_url(cfg.cache_url)) {
+    redis = std::make_unique<redis_client>(io, cfg.cache_url, cfg.cache_ca_file);
     sql_service* sqlp = sql.get();
     std::string me = cfg.instance_id;
     subscriber = std::make_unique<redis_client>(
-        io, cfg.cache_url, "pb:invalidate",
+        io, cfg.cache_url, cfg.cache_ca_file, "pb:invalidate",
         [&stats, sqlp, me](const std::string& message) {
           auto m = parse_json(message);
           if (!m || (*m)["from"].as_string() == me) return;
@@ -219,9 +219,9 @@ int check_config() {
   if (cfg.database_url.rfind("sqlite://", 0) != 0) runners::parse_postgres_url(cfg.database_url);
   if (!cfg.replica_url.empty()) runners::parse_postgres_url(cfg.replica_url);
   if (cfg.storage_url.rfind("s3://", 0) == 0) runners::parse_s3_url(cfg.storage_url, cfg.aws_access_key, cfg.aws_secret_key);
-  if (cfg.cache_url.rfind("redis://", 0) == 0) {
+  if (is_redis_url(cfg.cache_url)) {
     asio::io_context io;
-    redis_client probe(io, cfg.cache_url);
+    redis_client probe(io, cfg.cache_url, cfg.cache_ca_file);
   }
   std::cout << "configuration ok" << std::endl;
   return 0;

@@ -1,16 +1,20 @@
-// A Redis client on the event loop: hiredis's async API (Debian's hiredis has no Asio adapter, so the
-// few hooks it needs are here), awaitable commands, a subscriber connection for pub/sub, and reconnects
-// with backoff. PB_CACHE_URL=redis://[:password@]host:port[/db].
+// A Redis client on the event loop: one connection over Boost.Asio (plain TCP for redis://, TLS for
+// rediss://, verified against the system's CAs or PB_CACHE_CA_FILE), RESP written and read with
+// hiredis's formatter and reply reader, awaitable commands answered in order, a subscriber mode for
+// pub/sub, and reconnects with backoff. PB_CACHE_URL=redis[s]://[[user]:password@]host[:port][/db].
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "host/async.h"
+#include <boost/asio/ssl.hpp>
 
-struct redisAsyncContext;
+#include "host/async.h"
 
 namespace pb::server {
 
@@ -22,11 +26,26 @@ struct redis_reply {
   bool is_nil() const;
 };
 
+// A parsed PB_CACHE_URL. Throws runners::failure("TypeError", ...) for anything else; the message never
+// carries the password.
+struct redis_url {
+  bool tls = false;  // rediss://
+  std::string host;  // a name, an IPv4 address, or an IPv6 address without its brackets
+  int port = 6379;
+  int db = 0;
+  std::string user, password;  // percent-decoded; a user without a password is refused
+  std::string redacted() const;  // redis[s]://host:port/db
+};
+[[nodiscard]] redis_url parse_redis_url(std::string_view url);
+// Whether `url` names Redis (redis:// or rediss://), as opposed to memory:.
+[[nodiscard]] bool is_redis_url(std::string_view url);
+
 class redis_client {
  public:
   // on_message: set for a subscriber connection (it SUBSCRIBEs to `channel` on every (re)connect);
   // on_reconnect: called after a connection came back (a subscriber missed messages meanwhile).
-  redis_client(asio::io_context& io, std::string url, std::string channel = {},
+  // ca_file: PEM certificates trusted for rediss:// instead of the system's (PB_CACHE_CA_FILE).
+  redis_client(asio::io_context& io, std::string url, std::string ca_file = {}, std::string channel = {},
                std::function<void(const std::string&)> on_message = {}, std::function<void()> on_reconnect = {});
   ~redis_client();
   void start();
@@ -34,24 +53,27 @@ class redis_client {
   bool connected() const { return connected_; }
   // Throws runners::failure("Error", ...) when Redis is unreachable or answers an error.
   awaitable<redis_reply> command(std::vector<std::string> args);
-  const std::string& redacted() const { return redacted_; }
+  std::string redacted() const { return url_.redacted(); }
 
-  struct adapter;
+  struct connection;
   struct pending;
 
  private:
-  void connect();
-  void schedule_reconnect();
-  static void on_connect(const redisAsyncContext* ac, int status);
-  static void on_disconnect(const redisAsyncContext* ac, int status);
+  awaitable<void> run();
+  awaitable<void> session(std::shared_ptr<connection> c);
+  static awaitable<void> write_out(std::shared_ptr<connection> c);
+  void report(const std::string& error);
 
   asio::io_context& io_;
-  std::string host_, password_, redacted_, channel_;
-  int port_ = 6379, db_ = 0;
+  redis_url url_;
+  std::string channel_;
   std::function<void(const std::string&)> on_message_;
   std::function<void()> on_reconnect_;
-  redisAsyncContext* ac_ = nullptr;
-  bool connected_ = false, stopping_ = false, ever_connected_ = false;
+  std::optional<asio::ssl::context> tls_;
+  std::shared_ptr<connection> conn_;
+  std::deque<std::shared_ptr<pending>> waiting_;  // commands sent, in order, whose replies are due
+  bool connected_ = false, stopping_ = false, started_ = false, ever_connected_ = false;
+  std::string last_error_;  // logged once per change, not on every retry
   asio::steady_timer retry_;
 };
 

@@ -13,6 +13,7 @@
 
 #include "host/async.h"
 #include "host/config.h"
+#include "host/redis.h"
 #include "host/cron.h"
 #include "host/static_files.h"
 #include "host/stores.h"
@@ -80,6 +81,51 @@ TEST_CASE("server settings: defaults, URLs, and what reaches the core", "[server
   CHECK_THROWS_AS(config_of({"PB_LOG=verbose"}), runners::failure);
   CHECK_THROWS_AS(config_of({"PB_LISTEN=8080"}), runners::failure);
   CHECK_THROWS_AS(config_of({"PB_UI=no"}), runners::failure);
+}
+
+TEST_CASE("PB_CACHE_URL: redis:// and rediss://, users, IPv6, databases; the rest refused", "[server][host][redis]") {
+  redis_url a = parse_redis_url("redis://127.0.0.1:6380/2");
+  CHECK_FALSE(a.tls);
+  CHECK(a.host == "127.0.0.1");
+  CHECK(a.port == 6380);
+  CHECK(a.db == 2);
+  CHECK(a.user.empty());
+  CHECK(a.password.empty());
+  redis_url b = parse_redis_url("rediss://pb%40app:s%3Acret@cache.example.com");
+  CHECK(b.tls);
+  CHECK(b.host == "cache.example.com");
+  CHECK(b.port == 6379);
+  CHECK(b.db == 0);
+  CHECK(b.user == "pb@app");
+  CHECK(b.password == "s:cret");
+  CHECK(b.redacted() == "rediss://cache.example.com:6379/0");  // never the password
+  redis_url c = parse_redis_url("redis://:only@[::1]:7000/");
+  CHECK(c.host == "::1");
+  CHECK(c.port == 7000);
+  CHECK(c.user.empty());
+  CHECK(c.password == "only");
+  CHECK(c.redacted() == "redis://[::1]:7000/0");
+  CHECK(parse_redis_url("redis://legacy@h").password == "legacy");  // the password alone, as before ACL users
+  CHECK(is_redis_url("rediss://h"));
+  CHECK_FALSE(is_redis_url("memory:"));
+  for (const char* bad : {"http://h:6379", "redis://", "redis://:pw@", "redis://h:0", "redis://h:65536", "redis://h:x",
+                          "redis://h:", "redis://h/db", "redis://h/-1", "redis://h?ssl=true", "redis://user:@h",
+                          "redis://[::1", "redis://[::1]x"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_redis_url(bad), runners::failure);
+  }
+  try {
+    (void)parse_redis_url("redis://user:hunter2@h:bad");
+    FAIL("accepted");
+  } catch (const runners::failure& f) {
+    CHECK(f.message.find("hunter2") == std::string::npos);
+  }
+  // Settings: rediss:// broadcasts invalidations like redis://; a CA file only with rediss://.
+  CHECK(config_of({"PB_CACHE_URL=rediss://r:6380"}).core_vars["PB_INVALIDATION_BROADCAST"].as_string() == "1");
+  CHECK(config_of({"PB_CACHE_URL=rediss://r:6380", "PB_CACHE_CA_FILE=/etc/ca.pem"}).cache_ca_file == "/etc/ca.pem");
+  CHECK(config_of({"PB_CACHE_URL=rediss://r:6380", "PB_CACHE_CA_FILE=/etc/ca.pem"}).core_vars.find("PB_CACHE_CA_FILE") == nullptr);
+  CHECK_THROWS_AS(config_of({"PB_CACHE_URL=redis://r", "PB_CACHE_CA_FILE=/etc/ca.pem"}), runners::failure);
+  CHECK_THROWS_AS(config_of({"PB_CACHE_URL=redis://r:x"}), runners::failure);
 }
 
 namespace {
