@@ -266,6 +266,63 @@ describe("self-hosted server with its services", { timeout: 20 * 60_000 }, () =>
     assert.ok(sent > 20, "the balancer kept answering during the kill");
   });
 
+  it("Redis over TLS (rediss://) with an ACL user: shared cache and invalidations; an untrusted certificate or a wrong password is refused", { timeout: 300_000 }, async () => {
+    const password = "tls-pass-7Qx";
+    const tls = await startRedis({ tls: true, user: "pb", password });
+    stops.push(tls);
+    const db = await database();
+    const env = { PB_DATABASE_URL: pg.url.replace(/postgres$/, db), PB_CACHE_URL: `${tls.url}/3`, PB_CACHE_CA_FILE: tls.ca, PB_CRON_INTERVAL_S: "0" };
+    const connected = (srv) => waitUntil(`${srv.env.PB_INSTANCE_ID} to connect to Redis`, () => (srv.proc.output.match(/"msg":"cache connected"/g) ?? []).length >= 2);
+    const a = await startServer({ ...env, PB_INSTANCE_ID: "tls-a" }, { label: "tls-a", adminToken: ADMIN });
+    stops.push(a);
+    const b = await startServer({ ...env, PB_INSTANCE_ID: "tls-b" }, { label: "tls-b", adminToken: ADMIN });
+    stops.push(b);
+    await connected(a);
+    await connected(b);
+    await upload(a.origin, makePackage("tls/lib", "1.0.0"));
+    const tok = await token(a.origin);
+    const first = await call(b.origin, "GET", "/p2/tls/lib.json", { token: tok });
+    assert.equal(first.status, 200, first.text);
+    // A new version through a: b drops its cached document when a publishes the change over TLS.
+    await upload(a.origin, makePackage("tls/lib", "1.1.0"));
+    const p2 = await call(b.origin, "GET", "/p2/tls/lib.json", { token: tok });
+    assert.ok(p2.text.includes('"1.1.0"'), "b serves the version uploaded through a a moment before");
+    await waitUntil("b to count the invalidation it received", async () => metric(await metrics(b.origin), "pb_invalidations_total", { direction: "received" }) > 0);
+    // Both servers' connections, as Redis lists them: TLS clients of user pb on database 3, each server
+    // with one connection for commands and one subscribed to the invalidation channel.
+    const clients = await new Promise((resolve, reject) =>
+      execFile("redis-cli", ["--tls", "--cacert", tls.ca, "-h", "127.0.0.1", "-p", String(tls.port), "--user", "pb", "--pass", password, "--no-auth-warning", "CLIENT", "LIST"], { timeout: 20_000 }, (err, out) =>
+        err ? reject(err) : resolve(out.trim().split("\n").filter((l) => !l.includes("cmd=client"))),
+      ),
+    );
+    assert.equal(clients.length, 4, clients.join("\n"));
+    for (const l of clients) assert.match(l, / db=3 .* user=pb /, l);
+    assert.equal(clients.filter((l) => / sub=1 /.test(l)).length, 2, clients.join("\n"));
+    assert.equal((await call(b.origin, "GET", "/health")).status, 200, "b's health check reaches the cache");
+
+    // A certificate the configured CA did not sign: refused, said in the log, the password nowhere.
+    const rogue = tls.makeCa("rogue");
+    const c = await startServer({ ...env, PB_CACHE_CA_FILE: rogue.cert, PB_INSTANCE_ID: "tls-rogue" }, { label: "tls-rogue", adminToken: ADMIN, healthy: false });
+    stops.push(c);
+    await waitUntil("the untrusted certificate to be refused", () => /"msg":"cache connection failed".*certificate verify failed/.test(c.proc.output));
+    assert.ok(!c.proc.output.includes('"msg":"cache connected"'), c.proc.output);
+    const health = await call(c.origin, "GET", "/health");
+    assert.equal(health.status, 503, "its health check says the cache is unreachable");
+    // A wrong password: the server says AUTH was refused.
+    const d = await startServer({ ...env, PB_CACHE_URL: `rediss://pb:wrong-pass@127.0.0.1:${tls.port}/3`, PB_INSTANCE_ID: "tls-wrong" }, { label: "tls-wrong", adminToken: ADMIN, healthy: false });
+    stops.push(d);
+    await waitUntil("the wrong password to be refused", () => /"msg":"cache connection failed".*AUTH refused/.test(d.proc.output));
+    // The right CA, but a certificate that does not name the host the URL gives (it names 127.0.0.1).
+    const e = await startServer({ ...env, PB_CACHE_URL: `rediss://pb:${password}@localhost:${tls.port}/3`, PB_INSTANCE_ID: "tls-name" }, { label: "tls-name", adminToken: ADMIN, healthy: false });
+    stops.push(e);
+    await waitUntil("a certificate for another name to be refused", () => /"msg":"cache connection failed".*certificate verify failed/.test(e.proc.output));
+    for (const srv of [a, b, c, d, e]) {
+      assert.ok(!srv.proc.output.includes(password), `${srv.env.PB_INSTANCE_ID} never logs the password`);
+      assert.ok(!srv.proc.output.includes("wrong-pass"), `${srv.env.PB_INSTANCE_ID} never logs the password`);
+    }
+    for (const srv of [c, d, e, a, b]) await srv.stop();
+  });
+
   it("SIGTERM: in-flight requests finish, new connections are refused, then the server exits", { timeout: 120_000 }, async () => {
     const srv = await startServer({ PB_CRON_INTERVAL_S: "0", PB_SHUTDOWN_GRACE_S: "20" }, { label: "sigterm", adminToken: ADMIN });
     stops.push(srv);

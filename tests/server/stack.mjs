@@ -3,7 +3,7 @@
 // replica), PgBouncer in transaction mode, Redis 7, a signature-checking S3 store (s3-strict.mjs),
 // HAProxy with health checks, nginx, and pb_server instances. Each process runs in its own process
 // group (setsid) and is stopped by group. Every wait is bounded.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -126,10 +126,45 @@ export async function startPgBouncer(pg, db = "postgres") {
   return listening(port, proc, dir, { url: `postgres://postgres@127.0.0.1:${port}/${db}` });
 }
 
-export async function startRedis() {
+// Redis; with `tls`, TLS only (rediss://) with a certificate for 127.0.0.1 from a CA made for the run
+// (`ca`: its PEM file); with `user`, that ACL user alone (the default user is off).
+export async function startRedis({ tls = false, user, password } = {}) {
   const port = await freePort();
-  const proc = startGroup("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]);
-  return listening(port, proc, null, { url: `redis://127.0.0.1:${port}` });
+  const args = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"];
+  let dir = null;
+  const extra = {};
+  if (tls) {
+    dir = tempDir("redis-tls");
+    const ca = makeCa(dir, "ca");
+    const cert = makeCert(dir, ca, "redis", "IP:127.0.0.1");
+    args.push("--port", "0", "--tls-port", String(port), "--tls-cert-file", cert.cert, "--tls-key-file", cert.key, "--tls-ca-cert-file", ca.cert, "--tls-auth-clients", "no");
+    extra.ca = ca.cert;
+    extra.makeCa = (name) => makeCa(dir, name);
+  } else {
+    args.push("--port", String(port));
+  }
+  if (user) args.push("--user", "default", "off", "--user", user, "on", `>${password}`, "~*", "&*", "+@all");
+  const proc = startGroup("redis-server", args);
+  const auth = user ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}@` : "";
+  return listening(port, proc, dir, { url: `${tls ? "rediss" : "redis"}://${auth}127.0.0.1:${port}`, ...extra });
+}
+
+// A certificate authority (openssl, Debian's package), its files in `dir`.
+function makeCa(dir, name) {
+  const key = path.join(dir, `${name}.key`), cert = path.join(dir, `${name}.pem`);
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", `/CN=${name} test CA`], { stdio: "pipe" });
+  return { key, cert };
+}
+
+// A server certificate signed by `ca` for `san` (e.g. "IP:127.0.0.1").
+function makeCert(dir, ca, name, san) {
+  const key = path.join(dir, `${name}.key`), csr = path.join(dir, `${name}.csr`), cert = path.join(dir, `${name}.pem`);
+  const ext = path.join(dir, `${name}.ext`);
+  writeFileSync(ext, `subjectAltName=${san}\n`);
+  execFileSync("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", `/CN=${name}`], { stdio: "pipe" });
+  execFileSync("openssl", ["x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext], { stdio: "pipe" });
+  chmodSync(key, 0o644);
+  return { key, cert };
 }
 
 export async function startS3(bucket = "pb-packages") {
@@ -148,7 +183,9 @@ export async function startS3(bucket = "pb-packages") {
 }
 
 // A pb_server instance; env adds to (or overrides) the defaults: its own data dir, port, admin token.
-export async function startServer(env = {}, { label = "server", adminToken = "stack-admin-token" } = {}) {
+// healthy: false waits for /health to answer at all (a server whose cache or storage is unreachable
+// answers 503).
+export async function startServer(env = {}, { label = "server", adminToken = "stack-admin-token", healthy = true } = {}) {
   if (!existsSync(SERVER_BIN)) throw new Error(`${SERVER_BIN} is missing: run scripts/build native`);
   const dir = tempDir(label);
   const port = await freePort();
@@ -164,7 +201,7 @@ export async function startServer(env = {}, { label = "server", adminToken = "st
   const proc = startGroup(SERVER_BIN, [], { env: full, cwd: dir });
   const server = running(port, proc, dir, { env: full });
   try {
-    await waitFor(`http://127.0.0.1:${port}/health`, { proc, seconds: 60 });
+    await waitFor(`http://127.0.0.1:${port}/health`, { proc, seconds: 60, ...(healthy ? {} : { check: () => true }) });
   } catch (e) {
     await server.stop();  // nothing outlives a start that failed
     throw e;
