@@ -3,6 +3,9 @@
 // CPU MB/s of each over `runs` calls and their ratio A/B (below 1: B is faster). Both must write the
 // same number of output bytes (a rewrite that changed its output is not a speed-up).
 // Usage: node tests/bench/ab-mirror.mjs <a.wasm> <b.wasm> [mb=5] [rounds=8] [sdk|packagist] [runs=3]
+// On a busy machine run it as `node --no-liftoff tests/bench/ab-mirror.mjs ...`: the CPU time read is the
+// whole process's, and without the flag V8's background tier-up compiles land in some measured runs
+// (main against itself: 1.03-1.04 without, 1.00 with; docs/PERFORMANCE.md, "Worker size").
 import { mirrorRewrite } from "./wasm.mjs";
 
 const [a, b, mb = "5", rounds = "8", shape = "sdk", runs = "3"] = process.argv.slice(2);
