@@ -3,8 +3,9 @@
 // `build_p2` (the <name>.json and <name>~dev.json pair, as App\Package\V2Dumper::dumpVersionsToV2File
 // writes them; `p2_writer` one version at a time) and `packagist_json_encode` (PHP's json_encode with
 // JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE). Pure. Sorting the versions is the caller's job
-// (versions/sort.h). The version objects are made in p2_builder.cpp (its rare rules in packagist_rules.cpp),
-// the documents written in p2_writer.cpp.
+// (versions/sort.h). The version objects are made in p2_builder.cpp, member by member through the
+// field rules in p2_fields.cpp (their rare paths in packagist_rules.cpp); the documents are written in
+// p2_writer.cpp.
 #pragma once
 
 #include <array>
