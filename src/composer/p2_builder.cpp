@@ -1,5 +1,8 @@
 #include "composer/p2_builder.h"
 
+#include <cstdint>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -29,6 +32,76 @@ using detail::put_clean;
 using detail::sanitize;
 using detail::support_of;
 
+// Where each key of text_keys is in member_texts::at and entry_memo.
+enum key : std::size_t { autoload, extra, include_path, require, require_dev, suggest, keywords, authors };
+static_assert(text_keys[autoload] == passed_through_keys[0] && text_keys[extra] == passed_through_keys[1] &&
+              text_keys[include_path] == passed_through_keys[2] && text_keys[require] == "require" &&
+              text_keys[require_dev] == "require-dev" && text_keys[suggest] == "suggest" && text_keys[keywords] == "keywords" && text_keys[authors] == "authors" && std::size(text_keys) == authors + 1);
+
+bool same_text(const std::optional<sv>& a, const std::optional<sv>& b) {
+  if (!a || !b) return !a && !b;
+  return a->size() == b->size() && std::memcmp(a->data(), b->data(), a->size()) == 0;  // lengths first
+}
+
+// Appends members [first, end) of `from` to `e` (they are contiguous in its text), with their trees.
+void copy_members(encoded_entry& e, const encoded_entry& from, std::uint32_t first, std::uint32_t end) {
+  if (first == end) return;
+  const std::uint32_t begin = from.members[first].key_begin, stop = from.members[end - 1].end;
+  const auto at = static_cast<std::uint32_t>(e.text.size());
+  e.text.append(from.text, begin, stop - begin);
+  for (std::uint32_t i = first; i < end; ++i) {
+    encoded_entry::member m = from.members[i];
+    m.key_begin = m.key_begin - begin + at;
+    m.key_end = m.key_end - begin + at;
+    m.begin = m.begin - begin + at;
+    m.end = m.end - begin + at;
+    if (m.tree >= 0) {
+      e.trees.push_back(from.trees[static_cast<std::size_t>(m.tree)]);
+      m.tree = static_cast<int>(e.trees.size() - 1);
+    }
+    e.members.push_back(m);
+  }
+}
+
+// entry_memo as one version_entry uses it (none: every rule runs).
+class memo_use {
+ public:
+  memo_use(entry_memo* memo, const member_texts& texts, bool known, sv name) : memo_(memo), texts_(texts), known_(known) {
+    if (memo_) reuse_ = known_ && memo_->known && memo_->name == name;
+  }
+  // Writes key k's members: the previous entry's when its text is the previous version's and what its
+  // rule wrote then may be reused, else what `rule` writes (it answers whether that may be reused).
+  template <class Rule>
+  void keyed(key k, encoded_entry& e, Rule&& rule) {
+    if (!memo_) {
+      rule();
+      return;
+    }
+    entry_memo::span& s = memo_->spans[k];
+    const auto first = static_cast<std::uint32_t>(e.members.size());
+    if (reuse_ && s.reusable && same_text(memo_->texts[k], texts_.at[k]))
+      copy_members(e, memo_->entries[memo_->current ^ 1u], s.first, s.end);
+    else
+      s.reusable = rule();
+    s.first = first;
+    s.end = static_cast<std::uint32_t>(e.members.size());
+    memo_->texts[k] = texts_.at[k];
+  }
+  void done(sv name) {
+    if (!memo_) return;
+    memo_->known = known_;
+    if (memo_->name != name) memo_->name = name;
+  }
+
+ private:
+  entry_memo* memo_;
+  const member_texts& texts_;
+  bool known_, reuse_ = false;
+};
+
+// version_entry into `e`; with a memo, `e` is its current entry.
+void write_entry(json_view cj, const member_texts& texts, const version_fields& f, encoded_entry& e, entry_memo* memo);
+
 }  // namespace
 
 json encoded_entry::tree() const {
@@ -45,7 +118,9 @@ json encoded_entry::tree() const {
   return json(std::move(o));
 }
 
-void version_entry(json_view cj, const member_texts& texts, const version_fields& f, encoded_entry& e) {
+namespace {
+
+void write_entry(json_view cj, const member_texts& texts, const version_fields& f, encoded_entry& e, entry_memo* memo) {
   // Keys in Version::toArray order. composer.json keys not listed are not part of Packagist's p2 output
   // and are dropped: version/name/time/dist/source (replaced by what the repository knows),
   // autoload-dev, minimum-stability, prefer-stable, repositories, config, scripts*, archive, readme,
@@ -53,12 +128,17 @@ void version_entry(json_view cj, const member_texts& texts, const version_fields
   e.clear();
   entry_out o(e);
   std::string& out = o.text();
+  // The keyed members' texts are this text's only when it was scanned and parsed.
+  memo_use m(memo, texts, texts.scanned && cj.present(), f.name);
   o.string("name", f.name);
   const json_view descr = cj["description"];  // (string) of a sanitized non-empty string, else ""
   o.clean("description", descr.is_string() ? descr.as_string() : sv());
-  o.begin("keywords");
-  detail::keywords_of(out, cj);
-  o.end();
+  m.keyed(keywords, e, [&] {
+    o.begin("keywords");
+    detail::keywords_of(out, cj);
+    o.end();
+    return true;
+  });
   const json_view home = cj["homepage"];  // (string) filterUrl(): "" unless http(s)
   sv home_text = home.as_string();
   std::string home_url;
@@ -71,9 +151,12 @@ void version_entry(json_view cj, const member_texts& texts, const version_fields
   o.begin("license");
   detail::license_of(out, cj);
   o.end();
-  o.begin("authors");
-  detail::authors_of(out, cj);
-  o.end();
+  m.keyed(authors, e, [&] {
+    o.begin("authors");
+    detail::authors_of(out, cj);
+    o.end();
+    return true;
+  });
   // "source": Packagist writes the VCS source (or null); artifact uploads have none, so it is omitted.
   o.begin("dist");
   if (f.dist_type.empty()) {
@@ -105,25 +188,35 @@ void version_entry(json_view cj, const member_texts& texts, const version_fields
   o.tree("funding", funding_of(cj));
   if (!f.time.empty()) o.string("time", f.time);
 
-  const json_view autoload = cj["autoload"], extra = cj["extra"], include_path = cj["include-path"];
-  const bool has_autoload = is_container(autoload) && autoload.size() > 0;
-  const bool has_extra = is_container(extra) && extra.size() > 0;
-  const bool has_include_path = is_container(include_path) && include_path.size() > 0;
-  if (has_autoload) detail::passed_through(o, "autoload", autoload, texts[0]);
-  if (has_extra) detail::passed_through(o, "extra", extra, texts[1]);
+  const auto pass_through = [&](key k) {  // written when a non-empty array or object
+    return [&o, &cj, &texts, k] {
+      if (const json_view v = cj[text_keys[k]]; is_container(v) && v.size() > 0)
+        detail::passed_through(o, text_keys[k], v, texts.at[k]);
+      return true;
+    };
+  };
+  m.keyed(autoload, e, pass_through(autoload));
+  m.keyed(extra, e, pass_through(extra));
   if (const json_view t = cj["target-dir"]; t.is_string() && php_truthy(t)) {
     std::string dir = sanitize(t.as_string());
     if (php_truthy(json(dir))) o.string("target-dir", dir);
   }
-  if (has_include_path) detail::passed_through(o, "include-path", include_path, texts[2]);
+  m.keyed(include_path, e, pass_through(include_path));
   if (auto b = bin_of(cj)) o.tree("bin", *b);
   // default-branch: set by the VCS driver on Packagist; ArrayLoader reads "default-branch": true.
   if (const json_view db = cj["default-branch"]; db.is_bool() && db.as_bool()) o.raw("default-branch", "true");
 
   const std::string self_lower = ascii_lower(f.name);
-  detail::links_of(o, cj, "require", self_lower);
-  detail::links_of(o, cj, "require-dev", self_lower);
-  detail::suggest_of(o, cj, f.version);
+  const auto links = [&](key k) {
+    return [&o, &cj, &self_lower, k] {
+      detail::links_of(o, cj, text_keys[k], self_lower);
+      return true;
+    };
+  };
+  m.keyed(require, e, links(require));
+  m.keyed(require_dev, e, links(require_dev));
+  // A reason "self.version" became this version: not for the next one.
+  m.keyed(suggest, e, [&] { return !detail::suggest_of(o, cj, f.version); });
   detail::links_of(o, cj, "conflict", self_lower);
   detail::links_of(o, cj, "provide", self_lower);
   detail::links_of(o, cj, "replace", self_lower);
@@ -139,6 +232,20 @@ void version_entry(json_view cj, const member_texts& texts, const version_fields
     else
       o.string("abandoned", replacement);
   }
+  m.done(f.name);
+}
+
+}  // namespace
+
+void version_entry(json_view cj, const member_texts& texts, const version_fields& f, encoded_entry& e) {
+  write_entry(cj, texts, f, e, nullptr);
+}
+
+const encoded_entry& version_entry(json_view cj, const member_texts& texts, const version_fields& f, entry_memo& memo) {
+  memo.current ^= 1u;
+  encoded_entry& e = memo.entries[memo.current];
+  write_entry(cj, texts, f, e, &memo);
+  return e;
 }
 
 json version_entry(json_view cj, const version_fields& f) {

@@ -307,14 +307,16 @@ void links_of(entry_out& o, json_view cj, sv type, sv self_lower) {
   if (!links_plain(o, l, type, self_lower, targets_scratch)) links_general(o, l, type, self_lower, pairs_scratch);
 }
 
-// suggest: names keep their case; a reason of "self.version" becomes the pretty version (ArrayLoader).
-void suggest_of(entry_out& o, json_view cj, sv pretty_version) {
+// suggest: names keep their case; a reason of "self.version" becomes the pretty version (ArrayLoader;
+// true when one did).
+bool suggest_of(entry_out& o, json_view cj, sv pretty_version) {
   const json_view s = cj["suggest"];
-  if (!is_container(s)) return;
+  if (!is_container(s)) return false;
   std::vector<kept_pair>& pairs = pairs_scratch;
   pairs.clear();
   std::uint64_t seen = 0;
   const bool stable = s.stable_keys();
+  bool versioned = false;
   s.each_view([&](sv name, json_view reason) {
     if (!reason.is_string()) return;
     kept_pair p;
@@ -322,13 +324,16 @@ void suggest_of(entry_out& o, json_view cj, sv pretty_version) {
       p.key.set_clean(name);
     else
       p.key.set(sanitize(name));
-    p.value.set_clean(php_trim(reason.as_string()) == "self.version" ? pretty_version : reason.as_string());
+    const bool self = php_trim(reason.as_string()) == "self.version";
+    versioned = versioned || self;
+    p.value.set_clean(self ? pretty_version : reason.as_string());
     assign_pair(pairs, std::move(p), seen);
   });
-  if (pairs.empty()) return;
+  if (pairs.empty()) return versioned;
   o.begin("suggest");
   put_pairs(o.text(), pairs);
   o.end();
+  return versioned;
 }
 
 // support: an object of at most eight distinct keys whose values kept_url keeps is what

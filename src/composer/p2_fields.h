@@ -85,7 +85,7 @@ void keywords_of(std::string& out, json_view cj);  // the list's text only: the 
 void license_of(std::string& out, json_view cj);   // the same
 void authors_of(std::string& out, json_view cj);   // the same
 void links_of(entry_out& o, json_view cj, sv type, sv self_lower);
-void suggest_of(entry_out& o, json_view cj, sv pretty_version);
+bool suggest_of(entry_out& o, json_view cj, sv pretty_version);  // true: a reason became pretty_version
 // support written straight from the parse when filterSupportUrls keeps it whole; false, with nothing
 // written, otherwise (support_of decides).
 bool support_plain(entry_out& o, json_view cj);
