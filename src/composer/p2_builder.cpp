@@ -70,21 +70,24 @@ class memo_use {
     if (memo_) reuse_ = known_ && memo_->known && memo_->name == name;
   }
   // Writes key k's members: the previous entry's when its text is the previous version's and what its
-  // rule wrote then may be reused, else what `rule` writes (it answers whether that may be reused).
+  // rule wrote then may be reused, else what `rule` writes (it answers whether that may be reused). One
+  // call of the rule (a rule inlined twice, with and without a memo, cost 0.7 KB of the module).
   template <class Rule>
   void keyed(key k, encoded_entry& e, Rule&& rule) {
-    if (!memo_) {
-      rule();
-      return;
-    }
-    entry_memo::span& s = memo_->spans[k];
     const auto first = static_cast<std::uint32_t>(e.members.size());
-    if (reuse_ && s.reusable && same_text(memo_->texts[k], texts_.at[k]))
-      copy_members(e, memo_->entries[memo_->current ^ 1u], s.first, s.end);
-    else
-      s.reusable = rule();
-    s.first = first;
-    s.end = static_cast<std::uint32_t>(e.members.size());
+    const bool reusable = copied(k, e) || rule();
+    wrote(k, e, first, reusable);
+  }
+  bool copied(key k, encoded_entry& e) {
+    if (!memo_ || !reuse_) return false;
+    const entry_memo::span& s = memo_->spans[k];
+    if (!s.reusable || !same_text(memo_->texts[k], texts_.at[k])) return false;
+    copy_members(e, memo_->entries[memo_->current ^ 1u], s.first, s.end);
+    return true;
+  }
+  void wrote(key k, const encoded_entry& e, std::uint32_t first, bool reusable) {
+    if (!memo_) return;
+    memo_->spans[k] = {first, static_cast<std::uint32_t>(e.members.size()), reusable};
     memo_->texts[k] = texts_.at[k];
   }
   void done(sv name) {
