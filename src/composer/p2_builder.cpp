@@ -36,7 +36,8 @@ using detail::support_of;
 enum key : std::size_t { autoload, extra, include_path, require, require_dev, suggest, keywords, authors };
 static_assert(text_keys[autoload] == passed_through_keys[0] && text_keys[extra] == passed_through_keys[1] &&
               text_keys[include_path] == passed_through_keys[2] && text_keys[require] == "require" &&
-              text_keys[require_dev] == "require-dev" && text_keys[suggest] == "suggest" && text_keys[keywords] == "keywords" && text_keys[authors] == "authors" && std::size(text_keys) == authors + 1);
+              text_keys[require_dev] == "require-dev" && text_keys[suggest] == "suggest" &&
+              text_keys[keywords] == "keywords" && text_keys[authors] == "authors" && std::size(text_keys) == authors + 1);
 
 bool same_text(const std::optional<sv>& a, const std::optional<sv>& b) {
   if (!a || !b) return !a && !b;
