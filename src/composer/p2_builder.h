@@ -3,12 +3,14 @@
 // `build_p2` (the <name>.json and <name>~dev.json pair, as App\Package\V2Dumper::dumpVersionsToV2File
 // writes them; `p2_writer` one version at a time) and `packagist_json_encode` (PHP's json_encode with
 // JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE). Pure. Sorting the versions is the caller's job
-// (versions/sort.h). The version objects are made in p2_builder.cpp (its rare rules in packagist_rules.cpp),
-// the documents written in p2_writer.cpp.
+// (versions/sort.h). The version objects are made in p2_builder.cpp, member by member through the
+// field rules in p2_fields.cpp (their rare paths in packagist_rules.cpp); the documents are written in
+// p2_writer.cpp.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,16 +68,45 @@ struct encoded_entry {
 // storing them. `source` is omitted (artifact uploads have no VCS). See p2_builder.cpp for each key.
 // The rules read the composer.json through a json_view (core/json_view.h: simdjson's DOM, no tree of
 // it); the json overload writes its tree out and reads it so (uploads, tests).
-// The rules write each member's encoded text into `out` (cleared first). `texts`: the texts of the
-// members the rules pass through unchanged (`passed_through_keys`, the first of each in the text
-// `composer_json` was parsed from; nullopt: not known), copied as they are when they are already in
-// json_encode's form. The caller finds them (the rebuild reads them in the walk that reads the dump
-// order's fields).
+// The rules write each member's encoded text into `out` (cleared first). `texts`: the texts of some
+// top-level members in the text `composer_json` was parsed from (`text_keys`, the first of each). The
+// members the rules pass through unchanged (the first three keys; nullopt: absent or not known) are
+// copied as they are when they are already in json_encode's form; the others are entry_memo's keys
+// (below). The caller finds them (the rebuild reads them in the walk that reads the dump order's fields).
+inline constexpr std::string_view text_keys[] = {"autoload", "extra",    "include-path", "require",
+                                                 "require-dev", "suggest", "keywords",   "authors"};
 inline constexpr std::string_view passed_through_keys[] = {"autoload", "extra", "include-path"};
-using member_texts = std::array<std::optional<std::string_view>, 3>;
+struct member_texts {
+  std::array<std::optional<std::string_view>, std::size(text_keys)> at{};
+  bool scanned = false;  // `at` holds every key's text (nullopt: absent); else only what is known
+};
 void version_entry(json_view composer_json, const member_texts& texts, const version_fields& f, encoded_entry& out);
 [[nodiscard]] json version_entry(json_view composer_json, const version_fields& f);
 [[nodiscard]] json version_entry(const json& composer_json, const version_fields& f);
+
+// What version_entry keeps from one version to the next when a caller writes the versions of one
+// package in a row. Consecutive versions mostly repeat their members, and the members keyed here
+// (text_keys) are encoded from their own value alone (and the package's name; suggest from the pretty
+// version too when a reason is "self.version"): one whose text is byte for byte the previous
+// version's is copied from the previous entry instead of encoded again. A miss costs a length compare
+// (a memcmp when the lengths match). The previous version's texts must stay valid while the memo is
+// used (the rows of one rebuild). version_entry's own state; a new memo knows nothing.
+struct entry_memo {
+  struct span {
+    std::uint32_t first = 0, end = 0;  // the members a key wrote in the previous entry
+    bool reusable = false;
+  };
+  encoded_entry entries[2];  // this version's and the previous one's, alternately
+  unsigned current = 0;
+  bool known = false;  // the previous version's texts were scanned
+  std::string name;    // the package name it was written for
+  std::array<std::optional<std::string_view>, std::size(text_keys)> texts{};
+  std::array<span, std::size(text_keys)> spans{};
+};
+// version_entry into one of the memo's entries (which it returns), copying the members whose text is
+// the previous version's.
+const encoded_entry& version_entry(json_view composer_json, const member_texts& texts, const version_fields& f,
+                                   entry_memo& memo);
 
 // Whether a normalized version is a dev branch (VersionParser::parseStability(...) === 'dev' for the
 // normalized forms: "dev-*" or "*-dev", ignoring a "#ref" suffix). Such versions go to <name>~dev.json.

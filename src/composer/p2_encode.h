@@ -1,6 +1,6 @@
 // PHP's json_encode as Packagist calls it (JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE), in pieces:
-// the rules (p2_builder.cpp) write each member of a version straight into an encoded_entry with these,
-// the writer (p2_writer.cpp, where they live) writes the documents. Internal to src/composer.
+// the rules (p2_builder.cpp, p2_fields.cpp) write each member of a version straight into an encoded_entry
+// with these, the writer (p2_writer.cpp, where they live) writes the documents. Internal to src/composer.
 #pragma once
 
 #include <string>

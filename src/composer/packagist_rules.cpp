@@ -6,7 +6,8 @@
 
 #include "composer/minifier.h"
 
-// The rare half of Packagist's rules (packagist_rules.h): what p2_builder.cpp's fast paths hand over.
+// The rare half of Packagist's rules (packagist_rules.h): what the fast paths of p2_builder.cpp and
+// p2_fields.cpp hand over.
 namespace pb::composer::detail {
 
 namespace {
@@ -243,7 +244,7 @@ std::optional<json> bin_of(json_view cj) {
   return out;
 }
 
-// preg_replace '{([><]=?\s*[^@]+?)@([a-z]+)}i' with "$1" for "stable", else "$1-$2" (p2_builder.cpp
+// preg_replace '{([><]=?\s*[^@]+?)@([a-z]+)}i' with "$1" for "stable", else "$1-$2" (p2_fields.cpp
 // calls it only for constraints with both ',' and '@').
 std::string rewrite_stability_flags(sv constraint) {
   std::string out;

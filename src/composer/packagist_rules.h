@@ -1,5 +1,5 @@
-// Packagist's normalisation rules that the p2 entry writer (p2_builder.cpp) calls out of its hot path:
-// ConsoleIO::sanitize and its recursive form, Updater::filterUrl, the stability-flag rewrite of
+// Packagist's normalisation rules that the p2 entry writer (p2_builder.cpp, p2_fields.cpp) calls out of
+// its hot path: ConsoleIO::sanitize and its recursive form, Updater::filterUrl, the stability-flag rewrite of
 // multi-constraints, and the members most versions lack, built as json trees (support, funding, php-ext,
 // bin). Split from p2_builder.cpp along that seam; compiled at the module's size level, since these run
 // only on the rare inputs the writer's fast paths decline. Internal to src/composer.

@@ -1,6 +1,8 @@
 #include "storage/packages.h"
 
 #include <algorithm>
+#include <array>
+#include <iterator>
 
 #include "auth/credentials.h"
 #include "bindings/effects.h"
@@ -320,17 +322,25 @@ task<result<std::monostate>> record_mirrored_dist(std::int64_t version_id, std::
 // says still decides (write_documents checks every row against it).
 std::optional<dump_hints> detail::scanned_hints(const version_row& row, composer::member_texts& texts) {
   dump_hints h;
-  constexpr std::string_view top_keys[] = {"default-branch", "extra", composer::passed_through_keys[0],
-                                           composer::passed_through_keys[2]};
-  static_assert(composer::passed_through_keys[1] == "extra");
-  std::optional<std::string_view> top[4], alias[1], named[1];
+  // "default-branch", then the members version_entry takes as text ("extra" among them).
+  constexpr std::size_t n = std::size(composer::text_keys);
+  static constexpr auto top_keys = [] {
+    std::array<std::string_view, 1 + n> k{"default-branch"};
+    std::copy(std::begin(composer::text_keys), std::end(composer::text_keys), k.begin() + 1);
+    return k;
+  }();
+  static_assert(composer::text_keys[1] == "extra");
+  std::array<std::optional<std::string_view>, 1 + n> top;
+  std::optional<std::string_view> alias[1], named[1];
   texts = {};
   if (!json_scan::first_members(row.composer_json, top_keys, top)) return std::nullopt;
-  texts = {top[2], top[1], top[3]};
+  std::copy(top.begin() + 1, top.end(), texts.at.begin());
+  texts.scanned = true;
   h.default_branch = top[0] == "true";
+  const std::optional<std::string_view>& extra = texts.at[1];
   constexpr std::string_view extra_keys[] = {"branch-alias"};
   const std::string_view version_key[] = {row.version_normalized};
-  if (top[1] && top[1]->front() == '{' && json_scan::first_members(*top[1], extra_keys, alias) && alias[0] &&
+  if (extra && extra->front() == '{' && json_scan::first_members(*extra, extra_keys, alias) && alias[0] &&
       alias[0]->front() == '{' && json_scan::first_members(*alias[0], version_key, named) && named[0] &&
       named[0]->front() == '"') {
     auto s = json_scan::string_of(*named[0]);
@@ -360,15 +370,16 @@ std::optional<composer::p2_documents> write_documents(std::string_view package, 
                                                       const std::vector<dump_hints>& hints,
                                                       const std::vector<composer::member_texts>& texts) {
   composer::p2_writer writer(package);
-  composer::encoded_entry entry;  // one buffer for every version's members
+  // Two buffers for every version's members, and the members the previous version (in dump order, the
+  // one before in its document or the other) had the same text of (the rows outlive it).
+  composer::entry_memo memo;
   for (std::size_t i : dump_order(rows, hints)) {
     const version_row& v = rows[i];
     const json_view cj = composer_json_view(v);
     if (!same_hints(hints_of(v, cj), hints[i])) return std::nullopt;
     // Members the rules pass through are copied from the row's text when canonical (a text that did not
     // parse has no members).
-    composer::version_entry(cj, cj.present() ? texts[i] : composer::member_texts{}, version_fields_of(package, v), entry);
-    writer.add(entry);
+    writer.add(composer::version_entry(cj, cj.present() ? texts[i] : composer::member_texts{}, version_fields_of(package, v), memo));
   }
   return std::move(writer).finish();
 }

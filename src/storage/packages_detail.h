@@ -40,8 +40,8 @@ dump_hints hints_of(const version_row& row, const Value& composer_json) {
   return h;
 }
 // The dump order's hints read from the row's text without a tree, and the texts of the members
-// version_entry passes through, in one walk (packages.cpp). nullopt when the text does not scan as an
-// object (then `texts` is left empty).
+// version_entry takes as text (composer::text_keys: passed through, or its memo's keys), in one walk
+// (packages.cpp). nullopt when the text does not scan as an object (then `texts` is left empty).
 std::optional<dump_hints> scanned_hints(const version_row& row, composer::member_texts& texts);
 // The comparator's view of a row; points into row and hints.
 versions::dump_version dump_version_of(const version_row& row, const dump_hints& hints);

@@ -3,6 +3,8 @@
 // were produced by PHP 8.2's json_encode with JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE).
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 
 #include "composer/minifier.h"
@@ -320,7 +322,7 @@ both_ways entry_both_ways(const std::string& text) {
   member_texts texts;
   std::optional<std::string_view> found[3];
   REQUIRE(json_scan::first_members(text, passed_through_keys, found));
-  for (std::size_t i = 0; i < 3; ++i) texts[i] = found[i];
+  for (std::size_t i = 0; i < 3; ++i) texts.at[i] = found[i];
   auto view = parse_view(text);
   REQUIRE(view);
   version_entry(*view, texts, fields("1.0.0", "1.0.0.0"), with);
@@ -387,7 +389,7 @@ TEST_CASE("version_entry: a float passed through keeps its tree for the minifier
     REQUIRE(json_scan::first_members(text, passed_through_keys, found));
     auto view = parse_view(text);
     REQUIRE(view);
-    version_entry(*view, member_texts{found[0], found[1], found[2]}, fields("1.0.0", "1.0.0.0"), e);
+    version_entry(*view, member_texts{{found[0], found[1], found[2]}}, fields("1.0.0", "1.0.0.0"), e);
     w.add(e);
   }
   const p2_documents docs = std::move(w).finish();
@@ -462,4 +464,68 @@ TEST_CASE("version_entry: support and homepages written from the parse are what 
       CHECK(got["authors"] == (trimmed_kept.empty() ? R"([{"name":"n"}])" : R"([{"name":"n","homepage":)" + packagist_json_encode(json(trimmed_kept)) + "}]"));
     }
   }
+}
+
+TEST_CASE("version_entry: the memo copies a member only when its text, the name and the rule allow it", "[p2]") {
+  // Consecutive versions through one entry_memo, each checked against version_entry without one (every
+  // rule run), member for member, and the documents the writer makes of both. Each pair of neighbours
+  // differs on one side of a reuse condition: one byte of a member's text at the same length (the length
+  // compare alone would copy), the package's name (a self link dropped for one name is kept for the
+  // other), a suggest reason of "self.version" (the pretty version changes), a row whose texts were not
+  // scanned next to one whose were (absent there means "not known" here), a float kept as a tree.
+  struct version {
+    std::string text, name = "Acme/Widget";
+    bool scanned = true;
+  };
+  const std::string base = R"("keywords":["a","b"],"authors":[{"name":"Ann"}],"autoload":{"psr-4":{"A\\":"src/"}},)"
+                           R"("extra":{"x":1},"suggest":{"ext-intl":"faster"},"conflict":{"c/d":"<1"},)";
+  const auto with = [&](const std::string& require) { return "{" + base + R"("require":)" + require + "}"; };
+  const std::vector<version> versions = {
+      {with(R"({"php":">=8.1","x/y":"^1.2"})")},
+      {with(R"({"php":">=8.1","x/y":"^1.2"})")},                    // all the same: copied
+      {with(R"({"php":">=8.1","x/y":"^1.3"})")},                    // one byte, same length
+      {with(R"({"php":">=8.1","x/y":"^1.3","acme/widget":"*"})")},  // a self link: dropped
+      {with(R"({"php":">=8.1","x/y":"^1.3","acme/widget":"*"})"), "Acme/Other"},  // kept for this name
+      {with(R"({"php":">=8.1","x/y":"^1.3","acme/widget":"*"})")},
+      {R"({"keywords":["a","c"],"authors":[{"name":"Bob"}],"suggest":{"a/b":"self.version"},"require-dev":{"q/r":"1"}})"},
+      {R"({"keywords":["a","c"],"authors":[{"name":"Bob"}],"suggest":{"a/b":"self.version"},"require-dev":{"q/r":"1"}})"},
+      {R"({"keywords":["a","c"],"authors":[{"name":"Bob"}],"suggest":{"a/b":" self.version"},"require-dev":{"q/r":"2"}})"},
+      {R"({"keywords":["a","c"]})"},
+      {R"({"keywords":["a","c"],"require":{"x/y":"1"},"provide":{"p/q":"1"}})", "Acme/Widget", false},  // not scanned
+      {R"({"keywords":["a","c"]})"},
+      {R"({"keywords":["a","c"],"extra":{"x":1.0},"replace":{"o/p":"*"}})"},
+      {R"({"keywords":["a","c"],"extra":{"x":1.0},"replace":{"o/p":"*"}})"},  // the float's tree copied too
+      {R"({"keywords":["a","c"],"extra":{"x":1},"replace":{"o/p":"*"}})"},
+      {R"({"keywords":["a","d"],"extra":{"x":1},"replace":{"o/p":"*"},"include-path":["lib/"]})"},
+      {R"({"keywords":["a","d"],"extra":{"x":1},"replace":{"o/p":"*"},"include-path":["lib/"]})"},
+  };
+  entry_memo memo;
+  p2_writer memoized("acme/widget"), fresh("acme/widget");
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    const version& v = versions[i];
+    INFO(i << ": " << v.text);
+    member_texts texts;
+    std::optional<std::string_view> found[std::size(text_keys)];
+    REQUIRE(json_scan::first_members(v.text, text_keys, found));
+    if (v.scanned) {
+      std::copy(std::begin(found), std::end(found), texts.at.begin());
+      texts.scanned = true;
+    }
+    version_fields f = fields("1.0." + std::to_string(i), "1.0." + std::to_string(i) + ".0");
+    f.name = v.name;
+    auto view = parse_view(v.text);
+    REQUIRE(view);
+    const encoded_entry& got = version_entry(*view, texts, f, memo);
+    encoded_entry expected;
+    view = parse_view(v.text);
+    REQUIRE(view);
+    version_entry(*view, texts, f, expected);
+    CHECK(members_of(got) == members_of(expected));
+    CHECK(got.trees.size() == expected.trees.size());
+    memoized.add(got);
+    fresh.add(expected);
+  }
+  const p2_documents a = std::move(memoized).finish(), b = std::move(fresh).finish();
+  CHECK(a.tagged == b.tagged);
+  CHECK(a.tagged.find(R"("extra":{"x":1})") != std::string::npos);  // written again after 1.0
 }
