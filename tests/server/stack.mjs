@@ -3,13 +3,14 @@
 // replica), PgBouncer in transaction mode, Redis 7, a signature-checking S3 store (s3-strict.mjs),
 // HAProxy with health checks, nginx, and pb_server instances. Each process runs in its own process
 // group (setsid) and is stopped by group. Every wait is bounded.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, startGroup, stopGroup, waitFor } from "../e2e/process.mjs";
 import { root } from "../worker/helpers.mjs";
 import { ACCESS_KEY, SECRET_KEY, REGION, startStrictS3 } from "./s3-strict.mjs";
+import { makeCa, makeCert } from "../upstreams/tls.mjs";
 
 export const SERVER_BIN = path.resolve(root, process.env.PB_SERVER_BIN ?? "build/native/pb_server");
 const PG_CLUSTER = path.join(root, "tests/server/pg-cluster.sh");
@@ -147,24 +148,6 @@ export async function startRedis({ tls = false, user, password } = {}) {
   const proc = startGroup("redis-server", args);
   const auth = user ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}@` : "";
   return listening(port, proc, dir, { url: `${tls ? "rediss" : "redis"}://${auth}127.0.0.1:${port}`, ...extra });
-}
-
-// A certificate authority (openssl, Debian's package), its files in `dir`.
-function makeCa(dir, name) {
-  const key = path.join(dir, `${name}.key`), cert = path.join(dir, `${name}.pem`);
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", `/CN=${name} test CA`], { stdio: "pipe" });
-  return { key, cert };
-}
-
-// A server certificate signed by `ca` for `san` (e.g. "IP:127.0.0.1").
-function makeCert(dir, ca, name, san) {
-  const key = path.join(dir, `${name}.key`), csr = path.join(dir, `${name}.csr`), cert = path.join(dir, `${name}.pem`);
-  const ext = path.join(dir, `${name}.ext`);
-  writeFileSync(ext, `subjectAltName=${san}\n`);
-  execFileSync("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", `/CN=${name}`], { stdio: "pipe" });
-  execFileSync("openssl", ["x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext], { stdio: "pipe" });
-  chmodSync(key, 0o644);
-  return { key, cert };
 }
 
 export async function startS3(bucket = "pb-packages") {

@@ -16,27 +16,39 @@ export const DEFAULT_TLS_HOSTS = [
 
 let cached = null;
 
+const openssl = (dir, args) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+
+// A certificate authority in `dir`: { key, cert } (paths).
+export function makeCa(dir, name, cn = `${name} test CA`) {
+  const key = path.join(dir, `${name}.key`), cert = path.join(dir, `${name}.pem`);
+  openssl(dir, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", `/CN=${cn}`, "-keyout", key, "-out", cert,
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+  return { key, cert };
+}
+
+// A server certificate in `dir` signed by `ca` for `san` ("IP:127.0.0.1,DNS:..."): { key, cert } (paths).
+export function makeCert(dir, ca, name, san, cn = "127.0.0.1") {
+  const f = (ext) => path.join(dir, `${name}.${ext}`);
+  openssl(dir, ["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-keyout", f("key"), "-out", f("csr")]);
+  writeFileSync(f("cnf"), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
+  openssl(dir, ["x509", "-req", "-in", f("csr"), "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
+    "-days", "3650", "-sha256", "-extfile", f("cnf"), "-out", f("pem")]);
+  return { key: f("key"), cert: f("pem") };
+}
+
 // { key, cert, ca (PEM strings), caFile (path of the CA certificate, for composer's `cafile`), dir }
 export function testTls() {
   if (cached) return cached;
   const dir = mkdtempSync(path.join(tmpdir(), "pb-upstreams-tls-"));
   process.once("exit", () => { try { rmSync(dir, { recursive: true, force: true }); } catch {} });
-  const run = (args) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
-  const f = (n) => path.join(dir, n);
-  run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=package-broker test upstream CA",
-    "-keyout", f("ca.key"), "-out", f("ca.pem"),
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-  run(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", f("server.key"), "-out", f("server.csr")]);
-  const san = ["IP:127.0.0.1", ...DEFAULT_TLS_HOSTS.map((h) => `DNS:${h}`)].join(",");
-  writeFileSync(f("ext.cnf"), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
-  run(["x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial",
-    "-days", "3650", "-sha256", "-extfile", f("ext.cnf"), "-out", f("server.pem")]);
+  const ca = makeCa(dir, "ca", "package-broker test upstream CA");
+  const server = makeCert(dir, ca, "server", ["IP:127.0.0.1", ...DEFAULT_TLS_HOSTS.map((h) => `DNS:${h}`)].join(","));
   cached = {
     dir,
-    key: readFileSync(f("server.key"), "utf8"),
-    cert: readFileSync(f("server.pem"), "utf8"),
-    ca: readFileSync(f("ca.pem"), "utf8"),
-    caFile: f("ca.pem"),
+    key: readFileSync(server.key, "utf8"),
+    cert: readFileSync(server.cert, "utf8"),
+    ca: readFileSync(ca.cert, "utf8"),
+    caFile: ca.cert,
   };
   return cached;
 }
