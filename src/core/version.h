@@ -10,5 +10,5 @@ namespace pb {
 inline constexpr const char* product_version = PB_VERSION;
 // The pb_meta schema_version the newest migration in d1/migrations sets (a native test checks that they
 // agree): /health is degraded while the database is older than this.
-inline constexpr int schema_version = 7;
+inline constexpr int schema_version = 8;
 }

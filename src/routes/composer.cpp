@@ -101,6 +101,21 @@ const storage::hot_cache::served_body* served_for(const request_context& ctx, co
   return &storage::hot_cache::add_served(key, e, std::move(b));
 }
 
+// Whether the client's copy (its If-Modified-Since) is at least as new as modified_s.
+bool client_has_current(const request_context& ctx, std::int64_t modified_s) {
+  auto since = ctx.req.header_list.get("if-modified-since");
+  if (!since) return false;
+  auto since_s = parse_http_date(*since);
+  return since_s && modified_s <= *since_s;
+}
+
+// The head built so far as a 304: composer treats only a 304 with an empty body as "not modified".
+http::response not_modified(http::response r) {
+  r.status = 304;
+  r.shared_headers = static_cast<std::uint32_t>(r.header_list.entries().size());
+  return r;
+}
+
 // A p2 request's answer once its token and document are known: 304 when the client's copy is current,
 // else the body as served (served_for).
 http::response p2_answer(const request_context& ctx, const storage::token_record& token, std::string_view name,
@@ -110,16 +125,7 @@ http::response p2_answer(const request_context& ctx, const storage::token_record
   http::response r;
   r.header_list.set("cache-control", metadata_cache_control);
   r.header_list.set("last-modified", s->last_modified);
-  if (s->modified_s) {
-    if (auto since = ctx.req.header_list.get("if-modified-since")) {
-      auto since_s = parse_http_date(*since);
-      if (since_s && s->modified_s <= *since_s) {
-        r.status = 304;  // composer treats only a 304 with an empty body as "not modified"
-        r.shared_headers = static_cast<std::uint32_t>(r.header_list.entries().size());
-        return r;
-      }
-    }
-  }
+  if (s->modified_s && client_has_current(ctx, s->modified_s)) return not_modified(std::move(r));
   r.status = 200;
   r.header_list.set("content-type", "application/json");
   r.shared_headers = static_cast<std::uint32_t>(r.header_list.entries().size());  // the same for every answer with this served body (the rate headers follow)
@@ -128,21 +134,29 @@ http::response p2_answer(const request_context& ctx, const storage::token_record
   return r;
 }
 
-// The package names and the enabled packagist sources, from the isolate's catalog while it is fresh.
+// The package names, the enabled packagist sources and the listing's date, from the isolate's catalog
+// while it is fresh.
 task<result<std::shared_ptr<storage::hot_cache::catalog>>> load_catalog(std::int64_t now_ms) {
   if (auto c = storage::hot_cache::current_catalog(now_ms)) co_return c;
   std::uint64_t generation = storage::hot_cache::catalog_generation();
-  auto [names, mirrors] = co_await when_all(storage::list_package_names(), sources::packagist_sources());
-  if (!names) co_return std::move(names).err();
-  if (!mirrors) co_return std::move(mirrors).err();
+  auto in = co_await storage::load_listing_inputs();
+  if (!in) co_return std::move(in).err();
   auto c = std::make_shared<storage::hot_cache::catalog>();
-  c->names = std::move(*names);
-  c->mirrors = std::move(*mirrors);
+  c->names = std::move(in->names);
+  c->mirrors = std::move(in->mirrors);
+  c->modified_s = listing_modified_s(in->changed_ms, now_ms);
+  if (c->modified_s) c->last_modified = format_http_date(c->modified_s * 1000);
   storage::hot_cache::put_catalog(c, now_ms, generation);
   co_return c;
 }
 
 }  // namespace
+
+std::int64_t listing_modified_s(std::optional<std::int64_t> changed_ms, std::int64_t read_at_ms) {
+  if (!changed_ms || *changed_ms <= 0) return 0;
+  const std::int64_t s = std::max(*changed_ms / 1000, listing_shape_s);
+  return read_at_ms >= (s + 1) * 1000 + listing_clock_skew_ms ? s : 0;
+}
 
 namespace {
 
@@ -156,11 +170,26 @@ const listing_body* rendered_for(const storage::hot_cache::catalog& c, const htt
   return nullptr;
 }
 
-// /packages.json's answer from a rendered body: the head (content-type, cache-control) is the same for
-// every answer with this body (one head id in the finish document; the rate headers follow).
-http::response listing_answer(const listing_body& b) {
-  http::response r = http::response::json_body(200, {});
+// Whether the token sees the whole listing, the same bytes as every other such token: only those
+// answers are dated. A scoped or licensed token's listing differs, and composer's cache is per URL, not
+// per token, so a 304 could confirm a copy made under another token (as with filtered p2 copies).
+bool sees_whole_listing(const storage::token_record& t) {
+  return t.licences.empty() && t.packages.size() == 1 && t.packages[0] == "*";
+}
+
+// /packages.json's answer from a rendered body: 304 when the listing is dated for this token and the
+// client's copy is as new; else the body. The head (content-type, cache-control, last-modified) is the
+// same for every answer with this body (one head id in the finish document; the rate headers follow).
+http::response listing_answer(const request_context& ctx, const storage::hot_cache::catalog& c, const listing_body& b,
+                              const storage::token_record& t) {
+  http::response r;
   r.header_list.set("cache-control", metadata_cache_control);
+  if (c.modified_s && sees_whole_listing(t)) {
+    r.header_list.set("last-modified", c.last_modified);
+    if (client_has_current(ctx, c.modified_s)) return not_modified(std::move(r));
+  }
+  r.status = 200;
+  r.header_list.set("content-type", "application/json");
   r.shared_headers = static_cast<std::uint32_t>(r.header_list.entries().size());
   r.shared_body = b.bytes;
   r.shared_body_id = b.id;
@@ -179,7 +208,7 @@ std::optional<http::response> packages_json_warm(request_context& ctx) {
   // handler answers the 429 and audits it): the handler's turn.
   if (!body || !admit(ctx, *token).allowed) return std::nullopt;
   ctx.cache = "hot";
-  return listing_answer(*body);
+  return listing_answer(ctx, *cat, *body, *token);
 }
 
 task<http::response> packages_json(request_context& ctx) {
@@ -191,7 +220,7 @@ task<http::response> packages_json(request_context& ctx) {
   const storage::token_record& t = *auth.token;
   if (const listing_body* hit = rendered_for(c, ctx.req.target, t)) {
     ctx.cache = "hot";
-    co_return co_await finish(ctx, listing_answer(*hit), t);
+    co_return co_await finish(ctx, listing_answer(ctx, c, *hit, t), t);
   }
   const std::string origin = ctx.req.target.origin();
   // Licences: only packages with at least one version the token may install.
@@ -219,7 +248,7 @@ task<http::response> packages_json(request_context& ctx) {
   if (c.rendered.size() >= max_rendered_listings) c.rendered.clear();
   c.rendered.push_back({origin, t.packages, t.licences, std::make_shared<const std::string>(std::move(w).str()),
                         storage::hot_cache::new_body_id()});
-  co_return co_await finish(ctx, listing_answer(c.rendered.back()), t);
+  co_return co_await finish(ctx, listing_answer(ctx, c, c.rendered.back(), t), t);
 }
 
 namespace {

@@ -68,12 +68,10 @@ std::string later_date(const std::string& a, const std::string& b) {
 }  // namespace
 
 task<result<std::vector<storage::source_record>>> packagist_sources() {
-  auto all = co_await storage::list_sources();
-  if (!all) co_return std::move(all).err();
-  std::vector<storage::source_record> out;
-  for (auto& s : *all)
-    if (s.type == "packagist" && s.enabled) out.push_back(std::move(s));
-  co_return out;
+  fx::d1_statement st = storage::packagist_sources_statement();
+  auto rows = co_await fx::d1_all(std::move(st.sql), std::move(st.params));
+  if (!rows) co_return std::move(rows).err();
+  co_return storage::sources_from_rows(rows->rows);
 }
 
 bool mirrorable_name(const settings& cfg, std::string_view name) {

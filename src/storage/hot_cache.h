@@ -75,6 +75,10 @@ std::uint64_t new_body_id();
 struct catalog {
   std::vector<std::string> names;
   std::vector<source_record> mirrors;
+  // The Last-Modified second of the listing as a token of unrestricted scope sees it (routes/composer.cpp,
+  // listing_modified_s); 0: undated, so never answered with 304.
+  std::int64_t modified_s = 0;
+  std::string last_modified;  // modified_s as an HTTP date, made once
   struct body {
     std::string origin;                   // scheme://host[:port]
     std::vector<std::string> scopes;      // the token's package patterns

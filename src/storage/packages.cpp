@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <iterator>
 
 #include "auth/credentials.h"
@@ -139,13 +140,41 @@ std::string with_origin(std::string_view body, std::string_view origin) {
   return out;
 }
 
-task<result<std::vector<std::string>>> list_package_names() {
-  auto rows = co_await fx::d1_all("SELECT name FROM packages ORDER BY name");
-  if (!rows) co_return std::move(rows).err();
+namespace {
+constexpr const char* package_names_sql = "SELECT name FROM packages ORDER BY name";
+
+std::vector<std::string> names_of(const json_array& rows) {
   std::vector<std::string> names;
-  names.reserve(rows->rows.size());
-  for (const auto& r : rows->rows) names.emplace_back(r["name"].as_string());
-  co_return names;
+  names.reserve(rows.size());
+  for (const auto& r : rows) names.emplace_back(r["name"].as_string());
+  return names;
+}
+}  // namespace
+
+task<result<std::vector<std::string>>> list_package_names() {
+  auto rows = co_await fx::d1_all(package_names_sql);
+  if (!rows) co_return std::move(rows).err();
+  co_return names_of(rows->rows);
+}
+
+task<result<listing_inputs>> load_listing_inputs() {
+  // One batch runs its statements in order in one transaction (D1; the native host likewise).
+  auto r = co_await fx::d1_batch({{"SELECT value FROM pb_meta WHERE key = 'listing_changed_ms'", {}},
+                                  {package_names_sql, {}},
+                                  packagist_sources_statement()});
+  if (!r) co_return std::move(r).err();
+  listing_inputs in;
+  const json_array& marker = (*r)[0].rows;
+  if (!marker.empty()) {
+    // Written by the triggers as decimal text; anything else leaves the listing undated.
+    std::string_view text = marker[0]["value"].as_string();
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec == std::errc() && end == text.data() + text.size() && v > 0) in.changed_ms = v;
+  }
+  in.names = names_of((*r)[1].rows);
+  in.mirrors = sources_from_rows((*r)[2].rows);
+  co_return in;
 }
 
 task<result<document_ref>> load_document(std::string key, std::int64_t now_ms) {

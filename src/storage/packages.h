@@ -14,6 +14,7 @@
 #include "composer/p2_builder.h"
 #include "core/json.h"
 #include "core/result.h"
+#include "storage/sources.h"
 
 namespace pb::storage {
 
@@ -63,6 +64,17 @@ struct new_version {
 };
 
 task<result<std::vector<std::string>>> list_package_names();
+
+// What /packages.json is made of, read in one batch: the listing's change marker (pb_meta
+// listing_changed_ms, which triggers move on every write that can change the listing, migration 0008)
+// first, then the package names and the enabled packagist sources. The marker is read first so that it
+// is never newer than the rows read with it (a newer one would date an older listing).
+struct listing_inputs {
+  std::optional<std::int64_t> changed_ms;  // absent while the database predates migration 0008
+  std::vector<std::string> names;
+  std::vector<source_record> mirrors;
+};
+task<result<listing_inputs>> load_listing_inputs();
 // From the isolate's hot cache when fresh (no effect at all), else D1 (and R2 for big documents).
 task<result<document_ref>> load_document(std::string key, std::int64_t now_ms);
 

@@ -82,13 +82,22 @@ task<result<std::optional<source_record>>> find_source(std::int64_t id) {
   co_return std::optional<source_record>{from_row(**row)};
 }
 
+fx::d1_statement packagist_sources_statement() {
+  return {std::string("SELECT ") + columns + " FROM sources WHERE type = 'packagist' AND enabled = 1 ORDER BY id", {}};
+}
+
+std::vector<source_record> sources_from_rows(const json_array& rows) {
+  std::vector<source_record> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back(from_row(r));
+  return out;
+}
+
 task<result<std::vector<source_record>>> list_sources(std::int64_t after_id, std::int64_t limit) {
   auto rows = co_await fx::d1_all(std::string("SELECT ") + columns + " FROM sources WHERE id > ? ORDER BY id LIMIT ?",
                                   {json(after_id), json(limit)});
   if (!rows) co_return std::move(rows).err();
-  std::vector<source_record> out;
-  for (const auto& r : rows->rows) out.push_back(from_row(r));
-  co_return out;
+  co_return sources_from_rows(rows->rows);
 }
 
 task<result<std::int64_t>> next_source_id() {

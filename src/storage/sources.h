@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bindings/effects.h"
 #include "bindings/task.h"
 #include "core/json.h"
 #include "core/result.h"
@@ -44,6 +45,10 @@ struct source_record {
 };
 
 task<result<std::optional<source_record>>> find_source(std::int64_t id);
+// The enabled packagist sources by id, as one statement (so a batch can read them together with other
+// rows: storage::load_listing_inputs) and the records its rows hold.
+fx::d1_statement packagist_sources_statement();
+std::vector<source_record> sources_from_rows(const json_array& rows);
 // Sources with id > after_id, by id; at most limit.
 task<result<std::vector<source_record>>> list_sources(std::int64_t after_id = 0, std::int64_t limit = 1000);
 // Inserts with s.id when it is set (credentials sealed for that id), else lets D1 choose.

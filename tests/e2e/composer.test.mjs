@@ -601,9 +601,20 @@ describe(`composer end to end against ${TARGET === "worker" ? "scripts/dev" : TA
   });
 
   // -------------------------------------------------------------------------------------------------
-  it("3. composer update with a warm cache: p2 metadata answered 304", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  it("3. composer update with a warm cache: p2 metadata and /packages.json answered 304", { timeout: TEST_TIMEOUT_MS }, async (t) => {
     await ensureUploaded();
     const { token } = await allToken();
+    // /packages.json is dated (Last-Modified) once its last change is a few seconds old and the
+    // instance has read it since (docs/ARCHITECTURE.md, "/packages.json's date"): wait for that, bounded,
+    // so that whether the update's revalidation is a 304 does not depend on how fast the setup ran.
+    let dated = null;
+    for (let i = 0; i < 60 && !dated; i += 1) {
+      const r = await http("GET", "/packages.json", { token });
+      assert.equal(r.status, 200, httpWhy(r));
+      dated = r.headers.get("last-modified");
+      if (!dated) await new Promise((done) => setTimeout(done, 500));
+    }
+    assert.ok(dated, "/packages.json carries Last-Modified within 30 s of the last upload");
 
     for (const [label, require, expectP2] of [
       ["update-stable", { "acme/widget": "^1.0" }, ["/p2/acme/logger.json", "/p2/acme/widget.json"]],
@@ -627,6 +638,11 @@ describe(`composer end to end against ${TARGET === "worker" ? "scripts/dev" : TA
           why(res, "every p2 request of the update answered 304 (composer sends If-Modified-Since = the stored Last-Modified)", entries),
         );
         assert.deepEqual(entries.filter((e) => e.path.startsWith("/dist/")), [], why(res, "no dist downloads on a no-op update", entries));
+        assert.deepEqual(
+          entries.filter((e) => e.path === "/packages.json").map((e) => e.status),
+          [304],
+          why(res, "the update revalidated /packages.json with If-Modified-Since and got 304", entries),
+        );
         assertNoAuthOrServerErrors(entries, res, "update");
         assert.match(res.output, /Nothing to (install, update or remove|modify)/i, why(res, "update was a no-op", entries));
       });

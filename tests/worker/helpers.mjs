@@ -8,15 +8,26 @@ import path from "node:path";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-// Splits a migration file into statements: comment lines dropped, statements end with ';' at a line end.
+// Splits a migration file into statements: comment lines dropped, statements end with ';' at a line end,
+// except inside a trigger's body (a line ending in BEGIN, up to a line "END;"), whose statements end in
+// ';' too. Wrangler's splitter keeps a trigger whole the same way (BEGIN ... an upper-case END).
 export function migrationStatements(sql) {
-  return sql
-    .split("\n")
-    .filter((l) => !l.trim().startsWith("--"))
-    .join("\n")
-    .split(/;\s*$/m)
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const out = [];
+  let lines = [];
+  let inBody = false;
+  for (const line of sql.split("\n")) {
+    const t = line.trim();
+    if (t.startsWith("--")) continue;
+    lines.push(line);
+    if (/(^|\s)BEGIN$/.test(t)) inBody = true;
+    if (inBody ? t === "END;" : t.endsWith(";")) {
+      out.push(lines.join("\n").trim().replace(/;$/, ""));
+      lines = [];
+      inBody = false;
+    }
+  }
+  out.push(lines.join("\n").trim());
+  return out.filter(Boolean);
 }
 
 export async function applyMigrations(mf, workerName) {

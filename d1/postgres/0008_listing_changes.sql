@@ -1,0 +1,20 @@
+-- PostgreSQL twin of d1/migrations/0008_listing_changes.sql: the same marker, moved by the same writes.
+INSERT INTO pb_meta (key, value) VALUES ('listing_changed_ms', CAST(CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT) AS TEXT))
+  ON CONFLICT (key) DO NOTHING;
+
+CREATE FUNCTION pb_listing_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE pb_meta SET value = CAST(GREATEST(CAST(value AS BIGINT) + 1, CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)) AS TEXT)
+    WHERE key = 'listing_changed_ms';
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER listing_package_added AFTER INSERT ON packages FOR EACH ROW EXECUTE FUNCTION pb_listing_changed();
+CREATE TRIGGER listing_package_removed AFTER DELETE ON packages FOR EACH ROW EXECUTE FUNCTION pb_listing_changed();
+CREATE TRIGGER listing_package_renamed AFTER UPDATE OF name ON packages FOR EACH ROW EXECUTE FUNCTION pb_listing_changed();
+CREATE TRIGGER listing_source_added AFTER INSERT ON sources FOR EACH ROW EXECUTE FUNCTION pb_listing_changed();
+CREATE TRIGGER listing_source_removed AFTER DELETE ON sources FOR EACH ROW EXECUTE FUNCTION pb_listing_changed();
+CREATE TRIGGER listing_source_changed AFTER UPDATE OF type, include_patterns, enabled ON sources FOR EACH ROW EXECUTE FUNCTION pb_listing_changed();
+
+UPDATE pb_meta SET value = '8' WHERE key = 'schema_version';
