@@ -137,13 +137,31 @@ http::response p2_answer(const request_context& ctx, const storage::token_record
 // The package names, the enabled packagist sources and the listing's date, from the isolate's catalog
 // while it is fresh.
 task<result<std::shared_ptr<storage::hot_cache::catalog>>> load_catalog(std::int64_t now_ms) {
-  if (auto c = storage::hot_cache::current_catalog(now_ms)) co_return c;
-  std::uint64_t generation = storage::hot_cache::catalog_generation();
+  namespace hc = storage::hot_cache;
+  if (auto c = hc::current_catalog(now_ms)) co_return c;
+  std::uint64_t generation = hc::catalog_generation();
+  // Past ttl_ms: while the listing's marker has not moved, the catalog (and every body rendered from it)
+  // is still the listing. One small read instead of every name and source.
+  if (auto kept = hc::expired_catalog(); kept && kept->changed_ms) {
+    auto marker = co_await storage::listing_marker();
+    if (!marker) co_return std::move(marker).err();
+    if (*marker == kept->changed_ms) {
+      // A licensed token's listing also depends on versions, which the marker does not follow: those
+      // bodies are rendered again (no request holds a pointer into `rendered` across a suspension).
+      std::erase_if(kept->rendered, [](const auto& b) { return !b.licences.empty(); });
+      // As if read now: it may be dated now (in place: requests holding it may answer with the date).
+      kept->modified_s = listing_modified_s(kept->changed_ms, now_ms);
+      if (kept->modified_s) kept->last_modified = format_http_date(kept->modified_s * 1000);
+      hc::put_catalog(kept, now_ms, generation);
+      co_return kept;
+    }
+  }
   auto in = co_await storage::load_listing_inputs();
   if (!in) co_return std::move(in).err();
   auto c = std::make_shared<storage::hot_cache::catalog>();
   c->names = std::move(in->names);
   c->mirrors = std::move(in->mirrors);
+  c->changed_ms = in->changed_ms;
   c->modified_s = listing_modified_s(in->changed_ms, now_ms);
   if (c->modified_s) c->last_modified = format_http_date(c->modified_s * 1000);
   storage::hot_cache::put_catalog(c, now_ms, generation);

@@ -126,15 +126,42 @@ void touched(std::int64_t token_id, std::int64_t now_ms) {
     }
 }
 
+namespace {
+struct documents_confirmation {
+  std::int64_t marker = 0;
+  std::int64_t read_at = 0;
+};
+documents_confirmation& confirmed() {
+  static documents_confirmation c;
+  return c;
+}
+bool within_ttl(std::int64_t since_ms, std::int64_t now_ms) { return now_ms >= since_ms && now_ms - since_ms <= ttl_ms; }
+}  // namespace
+
 std::shared_ptr<document_entry> document(std::string_view key, std::int64_t now_ms) {
-  auto* e = documents().get(key, now_ms);
-  ++(e ? stat().document_hits : stat().document_misses);
-  return e ? e->value : nullptr;
+  // Not ttl_map::get: an entry past ttl_ms stays (within the byte budget) while a confirmation may
+  // still show it current.
+  auto& m = documents().map;
+  auto it = m.find(key);
+  bool current = false;
+  if (it != m.end()) {
+    const documents_confirmation& c = confirmed();
+    current = within_ttl(it->second.stored_at, now_ms) ||
+              (it->second.value->marker != 0 && it->second.value->marker == c.marker && within_ttl(c.read_at, now_ms));
+  }
+  ++(current ? stat().document_hits : stat().document_misses);
+  return current ? it->second.value : nullptr;
+}
+
+void confirm_documents(std::int64_t marker, std::int64_t read_at_ms) {
+  documents_confirmation& c = confirmed();
+  if (marker <= 0 || read_at_ms < c.read_at || (read_at_ms == c.read_at && marker < c.marker)) return;
+  c = {marker, read_at_ms};
 }
 
 std::shared_ptr<document_entry> put_document(const std::string& key, std::shared_ptr<const stored_document> d,
-                                             std::int64_t now_ms) {
-  auto e = std::make_shared<document_entry>(document_entry{std::move(d), {}});
+                                             std::int64_t now_ms, std::int64_t marker) {
+  auto e = std::make_shared<document_entry>(document_entry{std::move(d), {}, marker});
   if (!e->doc) return e;
   std::size_t size = e->doc->body.size() + key.size() + 64;
   documents().put(key, e, size, now_ms, 100'000, max_document_bytes);
@@ -191,13 +218,11 @@ void put_dist(const std::string& key, dist_row row, std::int64_t now_ms) {
 
 std::shared_ptr<catalog> current_catalog(std::int64_t now_ms) {
   auto& e = the_catalog();
-  if (!e.c) return nullptr;
-  if (now_ms - e.stored_at > ttl_ms || now_ms < e.stored_at) {
-    e.c.reset();
-    return nullptr;
-  }
+  if (!e.c || now_ms - e.stored_at > ttl_ms || now_ms < e.stored_at) return nullptr;
   return e.c;
 }
+
+std::shared_ptr<catalog> expired_catalog() { return the_catalog().c; }
 
 void put_catalog(std::shared_ptr<catalog> c, std::int64_t now_ms, std::uint64_t generation) {
   if (generation != catalog_gen()) return;
@@ -239,6 +264,7 @@ void clear() {
   forget_tokens();
   forget_catalog();
   documents().clear();
+  confirmed() = {};
   dists().clear();
   last_probe().reset();
 }

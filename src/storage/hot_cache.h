@@ -1,7 +1,9 @@
 // The isolate's hot cache: token records, p2 documents (and their bodies as served) and the catalog
 // behind /packages.json, kept in wasm memory for a few seconds, so a p2 hit or a packages.json on a warm
 // isolate needs no D1 read at all. Writes in this isolate (uploads, syncs, source changes, revocations)
-// invalidate it at once; other isolates see a change within `ttl_ms` (documented in docs/API.md).
+// invalidate it at once; other isolates see a change within `ttl_ms` (documented in docs/API.md). A p2
+// document, and the catalog, outlive ttl_ms while their change marker (migration 0008) says nothing has
+// changed since they were read.
 // Bounded in entries and bytes; the oldest entries go first. Documents are shared, never copied out.
 #pragma once
 
@@ -47,11 +49,21 @@ struct served_body {
 struct document_entry {
   std::shared_ptr<const stored_document> doc;
   std::vector<served_body> served;
+  std::int64_t marker = 0;  // documents_changed_ms read with doc (before it); 0: unknown
 };
+// The entry while it is current: read under ttl_ms ago, or read under the documents' marker that the
+// latest confirm_documents() saw under ttl_ms ago (no document has changed since it was read).
 std::shared_ptr<document_entry> document(std::string_view key, std::int64_t now_ms);
-// Caches d under key; returns its entry (not kept when the document alone is over the byte budget).
+// Caches d, read under marker (0: unknown), under key; returns its entry (not kept when the document
+// alone is over the byte budget).
 std::shared_ptr<document_entry> put_document(const std::string& key, std::shared_ptr<const stored_document> d,
-                                             std::int64_t now_ms);
+                                             std::int64_t now_ms, std::int64_t marker);
+// The documents' change marker (pb_meta documents_changed_ms, moved by triggers on every write to
+// metadata_documents, migration 0008) as read by a request that started at read_at_ms. Cached documents
+// read under the same marker are current again until read_at_ms + ttl_ms, however long ago they were
+// read: one small read revalidates them all. Only the latest read counts (an older read that completes
+// later does not move it back); 0 (a database before migration 0008) confirms nothing.
+void confirm_documents(std::int64_t marker, std::int64_t read_at_ms);
 // Adds a served body to e (the entry of key) and counts its bytes against the budget while e is cached.
 const served_body& add_served(std::string_view key, document_entry& e, served_body b);
 // Forgets the document, the package catalog and the archive rows (every document change may change
@@ -79,6 +91,7 @@ struct catalog {
   // listing_modified_s); 0: undated, so never answered with 304.
   std::int64_t modified_s = 0;
   std::string last_modified;  // modified_s as an HTTP date, made once
+  std::optional<std::int64_t> changed_ms;  // the listing's marker read with it (storage::listing_inputs)
   struct body {
     std::string origin;                   // scheme://host[:port]
     std::vector<std::string> scopes;      // the token's package patterns
@@ -89,6 +102,9 @@ struct catalog {
   std::vector<body> rendered;
 };
 std::shared_ptr<catalog> current_catalog(std::int64_t now_ms);  // null when absent or expired
+// The catalog even past ttl_ms (null when absent or forgotten): still the listing while the listing's
+// marker has not moved since it was read (routes/composer.cpp, load_catalog).
+std::shared_ptr<catalog> expired_catalog();
 // Stores a catalog unless a forget_catalog() happened since `generation` (taken before the D1 reads):
 // what was read may predate that change, so it serves the request that read it and nothing else.
 void put_catalog(std::shared_ptr<catalog> c, std::int64_t now_ms, std::uint64_t generation);

@@ -75,6 +75,9 @@ struct listing_inputs {
   std::vector<source_record> mirrors;
 };
 task<result<listing_inputs>> load_listing_inputs();
+// The listing's marker alone (nullopt before migration 0008): whether a catalog read earlier is still
+// the listing, without reading every name again.
+task<result<std::optional<std::int64_t>>> listing_marker();
 // From the isolate's hot cache when fresh (no effect at all), else D1 (and R2 for big documents).
 task<result<document_ref>> load_document(std::string key, std::int64_t now_ms);
 

@@ -79,7 +79,7 @@ describe("faults of D1, KV and R2 in workerd", () => {
 
   test("D1 hanging until the platform's timeout on the document read: 503, then served again", async () => {
     await cold();
-    await inject({ binding: "DB", op: "first", match: "FROM metadata_documents", kind: "hang", ms: 1500 });
+    await inject({ binding: "DB", op: "batch", match: "FROM metadata_documents WHERE key", kind: "hang", ms: 1500 });
     const r = await api("GET", "/p2/acme/widget.json", { token });
     assertPlainError(r, 503, "unavailable");
     assert.match(requestLines(logs, "/p2/acme/widget.json").at(-1).detail, /timed out/);

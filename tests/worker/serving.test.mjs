@@ -195,8 +195,9 @@ describe("serving archives in workerd", () => {
   });
 
   test("the request log shows one effect batch per suspension", async () => {
-    // A cold isolate cache (the clock moved past its 10 s): the token and the document are read in one
-    // batch. (A token's first use also records it, after the response: used once before, so not here.)
+    // A cold isolate cache (the clock moved past its 10 s): the token and the document (a D1 batch: the
+    // documents' change marker and the row) are read in one effect batch. (A token's first use also
+    // records it, after the response: used once before, so not here.)
     assert.equal((await api("GET", "/p2/acme/static.json", { token })).status, 200);
     await api("POST", "/__fixture/clock?advance_ms=11000");
     const cold = await api("GET", "/p2/acme/static.json", { token });
@@ -204,7 +205,7 @@ describe("serving archives in workerd", () => {
     const warm = await api("GET", "/p2/acme/static.json", { token });
     assert.equal(warm.status, 200);
     const [coldLine, warmLine] = requestLines(logs, "/p2/acme/static.json").filter((l) => !l.phase).slice(-2);
-    assert.deepEqual(coldLine.batches, [["d1.first", "d1.first"]]);
+    assert.deepEqual(coldLine.batches, [["d1.first", "d1.batch"]]);
     assert.deepEqual(warmLine.batches, [], "a warm hit raises no effect at all");
 
     // A first download stored before it is served: one entry per suspension, in order; the edge cache

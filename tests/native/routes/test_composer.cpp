@@ -378,12 +378,18 @@ TEST_CASE("a p2 hit is one batch: token and document together", "[composer][scri
   scripted_host h;
   json token_row = *parse_json(
       R"({"row":{"id":1,"name":"ci","token_prefix":"pbt_","packages":"[\"*\"]","access":"read","expires_at":null,"revoked_at":null,"created_at":1,"last_used_at":1767225600000}})");
-  json doc_row = *parse_json(
-      R"({"row":{"body":"{\"packages\":{\"acme/widget\":[]},\"minified\":\"composer/2.0\"}","blob_key":null,"last_modified":"Thu, 01 Jan 2026 00:00:00 GMT"}})");
+  // The documents' change marker and the row, in one D1 batch.
+  json doc_read = *parse_json(
+      R"({"results":[{"results":[{"value":"1767225000000"}],"meta":{}},)"
+      R"({"results":[{"body":"{\"packages\":{\"acme/widget\":[]},\"minified\":\"composer/2.0\"}","blob_key":null,"last_modified":"Thu, 01 Jan 2026 00:00:00 GMT"}],"meta":{}}]})");
   json hash_param = json::array();
   hash_param.push_back(json(sha256_hex("secret")));  // only the digest of the secret reaches storage
   h.expect("d1.first", token_row, has_field("params", hash_param))
-      .expect("d1.first", doc_row, has_field("params", *parse_json(R"(["p2/acme/widget.json"])")));
+      .expect("d1.batch", doc_read, [](const json& e) -> std::string {
+        const json& st = e["statements"];
+        if (st.size() == 2 && st.as_array()[1]["params"].dump() == R"(["p2/acme/widget.json"])") return "";
+        return "expected the marker and the document's row, got " + st.dump();
+      });
   finished f = invoke(h, fetch_start("GET", origin + "/p2/acme/widget.json", basic("secret"), false, vars()));
   CHECK(f.batches == 1);
   CHECK(f.status() == 200);

@@ -11,6 +11,7 @@
 #include "host/native_client.h"
 #include "host/native_host.h"
 #include "host/zip_writer.h"
+#include "storage/hot_cache.h"
 
 using namespace pb;
 using namespace pb::testing;
@@ -93,6 +94,33 @@ TEST_CASE("packages.json: a warm isolate answers from memory, changes reach it i
   }
 }
 
+TEST_CASE("packages.json past 10 s: an unchanged listing costs one marker read, a licensed listing is made again",
+          "[composer][hot_cache][native]") {
+  fixture f;
+  std::string licensed = std::string(f.c.call("POST", "/admin/api/tokens", bearer("adm"),
+                                              R"({"name":"customer","licences":[{"packages":"acme/*","constraint":"^2.0"}]})")
+                                         .body_json()["token"].as_string());
+  reply first = f.c.call("GET", "/packages.json", basic(f.token));
+  REQUIRE(first.status == 200);
+  reply narrow = f.c.call("GET", "/packages.json", basic(licensed));
+  REQUIRE(narrow.status == 200);
+  CHECK(narrow.body_json()["available-packages"].dump() == "[]");  // acme/one has no 2.x yet
+
+  // Another isolate adds acme/one 2.0.0 (direct SQL: no invalidation here; the listing's marker stays).
+  f.h.query("INSERT INTO versions (package_id, version, version_normalized, stability, is_dev, reference, composer_json, "
+            "release_time, created_at) SELECT id, '2.0.0', '2.0.0.0', 'stable', 0, 'abc', '{}', 0, 0 FROM packages "
+            "WHERE name = 'acme/one'");
+  f.c.now_ms = t0 + 10'001;
+  reply again = f.c.call("GET", "/packages.json", basic(f.token));
+  CHECK(again.status == 200);
+  CHECK(again.body == first.body);
+  CHECK(std::count(again.ops.begin(), again.ops.end(), "d1.batch") == 0);  // not the names and sources again
+  CHECK(std::count(again.ops.begin(), again.ops.end(), "d1.all") == 1);    // the marker
+  reply later = f.c.call("GET", "/packages.json", basic(licensed));
+  CHECK(later.status == 200);
+  CHECK(later.body_json()["available-packages"].dump() == R"(["acme/one"])");
+}
+
 TEST_CASE("packages.json: each token scope gets its own list from the same warm catalog", "[composer][hot_cache][native]") {
   fixture f;
   REQUIRE(f.upload("other/pkg", "1.0.0").status == 201);
@@ -129,6 +157,66 @@ TEST_CASE("p2 bodies as served: per origin, and a new version replaces them", "[
   reply head = f.c.call("HEAD", "/p2/acme/one.json", basic(f.token));
   CHECK(head.status == 200);
   CHECK(head.body.empty());
+}
+
+TEST_CASE("p2 documents past 10 s: one read of the documents' marker revalidates them all, a change elsewhere does not",
+          "[composer][hot_cache][native]") {
+  fixture f;
+  REQUIRE(f.upload("acme/two", "1.0.0").status == 201);
+  reply one = f.c.call("GET", "/p2/acme/one.json", basic(f.token));
+  reply two = f.c.call("GET", "/p2/acme/two.json", basic(f.token));
+  REQUIRE(one.status == 200);
+  REQUIRE(two.status == 200);
+  f.c.now_ms = t0 + 10'001;  // both documents (and the token) past the cache's 10 s
+
+  SECTION("nothing changed: the first request reads the marker (with its row), the second reads nothing") {
+    reply again = f.c.call("GET", "/p2/acme/one.json", basic(f.token));
+    CHECK(again.status == 200);
+    CHECK(again.body == one.body);
+    CHECK(std::count(again.ops.begin(), again.ops.end(), "d1.batch") == 1);
+    reply other = f.c.call("GET", "/p2/acme/two.json", basic(f.token));
+    CHECK(other.status == 200);
+    CHECK(other.body == two.body);
+    CHECK(other.ops.empty());
+    // And it lasts 10 s from that read, no longer.
+    f.c.now_ms = t0 + 20'002;
+    CHECK_FALSE(f.c.call("GET", "/p2/acme/two.json", basic(f.token)).ops.empty());
+  }
+  SECTION("a document changed by another isolate (direct SQL): read again, even though another read confirmed first") {
+    f.h.query("UPDATE metadata_documents SET last_modified = 'Fri, 02 Jan 2026 00:00:00 GMT' WHERE key = 'p2/acme/two.json'");
+    REQUIRE(f.c.call("GET", "/p2/acme/one.json", basic(f.token)).status == 200);  // reads the moved marker
+    reply other = f.c.call("GET", "/p2/acme/two.json", basic(f.token));
+    CHECK(other.status == 200);
+    CHECK(other.header("last-modified") == "Fri, 02 Jan 2026 00:00:00 GMT");
+    CHECK(std::count(other.ops.begin(), other.ops.end(), "d1.batch") == 1);
+  }
+  SECTION("a document deleted by another isolate: a 404 after the next read, not the cached copy") {
+    f.h.query("DELETE FROM packages WHERE name = 'acme/two'");  // its documents go by ON DELETE CASCADE
+    CHECK(f.c.call("GET", "/p2/acme/two.json", basic(f.token)).status == 404);
+  }
+}
+
+TEST_CASE("confirm_documents: the latest read wins, an older one that completes later does not", "[hot_cache]") {
+  namespace hc = storage::hot_cache;
+  hc::clear();
+  auto doc = std::make_shared<const storage::stored_document>(storage::stored_document{"{}", "", "Thu, 01 Jan 2026 00:00:00 GMT"});
+  hc::put_document("p2/a/b.json", doc, 1'000, 5);
+  hc::put_document("p2/a/unknown.json", doc, 1'000, 0);  // read before migration 0008: never revalidated
+  const std::int64_t later = 1'000 + hc::ttl_ms + 1;
+  CHECK(hc::document("p2/a/b.json", later) == nullptr);
+  hc::confirm_documents(5, later);
+  CHECK(hc::document("p2/a/b.json", later) != nullptr);
+  CHECK(hc::document("p2/a/unknown.json", later) == nullptr);
+  hc::confirm_documents(0, later + 1);  // a database without the marker confirms nothing
+  CHECK(hc::document("p2/a/b.json", later + 1) != nullptr);
+  hc::confirm_documents(4, later - 1);  // started earlier, completed now: ignored
+  CHECK(hc::document("p2/a/b.json", later + 1) != nullptr);
+  hc::confirm_documents(6, later + 2);  // a document changed since
+  CHECK(hc::document("p2/a/b.json", later + 2) == nullptr);
+  hc::confirm_documents(5, later + 3);  // not possible from one database (markers only grow), but still the latest read
+  CHECK(hc::document("p2/a/b.json", later + 3) != nullptr);
+  CHECK(hc::document("p2/a/b.json", later + 3 + hc::ttl_ms + 1) == nullptr);
+  hc::clear();
 }
 
 TEST_CASE("dist: a warm download reads no D1 row; a version deleted elsewhere is a 404 within 10 s", "[composer][hot_cache][native]") {

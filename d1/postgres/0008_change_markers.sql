@@ -1,5 +1,7 @@
--- PostgreSQL twin of d1/migrations/0008_listing_changes.sql: the same marker, moved by the same writes.
+-- PostgreSQL twin of d1/migrations/0008_change_markers.sql: the same markers, moved by the same writes.
 INSERT INTO pb_meta (key, value) VALUES ('listing_changed_ms', CAST(CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT) AS TEXT))
+  ON CONFLICT (key) DO NOTHING;
+INSERT INTO pb_meta (key, value) VALUES ('documents_changed_ms', CAST(CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT) AS TEXT))
   ON CONFLICT (key) DO NOTHING;
 
 CREATE FUNCTION pb_listing_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -16,5 +18,17 @@ CREATE TRIGGER listing_package_renamed AFTER UPDATE OF name ON packages FOR EACH
 CREATE TRIGGER listing_source_added AFTER INSERT ON sources FOR EACH ROW EXECUTE FUNCTION pb_listing_changed();
 CREATE TRIGGER listing_source_removed AFTER DELETE ON sources FOR EACH ROW EXECUTE FUNCTION pb_listing_changed();
 CREATE TRIGGER listing_source_changed AFTER UPDATE OF type, include_patterns, enabled ON sources FOR EACH ROW EXECUTE FUNCTION pb_listing_changed();
+
+CREATE FUNCTION pb_documents_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE pb_meta SET value = CAST(GREATEST(CAST(value AS BIGINT) + 1, CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)) AS TEXT)
+    WHERE key = 'documents_changed_ms';
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER documents_added AFTER INSERT ON metadata_documents FOR EACH ROW EXECUTE FUNCTION pb_documents_changed();
+CREATE TRIGGER documents_changed AFTER UPDATE ON metadata_documents FOR EACH ROW EXECUTE FUNCTION pb_documents_changed();
+CREATE TRIGGER documents_removed AFTER DELETE ON metadata_documents FOR EACH ROW EXECUTE FUNCTION pb_documents_changed();
 
 UPDATE pb_meta SET value = '8' WHERE key = 'schema_version';
