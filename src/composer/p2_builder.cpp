@@ -1,7 +1,6 @@
 #include "composer/p2_builder.h"
 
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,7 +40,7 @@ static_assert(text_keys[autoload] == passed_through_keys[0] && text_keys[extra] 
 
 bool same_text(const std::optional<sv>& a, const std::optional<sv>& b) {
   if (!a || !b) return !a && !b;
-  return a->size() == b->size() && std::memcmp(a->data(), b->data(), a->size()) == 0;  // lengths first
+  return detail::same_bytes(*a, *b);  // lengths first
 }
 
 // Appends members [first, end) of `from` to `e` (they are contiguous in its text), with their trees.
