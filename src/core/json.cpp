@@ -232,7 +232,7 @@ result<simdjson::dom::element> parse_dom(std::string_view text, std::optional<si
   if (blank.empty()) {
     copy.assign(text);
   } else {  // the text with each blanked value as 0 (parse_view), copied piece by piece in place
-    copy.resize(text.size());
+    copy.resize(text.size() + blank.size());  // room for a 0 even in place of an empty view
     char* to = copy.data();
     const char* at = text.data();
     for (std::string_view b : blank) {

@@ -188,4 +188,10 @@ TEST_CASE("parse_view with blanked values reads them as 0 and the rest as it is"
   REQUIRE(b2[0] == "[1,2]");
   CHECK(!parse_view(broken, b1));
   CHECK(!parse_view(trailing, b2));
+  // An empty view (no value: outside the contract) still gets its 0, the text after it whole.
+  const std::string gap = R"({"a":})";
+  const std::string_view b3[] = {std::string_view(gap).substr(5, 0)};
+  auto filled = parse_view(gap, b3);
+  REQUIRE(filled);
+  CHECK(filled->tree().dump() == R"({"a":0})");
 }
