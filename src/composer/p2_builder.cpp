@@ -1,7 +1,6 @@
 #include "composer/p2_builder.h"
 
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,7 +40,7 @@ static_assert(text_keys[autoload] == passed_through_keys[0] && text_keys[extra] 
 
 bool same_text(const std::optional<sv>& a, const std::optional<sv>& b) {
   if (!a || !b) return !a && !b;
-  return a->size() == b->size() && std::memcmp(a->data(), b->data(), a->size()) == 0;  // lengths first
+  return detail::same_bytes(*a, *b);  // lengths first
 }
 
 // Appends members [first, end) of `from` to `e` (they are contiguous in its text), with their trees.
@@ -68,7 +67,11 @@ void copy_members(encoded_entry& e, const encoded_entry& from, std::uint32_t fir
 class memo_use {
  public:
   memo_use(entry_memo* memo, const member_texts& texts, bool known, sv name) : memo_(memo), texts_(texts), known_(known) {
-    if (memo_) reuse_ = known_ && memo_->known && memo_->name == name;
+    // The same answer the caller had before the parse (copied_keys): it may have blanked these values.
+    if (memo_ && known_)
+      copies_ = memo_->planned_texts == &texts && memo_->planned_name == name ? memo_->planned_keys
+                                                                              : copied_keys(*memo_, texts, name);
+    if (memo_) memo_->planned_texts = nullptr;
   }
   // Writes key k's members: the previous entry's when its text is the previous version's and what its
   // rule wrote then may be reused, else what `rule` writes (it answers whether that may be reused). One
@@ -80,9 +83,8 @@ class memo_use {
     wrote(k, e, first, reusable);
   }
   bool copied(key k, encoded_entry& e) {
-    if (!memo_ || !reuse_) return false;
+    if (!(copies_ >> k & 1u)) return false;
     const entry_memo::span& s = memo_->spans[k];
-    if (!s.reusable || !same_text(memo_->texts[k], texts_.at[k])) return false;
     copy_members(e, memo_->entries[memo_->current ^ 1u], s.first, s.end);
     return true;
   }
@@ -100,13 +102,26 @@ class memo_use {
  private:
   entry_memo* memo_;
   const member_texts& texts_;
-  bool known_, reuse_ = false;
+  bool known_;
+  unsigned copies_ = 0;  // copied_keys
 };
 
 // version_entry into `e`; with a memo, `e` is its current entry.
 void write_entry(json_view cj, const member_texts& texts, const version_fields& f, encoded_entry& e, entry_memo* memo);
 
 }  // namespace
+
+unsigned copied_keys(entry_memo& memo, const member_texts& texts, sv name) {
+  unsigned keys = 0;
+  // Only after a version whose texts were scanned and which parsed, under the same name (self links).
+  if (texts.scanned && memo.known && memo.name == name)
+    for (std::size_t k = 0; k < std::size(text_keys); ++k)
+      if (memo.spans[k].reusable && same_text(memo.texts[k], texts.at[k])) keys |= 1u << k;
+  memo.planned_texts = &texts;
+  memo.planned_name = name;
+  memo.planned_keys = keys;
+  return keys;
+}
 
 json encoded_entry::tree() const {
   json_object o;

@@ -102,11 +102,20 @@ struct entry_memo {
   std::string name;    // the package name it was written for
   std::array<std::optional<std::string_view>, std::size(text_keys)> texts{};
   std::array<span, std::size(text_keys)> spans{};
+  // copied_keys' last answer, which version_entry takes for the same texts (object) and name.
+  const void* planned_texts = nullptr;
+  std::string_view planned_name;
+  unsigned planned_keys = 0;
 };
 // version_entry into one of the memo's entries (which it returns), copying the members whose text is
 // the previous version's.
 const encoded_entry& version_entry(json_view composer_json, const member_texts& texts, const version_fields& f,
                                    entry_memo& memo);
+// The keys (bit k for text_keys[k]) whose members the next version_entry copies for a version of
+// these texts and that name, if its composer.json parses (else none): their rules do not read the
+// composer.json then, so the caller may parse it with those values blanked (parse_view's `blank`).
+// Kept in the memo: version_entry with the same `texts` object and name compares no text again.
+unsigned copied_keys(entry_memo& memo, const member_texts& texts, std::string_view name);
 
 // Whether a normalized version is a dev branch (VersionParser::parseStability(...) === 'dev' for the
 // normalized forms: "dev-*" or "*-dev", ignoring a "#ref" suffix). Such versions go to <name>~dev.json.

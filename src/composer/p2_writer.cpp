@@ -225,7 +225,7 @@ struct encoded_value {
 
 bool encoded_identical(const encoded_value& a, const encoded_value& b) {
   if (a.tree || b.tree) return a.tree && b.tree && php_identical(*a.tree, *b.tree);
-  return a.text == b.text;
+  return detail::same_bytes(a.text, b.text);
 }
 bool encoded_null(const encoded_value& v) { return v.text == "null"; }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/json_scan.h"
 #include "core/json_view.h"
@@ -215,7 +216,7 @@ namespace {
 // simdjson's DOM of `text`, valid until the next call (both parsers' buffers are reused), or parse_json's
 // error for it.
 result<simdjson::dom::element> parse_dom(std::string_view text, std::optional<simdjson::dom::parser>& own,
-                                         std::string& own_copy) {
+                                         std::string& own_copy, std::span<const std::string_view> blank = {}) {
   // simdjson's DOM parser holds about 14 bytes per byte of input (tape, strings, structural indexes):
   // small documents share one parser per thread (per isolate in wasm; the native server parses on its
   // event loop and, rarely, on its blocking-work threads) that keeps its buffers; a large one gets its
@@ -228,7 +229,23 @@ result<simdjson::dom::element> parse_dom(std::string_view text, std::optional<si
   static std::string shared_copy;
   std::string& copy = text.size() <= shared_parser_bytes ? shared_copy : own_copy;
   copy.reserve(text.size() + simdjson::SIMDJSON_PADDING);
-  copy.assign(text);
+  if (blank.empty()) {
+    copy.assign(text);
+  } else {  // the text with each blanked value as 0 (parse_view), copied piece by piece in place
+    copy.resize(text.size() + blank.size());  // room for a 0 even in place of an empty view
+    char* to = copy.data();
+    const char* at = text.data();
+    for (std::string_view b : blank) {
+      const auto n = static_cast<std::size_t>(b.data() - at);
+      std::memcpy(to, at, n);
+      to += n;
+      *to++ = '0';
+      at = b.data() + b.size();
+    }
+    const auto n = static_cast<std::size_t>(text.data() + text.size() - at);
+    std::memcpy(to, at, n);
+    copy.resize(static_cast<std::size_t>(to + n - copy.data()));
+  }
   simdjson::dom::element root;
   auto err = parser.parse(simdjson::padded_string_view(copy.data(), copy.size(), copy.capacity())).get(root);
   if (err) {
@@ -269,15 +286,19 @@ result<std::monostate> check_json(std::string_view text) {
   return std::monostate{};
 }
 
-result<json_view> parse_view(std::string_view text) {
+result<json_view> parse_view(std::string_view text) { return parse_view(text, {}); }
+
+result<json_view> parse_view(std::string_view text, std::span<const std::string_view> blank) {
   // A large text's parser outlives the call (the view points into it) until the next parse_view.
   static thread_local std::optional<simdjson::dom::parser> own;
   static thread_local std::string own_copy;
   own.reset();
   std::string().swap(own_copy);
-  if (text.size() > 2 * max_json_values)  // may hold too many values: parse_json counts them (rare)
+  if (text.size() > 2 * max_json_values) {  // may hold too many values: parse_json counts them (rare)
     if (auto checked = check_json(text); !checked) return std::move(checked).err();
-  auto root = parse_dom(text, own, own_copy);
+    blank = {};  // the whole text then, so the value limit is the text's
+  }
+  auto root = parse_dom(text, own, own_copy, blank);
   if (!root) return std::move(root).err();
   return json_view(*root);
 }

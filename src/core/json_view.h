@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,5 +86,10 @@ class json_view {
 
 // parse_json's verdict for `text`, as a view instead of a tree (same errors, same value limit).
 result<json_view> parse_view(std::string_view text);
+// parse_view of `text` with each of `blank` (values in it, as views into it, in text order, not
+// overlapping) read as 0: less to parse when the caller will not read them. Each must be a whole
+// JSON value (e.g. the same bytes as a value of a text that parsed); then the text parses exactly when
+// `text` does (a valid value stands for a valid value), though an error may read differently.
+result<json_view> parse_view(std::string_view text, std::span<const std::string_view> blank);
 
 }  // namespace pb

@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <iterator>
+#include <span>
 
 #include "auth/credentials.h"
 #include "bindings/effects.h"
@@ -421,11 +422,26 @@ std::optional<composer::p2_documents> write_documents(std::string_view package, 
   composer::entry_memo memo;
   for (std::size_t i : dump_order(rows, hints)) {
     const version_row& v = rows[i];
-    const json_view cj = composer_json_view(v);
+    const composer::version_fields f = version_fields_of(package, v);
+    // The members the memo will copy are parsed as 0: their rules do not read them, and each text is
+    // the previous version's, which parsed (so this row parses exactly when its whole text does). Not
+    // "extra": the hints below read it.
+    std::array<std::string_view, std::size(composer::text_keys)> blank;
+    std::size_t n = 0;
+    const unsigned copied = composer::copied_keys(memo, texts[i], f.name) & ~(1u << 1);  // text_keys[1]: "extra"
+    for (std::size_t k = 0; k < blank.size(); ++k) {
+      if (!(copied >> k & 1u) || !texts[i].at[k]) continue;
+      const std::string_view b = *texts[i].at[k];
+      std::size_t at = n++;  // in text order
+      for (; at > 0 && blank[at - 1].data() > b.data(); --at) blank[at] = blank[at - 1];
+      blank[at] = b;
+    }
+    auto parsed = parse_view(v.composer_json, std::span(blank.data(), n));
+    const json_view cj = parsed ? *parsed : json_view();
     if (!same_hints(hints_of(v, cj), hints[i])) return std::nullopt;
     // Members the rules pass through are copied from the row's text when canonical (a text that did not
     // parse has no members).
-    writer.add(composer::version_entry(cj, cj.present() ? texts[i] : composer::member_texts{}, version_fields_of(package, v), memo));
+    writer.add(composer::version_entry(cj, cj.present() ? texts[i] : composer::member_texts{}, f, memo));
   }
   return std::move(writer).finish();
 }

@@ -9,6 +9,7 @@
 
 #include "composer/minifier.h"
 #include "composer/p2_builder.h"
+#include "composer/p2_encode.h"
 #include "composer/packagist_rules.h"
 #include "core/json.h"
 #include "core/json_scan.h"
@@ -276,6 +277,30 @@ TEST_CASE("packagist_json_encode escapes a byte wherever it stands in a string",
         INFO("length " << len << " at " << at << " special " << static_cast<int>(static_cast<unsigned char>(special[0])));
         REQUIRE(packagist_json_encode(json(s)) == expected(s));
       }
+    }
+  }
+}
+
+TEST_CASE("same_bytes: one differing byte anywhere, at any alignment, makes texts differ", "[p2]") {
+  // The memo and the writer compare members' texts with it, eight bytes, then four, then one at a
+  // time: a byte changed at every offset of texts around those sizes, each text at every start in its
+  // buffer (unaligned loads), against string_view's ==.
+  const std::string base = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  for (std::size_t len = 0; len <= 40; ++len) {
+    for (std::size_t shift = 0; shift < 8; ++shift) {
+      const std::string a = std::string(shift, '.') + base.substr(0, len);
+      const std::string_view av = std::string_view(a).substr(shift);
+      const std::string same(base.substr(0, len));
+      INFO("length " << len << " shift " << shift);
+      REQUIRE(detail::same_bytes(av, same));
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string b = same;
+        b[at] = static_cast<char>(b[at] ^ 0x20);
+        INFO("at " << at);
+        REQUIRE(!detail::same_bytes(av, b));
+        REQUIRE(!detail::same_bytes(b, av));
+      }
+      if (len) REQUIRE(!detail::same_bytes(av, av.substr(0, len - 1)));  // a prefix is not the text
     }
   }
 }

@@ -2,6 +2,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include "core/json.h"
+#include "core/json_view.h"
 #include "simdjson.h"
 
 using namespace pb;
@@ -156,4 +157,41 @@ TEST_CASE("simdjson is built without document streams (parse_many)", "[json]") {
   int64_t a = 0;
   CHECK(e["a"].get(a) == simdjson::SUCCESS);
   CHECK(a == 1);
+}
+
+TEST_CASE("parse_view with blanked values reads them as 0 and the rest as it is", "[json]") {
+  // The rebuild parses a row with the members its memo copies blanked (storage/packages.cpp): the
+  // text is copied with each blanked value as 0, at the start, in the middle, next to each other, at
+  // the end; the verdict is the whole text's when each blanked span is a valid value.
+  const std::string text = R"({"a":{"x":[1,2,{"y":"z"}]},"b":"keep \u00e9","c":[true],"d":null,"e":{"f":1.5}})";
+  const std::string_view t(text);
+  const auto value = [&](std::string_view v) { return t.substr(t.find(v), v.size()); };
+  const std::string_view a = value(R"({"x":[1,2,{"y":"z"}]})"), c = value("[true]"), d = value("null"),
+                         e = value(R"({"f":1.5})");
+  {
+    const std::string_view blank[] = {a, c, d, e};
+    auto v = parse_view(text, blank);
+    REQUIRE(v);
+    CHECK(v->tree().dump() == R"({"a":0,"b":"keep é","c":0,"d":0,"e":0})");
+  }
+  {
+    const std::string_view blank[] = {c};
+    auto v = parse_view(text, blank);
+    REQUIRE(v);
+    CHECK(v->tree().dump() == R"({"a":{"x":[1,2,{"y":"z"}]},"b":"keep é","c":0,"d":null,"e":{"f":1.5}})");
+  }
+  CHECK(parse_view(text, {})->tree().dump() == parse_json(text)->dump());
+  // A text broken outside the blanked values stays broken; trailing bytes are kept.
+  const std::string broken = R"({"a":[1,2],"b":tru})", trailing = R"({"a":[1,2]} x)";
+  const std::string_view b1[] = {std::string_view(broken).substr(5, 5)}, b2[] = {std::string_view(trailing).substr(5, 5)};
+  REQUIRE(b1[0] == "[1,2]");
+  REQUIRE(b2[0] == "[1,2]");
+  CHECK(!parse_view(broken, b1));
+  CHECK(!parse_view(trailing, b2));
+  // An empty view (no value: outside the contract) still gets its 0, the text after it whole.
+  const std::string gap = R"({"a":})";
+  const std::string_view b3[] = {std::string_view(gap).substr(5, 0)};
+  auto filled = parse_view(gap, b3);
+  REQUIRE(filled);
+  CHECK(filled->tree().dump() == R"({"a":0})");
 }

@@ -323,6 +323,48 @@ TEST_CASE("build_documents: the dump order's hints read without a tree are what 
   }
 }
 
+TEST_CASE("build_documents: members the memo copies are parsed blanked only when it copies them", "[p2_reader]") {
+  // write_documents parses a row with the values of the members its entry_memo will copy read as 0
+  // (their text is the previous version's, which parsed). Neighbours in dump order (newest first) on
+  // each side of that: the same texts; one byte changed at the same length; a suggest written with the
+  // version ("self.version": not copied); a row that does not parse, and one with bytes after its
+  // object, both after and before rows with the same texts; members in another order than text_keys
+  // (the blanked spans are sorted); duplicate keys; an extra with this version's branch alias.
+  const std::string req = R"("require":{"php":">=8.1","x/y":"^1.2"})", req2 = R"("require":{"php":">=8.1","x/y":"^1.3"})";
+  const std::string rest = R"("keywords":["a","b"],"authors":[{"name":"Ann"}],"autoload":{"psr-4":{"A\\":"src/"}})";
+  const std::vector<std::string> texts = {
+      "{" + req + "," + rest + R"(,"suggest":{"s/t":"why"},"require-dev":{"q/r":"1"}})",
+      "{" + req + "," + rest + R"(,"suggest":{"s/t":"why"},"require-dev":{"q/r":"1"}})",
+      "{" + req2 + "," + rest + R"(,"suggest":{"s/t":"why"},"require-dev":{"q/r":"1"}})",
+      "{" + rest + "," + req2 + R"(,"require-dev":{"q/r":"1"},"suggest":{"s/t":"self.version"}})",
+      "{" + rest + "," + req2 + R"(,"require-dev":{"q/r":"1"},"suggest":{"s/t":"self.version"}})",
+      "{" + rest + "," + req2 + R"(,"require-dev":{"q/r":"1"},"x":tru})",
+      "{" + rest + "," + req2 + R"(,"require-dev":{"q/r":"1"}})",
+      "{" + rest + "," + req2 + R"(,"require-dev":{"q/r":"1"}} x)",
+      "{" + rest + "," + req2 + R"(,"require-dev":{"q/r":"1"}})",
+      "{" + rest + "," + req2 + R"(,"require-dev":{"q/r":"1"},"require":{"z/z":"1"}})",
+      "{" + rest + "," + req2 + R"(,"require-dev":{"q/r":"1"},"require":{"z/z":"1"}})",
+      "{" + rest + "," + req2 + R"(,"extra":{"branch-alias":{"1.0.1.0":"1.x-dev"}}})",
+      "{" + rest + "," + req2 + R"(,"extra":{"branch-alias":{"1.0.1.0":"1.x-dev"}}})",
+      "{" + rest + "," + req2 + R"(,"keywords":["c"]})",
+  };
+  std::vector<storage::version_row> rows;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    storage::version_row r;
+    r.version = "1.0." + std::to_string(texts.size() - i);  // the first text is the newest
+    r.version_normalized = r.version + ".0";
+    r.reference = "abc" + std::to_string(i);
+    r.dist_type = "zip";
+    r.composer_json = texts[i];
+    rows.push_back(r);
+  }
+  const auto want = reference::build_documents("acme/pkg", rows);
+  const auto got = storage::build_documents("acme/pkg", rows);
+  CHECK(got.tagged == want.tagged);
+  CHECK(got.dev == want.dev);
+  CHECK(got.tagged.find(R"("suggest":{"s/t":"1.0.10"})") != std::string::npos);  // the rule ran again
+}
+
 TEST_CASE("mirror rewrite: a document of more values than one tree may hold is read", "[p2_reader]") {
   // The old path parsed the whole document into one tree and refused more than max_json_values values
   // (this document has 600,000); the reader holds one version at a time, so it reads it.
