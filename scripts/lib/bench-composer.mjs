@@ -261,8 +261,16 @@ async function main(argv) {
       return { status: r.status, body: Buffer.from(await r.arrayBuffer()), headers: r.headers };
     };
     const files = new Map(); // path -> { bytes, text (origin to replace) }
-    const pj = await get("/packages.json");
+    // /packages.json is dated (Last-Modified, so composer update revalidates it) once its last change is
+    // a few seconds old and the broker has read it since (docs/ARCHITECTURE.md, "/packages.json's date"):
+    // wait for that, bounded, as a repository whose package list changed a minute ago would be.
+    let pj = await get("/packages.json");
+    for (let i = 0; i < 60 && pj.status === 200 && !pj.headers.get("last-modified"); i += 1) {
+      await new Promise((done) => setTimeout(done, 500));
+      pj = await get("/packages.json");
+    }
     if (pj.status !== 200) throw new Error(`GET /packages.json: HTTP ${pj.status} ${pj.body.toString().slice(0, 300)}`);
+    if (!pj.headers.get("last-modified")) throw new Error("GET /packages.json: no Last-Modified 30 s after the uploads");
     files.set("/packages.json", { bytes: pj.body, text: true });
     const p2Files = [];
     for (const name of tree.names)
