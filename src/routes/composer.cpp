@@ -197,7 +197,8 @@ bool sees_whole_listing(const storage::token_record& t) {
 
 // /packages.json's answer from a rendered body: 304 when the listing is dated for this token and the
 // client's copy is as new; else the body. The head (content-type, cache-control, last-modified) is the
-// same for every answer with this body (one head id in the finish document; the rate headers follow).
+// same for every answer with this body while the catalog's date stands (head ids follow the head's
+// bytes, so a date given later is a new head; the rate headers follow).
 http::response listing_answer(const request_context& ctx, const storage::hot_cache::catalog& c, const listing_body& b,
                               const storage::token_record& t) {
   http::response r;
