@@ -1,7 +1,8 @@
 // Packages, versions and their prebuilt p2 documents over D1 effects. Adding a version is one D1 batch
 // (package row, version row, revision bump), and the p2 documents are rebuilt from a consistent read of
 // the package and stored only if no newer revision was stored meanwhile, so a served document always
-// describes a complete set of versions.
+// describes a complete set of versions. The serving reads live in packages_read.cpp, the writes and
+// rebuilds in packages.cpp, a version spliced into stored documents in packages_splice.cpp.
 #pragma once
 
 #include <cstdint>
