@@ -303,7 +303,8 @@ std::optional<http::response> p2_document_warm(request_context& ctx) {
   if (!target) return std::nullopt;
   auto token = auth::cached_client(ctx.req.header_list, ctx.now_ms);
   if (!token || !auth::may_see(*token, target->name) || storage::needs_touch(*token, ctx.now_ms)) return std::nullopt;
-  auto entry = storage::hot_cache::document(target->key, ctx.now_ms);
+  // A miss is counted by the long path's lookup, which follows (storage::load_document).
+  auto entry = storage::hot_cache::document(target->key, ctx.now_ms, false);
   if (!entry) return std::nullopt;
   // Over its rate limit: the handler answers the 429 (and audits it); a denial was not counted.
   if (!admit(ctx, *token).allowed) return std::nullopt;

@@ -138,7 +138,7 @@ documents_confirmation& confirmed() {
 bool within_ttl(std::int64_t since_ms, std::int64_t now_ms) { return now_ms >= since_ms && now_ms - since_ms <= ttl_ms; }
 }  // namespace
 
-std::shared_ptr<document_entry> document(std::string_view key, std::int64_t now_ms) {
+std::shared_ptr<document_entry> document(std::string_view key, std::int64_t now_ms, bool count_miss) {
   // Not ttl_map::get: an entry past ttl_ms stays (within the byte budget) while a confirmation may
   // still show it current.
   auto& m = documents().map;
@@ -149,7 +149,8 @@ std::shared_ptr<document_entry> document(std::string_view key, std::int64_t now_
     current = within_ttl(it->second.stored_at, now_ms) ||
               (it->second.value->marker != 0 && it->second.value->marker == c.marker && within_ttl(c.read_at, now_ms));
   }
-  ++(current ? stat().document_hits : stat().document_misses);
+  if (current) ++stat().document_hits;
+  else if (count_miss) ++stat().document_misses;
   return current ? it->second.value : nullptr;
 }
 

@@ -53,7 +53,9 @@ struct document_entry {
 };
 // The entry while it is current: read under ttl_ms ago, or read under the documents' marker that the
 // latest confirm_documents() saw under ttl_ms ago (no document has changed since it was read).
-std::shared_ptr<document_entry> document(std::string_view key, std::int64_t now_ms);
+// Counted in stats() as a hit or a miss; with `count_miss` false a miss is not counted, for a caller that
+// looks again after revalidating (that second lookup counts the request once, as a hit or a miss).
+std::shared_ptr<document_entry> document(std::string_view key, std::int64_t now_ms, bool count_miss = true);
 // Caches d, read under marker (0: unknown), under key; returns its entry (not kept when the document
 // alone is over the byte budget).
 std::shared_ptr<document_entry> put_document(const std::string& key, std::shared_ptr<const stored_document> d,

@@ -77,7 +77,8 @@ task<result<listing_inputs>> load_listing_inputs() {
 }
 
 task<result<document_ref>> load_document(std::string key, std::int64_t now_ms) {
-  if (auto hot = hot_cache::document(key, now_ms)) co_return document_ref{hot->doc, true, hot};
+  // A miss is counted by the lookup after the marker read (one request, one count).
+  if (auto hot = hot_cache::document(key, now_ms, false)) co_return document_ref{hot->doc, true, hot};
   // The documents' marker first, so it is never newer than the row read with it; one round trip.
   auto read = co_await fx::d1_batch({{"SELECT value FROM pb_meta WHERE key = 'documents_changed_ms'", {}},
                                      {"SELECT body, blob_key, last_modified FROM metadata_documents WHERE key = ?", {json(key)}}});

@@ -170,10 +170,15 @@ TEST_CASE("p2 documents past 10 s: one read of the documents' marker revalidates
   f.c.now_ms = t0 + 10'001;  // both documents (and the token) past the cache's 10 s
 
   SECTION("nothing changed: the first request reads the marker (with its row), the second reads nothing") {
+    const auto before = storage::hot_cache::stats();
     reply again = f.c.call("GET", "/p2/acme/one.json", basic(f.token));
     CHECK(again.status == 200);
     CHECK(again.body == one.body);
     CHECK(std::count(again.ops.begin(), again.ops.end(), "d1.batch") == 1);
+    // Served from the cached copy after the marker read: one request, counted once, as a hit.
+    const auto after = storage::hot_cache::stats();
+    CHECK(after.document_hits == before.document_hits + 1);
+    CHECK(after.document_misses == before.document_misses);
     reply other = f.c.call("GET", "/p2/acme/two.json", basic(f.token));
     CHECK(other.status == 200);
     CHECK(other.body == two.body);
@@ -185,14 +190,24 @@ TEST_CASE("p2 documents past 10 s: one read of the documents' marker revalidates
   SECTION("a document changed by another isolate (direct SQL): read again, even though another read confirmed first") {
     f.h.query("UPDATE metadata_documents SET last_modified = 'Fri, 02 Jan 2026 00:00:00 GMT' WHERE key = 'p2/acme/two.json'");
     REQUIRE(f.c.call("GET", "/p2/acme/one.json", basic(f.token)).status == 200);  // reads the moved marker
+    const auto before = storage::hot_cache::stats();
     reply other = f.c.call("GET", "/p2/acme/two.json", basic(f.token));
     CHECK(other.status == 200);
+    // The token is warm again, so the warm path looked too, and then the long path twice: one miss.
+    const auto after = storage::hot_cache::stats();
+    CHECK(after.document_misses == before.document_misses + 1);
+    CHECK(after.document_hits == before.document_hits);
     CHECK(other.header("last-modified") == "Fri, 02 Jan 2026 00:00:00 GMT");
     CHECK(std::count(other.ops.begin(), other.ops.end(), "d1.batch") == 1);
   }
   SECTION("a document deleted by another isolate: a 404 after the next read, not the cached copy") {
     f.h.query("DELETE FROM packages WHERE name = 'acme/two'");  // its documents go by ON DELETE CASCADE
+    const auto before = storage::hot_cache::stats();
     CHECK(f.c.call("GET", "/p2/acme/two.json", basic(f.token)).status == 404);
+    // The warm path's lookup and the long path's two: one miss for the one request.
+    const auto after = storage::hot_cache::stats();
+    CHECK(after.document_misses == before.document_misses + 1);
+    CHECK(after.document_hits == before.document_hits);
   }
 }
 
