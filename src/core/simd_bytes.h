@@ -1,9 +1,11 @@
-// Byte masks of 64-byte blocks: which bytes of a block equal a given byte, as bits of a uint64_t (bit i:
-// byte i). For the JSON scanner's block loop (core/json_scan.h). Written over clang's generic vectors so
+// Byte masks of 16- and 64-byte blocks: which bytes of a block equal a given byte, as bits (bit i: byte i).
+// For the JSON scanner's block loop (core/json_scan.h) and simdjson's fallback kernel, the one it runs in
+// wasm (its string loops, patched in CMakeLists.txt). Written over clang's generic vectors so
 // that one source is SIMD128 in the Worker's wasm (-msimd128) and SSE2 in the native and sanitizer builds,
 // which then test the code the Worker runs; only the vector-to-bits step differs per target.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -37,6 +39,20 @@ inline std::uint32_t bits16(bytes16 lanes) {
   for (int i = 0; i < 16; ++i) m |= static_cast<std::uint32_t>(lanes[i] < 0) << i;
   return m;
 #endif
+}
+
+// The first position at or after i (of n bytes at p) whose byte is not printable ASCII other than '"' and
+// '\\' (a control byte, a byte >= 0x80, a quote or a backslash), checked sixteen at a time while sixteen
+// remain; else the first of the last fifteen (or i, if later). simdjson's fallback stage 1 skips string
+// bytes with it (CMakeLists.txt): its byte loop does nothing for the bytes it skips.
+inline std::size_t plain_ascii_end(const char* p, std::size_t i, std::size_t n) {
+  for (; i + 16 <= n; i += 16) {
+    const bytes16 v = load16(p + i);
+    // Signed lanes: bytes >= 0x80 are negative, so "< 0x20" holds for them and for the controls.
+    const std::uint32_t other = bits16((v == splat('"')) | (v == splat('\\')) | (v < splat(0x20)));
+    if (other) return i + static_cast<std::size_t>(__builtin_ctz(other));
+  }
+  return i;
 }
 
 // The masks the scanner's block loop reads from the 64 bytes at p (all readable).
