@@ -109,19 +109,28 @@ class basic_minifier {
     if (!last_known_truthy_) {
       last_known_ = current;
       last_known_truthy_ = truthy;
+      known_distinct_ = distinct(last_known_);
       step_.whole = true;
       return step_;
     }
     step_.whole = false;
-    if constexpr (views) touched_.assign(last_known_.size(), 0);
+    touched_.assign(last_known_.size(), 0);
+    // Consecutive versions mostly list the same keys in the same order, so each search starts after the
+    // last one found (`hint`): one compare instead of half the list. Only over a list whose keys are
+    // distinct, where the match found is the only one, so the first one as find() gives. last_known_
+    // stays distinct (a key is appended only when absent); current is when no member of last_known_ is
+    // met twice below.
+    bool current_distinct = known_distinct_;
+    std::size_t hint = 0;
     // add any changes from the previous version
     for (const auto& member : current) {
       const auto& [key, val] = member;
-      auto* known = find(last_known_, key);
+      auto* known = known_distinct_ ? find_from(last_known_, key, hint) : find(last_known_, key);
       if (!known) {
         step_.diff.emplace_back(key, &val);
         last_known_.emplace_back(key, val);
-        if constexpr (views) touched_.push_back(1);
+        touched_.push_back(1);
+        hint = last_known_.size();
       } else {
         if (is_null_(known->second) || !identical_(known->second, val)) {
           assign(step_.diff, key, &val);
@@ -129,16 +138,19 @@ class basic_minifier {
         } else if constexpr (views) {
           known->second = val;  // the same text, in the version just given
         }
-        if constexpr (views) {
-          known->first = key;
-          touched_[static_cast<std::size_t>(known - last_known_.data())] = 1;
-        }
+        if constexpr (views) known->first = key;
+        const auto at = static_cast<std::size_t>(known - last_known_.data());
+        if (touched_[at]) current_distinct = false;  // a key current has twice
+        touched_[at] = 1;
+        hint = at + 1;
       }
     }
     // store any deletions from the previous version for keys missing in current one
     [[maybe_unused]] std::size_t i = 0;  // it's index before this loop's erasures (views)
+    hint = 0;
     for (auto it = last_known_.begin(); it != last_known_.end(); ++i) {
-      const auto* now = find(current, it->first);
+      const auto* now = current_distinct ? find_from(current, it->first, hint) : find(current, it->first);
+      if (now) hint = static_cast<std::size_t>(now - current.data()) + 1;
       if (!now || is_null_(now->second)) {
         assign(step_.diff, it->first, nullptr);
         it = last_known_.erase(it);
@@ -167,6 +179,25 @@ class basic_minifier {
       if (kv.first == key) return &kv;
     return nullptr;
   }
+  // A member of `key` searched from `from` to the end, then from the start: find()'s answer when the
+  // list's keys are distinct.
+  template <class List>
+  static auto find_from(List& list, std::string_view key, std::size_t from) -> decltype(&list.front()) {
+    const std::size_t n = list.size();
+    if (from > n) from = n;
+    for (std::size_t k = from; k < n; ++k)
+      if (list[k].first == key) return &list[k];
+    for (std::size_t k = 0; k < from; ++k)
+      if (list[k].first == key) return &list[k];
+    return nullptr;
+  }
+  template <class List>
+  static bool distinct(const List& list) {
+    for (std::size_t a = 0; a < list.size(); ++a)
+      for (std::size_t b = a + 1; b < list.size(); ++b)
+        if (list[a].first == list[b].first) return false;
+    return true;
+  }
   // $array[$key] = $value: replaces in place or appends.
   static void assign(member_list<const Value*, Key>& list, const Key& key, const Value* v) {
     for (auto& kv : list) {
@@ -181,8 +212,9 @@ class basic_minifier {
   Identical identical_;
   IsNull is_null_;
   member_list<Value, Key> last_known_;  // $lastKnownVersionData; empty means "null or []" (both falsy)
-  std::vector<char> touched_;           // views: which members of last_known_ next() re-pointed
+  std::vector<char> touched_;           // which members of last_known_ next() met (views: re-pointed)
   bool last_known_truthy_ = false;
+  bool known_distinct_ = true;          // no two members of last_known_ have the same key
   step step_;
 };
 

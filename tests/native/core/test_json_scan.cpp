@@ -1,8 +1,11 @@
 // core/json_scan.h: the structural scanner's string skipping (eight bytes at a time) against the
-// byte-at-a-time rule it replaced, with quotes and backslashes at every offset of a word.
+// byte-at-a-time rule it replaced, with quotes and backslashes at every offset of a word; its containers
+// (64-byte blocks) against the byte loop, with every special byte at every lane and block boundary.
 #include <catch2/catch_test_macros.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/json_scan.h"
 
@@ -66,4 +69,92 @@ TEST_CASE("json_scanner: containers, nesting and the depth limit", "[json][nativ
   json_scanner too(deeper);
   CHECK_FALSE(too.value().has_value());
   CHECK(too.failure("x").find("too deep") != std::string::npos);
+}
+
+namespace {
+
+// The block loop (value() on a container) and the byte loop over the same view: the same verdict, the
+// same position after it (also after a failure) and the same depth flag.
+bool same_container_answer(std::string_view view) {
+  json_scanner fast(view), slow(view);
+  const bool fast_ok = fast.value().has_value();
+  slow.skip_ws();
+  const char c = slow.peek();
+  if (c != '{' && c != '[') return false;  // every caller below opens a container
+  const bool slow_ok = slow.skip_container_bytes();
+  return fast_ok == slow_ok && fast.position() == slow.position() && fast.too_deep() == slow.too_deep();
+}
+
+// `text` at each of 16 offsets of a buffer with bytes after it (loads near the view's end), and at the
+// end of its own allocation (the sanitizer build sees any read past it).
+bool same_everywhere(const std::string& text) {
+  for (std::size_t offset = 0; offset < 16; ++offset) {
+    std::string buffer(offset, '[');
+    buffer += text;
+    buffer += std::string(80, '"');
+    if (!same_container_answer(std::string_view(buffer).substr(offset, text.size()))) return false;
+  }
+  const std::vector<char> exact(text.begin(), text.end());
+  return same_container_answer(std::string_view(exact.data(), exact.size()));
+}
+
+}  // namespace
+
+TEST_CASE("json_scanner: containers end where the byte loop says, at every lane of a block", "[json][native]") {
+  // One special sequence at every position 0..140 of a container (so at every lane of the first three
+  // blocks and across their boundaries), inside a string and outside one, with lengths 0..64 after it.
+  const std::string specials[] = {"\"", "\\", "\\\"", "\\\\", "{", "}", "[", "]", "\"]\"", "\\\"", "\\\\\"", "\\\\\\\"", "\"\\\"\""};
+  int checked = 0;
+  for (const std::string& sp : specials)
+    for (std::size_t at = 0; at <= 140; ++at)
+      for (const bool in_string : {false, true}) {
+        std::string body = in_string ? "\"" + std::string(at, 'a') + sp + "\"" : std::string(at, ' ') + sp;
+        for (const char* close : {"}", "]", "\"}", "", "}}"}) {
+          std::string text = "{" + body + close;
+          CHECK(same_everywhere(text));
+          ++checked;
+        }
+      }
+  for (std::size_t len = 0; len <= 64; ++len)
+    for (std::size_t lead = 0; lead < 16; ++lead) {
+      // Every length 0..64 of a string's body in a container, after 0..15 bytes of leading whitespace.
+      const std::string text = std::string(lead, ' ') + "[\"" + std::string(len, 'x') + "\"]";
+      CHECK(same_everywhere(text));
+      CHECK(same_everywhere(text.substr(0, text.size() - 1)));  // unterminated
+      ++checked;
+    }
+  CHECK(checked == 13 * 141 * 2 * 5 + 65 * 16);
+}
+
+TEST_CASE("json_scanner: containers over random bytes agree with the byte loop", "[json][native]") {
+  // Text that is mostly not JSON (backslashes outside strings, unmatched brackets, unterminated strings)
+  // and mostly JSON-like (few specials), lengths 1..300: the block loop's fallbacks and carries.
+  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
+  const auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  const char alphabet[] = {'{', '[', '}', ']', '"', '\\', 'a', ' ', ',', ':'};
+  int mismatches = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const std::size_t len = 1 + next() % 300;
+    const unsigned specials = 1 + static_cast<unsigned>(next() % 6);  // 1 in `specials` bytes is not 'a'
+    std::string text(1, (next() & 1) ? '{' : '[');
+    while (text.size() < len) text += (next() % specials == 0) ? alphabet[next() % sizeof alphabet] : 'a';
+    if (!same_everywhere(text)) ++mismatches;
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("json_scanner: the depth limit across blocks", "[json][native]") {
+  for (std::size_t depth : {1023u, 1024u, 1025u, 1100u}) {
+    std::string text;
+    for (std::size_t i = 0; i < depth; ++i) text += (i % 3 == 0) ? "{\"k\":" : "[";
+    for (std::size_t i = depth; i-- > 0;) text += (i % 3 == 0) ? "}" : "]";
+    CHECK(same_everywhere(text));
+    json_scanner sc(text);
+    CHECK(sc.value().has_value() == (depth <= 1024));
+  }
 }
