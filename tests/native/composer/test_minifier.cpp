@@ -15,6 +15,7 @@
 #include "composer/minifier.h"
 #include "core/json.h"
 #include "native/json_fixture.h"
+#include "native/xorshift.h"
 
 using namespace pb;
 using namespace pb::composer;
@@ -158,13 +159,7 @@ TEST_CASE("basic_minifier's searches from the last key found give the first-matc
   // Random version lists over six keys (reordered, dropped, added, null, repeated within a version with
   // the same value or another) and empty versions (the next one is written whole), through both forms of the minifier (owning keys, and views with a trivially
   // copyable value), step by step against the reference loop.
-  std::uint64_t state = 0x6A09E667F3BCC908ULL;
-  const auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  pb::testing::xorshift64 next{0x6A09E667F3BCC908ULL};
   const auto identical = [](int a, int b) { return a == b; };
   const auto is_null = [](int v) { return v == 0; };
   int mismatches = 0, steps = 0, with_duplicates = 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/json_scan.h"
+#include "native/xorshift.h"
 
 using namespace pb;
 
@@ -129,13 +130,7 @@ TEST_CASE("json_scanner: containers end where the byte loop says, at every lane 
 TEST_CASE("json_scanner: containers over random bytes agree with the byte loop", "[json][native]") {
   // Text that is mostly not JSON (backslashes outside strings, unmatched brackets, unterminated strings)
   // and mostly JSON-like (few specials), lengths 1..300: the block loop's fallbacks and carries.
-  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
-  const auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  pb::testing::xorshift64 next{0x9E3779B97F4A7C15ULL};
   const char alphabet[] = {'{', '[', '}', ']', '"', '\\', 'a', ' ', ',', ':'};
   int mismatches = 0;
   for (int round = 0; round < 20000; ++round) {

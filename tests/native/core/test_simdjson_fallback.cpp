@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "simdjson.h"
+#include "native/xorshift.h"
 
 namespace {
 
@@ -75,13 +76,7 @@ TEST_CASE("simdjson fallback: its patched string loops agree with the native ker
 TEST_CASE("simdjson fallback: random strings get the native kernel's verdict and values", "[json][native]") {
   const kernels k;
   REQUIRE(k.fallback != nullptr);
-  std::uint64_t state = 0x243F6A8885A308D3ULL;
-  const auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  pb::testing::xorshift64 next{0x243F6A8885A308D3ULL};
   const char bytes[] = {'a', 'a', 'a', 'a', '"', '\\', 'n', 'u', '0', '\x01', ' ', '\xC3', '\xA9', '\xE2', '\x82', '\xAC', '\xFF', ',', '[', ']'};
   int mismatched = 0;
   for (int round = 0; round < 20000; ++round) {

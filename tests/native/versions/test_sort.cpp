@@ -9,6 +9,7 @@
 #include "test_data.h"
 #include "versions/comparator.h"
 #include "versions/sort.h"
+#include "native/xorshift.h"
 
 using namespace pb::versions;
 using pb::json;
@@ -57,13 +58,8 @@ TEST_CASE("compare_for_dump: dotted decimal versions compared by their numbers a
                                           "999999999999999999", "1234567890123456789", "99999999999999999999",
                                           "18446744073709551617"};
   const std::vector<std::string> tails = {"", ".", "-dev", "-beta2", "..1", "a", "-p1", ".0"};
-  std::uint64_t state = 0x9E3779B97F4A7C15ull;
-  auto next = [&](std::size_t n) {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return static_cast<std::size_t>(state % n);
-  };
+  pb::testing::xorshift64 rng{0x9E3779B97F4A7C15ull};
+  auto next = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
   auto make = [&] {
     std::string v;
     for (std::size_t i = 0, n = 1 + next(5); i < n; ++i) v += (i ? "." : "") + parts[next(parts.size())];
