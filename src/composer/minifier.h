@@ -58,8 +58,8 @@ using member_list = std::vector<std::pair<Key, Value>>;
 // version's members (json trees in `expander`, the document's own text in sources/p2_reader.cpp): each
 // member of `data` is set in `state` (in place when present, else appended) or, when `is_unset` says
 // its value is "__unset", removed. `data` is consumed.
-template <class Value, class IsUnset>
-void expand_members(member_list<Value>& state, member_list<Value>& data, IsUnset is_unset) {
+template <class Value, class Key, class IsUnset>
+void expand_members(member_list<Value, Key>& state, member_list<Value, Key>& data, IsUnset is_unset) {
   for (auto& [key, val] : data) {
     auto it = state.begin();
     while (it != state.end() && it->first != key) ++it;

@@ -186,6 +186,11 @@ class json_scanner {
   }
   // Where the scanner stands, and whether the last value failed on depth (tests compare the two loops).
   std::size_t position() const { return at_; }
+  // Back to a position seen before (position()), to read the same text another way.
+  void rewind(std::size_t at) {
+    at_ = at;
+    too_deep_ = false;
+  }
   bool too_deep() const { return too_deep_; }
 
  private:
@@ -202,10 +207,16 @@ inline error broken(std::string_view why) {
 
 // A string's text (with quotes) as a string: most have no escapes and are taken as they are.
 // Whether a string's inner text is its value (no escapes, no control characters to refuse).
+// Sixteen bytes at a time over printable ASCII (most keys, versions and URLs: every key of every member
+// walk passes here), then a byte at a time from the first other byte (UTF-8 is plain too).
 inline bool is_plain_string(std::string_view inner) {
-  bool plain = true;
-  for (char c : inner) plain = plain && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
-  return plain;
+  const char* p = inner.data();
+  const std::size_t n = inner.size();
+  for (std::size_t i = simd::plain_ascii_end(p, 0, n); i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c == '\\' || c < 0x20) return false;
+  }
+  return true;
 }
 
 inline result<std::string> string_of(std::string_view quoted) {

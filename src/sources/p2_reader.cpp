@@ -1,6 +1,7 @@
 #include "sources/p2_reader.h"
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,7 +29,7 @@ result<std::monostate> members(json_scanner& sc, const json_scan::member_fn& mem
 json tree_of(const text_members& members) {
   json_object o;
   o.reserve(members.size());
-  for (const auto& [key, value] : members) o.emplace_back(key, value.tree());
+  for (const auto& [key, value] : members) o.emplace_back(std::string(key), value.tree());
   return json(std::move(o));
 }
 
@@ -105,7 +106,7 @@ std::uint32_t p2_version::strings_at(std::span<const string_place> places, std::
 
 std::string p2_version::without(std::span<const std::string_view> keys) const {
   std::string out = "{";
-  each_but(*members_, keys, [&](const std::string& key, const member_text& value) {
+  each_but(*members_, keys, [&](std::string_view key, const member_text& value) {
     if (out.size() > 1) out += ',';
     append_json_string(out, key);
     out += ':';
@@ -166,13 +167,38 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
     // built or copied per value. An entry it does not follow turns the rest of the list over to the
     // tree path, which goes on from the same state.
     text_members state, data;
+    // The decoded keys of members written with escapes (rare), which the state may hold to the end.
+    std::deque<std::string> decoded_keys;
     bool text_path = true;
     composer::expander expander;
     json_scanner sc(list);
     sc.take('[');
     if (sc.take(']')) continue;
+    // An entry's members into `data`: their keys and texts point into the document.
+    const auto collect = [&](std::string_view key, std::string_view member) -> result<go_on> {
+      const auto at = reinterpret_cast<std::uintptr_t>(key.data()), from = reinterpret_cast<std::uintptr_t>(doc.data());
+      const bool in_doc = at >= from && at < from + doc.size();
+      data.emplace_back(in_doc ? key : std::string_view(decoded_keys.emplace_back(key)), member_text{member});
+      return go_on{};
+    };
     while (true) {
-      auto text = sc.value();
+      // An object entry on the text path is walked member by member where it stands, its extent known at
+      // its end (skipping it first, then walking it, scanned every entry twice); anything else, or a walk
+      // that fails, is read as before: its extent, then its check, so every answer stays the same.
+      sc.skip_ws();
+      const std::size_t start = sc.position();
+      std::optional<std::string_view> text;
+      bool entry_walked = false;
+      if (text_path && sc.peek() == '{') {
+        data.clear();
+        if (json_scan::members(sc, collect)) {
+          text = list.substr(start, sc.position() - start);
+          entry_walked = true;
+        } else {
+          sc.rewind(start);
+        }
+      }
+      if (!entry_walked) text = sc.value();
       if (!text) return broken(sc.failure("a version entry was expected"));
       // Past a megabyte an entry may hold more values than parse_json allows: the tree path counts.
       if (text_path && (text->front() != '{' || text->size() > 2 * max_json_values)) {
@@ -181,14 +207,21 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
       }
       if (text_path) {
         auto checked = check_json(*text);
-        if (!checked) return std::move(checked).err();
-        data.clear();
-        json_scanner entry(*text);
-        auto scanned = members(entry, [&](std::string_view key, std::string_view member) -> result<go_on> {
-          data.emplace_back(std::string(key), member_text{member});
-          return go_on{};
-        });
-        if (!scanned) return scanned;
+        if (!checked) {
+          // The error the extent gives first, as when the extent was read first (a walk succeeds on
+          // texts nested deeper than the extent's reading allows).
+          if (entry_walked) {
+            json_scanner again(list);
+            again.rewind(start);
+            if (!again.value()) return broken(again.failure("a version entry was expected"));
+          }
+          return std::move(checked).err();
+        }
+        if (!entry_walked) {  // valid JSON that the walk above refused: not expected, read as before
+          data.clear();
+          json_scanner entry(*text);
+          if (auto scanned = json_scan::members(entry, collect); !scanned) return scanned;
+        }
         if (!minified || state.empty()) {
           state.swap(data);  // taken as it is (expand(): the first entry, or the one after an empty one)
         } else {

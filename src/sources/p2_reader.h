@@ -43,8 +43,11 @@ struct member_text {
   json tree() const;
 };
 
-// A version's members as text (keys decoded, values as the document wrote them).
-using text_members = composer::member_list<member_text>;
+// A version's members as text (keys decoded, values as the document wrote them). Keys are views: into
+// the document, or, for a key written with escapes, into its decoded copy kept by the reader for the
+// whole read (an owned key was an allocation per member of every entry: libc++'s inline buffer holds 10
+// bytes in wasm32, shorter than "version_normalized").
+using text_members = composer::member_list<member_text, std::string_view>;
 
 // One expanded version: its members as text (in the order expand() gives them, duplicates kept), or,
 // for a list the text path does not follow (an entry that is not an object, or of more than a

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "composer/minifier.h"
+#include "core/json_scan.h"
 #include "reference/mirror_rewrite.h"
 #include "sources/p2_reader.h"
 
@@ -410,6 +411,37 @@ TEST_CASE("mirror rewrite: broken documents are refused; unread parts are only s
     REQUIRE_FALSE(want.ok());
     REQUIRE_FALSE(r.ok());
     CHECK(r.err().message == want.err().message);
+  }
+  // An entry is walked where it stands before it is checked: a walk takes each member's value on its own,
+  // so it passes entries one level deeper than reading the entry's extent does. Around that limit, and
+  // for entries the walk refuses but the extent does not, the error is the extent's, else check_json's.
+  std::vector<std::string> edges = {R"({"version":"1.0.0","x":1,})", R"({"version":"1.0.0",:1})", R"({"version":"1.0.0" "x":1})",
+                                    R"({"version":"1.0.0","x"})", R"({"version":"1.0.0","x":[}])", R"({"version":"1.0.0","x":{]})"};
+  for (std::size_t depth = 1020; depth <= 1030; ++depth)
+    edges.push_back(R"({"version":"1.0.0","x":)" + std::string(depth, '[') + std::string(depth, ']') + "}");
+  // (The document's own passes come first: its members, then the package's lists, each skipped whole.)
+  const auto nothing = [](std::string_view, std::string_view) -> result<json_scan::go_on> { return json_scan::go_on{}; };
+  for (const std::string& entry : edges) {
+    INFO(entry.substr(0, 60) << " (" << entry.size() << " bytes)");
+    const std::string packages = R"({"acme/pkg":[{"version":"0.1"},)" + entry + "]}";
+    const std::string doc = R"({"packages":)" + packages + "}";
+    auto r = sources::read_p2_versions(doc, "acme/pkg", [](const sources::p2_version&) { return true; });
+    json_scanner top(doc), lists(packages), extent(entry);
+    auto whole = json_scan::members(top, nothing);
+    auto listed = whole ? json_scan::members(lists, nothing) : whole;
+    auto checked = check_json(entry);
+    if (!listed) {
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.err().message == listed.err().message);
+    } else if (!extent.value()) {
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.err().message == "invalid JSON (" + extent.failure("a version entry was expected") + ")");
+    } else if (!checked.ok()) {
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.err().message == checked.err().message);
+    } else {
+      CHECK(r.ok());
+    }
   }
   // Nesting deeper than JSON parsing allows, in a part that is only scanned, says so (as simdjson did).
   const std::string deep = R"({"packages":{"other/pkg":)" + std::string(2000, '[') + std::string(2000, ']') + "}}";
