@@ -16,6 +16,7 @@
 #include "core/result.h"
 #include "core/settings.h"
 #include "sources/p2_reader.h"
+#include "sources/upstream_row.h"
 #include "storage/packages.h"
 #include "storage/sources.h"
 
@@ -50,13 +51,6 @@ task<result<slice_report>> run_sync_slice(const settings& cfg, storage::source_r
 // when another invocation took the sync over (the claim expired), and then nothing is written.
 task<result<std::monostate>> save_sync_cursor(const storage::source_record& s, std::string cursor_json, std::int64_t now_ms);
 task<result<std::monostate>> finish_sync(const storage::source_record& s, storage::sync_outcome outcome, std::int64_t now_ms);
-
-// One upstream version object (Composer's package format) → the row we keep; the error says why a
-// version is skipped. References are made hex (Composer's mirror URLs need hex %reference%).
-result<storage::upstream_version> upstream_version_row(const json& version);
-// The same row for a version read from a p2 document (sources/p2_reader.h): from its members' text when
-// it has them, byte for byte what the tree gives.
-result<storage::upstream_version> upstream_version_row(const p2_version& version);
 
 json slice_to_json(const slice_report& r);
 
