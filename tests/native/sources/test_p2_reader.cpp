@@ -235,6 +235,23 @@ TEST_CASE("mirror rewrite: the row's columns of a version read as text are what 
   CHECK(rows->skipped.back().rfind("not a version ###: ", 0) == 0);
 }
 
+// The row's composer.json is copied member by member when every key is written as it is; a key that needs
+// an escape (a quote, a backslash, a control character) or a value not in json_writer's form sends the
+// version down the writer's path. Both give the tree's bytes, in documents minified and not.
+TEST_CASE("mirror rewrite: a row's composer.json with keys that need escapes is the tree's", "[p2_reader]") {
+  const std::string dist = R"("dist":{"url":"https://a.test/x.zip","type":"zip","reference":"abc"})";
+  for (const std::string key : {R"("a\"b")", R"("c\\d")", R"("e\u0001f")", R"("\u0000")", R"("g\u007fh")", R"("h\u007f")",
+                                R"("\u00e9t\u00e9")", "\"\xC3\xA9\"", R"("x\/y")", R"("\ud83d\ude00")", R"("")", R"("plain")"}) {
+    INFO(key);
+    const std::string one = R"({"version":"1.0.0",)" + dist + "," + key + R"(:1,"require":{"php":">=8"}})";
+    const std::string two = R"({"version":"1.0.1",)" + dist + "," + key + R"(:2})";
+    const std::string value_form = R"({"version":"1.0.2",)" + dist + "," + key + R"(:1.50})";  // not json_writer's form
+    same_as_reference(R"({"packages":{"acme/pkg":[)" + one + "," + two + "," + value_form + "]}}");
+    same_as_reference(R"({"minified":"composer/2.0","packages":{"acme/pkg":[)" + one + R"(,{"version":"1.0.1",)" + key +
+                      R"(:2},{"version":"1.0.2","require":"__unset"}]}})");
+  }
+}
+
 // strings_at answers a bit per place: a request for more places than its result has bits does not
 // compile (it used to read the first 32 and leave the rest silently unread).
 template <std::size_t N>
