@@ -519,6 +519,41 @@ TEST_CASE("version_entry: random link lists come out as the rules on a tree give
   }
 }
 
+TEST_CASE("version_entry: each member the key filter may rule out is read when it is the only one", "[p2]") {
+  // version_entry skips the lookups of keys its composer.json lacks (json_key_filter): each such key
+  // alone, and among many others, must still come out.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"("conflict":{"a/b":"<1"})", R"(conflict={"a/b":"<1"})"},
+      {R"("provide":{"a/b":"1.0"})", R"(provide={"a/b":"1.0"})"},
+      {R"("replace":{"a/b":"self.version"})", R"(replace={"a/b":"self.version"})"},
+      {R"("require":{"a/b":"^1"})", R"(require={"a/b":"^1"})"},
+      {R"("require-dev":{"a/b":"^1"})", R"(require-dev={"a/b":"^1"})"},
+      {R"("suggest":{"a/b":"why"})", R"(suggest={"a/b":"why"})"},
+      {R"("include-path":["lib/"])", R"(include-path=["lib/"])"},
+      {R"("target-dir":"Acme/W")", R"(target-dir="Acme/W")"},
+      {R"("bin":"bin/w")", R"(bin=["bin/w"])"},
+      {R"("default-branch":true)", R"(default-branch=true)"},
+      {R"("abandoned":"x/y")", R"(abandoned="x/y")"},
+      {R"("php-ext":{"extension-name":"w"})", R"(php-ext={"extension-name":"w"})"},
+      {R"("funding":[{"type":"github","url":"https://github.com/w"}])", R"(funding=[{"type":"github","url":"https://github.com/w"}])"},
+      {R"("description":"d")", R"(description="d")"},
+      {R"("homepage":"https://w")", R"(homepage="https://w")"},
+      {R"("type":"Plugin")", R"(type="plugin")"},
+  };
+  std::string others;
+  for (int i = 0; i < 70; ++i) others += ",\"x-" + std::to_string(i) + "\":" + std::to_string(i);
+  for (const auto& [member, expected] : cases) {
+    for (const std::string& text : {"{" + member + "}", "{\"name\":\"acme/widget\"" + others + "," + member + others + "}"}) {
+      auto view = parse_view(text);
+      REQUIRE(view);
+      encoded_entry e;
+      version_entry(*view, member_texts{}, fields("1.0.0", "1.0.0.0"), e);
+      INFO(text);
+      CHECK(members_of(e).find(expected + "\n") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("version_entry: support and homepages written from the parse are what the rules give", "[p2]") {
   // support_plain and kept_url take the common case straight from the parse; every case here must
   // come out as support_of and filter_url (packagist_rules.cpp) give it.
