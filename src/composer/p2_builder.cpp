@@ -96,7 +96,16 @@ class memo_use {
   void done(sv name) {
     if (!memo_) return;
     memo_->known = known_;
-    if (memo_->name != name) memo_->name = name;
+    if (memo_->name != name || memo_->name_lower.size() != name.size()) {
+      memo_->name = name;
+      memo_->name_lower = ascii_lower(name);
+    }
+  }
+  // ascii_lower(name): the memo's when it holds this name's (else computed into `own`).
+  sv lower_name(sv name, std::string& own) const {
+    if (memo_ && memo_->name == name && memo_->name_lower.size() == name.size()) return memo_->name_lower;
+    own = ascii_lower(name);
+    return own;
   }
 
  private:
@@ -234,7 +243,8 @@ void write_entry(json_view cj, const member_texts& texts, const version_fields& 
   // default-branch: set by the VCS driver on Packagist; ArrayLoader reads "default-branch": true.
   if (const json_view db = member("default-branch"); db.is_bool() && db.as_bool()) o.raw("default-branch", "true");
 
-  const std::string self_lower = ascii_lower(f.name);
+  std::string own_lower;
+  const sv self_lower = m.lower_name(f.name, own_lower);
   const auto links_if = [&](sv type) {
     if (keys.may_have(type)) detail::links_of(o, cj, type, self_lower);
   };
