@@ -96,7 +96,16 @@ class memo_use {
   void done(sv name) {
     if (!memo_) return;
     memo_->known = known_;
-    if (memo_->name != name) memo_->name = name;
+    if (memo_->name != name || memo_->name_lower.size() != name.size()) {
+      memo_->name = name;
+      memo_->name_lower = ascii_lower(name);
+    }
+  }
+  // ascii_lower(name): the memo's when it holds this name's (else computed into `own`).
+  sv lower_name(sv name, std::string& own) const {
+    if (memo_ && memo_->name == name && memo_->name_lower.size() == name.size()) return memo_->name_lower;
+    own = ascii_lower(name);
+    return own;
   }
 
  private:
@@ -149,8 +158,12 @@ void write_entry(json_view cj, const member_texts& texts, const version_fields& 
   std::string& out = o.text();
   // The keyed members' texts are this text's only when it was scanned and parsed.
   memo_use m(memo, texts, texts.scanned && cj.present(), f.name);
+  // Most of the members looked up below are absent from most versions, and each lookup of one walked
+  // every member: one walk over the keys instead, and no lookup of a key the filter rules out.
+  const json_key_filter keys(cj);
+  const auto member = [&](sv key) { return keys.may_have(key) ? cj[key] : json_view(); };
   o.string("name", f.name);
-  const json_view descr = cj["description"];  // (string) of a sanitized non-empty string, else ""
+  const json_view descr = member("description");  // (string) of a sanitized non-empty string, else ""
   o.clean("description", descr.is_string() ? descr.as_string() : sv());
   m.keyed(keywords, e, [&] {
     o.begin("keywords");
@@ -158,7 +171,7 @@ void write_entry(json_view cj, const member_texts& texts, const version_fields& 
     o.end();
     return true;
   });
-  const json_view home = cj["homepage"];  // (string) filterUrl(): "" unless http(s)
+  const json_view home = member("homepage");  // (string) filterUrl(): "" unless http(s)
   sv home_text = home.as_string();
   std::string home_url;
   if (!kept_url(home_text)) home_text = home_url = home.is_string() ? filter_url(home_text).value_or("") : std::string();
@@ -194,7 +207,7 @@ void write_entry(json_view cj, const member_texts& texts, const version_fields& 
   o.end();
   // type: ArrayLoader lower-cases it and defaults to "library"; the Updater stores it only when truthy
   // (else the column stays null).
-  if (const json_view t = cj["type"]; !t.is_string()) {
+  if (const json_view t = member("type"); !t.is_string()) {
     o.raw("type", "\"library\"");
   } else if (const std::string lower = ascii_lower(t.as_string()); lower.empty() || lower == "0") {
     o.raw("type", "null");
@@ -203,46 +216,55 @@ void write_entry(json_view cj, const member_texts& texts, const version_fields& 
   }
   if (!detail::support_plain(o, cj))
     if (auto s = support_of(cj)) o.tree("support", *s);
-  if (auto p = php_ext_of(cj)) o.tree("php-ext", *p);
-  o.tree("funding", funding_of(cj));
+  if (keys.may_have("php-ext"))
+    if (auto p = php_ext_of(cj)) o.tree("php-ext", *p);
+  if (keys.may_have("funding"))
+    o.tree("funding", funding_of(cj));
+  else
+    o.raw("funding", "[]");  // funding_of without "funding": an empty list
   if (!f.time.empty()) o.string("time", f.time);
 
   const auto pass_through = [&](key k) {  // written when a non-empty array or object
-    return [&o, &cj, &texts, k] {
-      if (const json_view v = cj[text_keys[k]]; is_container(v) && v.size() > 0)
+    return [&o, &texts, &member, k] {
+      if (const json_view v = member(text_keys[k]); is_container(v) && v.size() > 0)
         detail::passed_through(o, text_keys[k], v, texts.at[k]);
       return true;
     };
   };
   m.keyed(autoload, e, pass_through(autoload));
   m.keyed(extra, e, pass_through(extra));
-  if (const json_view t = cj["target-dir"]; t.is_string() && php_truthy(t)) {
+  if (const json_view t = member("target-dir"); t.is_string() && php_truthy(t)) {
     std::string dir = sanitize(t.as_string());
     if (php_truthy(json(dir))) o.string("target-dir", dir);
   }
   m.keyed(include_path, e, pass_through(include_path));
-  if (auto b = bin_of(cj)) o.tree("bin", *b);
+  if (keys.may_have("bin"))
+    if (auto b = bin_of(cj)) o.tree("bin", *b);
   // default-branch: set by the VCS driver on Packagist; ArrayLoader reads "default-branch": true.
-  if (const json_view db = cj["default-branch"]; db.is_bool() && db.as_bool()) o.raw("default-branch", "true");
+  if (const json_view db = member("default-branch"); db.is_bool() && db.as_bool()) o.raw("default-branch", "true");
 
-  const std::string self_lower = ascii_lower(f.name);
+  std::string own_lower;
+  const sv self_lower = m.lower_name(f.name, own_lower);
+  const auto links_if = [&](sv type) {
+    if (keys.may_have(type)) detail::links_of(o, cj, type, self_lower);
+  };
   const auto links = [&](key k) {
-    return [&o, &cj, &self_lower, k] {
-      detail::links_of(o, cj, text_keys[k], self_lower);
+    return [&links_if, k] {
+      links_if(text_keys[k]);
       return true;
     };
   };
   m.keyed(require, e, links(require));
   m.keyed(require_dev, e, links(require_dev));
   // A reason "self.version" became this version: not for the next one.
-  m.keyed(suggest, e, [&] { return !detail::suggest_of(o, cj, f.version); });
-  detail::links_of(o, cj, "conflict", self_lower);
-  detail::links_of(o, cj, "provide", self_lower);
-  detail::links_of(o, cj, "replace", self_lower);
+  m.keyed(suggest, e, [&] { return !keys.may_have("suggest") || !detail::suggest_of(o, cj, f.version); });
+  links_if("conflict");
+  links_if("provide");
+  links_if("replace");
 
   // abandoned: a package-level flag on Packagist (getReplacementPackage() ?: true); here it comes from
   // this version's composer.json as ArrayLoader reads it (true, or a replacement name; "" means true).
-  if (const json_view ab = cj["abandoned"]; ab.is_bool() && ab.as_bool()) {
+  if (const json_view ab = member("abandoned"); ab.is_bool() && ab.as_bool()) {
     o.raw("abandoned", "true");
   } else if (ab.is_string()) {
     const std::string replacement = sanitize(ab.as_string());

@@ -100,6 +100,7 @@ struct entry_memo {
   unsigned current = 0;
   bool known = false;  // the previous version's texts were scanned
   std::string name;    // the package name it was written for
+  std::string name_lower;  // ascii_lower(name), once per name rather than once per version
   std::array<std::optional<std::string_view>, std::size(text_keys)> texts{};
   std::array<span, std::size(text_keys)> spans{};
   // copied_keys' last answer, which version_entry takes for the same texts (object) and name.

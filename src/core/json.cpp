@@ -581,7 +581,9 @@ bool json_scan::first_members(std::string_view object, std::span<const std::stri
                               std::span<std::optional<std::string_view>> found) {
   std::size_t missing = keys.size();
   json_scanner sc(object);
-  auto r = walk_members(sc, [&](std::string_view key, std::string_view value) -> result<go_on> {
+  // Its own instantiation of members(), not walk_members' std::function: the rebuild walks every
+  // row's composer.json with it (scanned_hints), a call through the function per member.
+  auto r = members(sc, [&](std::string_view key, std::string_view value) -> result<go_on> {
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (!found[i] && key == keys[i]) {
         found[i] = value;

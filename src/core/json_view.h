@@ -84,6 +84,28 @@ class json_view {
   bool present_ = false;
 };
 
+// Which keys an object may have, as 64 bits (a bit per key, from its length and three of its bytes):
+// a clear bit says a key is absent, so the lookup (a walk over every member) need not be made. A set
+// bit says nothing (another key may share it). For a writer that asks one object for many keys most
+// of which it lacks (a version's rules: php-ext, funding, bin, conflict...); empty for a non-object.
+class json_key_filter {
+ public:
+  json_key_filter() = default;
+  explicit json_key_filter(json_view object) {
+    if (object.is_object()) object.each_view([this](std::string_view key, const json_view&) { bits_ |= bit(key); });
+  }
+  bool may_have(std::string_view key) const { return (bits_ & bit(key)) != 0; }
+
+ private:
+  static std::uint64_t bit(std::string_view k) {
+    const std::size_t n = k.size();
+    const auto at = [&](std::size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(k[i])); };
+    const unsigned h = n == 0 ? 0u : static_cast<unsigned>(n) * 7u + 3u * at(n - 1) + 5u * at(n / 2) + at(0);
+    return std::uint64_t{1} << (h & 63);
+  }
+  std::uint64_t bits_ = 0;
+};
+
 // parse_json's verdict for `text`, as a view instead of a tree (same errors, same value limit).
 result<json_view> parse_view(std::string_view text);
 // parse_view of `text` with each of `blank` (values in it, as views into it, in text order, not

@@ -57,15 +57,23 @@ json parsed_composer_json(const version_row& row) {
 
 composer::version_fields version_fields_of(std::string_view package, const version_row& v) {
   composer::version_fields f;
-  f.name = std::string(package);
+  fill_version_fields(package, v, f);
+  return f;
+}
+
+void fill_version_fields(std::string_view package, const version_row& v, composer::version_fields& f) {
+  f.name = package;
   f.version = v.version;
   f.version_normalized = v.version_normalized;
   f.reference = v.reference;
   f.dist_type = v.dist_type;
-  f.dist_url = std::string(origin_placeholder) + dist_path(package, v.version_normalized, v.reference, v.dist_type);
+  f.dist_url = origin_placeholder;
+  append_dist_path(f.dist_url, package, v.version_normalized, v.reference, v.dist_type);
   f.dist_shasum = v.dist_shasum;
-  f.time = v.release_time ? format_iso8601(v.release_time) : std::string();
-  return f;
+  if (v.release_time)
+    f.time = format_iso8601(v.release_time);
+  else
+    f.time.clear();
 }
 
 std::string next_last_modified(bool same_body, std::string_view previous, std::int64_t now_ms) {
@@ -104,9 +112,15 @@ std::vector<std::size_t> dump_order(const std::vector<version_row>& rows, const 
 
 std::string dist_path(std::string_view package, std::string_view version_normalized, std::string_view reference,
                       std::string_view type) {
-  // Appended in place (a mirror rewrite builds one per version).
   std::string p;
-  p.reserve(8 + package.size() + version_normalized.size() + reference.size() + type.size() + 8);
+  detail::append_dist_path(p, package, version_normalized, reference, type);
+  return p;
+}
+
+void detail::append_dist_path(std::string& p, std::string_view package, std::string_view version_normalized,
+                              std::string_view reference, std::string_view type) {
+  // Appended in place (a mirror rewrite builds one per version).
+  p.reserve(p.size() + 8 + package.size() + version_normalized.size() + reference.size() + type.size() + 8);
   p += "/dist/";
   p += package;
   p += '/';
@@ -121,7 +135,6 @@ std::string dist_path(std::string_view package, std::string_view version_normali
   p += reference;
   p += '.';
   p += type;
-  return p;
 }
 
 std::string document_key(std::string_view package, bool dev) {
@@ -324,9 +337,10 @@ std::optional<composer::p2_documents> write_documents(std::string_view package, 
   // Two buffers for every version's members, and the members the previous version (in dump order, the
   // one before in its document or the other) had the same text of (the rows outlive it).
   composer::entry_memo memo;
+  composer::version_fields f;  // reused: its strings keep their buffers from version to version
   for (std::size_t i : dump_order(rows, hints)) {
     const version_row& v = rows[i];
-    const composer::version_fields f = version_fields_of(package, v);
+    fill_version_fields(package, v, f);
     // The members the memo will copy are parsed as 0: their rules do not read them, and each text is
     // the previous version's, which parsed (so this row parses exactly when its whole text does). Not
     // "extra": the hints below read it.

@@ -50,6 +50,11 @@ json parsed_composer_json(const version_row& row);
 // What the row's p2 version object takes besides its composer.json (composer::version_entry), the dist
 // URL under origin_placeholder.
 composer::version_fields version_fields_of(std::string_view package, const version_row& v);
+// The same into `f`, whose strings keep their buffers (a rebuild fills one per version).
+void fill_version_fields(std::string_view package, const version_row& v, composer::version_fields& f);
+// dist_path (packages.h) appended to `out`.
+void append_dist_path(std::string& out, std::string_view package, std::string_view version_normalized,
+                      std::string_view reference, std::string_view type);
 
 // Last-Modified only moves when a document changes, and then strictly forward (second resolution), so a
 // client holding the previous date never gets a 304 for a newer document. `previous`: "" when new.

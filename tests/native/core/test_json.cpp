@@ -3,6 +3,7 @@
 
 #include "core/json.h"
 #include "core/json_view.h"
+#include "native/xorshift.h"
 #include "simdjson.h"
 
 using namespace pb;
@@ -194,4 +195,45 @@ TEST_CASE("parse_view with blanked values reads them as 0 and the rest as it is"
   auto filled = parse_view(gap, b3);
   REQUIRE(filled);
   CHECK(filled->tree().dump() == R"({"a":0})");
+}
+
+TEST_CASE("json_key_filter never rules out a key the object has", "[json]") {
+  // Random objects of random keys (empty, one byte, long, any byte), and the keys version_entry asks
+  // for: every key of the object may be there; a key ruled out is one the object lacks; a non-object
+  // has no keys.
+  pb::testing::xorshift64 next{0xBB67AE8584CAA73BULL};
+  const std::vector<std::string> asked = {"php-ext", "funding", "bin", "target-dir", "default-branch", "conflict",
+                                          "provide", "replace", "abandoned", "include-path", "suggest", "support",
+                                          "description", "homepage", "type", "require", "require-dev", "autoload"};
+  std::size_t ruled_out = 0;
+  for (int round = 0; round < 3000; ++round) {
+    json_object o;
+    const std::size_t n = next() % 24;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string key;
+      if (next() % 3 == 0) {
+        key = asked[next() % asked.size()];
+      } else {
+        const std::size_t len = next() % 4 == 0 ? next() % 40 : next() % 3;
+        for (std::size_t b = 0; b < len; ++b) key += static_cast<char>(0x20 + next() % 0x5F);
+      }
+      o.emplace_back(std::move(key), json(std::int64_t{1}));
+    }
+    const std::string text = json(o).dump();
+    auto view = parse_view(text);
+    REQUIRE(view);
+    const json_key_filter keys(*view);
+    INFO(text);
+    for (const auto& kv : o) CHECK(keys.may_have(kv.first));
+    for (const std::string& k : asked) {
+      if (keys.may_have(k)) continue;
+      ++ruled_out;
+      CHECK_FALSE((*view)[k].present());
+    }
+  }
+  CHECK(ruled_out > 10000);  // the filter rules keys out (or it would save nothing)
+  auto list = parse_view(R"(["php-ext","bin"])");
+  REQUIRE(list);
+  CHECK_FALSE(json_key_filter(*list).may_have("0"));
+  CHECK_FALSE(json_key_filter(json_view()).may_have("bin"));
 }
