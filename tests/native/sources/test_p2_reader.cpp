@@ -297,6 +297,26 @@ TEST_CASE("mirror rewrite: generated documents give what the old path gave, byte
   }
 }
 
+TEST_CASE("mirror rewrite: the row's composer.json writes keys that need escaping as the tree's dump does", "[p2_reader]") {
+  // p2_version::without writes plain ASCII keys as they are and escapes the rest: keys on either side
+  // of that line (quote, backslash, controls, DEL, non-ASCII, U+2028) next to the ordinary ones.
+  static const char* odd_keys[] = {"a\"b", "back\\slash", "tab\there", "nl\n", "\x01", "del\x7F", "caf\xC3\xA9",
+                                   "\xE2\x80\xA8", "\xE2\x80\xA9x", "\xF0\x9F\x98\x80", "~!@#$%^&*()", "", " ",
+                                   "/slash/", "\x1F", "plain-key"};
+  for (std::uint64_t seed = 1; seed <= 1500; ++seed) {
+    rng r{seed * 0x9E3779B97F4A7C15ull + 7};
+    json_array versions;
+    for (std::size_t i = 0, n = 1 + r.below(8); i < n; ++i) {
+      json v = random_version(r, i);
+      json_object o = v.as_object();
+      for (std::size_t k = 1 + r.below(3); k > 0; --k) o.emplace_back(odd_keys[r.below(std::size(odd_keys))], random_value(r, 0));
+      versions.push_back(json(std::move(o)));
+    }
+    INFO("seed " << seed);
+    same_as_reference(minified_doc("acme/pkg", versions));
+  }
+}
+
 TEST_CASE("build_documents: the dump order's hints read without a tree are what the tree says", "[p2_reader]") {
   // build_documents reads each row's branch alias and default-branch with a scanner and parses the
   // composer.json once, for its entry; where the two readings differ (a text that is not JSON as the
