@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/json_scan.h"
 #include "core/json_view.h"
+#include "native/composer/version_fields_fixture.h"
 #include "native/json_fixture.h"
 
 using namespace pb;
@@ -24,16 +25,7 @@ namespace {
 
 
 version_fields fields(std::string version, std::string normalized, std::string time = "") {
-  version_fields f;
-  f.name = "Acme/Widget";
-  f.version = std::move(version);
-  f.version_normalized = std::move(normalized);
-  f.reference = "abc123";
-  f.dist_type = "zip";
-  f.dist_url = "https://repo.example/dist/acme/widget/" + f.version_normalized + "/abc123.zip";
-  f.dist_shasum = "";
-  f.time = std::move(time);
-  return f;
+  return testing::widget_fields(std::move(version), std::move(normalized), std::move(time));
 }
 
 }  // namespace

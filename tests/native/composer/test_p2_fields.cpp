@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/json_view.h"
 #include "core/text.h"
+#include "native/composer/version_fields_fixture.h"
 #include "native/xorshift.h"
 
 using namespace pb;
@@ -19,15 +20,8 @@ using namespace pb::composer;
 
 namespace {
 
-version_fields fields(std::string version, std::string normalized) {
-  version_fields f;
-  f.name = "Acme/Widget";
-  f.version = std::move(version);
-  f.version_normalized = std::move(normalized);
-  f.reference = "abc123";
-  f.dist_type = "zip";
-  f.dist_url = "https://repo.example/dist/acme/widget/" + f.version_normalized + "/abc123.zip";
-  return f;
+version_fields fields(std::string version, std::string normalized, std::string time = "") {
+  return testing::widget_fields(std::move(version), std::move(normalized), std::move(time));
 }
 
 // The entry's members as the writer gets them: "key=value" lines.
