@@ -109,7 +109,11 @@ std::string p2_version::without(std::span<const std::string_view> keys) const {
   // Nearly every version: each member kept is written as its own text and its key needs no escape
   // (printable ASCII but '"' and '\\'), so the whole text is sized once and copied piece by piece
   // (appended, it grew by doubling and every separator was a call: a third of the row's cost).
-  std::size_t size = 1, kept = 0;
+  // The members kept, found once (each_but's key compares) for the check, the size and the copy;
+  // reused between calls, so it allocates only for a version with more members than any before.
+  static thread_local std::vector<std::pair<std::string_view, std::string_view>> kept;
+  kept.clear();
+  std::size_t size = 1;
   bool copied = true;
   each_but(*members_, keys, [&](std::string_view key, const member_text& value) {
     copied = copied && value.dump_form() && std::all_of(key.begin(), key.end(), [](char c) {
@@ -117,14 +121,14 @@ std::string p2_version::without(std::span<const std::string_view> keys) const {
                return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';  // what append_json_string copies as it is
              });
     size += key.size() + value.text.size() + 4;  // ,"key":text
-    ++kept;
+    kept.emplace_back(key, value.text);
   });
   if (copied) {
-    std::string out(kept ? size : 2, '\0');
+    std::string out(kept.empty() ? 2 : size, '\0');
     char* o = out.data();
     *o++ = '{';
     bool first = true;
-    each_but(*members_, keys, [&](std::string_view key, const member_text& value) {
+    for (const auto& [key, text] : kept) {
       if (!first) *o++ = ',';
       first = false;
       *o++ = '"';
@@ -132,9 +136,9 @@ std::string p2_version::without(std::span<const std::string_view> keys) const {
       o += key.size();
       *o++ = '"';
       *o++ = ':';
-      std::memcpy(o, value.text.data(), value.text.size());
-      o += value.text.size();
-    });
+      std::memcpy(o, text.data(), text.size());
+      o += text.size();
+    }
     *o++ = '}';
     out.resize(static_cast<std::size_t>(o - out.data()));
     return out;
