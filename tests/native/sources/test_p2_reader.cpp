@@ -11,6 +11,7 @@
 
 #include "composer/minifier.h"
 #include "core/json_scan.h"
+#include "native/xorshift.h"
 #include "reference/mirror_rewrite.h"
 #include "sources/p2_reader.h"
 
@@ -36,15 +37,10 @@ std::string minified_doc(const std::string& name, const json_array& versions) {
   return json(std::move(top)).dump();
 }
 
-// A small deterministic generator (xorshift), so a failure names its seed.
+// The random-input tests' generator (tests/native/xorshift.h), so a failure names its seed.
 struct rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return s;
-  }
+  testing::xorshift64 g;
+  std::uint64_t next() { return g(); }
   std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
   bool one_in(std::size_t n) { return below(n) == 0; }
 };
