@@ -153,3 +153,25 @@ TEST_CASE("json_scanner: the depth limit across blocks", "[json][native]") {
     CHECK(sc.value().has_value() == (depth <= 1024));
   }
 }
+
+TEST_CASE("json_scan: is_plain_string is the byte rule, at every length and position", "[json][native]") {
+  // Sixteen bytes at a time, then the rest one by one: a backslash or a control byte anywhere in strings
+  // of 0..70 bytes (each block, each tail), among printable ASCII, quotes, DEL and UTF-8 bytes.
+  const auto plain = [](std::string_view s) {
+    for (char c : s)
+      if (c == '\\' || static_cast<unsigned char>(c) < 0x20) return false;
+    return true;
+  };
+  pb::testing::xorshift64 next{0xD1B54A32D192ED03ULL};
+  const char fill[] = {'a', 'Z', ' ', '"', '\x7f', '\x80', '\xc3', '\xa9', '\xff', '/'};
+  const char odd[] = {'\\', '\x00', '\x01', '\x1f', '\t', '\n'};
+  int mismatches = 0;
+  for (std::size_t len = 0; len <= 70; ++len)
+    for (int round = 0; round < 200; ++round) {
+      std::string s;
+      for (std::size_t i = 0; i < len; ++i) s += fill[next() % sizeof fill];
+      if (len > 0 && round % 2 == 0) s[next() % len] = odd[next() % sizeof odd];
+      if (pb::json_scan::is_plain_string(s) != plain(s)) ++mismatches;
+    }
+  CHECK(mismatches == 0);
+}
