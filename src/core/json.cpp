@@ -460,11 +460,7 @@ void append_json_string(std::string& out, std::string_view s) {
     // Characters that need nothing go in one append per run, not one push_back each (header names and
     // values, keys and most text are such runs: this loop runs in every finish document).
     std::size_t run = i;
-    while (run < s.size()) {
-      const auto r = static_cast<unsigned char>(s[run]);
-      if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\') break;
-      ++run;
-    }
+    while (run < s.size() && json_copies_as_is(static_cast<unsigned char>(s[run]))) ++run;
     if (run > i) {
       out.append(s.data() + i, run - i);
       i = run;

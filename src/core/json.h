@@ -133,5 +133,7 @@ class json_writer {
 // Appends s to out as a JSON string literal (with quotes). Bytes that are not UTF-8 become U+FFFD,
 // exactly as JS's TextDecoder would read them, so every document the core writes is valid JSON.
 void append_json_string(std::string& out, std::string_view s);
+// A byte append_json_string writes as it is: printable ASCII (DEL included) but '"' and '\\'.
+inline bool json_copies_as_is(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
 
 }  // namespace pb

@@ -42,18 +42,18 @@ bool unset(const member_text& v) {
   return s && *s == "__unset";
 }
 
-// Calls f(key, value) for each member but the first of each of `keys` (json::erase's rule; at most 64).
+// Calls f(member) for each member but the first of each of `keys` (json::erase's rule; at most 64).
 template <class F>
 void each_but(const text_members& members, std::span<const std::string_view> keys, F&& f) {
   std::uint64_t dropped = 0;  // a bit per key
-  for (const auto& [key, value] : members) {
+  for (const auto& member : members) {
     bool skip = false;
     for (std::size_t i = 0; i < keys.size() && i < 64 && !skip; ++i)
-      if (!(dropped >> i & 1) && key == keys[i]) {
+      if (!(dropped >> i & 1) && member.first == keys[i]) {
         dropped |= std::uint64_t{1} << i;
         skip = true;
       }
-    if (!skip) f(key, value);
+    if (!skip) f(member);
   }
 }
 
@@ -106,29 +106,29 @@ std::uint32_t p2_version::strings_at(std::span<const string_place> places, std::
 }
 
 std::string p2_version::without(std::span<const std::string_view> keys) const {
-  // Nearly every version: each member kept is written as its own text and its key needs no escape
-  // (printable ASCII but '"' and '\\'), so the whole text is sized once and copied piece by piece
-  // (appended, it grew by doubling and every separator was a call: a third of the row's cost).
-  // The members kept, found once (each_but's key compares) for the check, the size and the copy;
+  // The members kept, found once (each_but's key compares) for the check, the size and the writing;
   // reused between calls, so it allocates only for a version with more members than any before.
-  static thread_local std::vector<std::pair<std::string_view, std::string_view>> kept;
+  static thread_local std::vector<const text_members::value_type*> kept;
   kept.clear();
   std::size_t size = 1;
   bool copied = true;
-  each_but(*members_, keys, [&](std::string_view key, const member_text& value) {
-    copied = copied && value.dump_form() && std::all_of(key.begin(), key.end(), [](char c) {
-               const auto u = static_cast<unsigned char>(c);
-               return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';  // what append_json_string copies as it is
-             });
+  each_but(*members_, keys, [&](const text_members::value_type& m) {
+    const auto& [key, value] = m;
+    copied = copied && value.dump_form() &&
+             std::all_of(key.begin(), key.end(), [](char c) { return json_copies_as_is(static_cast<unsigned char>(c)); });
     size += key.size() + value.text.size() + 4;  // ,"key":text
-    kept.emplace_back(key, value.text);
+    kept.push_back(&m);
   });
   if (copied) {
+    // Nearly every version: each member kept is written as its own text and its key needs no escape, so
+    // the whole text is sized once and copied piece by piece (appended, it grew by doubling and every
+    // separator was a call: a third of the row's cost).
     std::string out(kept.empty() ? 2 : size, '\0');
     char* o = out.data();
     *o++ = '{';
     bool first = true;
-    for (const auto& [key, text] : kept) {
+    for (const auto* m : kept) {
+      const auto& [key, value] = *m;
       if (!first) *o++ = ',';
       first = false;
       *o++ = '"';
@@ -136,15 +136,16 @@ std::string p2_version::without(std::span<const std::string_view> keys) const {
       o += key.size();
       *o++ = '"';
       *o++ = ':';
-      std::memcpy(o, text.data(), text.size());
-      o += text.size();
+      std::memcpy(o, value.text.data(), value.text.size());
+      o += value.text.size();
     }
     *o++ = '}';
     out.resize(static_cast<std::size_t>(o - out.data()));
     return out;
   }
   std::string out = "{";
-  each_but(*members_, keys, [&](std::string_view key, const member_text& value) {
+  for (const auto* m : kept) {
+    const auto& [key, value] = *m;
     if (out.size() > 1) out += ',';
     append_json_string(out, key);
     out += ':';
@@ -153,7 +154,7 @@ std::string p2_version::without(std::span<const std::string_view> keys) const {
     } else {
       out += value.tree().dump();
     }
-  });
+  }
   out += '}';
   return out;
 }
@@ -245,16 +246,9 @@ result<std::monostate> read_p2_versions(std::string_view doc, std::string_view n
       }
       if (text_path) {
         auto checked = check_json(*text);
-        if (!checked) {
-          // The error the extent gives first, as when the extent was read first (a walk succeeds on
-          // texts nested deeper than the extent's reading allows).
-          if (entry_walked) {
-            json_scanner again(list);
-            again.rewind(start);
-            if (!again.value()) return broken(again.failure("a version entry was expected"));
-          }
-          return std::move(checked).err();
-        }
+        // (A walked entry's extent always reads as a value: the document's own passes skipped it two
+        // levels deeper, so the check's error is the one the extent-first reading gave.)
+        if (!checked) return std::move(checked).err();
         if (!entry_walked) {  // valid JSON that the walk above refused: not expected, read as before
           data.clear();
           json_scanner entry(*text);
