@@ -27,7 +27,12 @@ namespace pb {
 // two fields costs more than the walk.
 class json_scanner {
  public:
-  explicit json_scanner(std::string_view text) : s_(text) {}
+  // `outer`: the containers `text` sits inside in its document, which count against the depth limit.
+  explicit json_scanner(std::string_view text, std::size_t outer = 0) : s_(text), outer_(outer) {}
+  // A reader that walks into a container where it stands (json_scan::members_at) enters it, so the values
+  // it skips inside count it, as a skip of the whole container did.
+  void enter() { ++outer_; }
+  void leave() { --outer_; }
 
   bool at_end() const { return at_ >= s_.size(); }
   char peek() const { return at_ < s_.size() ? s_[at_] : '\0'; }
@@ -107,7 +112,7 @@ class json_scanner {
   bool skip_container() {
     const char* p = s_.data();
     const std::size_t n = s_.size(), start = at_;
-    char open[1024];  // the closing bracket each open container expects (simdjson's default depth limit)
+    char open[max_depth];  // the closing bracket each open container expects
     std::size_t depth = 0;
     std::uint64_t in_string = 0;  // all ones when the block starts inside a string
     bool escaped = false;         // the block's first byte is escaped (a backslash ended the last one)
@@ -141,7 +146,7 @@ class json_scanner {
         const std::size_t i = base + static_cast<std::size_t>(__builtin_ctzll(b));
         const char c = p[i];
         if (c == '{' || c == '[') {
-          if (depth >= sizeof open) {
+          if (depth >= limit()) {
             at_ = i + 1;
             too_deep_ = true;
             return false;
@@ -162,7 +167,7 @@ class json_scanner {
   // skip_container a byte at a time: the reference the block loop is tested against, and its path for
   // text that is not JSON.
   bool skip_container_bytes() {
-    char open[1024];
+    char open[max_depth];
     std::size_t depth = 0;
     while (at_ < s_.size()) {
       const char c = s_[at_];
@@ -172,7 +177,7 @@ class json_scanner {
       }
       ++at_;
       if (c == '{' || c == '[') {
-        if (depth >= sizeof open) {
+        if (depth >= limit()) {
           too_deep_ = true;
           return false;
         }
@@ -186,6 +191,8 @@ class json_scanner {
   }
   // Where the scanner stands, and whether the last value failed on depth (tests compare the two loops).
   std::size_t position() const { return at_; }
+  // The text from a position seen before (position()) to where the scanner stands.
+  std::string_view since(std::size_t start) const { return s_.substr(start, at_ - start); }
   // Back to a position seen before (position()), to read the same text another way.
   void rewind(std::size_t at) {
     at_ = at;
@@ -194,7 +201,11 @@ class json_scanner {
   bool too_deep() const { return too_deep_; }
 
  private:
+  std::size_t limit() const { return outer_ < max_depth ? max_depth - outer_ : 0; }
+
+  static constexpr std::size_t max_depth = 1024;  // simdjson's default depth limit
   std::string_view s_;
+  std::size_t outer_ = 0;
   std::size_t at_ = 0;
   bool too_deep_ = false;
 };
@@ -231,11 +242,13 @@ struct go_on {
   bool stop = false;
 };
 
-// Walks the members of the object starting at the scanner's position; `member(key, value text)`
-// returns result<go_on>. The key is a view into the text unless it has escapes (then into a decoded
-// copy), valid during the call.
+// Walks the members of the object starting at the scanner's position, each value read where it stands:
+// `member(key, sc)` is called with the scanner on the value (after its whitespace) and must move it past
+// the value, returning result<go_on>. For a reader that walks into a large value instead of skipping it
+// first (sources/p2_reader.cpp: "packages" and its lists). The key is a view into the text unless it has
+// escapes (then into a decoded copy), valid during the call.
 template <class Member>
-result<std::monostate> members(json_scanner& sc, Member&& member) {
+result<std::monostate> members_at(json_scanner& sc, Member&& member) {
   if (!sc.take('{')) return broken("an object was expected");
   if (sc.take('}')) return std::monostate{};
   std::string decoded;
@@ -252,15 +265,31 @@ result<std::monostate> members(json_scanner& sc, Member&& member) {
       key = decoded;
     }
     if (!sc.take(':')) return broken("':' was expected");
-    auto v = sc.value();
-    if (!v) return broken(sc.failure("a value was expected after \"" + std::string(key.substr(0, 60)) + "\""));
-    auto r = member(key, *v);
+    sc.skip_ws();
+    auto r = member(key, sc);
     if (!r) return std::move(r).err();
     if (r->stop) return std::monostate{};
     if (sc.take(',')) continue;
     if (sc.take('}')) return std::monostate{};
     return broken("',' or '}' was expected");
   }
+}
+
+// The error of a value the scanner could not read after `key`.
+inline error no_value_after(const json_scanner& sc, std::string_view key) {
+  return broken(sc.failure("a value was expected after \"" + std::string(key.substr(0, 60)) + "\""));
+}
+
+// Walks the members of the object starting at the scanner's position; `member(key, value text)`
+// returns result<go_on>. The key is a view into the text unless it has escapes (then into a decoded
+// copy), valid during the call.
+template <class Member>
+result<std::monostate> members(json_scanner& sc, Member&& member) {
+  return members_at(sc, [&](std::string_view key, json_scanner& at) -> result<go_on> {
+    auto v = at.value();
+    if (!v) return no_value_after(at, key);
+    return member(key, *v);
+  });
 }
 
 // members() as one out-of-line instantiation at the hot files' -O2 (json.cpp) for the callers that walk

@@ -165,111 +165,145 @@ const json& p2_version::tree() const {
   return *built_;
 }
 
+namespace {
+
+// The entries of one package list, from the scanner's position (its '[') to past its ']': each expanded
+// when `minified` and handed to `each`; `stopped` when `each` said so.
+result<std::monostate> read_list(json_scanner& sc, std::string_view doc, bool minified,
+                                 const std::function<bool(const p2_version&)>& each, bool& stopped) {
+  // The text path: the expanded state is a list of (key, the value's text in `doc`), so nothing is
+  // built or copied per value. An entry it does not follow turns the rest of the list over to the
+  // tree path, which goes on from the same state.
+  text_members state, data;
+  // The decoded keys of members written with escapes (rare), which the state may hold to the end.
+  std::deque<std::string> decoded_keys;
+  bool text_path = true;
+  composer::expander expander;
+  if (!sc.take('[')) return broken("a list was expected");
+  if (sc.take(']')) return std::monostate{};
+  sc.enter();  // the values skipped inside count the list (and an entry, below) against the depth limit
+  // An entry's members into `data`: their keys and texts point into the document.
+  const auto collect = [&](std::string_view key, std::string_view member) -> result<go_on> {
+    const auto at = reinterpret_cast<std::uintptr_t>(key.data()), from = reinterpret_cast<std::uintptr_t>(doc.data());
+    const bool in_doc = at >= from && at < from + doc.size();
+    data.emplace_back(in_doc ? key : std::string_view(decoded_keys.emplace_back(key)), member_text{member});
+    return go_on{};
+  };
+  while (true) {
+    // An object entry on the text path is walked member by member where it stands, its extent known at
+    // its end (skipping it first, then walking it, scanned every entry twice); anything else, or a walk
+    // that fails, is read as before: its extent, then its check, so every answer stays the same.
+    sc.skip_ws();
+    const std::size_t start = sc.position();
+    std::optional<std::string_view> text;
+    bool entry_walked = false;
+    if (text_path && sc.peek() == '{') {
+      data.clear();
+      sc.enter();
+      const bool walked = json_scan::members(sc, collect).ok();
+      sc.leave();
+      if (walked) {
+        text = sc.since(start);
+        entry_walked = true;
+      } else {
+        sc.rewind(start);
+      }
+    }
+    if (!entry_walked) text = sc.value();
+    if (!text) return broken(sc.failure("a version entry was expected"));
+    // Past a megabyte an entry may hold more values than parse_json allows: the tree path counts.
+    if (text_path && (text->front() != '{' || text->size() > 2 * max_json_values)) {
+      text_path = false;
+      if (minified) expander.next(tree_of(state));
+    }
+    if (text_path) {
+      auto checked = check_json(*text);
+      // (A walked entry has the extent value() reads, its brackets matched by the walk's own values, so
+      // the check's error is the one the extent-first reading gave.)
+      if (!checked) return std::move(checked).err();
+      if (!entry_walked) {  // valid JSON that the walk above refused: not expected, read as before
+        data.clear();
+        json_scanner entry(*text);
+        if (auto scanned = json_scan::members(entry, collect); !scanned) return scanned;
+      }
+      if (!minified || state.empty()) {
+        state.swap(data);  // taken as it is (expand(): the first entry, or the one after an empty one)
+      } else {
+        composer::expand_members(state, data, unset);
+      }
+      stopped = !each(p2_version(&state));
+    } else {
+      auto entry = parse_json(*text);
+      if (!entry) return std::move(entry).err();
+      const json& version = minified ? expander.next(std::move(*entry)) : *entry;
+      stopped = !each(p2_version(&version));
+    }
+    if (stopped) return std::monostate{};  // (the scanner is not read again)
+    if (sc.take(',')) continue;
+    if (sc.take(']')) {
+      sc.leave();
+      return std::monostate{};
+    }
+    return broken("',' or ']' was expected");
+  }
+}
+
+}  // namespace
+
 result<std::monostate> read_p2_versions(std::string_view doc, std::string_view name,
                                         const std::function<bool(const p2_version&)>& each, p2_lists which) {
   if (!simdjson::validate_utf8(doc.data(), doc.size())) return broken("the document is not UTF-8");
   if (doc.substr(0, 3) == "\xEF\xBB\xBF") doc.remove_prefix(3);  // a byte order mark, which simdjson skips too
-  // "minified" may follow "packages" (Packagist writes it last): one pass for the top-level members,
-  // one for the package lists. As json::operator[] does, the first of duplicate keys counts.
-  std::optional<std::string_view> packages;
-  bool minified = false, minified_seen = false;
+  // One walk of the document, into "packages" where it stands (skipping it whole first, then walking it,
+  // then each list, scanned the document three times). "minified" decides how entries read, and it may
+  // follow "packages" (Packagist writes it last): the lists are then read after the walk, as they are
+  // for p2_lists::last (a later key replaces an earlier one); when it came first, every list is read
+  // where it stands. As json::operator[] does, the first of duplicate keys counts.
+  bool packages_seen = false, minified = false, minified_seen = false, stopped = false;
+  std::vector<std::string_view> lists;  // read after the walk
   json_scanner top(doc);
-  auto walked = members(top, [&](std::string_view key, std::string_view value) -> result<go_on> {
-    if (key == "packages" && !packages) packages = value;
+  const auto package = [&](std::string_view key, json_scanner& sc) -> result<go_on> {
+    if (ascii_lower(key) == name) {
+      if (which == p2_lists::every && minified_seen && sc.peek() == '[') {
+        if (auto r = read_list(sc, doc, minified, each, stopped); !r) return std::move(r).err();
+        return go_on{stopped};
+      }
+      auto v = sc.value();
+      if (!v) return json_scan::no_value_after(sc, key);
+      if (which == p2_lists::last) lists.clear();
+      lists.push_back(*v);
+      return go_on{};
+    }
+    if (!sc.value()) return json_scan::no_value_after(sc, key);
+    return go_on{};
+  };
+  auto walked = json_scan::members_at(top, [&](std::string_view key, json_scanner& sc) -> result<go_on> {
+    if (key == "packages" && !packages_seen && sc.peek() == '{') {
+      packages_seen = true;
+      sc.enter();
+      if (auto r = json_scan::members_at(sc, package); !r) return std::move(r).err();
+      sc.leave();
+      return go_on{stopped};
+    }
+    packages_seen = packages_seen || key == "packages";  // not an object: no package lists
+    auto value = sc.value();
+    if (!value) return json_scan::no_value_after(sc, key);
     if (key == "minified" && !minified_seen) {
       minified_seen = true;
-      auto m = parse_json(value);
+      auto m = parse_json(*value);
       if (!m) return std::move(m).err();
       minified = m->as_string() == "composer/2.0";
     }
     return go_on{};
   });
   if (!walked) return walked;
+  if (stopped) return std::monostate{};
   top.skip_ws();
   if (!top.at_end()) return broken("content after the document");
-  if (!packages || packages->front() != '{') return std::monostate{};  // no package lists: no versions
-
-  // The lists to read: every key of the package (as a packagist mirror reads), or the last one (as
-  // Composer's repository reader keeps it: a later key replaces an earlier one, list or not).
-  std::vector<std::string_view> lists;
-  json_scanner pk(*packages);
-  auto found = members(pk, [&](std::string_view key, std::string_view value) -> result<go_on> {
-    if (ascii_lower(key) != name) return go_on{};
-    if (which == p2_lists::last) lists.clear();
-    lists.push_back(value);
-    return go_on{};
-  });
-  if (!found) return found;
   for (std::string_view list : lists) {
     if (list.front() != '[') continue;
-    // The text path: the expanded state is a list of (key, the value's text in `doc`), so nothing is
-    // built or copied per value. An entry it does not follow turns the rest of the list over to the
-    // tree path, which goes on from the same state.
-    text_members state, data;
-    // The decoded keys of members written with escapes (rare), which the state may hold to the end.
-    std::deque<std::string> decoded_keys;
-    bool text_path = true;
-    composer::expander expander;
-    json_scanner sc(list);
-    sc.take('[');
-    if (sc.take(']')) continue;
-    // An entry's members into `data`: their keys and texts point into the document.
-    const auto collect = [&](std::string_view key, std::string_view member) -> result<go_on> {
-      const auto at = reinterpret_cast<std::uintptr_t>(key.data()), from = reinterpret_cast<std::uintptr_t>(doc.data());
-      const bool in_doc = at >= from && at < from + doc.size();
-      data.emplace_back(in_doc ? key : std::string_view(decoded_keys.emplace_back(key)), member_text{member});
-      return go_on{};
-    };
-    while (true) {
-      // An object entry on the text path is walked member by member where it stands, its extent known at
-      // its end (skipping it first, then walking it, scanned every entry twice); anything else, or a walk
-      // that fails, is read as before: its extent, then its check, so every answer stays the same.
-      sc.skip_ws();
-      const std::size_t start = sc.position();
-      std::optional<std::string_view> text;
-      bool entry_walked = false;
-      if (text_path && sc.peek() == '{') {
-        data.clear();
-        if (json_scan::members(sc, collect)) {
-          text = list.substr(start, sc.position() - start);
-          entry_walked = true;
-        } else {
-          sc.rewind(start);
-        }
-      }
-      if (!entry_walked) text = sc.value();
-      if (!text) return broken(sc.failure("a version entry was expected"));
-      // Past a megabyte an entry may hold more values than parse_json allows: the tree path counts.
-      if (text_path && (text->front() != '{' || text->size() > 2 * max_json_values)) {
-        text_path = false;
-        if (minified) expander.next(tree_of(state));
-      }
-      if (text_path) {
-        auto checked = check_json(*text);
-        // (A walked entry's extent always reads as a value: the document's own passes skipped it two
-        // levels deeper, so the check's error is the one the extent-first reading gave.)
-        if (!checked) return std::move(checked).err();
-        if (!entry_walked) {  // valid JSON that the walk above refused: not expected, read as before
-          data.clear();
-          json_scanner entry(*text);
-          if (auto scanned = json_scan::members(entry, collect); !scanned) return scanned;
-        }
-        if (!minified || state.empty()) {
-          state.swap(data);  // taken as it is (expand(): the first entry, or the one after an empty one)
-        } else {
-          composer::expand_members(state, data, unset);
-        }
-        if (!each(p2_version(&state))) return std::monostate{};
-      } else {
-        auto entry = parse_json(*text);
-        if (!entry) return std::move(entry).err();
-        const json& version = minified ? expander.next(std::move(*entry)) : *entry;
-        if (!each(p2_version(&version))) return std::monostate{};
-      }
-      if (sc.take(',')) continue;
-      if (sc.take(']')) break;
-      return broken("',' or ']' was expected");
-    }
+    json_scanner sc(list, 1);  // inside "packages"
+    if (auto r = read_list(sc, doc, minified, each, stopped); !r || stopped) return r;
   }
   return std::monostate{};
 }

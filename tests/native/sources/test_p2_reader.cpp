@@ -452,29 +452,35 @@ TEST_CASE("mirror rewrite: broken documents are refused; unread parts are only s
                                     R"({"version":"1.0.0","x"})", R"({"version":"1.0.0","x":[}])", R"({"version":"1.0.0","x":{]})"};
   for (std::size_t depth = 1020; depth <= 1030; ++depth)
     edges.push_back(R"({"version":"1.0.0","x":)" + std::string(depth, '[') + std::string(depth, ']') + "}");
-  // (The document's own passes come first: its members, then the package's lists, each skipped whole.)
+  // The document is walked where it stands, into "packages"; a list is read there too when "minified"
+  // came first, else skipped whole and read after the walk. So without "minified" the packages' walk
+  // (each list skipped, inside "packages") answers first; with it, the entry's own reading does. Either
+  // way the depth counts every container the entry sits in, as a skip of the whole document did.
   const auto nothing = [](std::string_view, std::string_view) -> result<json_scan::go_on> { return json_scan::go_on{}; };
   for (const std::string& entry : edges) {
     INFO(entry.substr(0, 60) << " (" << entry.size() << " bytes)");
     const std::string packages = R"({"acme/pkg":[{"version":"0.1"},)" + entry + "]}";
-    const std::string doc = R"({"packages":)" + packages + "}";
-    auto r = sources::read_p2_versions(doc, "acme/pkg", [](const sources::p2_version&) { return true; });
-    json_scanner top(doc), lists(packages), extent(entry);
-    auto whole = json_scan::members(top, nothing);
-    auto listed = whole ? json_scan::members(lists, nothing) : whole;
     auto checked = check_json(entry);
-    if (!listed) {
-      REQUIRE_FALSE(r.ok());
-      CHECK(r.err().message == listed.err().message);
-    } else if (!extent.value()) {
-      REQUIRE_FALSE(r.ok());
-      CHECK(r.err().message == "invalid JSON (" + extent.failure("a version entry was expected") + ")");
-    } else if (!checked.ok()) {
-      REQUIRE_FALSE(r.ok());
-      CHECK(r.err().message == checked.err().message);
-    } else {
-      CHECK(r.ok());
-    }
+    json_scanner lists(packages, 1), extent(entry, 2);  // inside the document; inside "packages" and the list
+    auto listed = json_scan::members(lists, nothing);
+    const bool extent_reads = extent.value().has_value();
+    const auto expect = [&](const result<std::monostate>& r, bool lists_first) {
+      if (lists_first && !listed) {
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.err().message == listed.err().message);
+      } else if (!extent_reads) {
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.err().message == "invalid JSON (" + extent.failure("a version entry was expected") + ")");
+      } else if (!checked.ok()) {
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.err().message == checked.err().message);
+      } else {
+        CHECK(r.ok());
+      }
+    };
+    const auto all = [](const sources::p2_version&) { return true; };
+    expect(sources::read_p2_versions(R"({"packages":)" + packages + "}", "acme/pkg", all), true);
+    expect(sources::read_p2_versions(R"({"minified":"composer/2.0","packages":)" + packages + "}", "acme/pkg", all), false);
   }
   // Nesting deeper than JSON parsing allows, in a part that is only scanned, says so (as simdjson did).
   const std::string deep = R"({"packages":{"other/pkg":)" + std::string(2000, '[') + std::string(2000, ']') + "}}";
@@ -489,14 +495,21 @@ TEST_CASE("mirror rewrite: broken documents are refused; unread parts are only s
 }
 
 TEST_CASE("mirror rewrite: the reader stops when asked", "[p2_reader]") {
-  const std::string doc = R"({"packages":{"acme/pkg":[{"version":"1"},{"version":"2"},{"version":"3"}],"ACME/PKG":[{"version":"4"}]}})";
-  std::vector<std::string> seen;
-  auto r = sources::read_p2_versions(doc, "acme/pkg", [&](const sources::p2_version& v) {
-    seen.emplace_back(v.tree()["version"].as_string());
-    return seen.size() < 2;
-  });
-  CHECK(r.ok());
-  CHECK(seen == std::vector<std::string>{"1", "2"});
+  // The lists read after the document's walk, and (with "minified" first) where they stand; in the
+  // second list too.
+  for (std::string head : {"{", R"({"minified":"composer/2.0",)"})
+    for (std::size_t stop_at : {2, 4}) {
+      const std::string doc = head + R"("packages":{"acme/pkg":[{"version":"1"},{"version":"2"},{"version":"3"}],"ACME/PKG":[{"version":"4"},{"version":"5"}]}})";
+      INFO(doc << " stopping at " << stop_at);
+      std::vector<std::string> seen;
+      auto r = sources::read_p2_versions(doc, "acme/pkg", [&](const sources::p2_version& v) {
+        seen.emplace_back(v.tree()["version"].as_string());
+        return seen.size() < stop_at;
+      });
+      CHECK(r.ok());
+      CHECK(seen.size() == stop_at);
+      CHECK(seen.back() == std::to_string(stop_at));
+    }
 }
 
 TEST_CASE("mirror rewrite: a composer source takes the package's last key, the packagist mirror every list", "[p2_reader]") {
@@ -512,6 +525,10 @@ TEST_CASE("mirror rewrite: a composer source takes the package's last key, the p
   const std::string two = R"({"packages":{"Acme/Pkg":[{"version":"1"}],"other/x":[],"acme/pkg":[{"version":"2"},{"version":"3"}]}})";
   CHECK(versions(two, sources::p2_lists::every) == std::vector<std::string>{"1", "2", "3"});
   CHECK(versions(two, sources::p2_lists::last) == std::vector<std::string>{"2", "3"});
+  // "minified" first: every list is read where it stands, the last still only after the walk.
+  const std::string minified = R"({"minified":"composer/2.0",)" + two.substr(1);
+  CHECK(versions(minified, sources::p2_lists::every) == std::vector<std::string>{"1", "2", "3"});
+  CHECK(versions(minified, sources::p2_lists::last) == std::vector<std::string>{"2", "3"});
   // As composer_repo read it before: the last key wins even when it is not a list.
   const std::string last_not_list = R"({"packages":{"acme/pkg":[{"version":"1"}],"ACME/PKG":{"1":{"version":"1"}}}})";
   CHECK(versions(last_not_list, sources::p2_lists::every) == std::vector<std::string>{"1"});
