@@ -55,6 +55,29 @@ inline std::size_t plain_ascii_end(const char* p, std::size_t i, std::size_t n) 
   return i;
 }
 
+// The n bytes at p (1 <= n <= 16, only those read) spread over the sixteen lanes, repeated where n < 16:
+// every lane holds one of them and each of them is in some lane. For a test of whether any byte of a
+// short string is of a kind (composer/p2_fields.cpp: most link targets and constraints are 3-20 bytes).
+inline bytes16 cover16(const char* p, std::size_t n) {
+  std::uint64_t lo, hi;
+  if (n >= 8) {  // two words, overlapping when n < 16
+    std::memcpy(&lo, p, 8);
+    std::memcpy(&hi, p + n - 8, 8);
+  } else if (n >= 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    lo = hi = a | std::uint64_t{b} << 32;
+  } else {  // the first, middle and last byte cover one to three
+    const std::uint64_t a = static_cast<unsigned char>(p[0]), b = static_cast<unsigned char>(p[n / 2]),
+                        c = static_cast<unsigned char>(p[n - 1]);
+    lo = (a | b << 8 | c << 16 | c << 24) * 0x0000000100000001ULL;
+    hi = lo;
+  }
+  using words = std::uint64_t __attribute__((vector_size(16)));
+  return reinterpret_cast<bytes16>(words{lo, hi});
+}
+
 // The masks the scanner's block loop reads from the 64 bytes at p (all readable).
 struct block_masks {
   std::uint64_t quote = 0;      // '"'

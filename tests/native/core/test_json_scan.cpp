@@ -1,8 +1,10 @@
 // core/json_scan.h: the structural scanner's string skipping (eight bytes at a time) against the
 // byte-at-a-time rule it replaced, with quotes and backslashes at every offset of a word; its containers
-// (64-byte blocks) against the byte loop, with every special byte at every lane and block boundary.
+// (64-byte blocks) against the byte loop, with every special byte at every lane and block boundary; and
+// simd::cover16, which spreads a short string over a vector.
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -174,4 +176,27 @@ TEST_CASE("json_scan: is_plain_string is the byte rule, at every length and posi
       if (pb::json_scan::is_plain_string(s) != plain(s)) ++mismatches;
     }
   CHECK(mismatches == 0);
+}
+
+TEST_CASE("simd::cover16: every lane is one of the string's bytes and each byte is in a lane", "[json][native]") {
+  // Lengths 1..16 (each of the three ways it loads), distinct bytes so a lane says which byte it took;
+  // the bytes around the string are marked, so a lane read from outside it shows.
+  for (std::size_t n = 1; n <= 16; ++n) {
+    std::string buf(48, '\xEE');
+    for (std::size_t i = 0; i < n; ++i) buf[16 + i] = static_cast<char>('a' + i);
+    const simd::bytes16 v = simd::cover16(buf.data() + 16, n);
+    std::vector<bool> seen(n, false);
+    bool outside = false;
+    for (int lane = 0; lane < 16; ++lane) {
+      const auto b = static_cast<unsigned char>(v[lane]);
+      if (b < 'a' || b >= 'a' + n) {
+        outside = true;
+        continue;
+      }
+      seen[b - 'a'] = true;
+    }
+    INFO("n = " << n);
+    CHECK_FALSE(outside);
+    CHECK(std::count(seen.begin(), seen.end(), true) == static_cast<std::ptrdiff_t>(n));
+  }
 }
