@@ -55,6 +55,22 @@ inline std::size_t plain_ascii_end(const char* p, std::size_t i, std::size_t n) 
   return i;
 }
 
+// The position of the first '"', '\\' or control byte (below 0x20) at or after i (n when none), sixteen
+// bytes at a time while sixteen remain: where a string's plain text ends (bytes >= 0x80 are plain).
+inline std::size_t string_stop(const char* p, std::size_t i, std::size_t n) {
+  using u8x16 = unsigned char __attribute__((vector_size(16)));
+  for (; i + 16 <= n; i += 16) {
+    const bytes16 v = load16(p + i);
+    const auto b = reinterpret_cast<u8x16>(v);
+    const u8x16 control = u8x16{} + 0x20;
+    const std::uint32_t stop = bits16((v == splat('"')) | (v == splat('\\')) | reinterpret_cast<bytes16>(b < control));
+    if (stop) return i + static_cast<std::size_t>(__builtin_ctz(stop));
+  }
+  for (; i < n; ++i)
+    if (p[i] == '"' || p[i] == '\\' || static_cast<unsigned char>(p[i]) < 0x20) return i;
+  return n;
+}
+
 // The n bytes at p (1 <= n <= 16, only those read) spread over the sixteen lanes, repeated where n < 16:
 // every lane holds one of them and each of them is in some lane. For a test of whether any byte of a
 // short string is of a kind (composer/p2_fields.cpp: most link targets and constraints are 3-20 bytes).

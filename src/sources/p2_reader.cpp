@@ -182,12 +182,25 @@ result<std::monostate> read_list(json_scanner& sc, std::string_view doc, bool mi
   if (!sc.take('[')) return broken("a list was expected");
   if (sc.take(']')) return std::monostate{};
   sc.enter();  // the values skipped inside count the list (and an entry, below) against the depth limit
-  // An entry's members into `data`: their keys and texts point into the document.
-  const auto collect = [&](std::string_view key, std::string_view member) -> result<go_on> {
+  // An entry's members into `data`: their keys and texts point into the document (`dumped`: whether the
+  // text is json_writer's form, -1 when not known yet).
+  const auto collect = [&](std::string_view key, std::string_view member, std::int8_t dumped) -> result<go_on> {
     const auto at = reinterpret_cast<std::uintptr_t>(key.data()), from = reinterpret_cast<std::uintptr_t>(doc.data());
     const bool in_doc = at >= from && at < from + doc.size();
-    data.emplace_back(in_doc ? key : std::string_view(decoded_keys.emplace_back(key)), member_text{member});
+    data.emplace_back(in_doc ? key : std::string_view(decoded_keys.emplace_back(key)), member_text{member, dumped});
     return go_on{};
+  };
+  // Each member's value read as strict JSON where the walk can (json_scanner::strict_value: then its
+  // form is known too), else by its extent, and `sure` is cleared: the entry is then checked whole.
+  bool sure = true;
+  const auto member = [&](std::string_view key, json_scanner& at) -> result<go_on> {
+    const std::size_t from = at.position();
+    bool dump = false;
+    if (at.strict_value(dump)) return collect(key, at.since(from), dump ? 1 : 0);
+    sure = false;
+    auto v = at.value();
+    if (!v) return json_scan::no_value_after(at, key);
+    return collect(key, *v, -1);
   };
   while (true) {
     // An object entry on the text path is walked member by member where it stands, its extent known at
@@ -199,8 +212,9 @@ result<std::monostate> read_list(json_scanner& sc, std::string_view doc, bool mi
     bool entry_walked = false;
     if (text_path && sc.peek() == '{') {
       data.clear();
+      sure = true;
       sc.enter();
-      const bool walked = json_scan::members(sc, collect).ok();
+      const bool walked = json_scan::members_at(sc, member).ok();
       sc.leave();
       if (walked) {
         text = sc.since(start);
@@ -217,14 +231,19 @@ result<std::monostate> read_list(json_scanner& sc, std::string_view doc, bool mi
       if (minified) expander.next(tree_of(state));
     }
     if (text_path) {
-      auto checked = check_json(*text);
+      // An entry whose every member read as strict JSON is JSON: simdjson's check of it was the largest
+      // part of reading it (docs/PERFORMANCE.md, fourteenth round). Any other is checked whole.
       // (A walked entry has the extent value() reads, its brackets matched by the walk's own values, so
       // the check's error is the one the extent-first reading gave.)
-      if (!checked) return std::move(checked).err();
+      if (!entry_walked || !sure) {
+        auto checked = check_json(*text);
+        if (!checked) return std::move(checked).err();
+      }
       if (!entry_walked) {  // valid JSON that the walk above refused: not expected, read as before
         data.clear();
         json_scanner entry(*text);
-        if (auto scanned = json_scan::members(entry, collect); !scanned) return scanned;
+        const auto unknown = [&](std::string_view key, std::string_view value) { return collect(key, value, -1); };
+        if (auto scanned = json_scan::members(entry, unknown); !scanned) return scanned;
       }
       if (!minified || state.empty()) {
         state.swap(data);  // taken as it is (expand(): the first entry, or the one after an empty one)

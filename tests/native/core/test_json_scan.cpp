@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/json_scan.h"
+#include "simdjson.h"
 #include "native/xorshift.h"
 
 using namespace pb;
@@ -199,4 +200,100 @@ TEST_CASE("simd::cover16: every lane is one of the string's bytes and each byte 
     CHECK_FALSE(outside);
     CHECK(std::count(seen.begin(), seen.end(), true) == static_cast<std::ptrdiff_t>(n));
   }
+}
+
+namespace {
+
+// A random JSON-ish value: mostly valid, with the pieces strict_value must tell apart (escapes short
+// and \u of every kind, surrogates, \/, control bytes, integers of every length, -0, leading zeros,
+// fractions, exponents, words, whitespace, nesting, UTF-8), sometimes broken on purpose.
+std::string random_value(pb::testing::xorshift64& next, int depth) {
+  const auto pick = [&](std::initializer_list<const char*> xs) { return std::string(xs.begin()[next() % xs.size()]); };
+  const auto ws = [&] { return next() % 6 == 0 ? pick({" ", "\n", "\t", "\r", "  "}) : std::string(); };
+  switch (depth > 4 ? next() % 4 : next() % 6) {
+    case 0: {
+      std::string s = "\"";
+      const std::size_t parts = next() % 8;
+      for (std::size_t i = 0; i < parts; ++i)
+        s += pick({"a", "Zz", "https://example.org/x", "é", "\xE2\x80\xA8", "\\\"", "\\\\", "\\/", "\\n", "\\t", "\\b", "\\f",
+                   "\\r", "\\u0000", "\\u001f", "\\u001F", "\\u0008", "\\u000a", "\\u00e9", "\\u2028", "\\ud83d\\ude00",
+                   "\\ud800", "\\udc00", "\\x", "\\u12", "\x01", "\x1f", "\x7f", "0123456789abcdef0123"});
+      return s + (next() % 40 == 0 ? "" : "\"");
+    }
+    case 1:
+      return pick({"0", "-0", "7", "-12", "123456789012345678", "1234567890123456789", "-999999999999999999", "01", "-",
+                   "1.5", "1e5", "2E-3", "-0.0", "1.", "18446744073709551616"});
+    case 2: return pick({"true", "false", "null", "tru", "nul", "truex", "nan"});
+    case 3: return next() % 2 ? "[]" : "{}";
+    case 4: {
+      std::string s = "[" + ws();
+      const std::size_t n = next() % 4;
+      for (std::size_t i = 0; i < n; ++i) s += (i ? "," + ws() : "") + random_value(next, depth + 1) + ws();
+      if (next() % 30 == 0) s += ",";
+      return s + (next() % 40 == 0 ? "}" : "]");
+    }
+    default: {
+      std::string s = "{" + ws();
+      const std::size_t n = next() % 4;
+      for (std::size_t i = 0; i < n; ++i)
+        s += (i ? "," + ws() : "") + pick({"\"k\"", "\"a b\"", "\"\\u0041\"", "\"\\/\"", "k"}) + ws() +
+             (next() % 30 == 0 ? "" : ":") + ws() + random_value(next, depth + 1) + ws();
+      return s + (next() % 40 == 0 ? "]" : "}");
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("json_scan: strict_value accepts only what simdjson accepts, ends where value() does, knows the form",
+          "[json][native]") {
+  // The reader skips simdjson's check of an entry whose members strict_value accepted, and copies a
+  // member's text when `dump` says it is json_writer's form: both must be exact. Random values, then
+  // each with a byte changed, dropped or added; and every dump of a tree it reads is accepted as dump.
+  pb::testing::xorshift64 next{0x9E3779B97F4A7C15ULL};
+  const char bytes[] = {'"', '\\', '{', '}', '[', ']', ',', ':', ' ', '0', '-', 'e', '.', 'u', 'a', '\x01', '\xC3'};
+  std::size_t accepted = 0, dumped = 0, tried = 0;
+  for (int round = 0; round < 40000; ++round) {
+    std::string text = random_value(next, 0);
+    if (round % 2 && !text.empty()) {
+      const std::size_t at = next() % text.size();
+      switch (next() % 3) {
+        case 0: text[at] = bytes[next() % sizeof bytes]; break;
+        case 1: text.erase(at, 1); break;
+        default: text.insert(at, 1, bytes[next() % sizeof bytes]);
+      }
+    }
+    const std::string followed = text + (next() % 2 ? "," : "}");  // as a member's value is followed
+    if (!simdjson::validate_utf8(followed.data(), followed.size())) continue;  // (the reader checks it first)
+    json_scanner strict(followed), extent(followed);
+    bool dump = false;
+    ++tried;
+    strict.skip_ws();
+    const std::size_t before = strict.position();
+    if (!strict.strict_value(dump)) {
+      CHECK(strict.position() == before);
+      continue;
+    }
+    ++accepted;
+    INFO(text);
+    const auto v = extent.value();
+    REQUIRE(v.has_value());
+    CHECK(strict.position() == extent.position());
+    const std::string_view read = *v;
+    CHECK(check_json(read).ok());
+    CHECK(dump == is_dump_form(read));
+    if (dump) ++dumped;
+    // json_writer's own text of the same value: accepted, and as its form.
+    if (auto tree = parse_json(read)) {
+      const std::string again = tree->dump();
+      json_scanner s(again);
+      bool d = false;
+      const bool integers_only = again.find_first_of(".eE") == std::string::npos || again.find('"') != std::string::npos;
+      if (integers_only && s.strict_value(d)) CHECK(d);
+    }
+  }
+  // Enough of both answers that the comparisons above mean something.
+  CHECK(accepted > tried / 5);
+  CHECK(dumped > accepted / 5);
+  CHECK(accepted - dumped > accepted / 10);
 }
