@@ -243,8 +243,8 @@ TEST_CASE("packagist_json_encode matches PHP's json_encode", "[p2]") {
 
 TEST_CASE("packagist_json_encode escapes a byte wherever it stands in a string", "[p2]") {
   // The encoder scans for bytes needing care eight at a time and then byte by byte: each such byte at
-  // every offset of strings around the word sizes and the short-string limit (254), against the rules
-  // written plainly.
+  // every offset of strings of every length to 17, around the word sizes and the short-string limit
+  // (254), against the rules written plainly.
   const auto expected = [](const std::string& s) {
     std::string out = "\"";
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -260,7 +260,7 @@ TEST_CASE("packagist_json_encode escapes a byte wherever it stands in a string",
     return out + "\"";
   };
   const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\xE2\x80\xA8", "\xE2\x82\xAC", "\x7f", " "};
-  for (std::size_t len : {0, 1, 7, 8, 9, 15, 16, 17, 31, 253, 254, 255, 300}) {
+  for (std::size_t len : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 31, 253, 254, 255, 300}) {
     for (std::size_t at = 0; at <= len; ++at) {
       for (const std::string& special : specials) {
         std::string s(len, 'a');
