@@ -1,9 +1,11 @@
 // A structural JSON scanner: finds where each value ends (strings and brackets only) without building
 // anything, and walks an object's members as (key, value text). For reading a few parts of a large
 // document (sources/p2_reader.cpp) or a few fields of many small ones (the dump order's hints in
-// storage/packages.cpp) without a tree. It checks the structure only; a caller that needs a valid value
-// parses the text it reads (parse_json). Header-only so the -O2 hot files inline it, but for the
-// member walk most callers share (walk_members, first_members: compiled once, in json.cpp).
+// storage/packages.cpp) without a tree. value() checks the structure only; a caller that needs a valid
+// value reads it with strict_value (which vouches for common JSON and says when it cannot) or parses the
+// text it reads (parse_json). Header-only so the -O2 hot files inline it, but for the member walk most
+// callers share and the strict reading (walk_members, first_members, strict_value: compiled once, in
+// json.cpp).
 #pragma once
 
 #include <cstdint>

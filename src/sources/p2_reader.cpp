@@ -19,8 +19,9 @@ using json_scan::go_on;
 
 namespace {
 
-// The reader's walks over members (the document, "packages", each entry, dist and source) share core's
-// one instantiation of json_scan::members: each of its own was about a kilobyte of the module.
+// strings_at's walks over dist and source share core's one instantiation of json_scan::members (each of
+// its own was about a kilobyte of the module); the document's walk has its own, into the values it reads
+// where they stand (read_p2_versions).
 result<std::monostate> members(json_scanner& sc, const json_scan::member_fn& member) {
   return json_scan::walk_members(sc, member);
 }

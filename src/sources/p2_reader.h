@@ -1,6 +1,7 @@
 // Reading one package's versions out of an upstream p2 document without holding the document's tree:
-// the document is split into its version entries by a small structural scanner; each entry is checked
-// (simdjson) and expanded (Composer's MetadataMinifier::expand) on its members' own text, so a version
+// the document is split into its version entries by a small structural scanner, which reads each entry's
+// members as strict JSON (simdjson checks an entry it cannot vouch for), and each entry is expanded
+// (Composer's MetadataMinifier::expand) on its members' own text, so a version
 // is a list of (key, text of the value) pointing into the document, handed to the caller before the
 // next one is read; a tree is built only when asked for. Memory: the document's text plus one version.
 // What a packagist mirror reads (sources/packagist.cpp); the benchmark's mirror rewrite measures it.
