@@ -2,7 +2,8 @@
 // back to an equal tree and dumps to the same text (the wire and the stored documents rely on it);
 // check_json gives parse_json's verdict; is_dump_form never accepts a text dump() would write otherwise.
 // Two fast paths against their references on any input: the scanner's container blocks against its byte
-// loop, and simdjson's patched fallback kernel (the one wasm runs) against the native one.
+// loop, and simdjson's patched fallback kernel (the one wasm runs) against the native one; and the
+// scanner's strict reading against simdjson and is_dump_form.
 #include <string>
 #include <utility>
 
@@ -37,6 +38,19 @@ void fast_paths(std::string_view in) {
     const bool slow_ok = slow.skip_container_bytes();
     fuzz::check(fast_ok == slow_ok && fast.position() == slow.position() && fast.too_deep() == slow.too_deep(),
                 "the scanner's container blocks and its byte loop disagree");
+  }
+  // strict_value (the p2 reader's check of an entry's members, in place of simdjson's): what it accepts
+  // simdjson accepts, ending where value() ends it, and its form is is_dump_form's answer. Given valid
+  // UTF-8, which the reader checks for the whole document first.
+  if (simdjson::validate_utf8(in.data(), in.size())) {
+    json_scanner strict(in), extent(in);
+    bool dump = false;
+    if (strict.strict_value(dump)) {
+      const auto v = extent.value();
+      fuzz::check(v.has_value() && strict.position() == extent.position(), "strict_value and value() end apart");
+      fuzz::check(check_json(*v).ok(), "strict_value accepted what simdjson refuses", std::string(*v));
+      fuzz::check(dump == is_dump_form(*v), "strict_value's form is not is_dump_form's", std::string(*v));
+    }
   }
   static const simdjson::implementation* const fallback = simdjson::get_available_implementations()["fallback"];
   static const simdjson::implementation* const native = simdjson::get_available_implementations().detect_best_supported();
