@@ -583,7 +583,7 @@ bool json_scanner::strict_value(bool& dump) {
     }
   };
   // A string at i (its opening quote): true and i past it when valid.
-  const auto string = [&] {
+  const auto quoted = [&] {
     for (++i;;) {
       i = simd::string_stop(p, i, n);
       if (i >= n) return false;
@@ -629,7 +629,7 @@ bool json_scanner::strict_value(bool& dump) {
   };
   // A key, ':' and the whitespace around them, at i.
   const auto key = [&] {
-    if (i >= n || p[i] != '"' || !string()) return false;
+    if (i >= n || p[i] != '"' || !quoted()) return false;
     ws();
     if (i >= n || p[i] != ':') return false;
     ++i;
@@ -641,7 +641,7 @@ bool json_scanner::strict_value(bool& dump) {
     if (i >= n) return false;
     const char c = p[i];
     if (c == '"') {
-      if (!string()) return false;
+      if (!quoted()) return false;
     } else if (c == '{' || c == '[') {
       if (depth >= lim) return false;
       open[depth++] = c;
