@@ -304,7 +304,7 @@ result<std::monostate> members(json_scanner& sc, Member&& member) {
 }
 
 // members() as one out-of-line instantiation at the hot files' -O2 (json.cpp) for the callers that walk
-// many objects (the p2 reader, first_members): each instantiation of its own was about a kilobyte of
+// many objects (the p2 reader's dist and source, first_members): each instantiation of its own was about a kilobyte of
 // the module, and at an -Oz caller's every scanner step is a call.
 using member_fn = std::function<result<go_on>(std::string_view key, std::string_view value)>;
 result<std::monostate> walk_members(json_scanner& sc, const member_fn& member);

@@ -1,6 +1,7 @@
 // Byte masks of 16- and 64-byte blocks: which bytes of a block equal a given byte, as bits (bit i: byte i).
-// For the JSON scanner's block loop (core/json_scan.h) and simdjson's fallback kernel, the one it runs in
-// wasm (its string loops, patched in CMakeLists.txt). Written over clang's generic vectors so
+// For the JSON scanner's block loop and strict reading (core/json_scan.h), simdjson's fallback kernel,
+// the one it runs in wasm (its string loops, patched in CMakeLists.txt), and the link rules' byte tests
+// on short strings (cover16, composer/p2_fields.cpp). Written over clang's generic vectors so
 // that one source is SIMD128 in the Worker's wasm (-msimd128) and SSE2 in the native and sanitizer builds,
 // which then test the code the Worker runs; only the vector-to-bits step differs per target.
 #pragma once
