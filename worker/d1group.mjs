@@ -2,6 +2,11 @@
 // per isolate and group at most one D1 call in flight. A statement that arrives while none is runs at
 // once, alone, as a plain run (an idle isolate writes exactly as without grouping: no timer, no added
 // latency); statements that arrive meanwhile wait and go together in the next db.batch when it ends.
+// Under steady load calls would follow each other back to back, each holding only what arrived during
+// the last; so the next batch starts no sooner than GATHER_MS after the last one started, and gathers
+// what arrives until then. A call that took longer (remote D1 takes tens of ms) adds no wait at all; on
+// a busy isolate it turns many small D1 calls into a few large ones, each costing about one statement's
+// CPU (docs/PERFORMANCE.md "/dist").
 //
 // workerd cancels a continuation whose creating request has ended (cloudflare/workerd#2719), so no
 // invocation ever awaits another's promise: each waiting invocation awaits one it made itself and
@@ -18,6 +23,11 @@
 export const MAX_STATEMENTS = 100;
 export const MAX_PARAMS = 1000; // D1 binds at most 100 per statement; this bounds the whole request
 export const WAIT_MS = 15_000;
+export const GATHER_MS = 20; // a count waits at most this much longer; far under WAIT_MS
+
+// The window in force; the fault harness widens it so that a test can see a batch gather without racing
+// a 20 ms timer (tests/worker/fixtures/harness.mjs).
+export const groupTuning = { gatherMs: GATHER_MS };
 
 const groups = new Map(); // group name -> { busy: { started } | null, queue: [entry] }
 
@@ -32,16 +42,18 @@ function groupOf(name) {
   return g;
 }
 
-// Takes the next batch off the queue (the statement cap and the parameter cap, at least one).
-function takeBatch(g) {
+// Takes the rest of the next batch off the queue, behind `first` (the statement cap and the parameter cap).
+function takeBatch(g, first) {
   let n = 0;
-  let params = 0;
-  while (n < g.queue.length && n < MAX_STATEMENTS) {
+  let params = first.params.length;
+  while (n < g.queue.length && n + 1 < MAX_STATEMENTS) {
     params += g.queue[n].params.length;
-    if (n > 0 && params > MAX_PARAMS) break;
+    if (params > MAX_PARAMS) break;
     n++;
   }
-  return g.queue.splice(0, n);
+  const rest = g.queue.splice(0, n);
+  for (const e of rest) e.taken = true;
+  return [first, ...rest];
 }
 
 // Runs `entries` (entries[0] is the caller's own) as one D1 call, settles the others' promises, hands
@@ -69,23 +81,24 @@ async function lead(g, taken, db, log) {
     if (entries.length > 1)
       log?.({ level: "error", msg: "grouped D1 batch failed; its statements are lost", statements: entries.length, error: String(err?.message ?? err) }, true);
   }
-  if (g.busy === run) handOn(g);
+  if (g.busy === run) handOn(g, run.started + groupTuning.gatherMs);
   for (let i = 1; i < entries.length; i++) entries[i].settle(outcomes[i]);
   if (outcomes[0].error) throw outcomes[0].error;
   return outcomes[0].value;
 }
 
-// The next batch goes to its first statement's invocation, or the group is idle.
-function handOn(g) {
-  const next = takeBatch(g);
-  if (!next.length) {
+// The next batch goes to its first statement's invocation, which gathers it from `notBefore` on, or
+// the group is idle.
+function handOn(g, notBefore) {
+  const first = g.queue.shift();
+  if (!first) {
     g.busy = null;
     return;
   }
   g.busy = { started: Date.now() };
-  for (const e of next) e.taken = true;
-  next[0].lead = next;
-  next[0].settle(null);
+  first.taken = true;
+  first.lead = { notBefore };
+  first.settle(null);
 }
 
 // d1.run with a "group": the outcome of the caller's own statement, as a plain run would give it.
@@ -107,7 +120,13 @@ export async function runGrouped(e, db, log) {
     clearTimeout(timer);
     groupStats.waiting--;
   }
-  if (me.lead) return lead(g, me.lead, db, log);
+  if (me.lead) {
+    // Wait out the window in this invocation's own context (its waitUntil keeps it alive), then take
+    // whatever queued meanwhile.
+    const wait = me.lead.notBefore - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    return lead(g, takeBatch(g, me), db, log);
+  }
   if (got) {
     if (got.error) throw got.error;
     return got.value;

@@ -1,7 +1,8 @@
 // Group commit of the download counts (worker/d1group.mjs, PROTOCOL.md d1.run "group") in workerd,
 // through the fault harness (tests/worker/fixtures/harness.mjs): a "hold" fault keeps the first count's
 // write in flight until the test releases it, so the downloads that arrive meanwhile are known to wait
-// (the harness reports how many) and to go together in the next D1 batch; no timing is assumed.
+// (the harness reports how many) and to go together in the next D1 batch; no timing is assumed but
+// the gather window's, which its test widens to 6 s.
 import { test, describe, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, client, until, requestLines } from "./helpers.mjs";
@@ -101,6 +102,32 @@ describe("group commit of download counts in workerd", () => {
     // The statistics are per version and token: N fetches, no download notified.
     const stats = (await api("GET", "/admin/api/stats?group=version", { admin: true })).json;
     assert.deepEqual(stats.rows.map((r) => [r.version, r.downloads, r.fetches]), [["1.0.0.0", 0, total + n]]);
+    noCrossRequestWarning();
+  });
+
+  // The gather window (worker/d1group.mjs GATHER_MS): the batch after a write starts no sooner than the
+  // window after that write started, and takes what arrived until then. Widened here to 6 s so that the
+  // downloads sent after the release surely arrive inside it.
+  test("downloads that arrive while the next batch gathers go in that batch", async () => {
+    const before = await groups();
+    const total = await fetches();
+    await api("POST", "/__fixture/d1-gather?ms=6000");
+    try {
+      await queueBehindHeldWrite(1);
+      await api("POST", "/__fixture/release"); // the held write ends; its follower gathers until 6 s after it started
+      await until("the held count written", async () => (await fetches()) === total + 1);
+      await Promise.all(Array.from({ length: 3 }, download));
+      await until("3 more counts waiting", async () => (await groups()).waiting === 3);
+      assert.equal(await fetches(), total + 1, "nothing written while the batch gathers");
+      await until("all counts written", async () => (await fetches()) === total + 5, { seconds: 30 });
+    } finally {
+      await api("DELETE", "/__fixture/d1-gather");
+    }
+    const now = await groups();
+    assert.equal(now.runs - before.runs, 1, "the held count alone");
+    assert.equal(now.batches - before.batches, 1, "the four after it in one batch");
+    const lines = logs.filter((l) => l.kind === "d1_group" && l.group === "downloads");
+    assert.equal(lines.at(-1).statements, 4, "the debug log names the batch");
     noCrossRequestWarning();
   });
 
