@@ -5,7 +5,7 @@
 // value reads it with strict_value (which vouches for common JSON and says when it cannot) or parses the
 // text it reads (parse_json). Header-only so the -O2 hot files inline it, but for the member walk most
 // callers share and the strict reading (walk_members, first_members, strict_value: compiled once, in
-// json.cpp).
+// json_scan.cpp).
 #pragma once
 
 #include <cstdint>
@@ -72,7 +72,7 @@ class json_scanner {
   // \u escape of a surrogate, a fraction or an exponent, an integer of more than 18 digits, nesting past
   // the limit) or not JSON. So what it accepts simdjson accepts (tests compare the two on random
   // values), given valid UTF-8, which it does not check (the p2 reader checks the whole document first).
-  bool strict_value(bool& dump);  // (json.cpp, at the hot files' -O2: one copy for every caller)
+  bool strict_value(bool& dump);  // (json_scan.cpp, at the hot files' -O2: one copy for every caller)
 
   // The position of the first '"' or '\\' at or after `i` (n when none): eight bytes at a time (most of
   // a p2 document's bytes are inside strings; a byte at a time was the scanner's whole cost).
@@ -303,7 +303,7 @@ result<std::monostate> members(json_scanner& sc, Member&& member) {
   });
 }
 
-// members() as one out-of-line instantiation at the hot files' -O2 (json.cpp) for the callers that walk
+// members() as one out-of-line instantiation at the hot files' -O2 (json_scan.cpp) for the callers that walk
 // many objects (the p2 reader's dist and source, first_members): each instantiation of its own was about a kilobyte of
 // the module, and at an -Oz caller's every scanner step is a call.
 using member_fn = std::function<result<go_on>(std::string_view key, std::string_view value)>;
